@@ -1,7 +1,7 @@
-"""Merkle tree hashing, inclusion and consistency proofs exactly as RFC 9162 section 2.1 defines them.
+"""Merkle tree hashing, inclusion and consistency proofs as RFC 9162 section 2.1 defines them.
 
-Written on ``hashlib`` alone (issue #8 asks for it: the algorithms are short, and an auditor can read
-them here beside the RFC). Hashes are raw 32-byte SHA-256 digests throughout.
+Written on ``hashlib`` alone (issue #8 asks for it: the algorithms are short, and an auditor can
+read them here beside the RFC). Hashes are raw 32-byte SHA-256 digests throughout.
 
 - Leaf hash ``SHA-256(0x00 || leaf)`` and node hash ``SHA-256(0x01 || left || right)``
   (RFC 9162 section 2.1.1). The different prefixes are what stop an interior node being passed
@@ -235,7 +235,7 @@ def root_from_inclusion_proof(
 def verify_inclusion(
     leaf_hash_: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> None:
-    """Raise :class:`MerkleProofError` unless ``proof`` puts the leaf at ``index`` under ``root``."""
+    """Raise :class:`MerkleProofError` unless ``proof`` puts leaf ``index`` under ``root``."""
     if root_from_inclusion_proof(leaf_hash_, index, size, proof) != root:
         raise MerkleProofError(f"the inclusion proof for leaf {index} does not lead to the root")
 
