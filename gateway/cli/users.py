@@ -1,0 +1,54 @@
+"""``gateway users create`` and ``gateway keys new``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from gateway.settings import new_encryption_key
+
+
+@click.group("users", help="Manage the people who use the gateway.")
+def users_command() -> None:
+    pass
+
+
+@users_command.command("create")
+@click.option("--email", required=True, help="Their work email address.")
+@click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
+@click.option("--name", default="", help="Their name as shown to others.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input instead."
+)
+@with_appcontext
+def create_user_command(
+    email: str, roles: tuple[str, ...], name: str, password_stdin: bool
+) -> None:
+    """Create a user. Prints a strong generated password once, unless --password-stdin."""
+    from gateway import users
+    from gateway.audit import Actor
+    from gateway.extensions import db
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.generate_password()
+    try:
+        user = users.create_user(email, roles, password, actor=Actor.system(), display_name=name)
+        db.session.commit()
+    except users.UserError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {user.email} with roles {', '.join(sorted(r.value for r in user.roles))}.")
+    if not password_stdin:
+        click.echo(f"Password (shown once, store it safely): {password}")
+
+
+@click.group("keys", help="Encryption keys for platform credentials.")
+def keys_command() -> None:
+    pass
+
+
+@keys_command.command("new")
+def new_key_command() -> None:
+    """Print a new key for GATEWAY_ENCRYPTION_KEYS (put it first to rotate)."""
+    click.echo(new_encryption_key())

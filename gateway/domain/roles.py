@@ -1,0 +1,21 @@
+"""The roles of the gateway (issue 3). A person may hold several."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # drafts, submits, approves other officers' posts, never their own
+    DUTY_OFFICER = "duty_officer"  # emergency posts out of hours
+    MONITORING_OFFICER = "monitoring_officer"  # clears a guardrail referral with a reason
+    AUDITOR = "auditor"  # reads and exports the log, changes nothing
+    ADMIN = "admin"  # users, channels, elections, the register, allowed contacts
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            known = ", ".join(r.value for r in cls)
+            raise ValueError(f"Unknown role {value!r}: choose from {known}.") from None

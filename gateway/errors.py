@@ -1,0 +1,41 @@
+"""Error pages that say what happened and what to do, and never leak internals."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: ("There is a problem with your request", "Go back and try again."),
+    401: ("You need to sign in", "Sign in to continue."),
+    403: ("You do not have permission to see this page", "Ask an administrator for access."),
+    404: ("Page not found", "Check the address, or go to the dashboard."),
+    405: ("That is not allowed here", "Go back and use the buttons on the page."),
+    413: ("The upload is too large", "Choose a smaller file."),
+    429: ("Too many attempts", "Wait a few minutes, then try again."),
+    500: ("Sorry, there is a problem with the service", "Try again later."),
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):
+        return _render(
+            400, "Your form expired or was sent from elsewhere. Reload the page and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        return _render(error.code or 500, None)
+
+
+def _render(code: int, detail: str | None):
+    title, hint = MESSAGES.get(code, (f"Error {code}", "Go back and try again."))
+    if (
+        request.blueprint == "api"
+        or request.path in {"/healthz", "/readyz"}
+        or (request.accept_mimetypes.best == "application/json")
+    ):
+        return jsonify(error=title, detail=detail or hint), code
+    return render_template("error.html", title=title, detail=detail or hint, code=code), code

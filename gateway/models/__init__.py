@@ -1,0 +1,25 @@
+"""The data model. Import from here so every table is registered with the metadata."""
+
+from gateway.models.audit import AuditEntry, AuditHead, PostContent
+from gateway.models.channels import PLATFORMS, Channel
+from gateway.models.policy import AllowedContact, ClosureDay, Election, RegisterPerson
+from gateway.models.posts import Approval, Delivery, Post, PostImage
+from gateway.models.users import User, UserRole
+
+__all__ = [
+    "PLATFORMS",
+    "AllowedContact",
+    "Approval",
+    "AuditEntry",
+    "AuditHead",
+    "Channel",
+    "ClosureDay",
+    "Delivery",
+    "Election",
+    "Post",
+    "PostContent",
+    "PostImage",
+    "RegisterPerson",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,50 @@
+"""The hash-chained audit log (issue 3) that the publish log (issue 8) builds its tree on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.extensions import db
+from gateway.models.base import UTCDateTime
+
+
+class AuditEntry(db.Model):
+    """One leaf of the log. ``leaf`` holds the exact canonical bytes that were hashed."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    time: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(60))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditHead(db.Model):
+    """One row: the last sequence number and hash. Updating it first serialises writers."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    last_hash: Mapped[str] = mapped_column(String(64))
+    last_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PostContent(db.Model):
+    """Post contents by hash: leaves hold the hash, auditors get the content beside them."""
+
+    __tablename__ = "post_contents"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)

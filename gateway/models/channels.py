@@ -1,0 +1,31 @@
+"""A channel: one council account on one platform."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.extensions import db
+from gateway.models.base import UTCDateTime, utcnow
+
+PLATFORMS = ("x", "facebook", "instagram")
+
+
+class Channel(db.Model):
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("platform", "external_account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str] = mapped_column(String(120))
+    external_account_id: Mapped[str] = mapped_column(String(120))
+    # AES-GCM ciphertext bound to this row's id (gateway.security.credentials): never plain.
+    credentials_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Where the platform's API answers; None means the platform's real address. A council can
+    # point a channel at the fake platform for training (issue 5).
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    needs_reauthorisation: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

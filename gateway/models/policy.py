@@ -1,0 +1,60 @@
+"""What the guardrails read: elections, the register, allowed contacts, closure days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.extensions import db
+from gateway.models.base import UTCDateTime, utcnow
+
+
+class Election(db.Model):
+    __tablename__ = "elections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    polling_day: Mapped[date] = mapped_column(Date)
+    # The date the notice of election was actually published; None until an admin enters it,
+    # and the period is then assumed (issue 4).
+    notice_published: Mapped[date | None] = mapped_column(Date)
+    wards: Mapped[str] = mapped_column(Text, default="")  # by-elections: one ward a line
+    subject: Mapped[str | None] = mapped_column(Text)  # referendums: what it is about
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RegisterPerson(db.Model):
+    """A member or candidate on the register an admin keeps (never names in code)."""
+
+    __tablename__ = "register_people"
+    __table_args__ = (UniqueConstraint("name", "ward", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    party: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(40))  # councillor | candidate | ...
+    ward: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AllowedContact(db.Model):
+    """A departmental phone number or an email domain that may appear in posts."""
+
+    __tablename__ = "allowed_contacts"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # phone | email-domain
+    value: Mapped[str] = mapped_column(String(254))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ClosureDay(db.Model):
+    """An extra day the accounts are closed, beyond bank holidays."""
+
+    __tablename__ = "closure_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")

@@ -1,0 +1,115 @@
+"""Posts, their images, their deliveries (one per channel) and their approvals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gateway.domain.statuses import DeliveryStatus, PostStatus
+from gateway.extensions import db
+from gateway.models.base import UTCDateTime, utcnow
+
+
+class Post(db.Model):
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_status_scheduled", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32), default=PostStatus.DRAFT.value)
+    # None for an ordinary post; the category (issue 7) for an emergency post.
+    emergency_category: Mapped[str | None] = mapped_column(String(40))
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic locking: two officers editing at once cannot silently overwrite each other.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    author = relationship("User", lazy="joined")
+    images: Mapped[list[PostImage]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="PostImage.position"
+    )
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="Delivery.id"
+    )
+    approvals: Mapped[list[Approval]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="Approval.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def status_enum(self) -> PostStatus:
+        return PostStatus(self.status)
+
+
+class PostImage(db.Model):
+    __tablename__ = "post_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column()
+    width: Mapped[int | None] = mapped_column()
+    height: Mapped[int | None] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    alt_text: Mapped[str] = mapped_column(Text, default="")
+    # Images live in the instance folder under their hash; the row is the source of truth.
+    storage_key: Mapped[str] = mapped_column(String(255))
+
+    post: Mapped[Post] = relationship(back_populates="images")
+
+
+class Delivery(db.Model):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel_id"),
+        Index("ix_deliveries_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # The claim: a worker owns the delivery while its attempt id is here and its lease is live.
+    attempt_id: Mapped[str | None] = mapped_column(String(36))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    platform_post_id: Mapped[str | None] = mapped_column(String(120))
+    platform_url: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    held_reason: Mapped[str | None] = mapped_column(Text)
+
+    post: Mapped[Post] = relationship(back_populates="deliveries")
+    channel = relationship("Channel", lazy="joined")
+
+    @property
+    def status_enum(self) -> DeliveryStatus:
+        return DeliveryStatus(self.status)
+
+
+class Approval(db.Model):
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    approver_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # SHA-256 of exactly what was approved (text, images, alt text, channels, time): the worker
+    # publishes only while the post still matches it (issue 5).
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(20))  # approved | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Cleared approvals stay for the history; only a current one lets a post go out.
+    current: Mapped[bool] = mapped_column(default=True)
+
+    post: Mapped[Post] = relationship(back_populates="approvals")
+    approver = relationship("User", lazy="joined")

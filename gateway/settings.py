@@ -1,0 +1,213 @@
+"""Every setting the gateway reads, from the environment, in one place.
+
+Two modes:
+- ``embedded`` (the default): SQLite and generated secrets in the instance folder, so
+  ``gateway up`` works on a fresh machine with nothing set.
+- ``production`` (``GATEWAY_ENV=production``): every secret must be given; a missing one stops
+  the start with one clear line naming it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+EMBEDDED = "embedded"
+PRODUCTION = "production"
+
+#: The WCAG-friendly default: 30 minutes idle, as GOV.UK services commonly use (GOV.UK Design
+#: System "Timeout warning" guidance suggests 20-30).
+DEFAULT_SESSION_IDLE_MINUTES = 30
+#: A working day plus some: nobody stays signed in overnight on a shared council PC.
+DEFAULT_SESSION_ABSOLUTE_HOURS = 10
+#: Sign-in attempts per client address; OWASP suggests throttling well below brute-force rates.
+DEFAULT_SIGNIN_RATE_LIMIT = "10 per minute;50 per hour"
+#: A late post goes out only within this window (issue 5: "bins collected tomorrow" must not
+#: go out two days later).
+DEFAULT_PUBLISH_GRACE_MINUTES = 30
+#: How often the scheduler sweep looks for due deliveries without a live job.
+DEFAULT_SWEEP_SECONDS = 2.0
+#: /readyz calls a worker dead when its RQ heartbeat is older than this.
+DEFAULT_WORKER_HEARTBEAT_MAX_AGE = 120
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_LOG_ORIGIN = "publishing-gateway.council.example/log"
+
+
+class SettingsError(RuntimeError):
+    """A missing or malformed setting: the message names it in one line."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}.") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be greater than 0, got {raw!r}.")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}.")
+
+
+def _generated_secret(instance: Path, filename: str, make: Any) -> str:
+    """Read a secret from the instance folder, creating it (mode 0600) the first time."""
+    path = instance / filename
+    if path.exists():
+        return path.read_text().strip()
+    # The instance folder holds the SQLite file and every generated secret: owner only.
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = make()
+    # O_EXCL: two processes starting at once must not each write a different secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def new_encryption_key() -> str:
+    """A 256-bit AES-GCM key, URL-safe base64, as GATEWAY_ENCRYPTION_KEYS holds them."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def parse_encryption_keys(raw: str, name: str = "GATEWAY_ENCRYPTION_KEYS") -> list[bytes]:
+    keys = []
+    for i, part in enumerate(p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            key = base64.urlsafe_b64decode(part.encode() + b"=" * (-len(part) % 4))
+        except (ValueError, TypeError):
+            key = b""
+        if len(key) != 32:
+            raise SettingsError(
+                f"{name} key {i + 1} must be 32 bytes in URL-safe base64 "
+                "(make one with: gateway keys new)."
+            )
+        keys.append(key)
+    if not keys:
+        raise SettingsError(f"{name} must hold at least one key.")
+    return keys
+
+
+def default_instance_path() -> Path:
+    return Path.cwd() / "instance"
+
+
+def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment. Raises SettingsError naming the setting."""
+    env = os.environ if env is None else env
+    mode = env.get("GATEWAY_ENV", EMBEDDED).strip().lower() or EMBEDDED
+    if mode not in {EMBEDDED, PRODUCTION}:
+        raise SettingsError(f"GATEWAY_ENV must be {EMBEDDED} or {PRODUCTION}, got {mode!r}.")
+    instance = Path(env.get("GATEWAY_INSTANCE_PATH") or default_instance_path()).resolve()
+
+    def required(name: str, make: Any, filename: str) -> str:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+        if mode == PRODUCTION:
+            raise SettingsError(f"{name} is not set: it is required when GATEWAY_ENV=production.")
+        return _generated_secret(instance, filename, make)
+
+    secret_key = required("SECRET_KEY", lambda: secrets.token_urlsafe(48), "secret_key")
+    if len(secret_key) < 32:
+        raise SettingsError("SECRET_KEY must be at least 32 characters long.")
+    encryption_keys = parse_encryption_keys(
+        required("GATEWAY_ENCRYPTION_KEYS", new_encryption_key, "encryption_keys")
+    )
+    database_url = env.get("DATABASE_URL", "").strip()
+    if not database_url:
+        if mode == PRODUCTION:
+            raise SettingsError(
+                "DATABASE_URL is not set: it is required when GATEWAY_ENV=production."
+            )
+        database_url = f"sqlite:///{instance / 'gateway.sqlite'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url.removeprefix("postgres://")
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we install; SQLAlchemy's default would be psycopg2.
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    if not database_url.startswith(("sqlite:", "postgresql+psycopg:")):
+        raise SettingsError(
+            "DATABASE_URL must be a postgresql:// or sqlite:// URL, "
+            f"got {database_url.split(':')[0]!r}."
+        )
+    redis_url = env.get("REDIS_URL", "").strip()
+    if not redis_url:
+        if mode == PRODUCTION:
+            raise SettingsError("REDIS_URL is not set: it is required when GATEWAY_ENV=production.")
+        redis_url = DEFAULT_REDIS_URL
+    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://.")
+
+    signing_key_path = env.get("GATEWAY_LOG_SIGNING_KEY", "").strip()
+    if not signing_key_path:
+        if mode == PRODUCTION:
+            raise SettingsError(
+                "GATEWAY_LOG_SIGNING_KEY is not set: name the file holding the publish log's "
+                "signing key (make one with: gateway audit keygen --out PATH)."
+            )
+        signing_key_path = str(instance / "log-signing.key")
+
+    return {
+        "GATEWAY_ENV": mode,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEYS": encryption_keys,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "LOG_SIGNING_KEY_PATH": signing_key_path,
+        "LOG_ORIGIN": env.get("GATEWAY_LOG_ORIGIN", DEFAULT_LOG_ORIGIN).strip()
+        or DEFAULT_LOG_ORIGIN,
+        "SESSION_IDLE_MINUTES": _int(
+            env, "GATEWAY_SESSION_IDLE_MINUTES", DEFAULT_SESSION_IDLE_MINUTES
+        ),
+        "SESSION_ABSOLUTE_HOURS": _int(
+            env, "GATEWAY_SESSION_ABSOLUTE_HOURS", DEFAULT_SESSION_ABSOLUTE_HOURS
+        ),
+        "SIGNIN_RATE_LIMIT": env.get("GATEWAY_SIGNIN_RATE_LIMIT", DEFAULT_SIGNIN_RATE_LIMIT),
+        "PUBLISH_GRACE_MINUTES": _int(
+            env, "GATEWAY_PUBLISH_GRACE_MINUTES", DEFAULT_PUBLISH_GRACE_MINUTES
+        ),
+        "SWEEP_SECONDS": _float(env, "GATEWAY_SWEEP_SECONDS", DEFAULT_SWEEP_SECONDS),
+        "WORKER_HEARTBEAT_MAX_AGE": _int(
+            env, "GATEWAY_WORKER_HEARTBEAT_MAX_AGE", DEFAULT_WORKER_HEARTBEAT_MAX_AGE
+        ),
+        # Behind TLS in production; browsers also treat http://localhost as secure, so the
+        # embedded default keeps Secure cookies on (the __Host- prefix requires them).
+        "SESSION_COOKIE_SECURE": _bool(env, "GATEWAY_COOKIE_SECURE", True),
+        "TRUSTED_PROXIES": _int(env, "GATEWAY_TRUSTED_PROXIES", 0, minimum=0),
+    }

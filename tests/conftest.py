@@ -1,0 +1,196 @@
+"""Fixtures: a throw-away gateway on a real PostgreSQL or SQLite database and a real Redis.
+
+Every test that takes ``app`` runs twice, once on each database. The schema comes from the
+Alembic migrations (not ``create_all``), so the tests exercise what production runs: each test
+gets its own database cloned from a migrated template (PostgreSQL) or a copy of a migrated file
+(SQLite).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from redis import Redis
+
+from gateway.domain.roles import Role
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+#: A password that meets the policy, for users the tests create.
+TEST_PASSWORD = "correct-horse-battery-staple-42"
+_counter = itertools.count()
+
+
+def _pg_url(dbname: str) -> str:
+    return re.sub(r"/[^/]*$", f"/{dbname}", PG_ADMIN_URL)
+
+
+def _pg_admin():
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True)
+
+
+def _migrate(url: str, instance: Path, monkeypatch_env: dict[str, str]) -> None:
+    from flask_migrate import upgrade
+
+    from gateway.app import create_app
+
+    app = create_app(_config(url, instance))
+    with app.app_context():
+        upgrade()
+        from gateway.extensions import db
+
+        db.engine.dispose()
+
+
+def _config(url: str, instance: Path) -> dict:
+    from gateway import settings
+
+    return {
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": settings.load(
+            {"GATEWAY_INSTANCE_PATH": str(instance), "DATABASE_URL": url}
+        )["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": TEST_REDIS_URL,
+        "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
+        "SIGNIN_RATE_LIMIT": "1000 per minute",
+        "TESTING": True,
+        "SERVER_NAME": "localhost",
+        "PREFERRED_URL_SCHEME": "https",
+    }
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory):
+    name = f"gw_tpl_{os.getpid()}"
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    _migrate(_pg_url(name), tmp_path_factory.mktemp("pg-template"), {})
+    yield name
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite"
+    _migrate(f"sqlite:///{path}", folder, {})
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "gateway.sqlite"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"gw_t_{os.getpid()}_{next(_counter)}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_conn():
+    """The test's own Redis database, emptied before and after."""
+    conn = Redis.from_url(TEST_REDIS_URL)
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+    conn.close()
+
+
+@pytest.fixture
+def app(database_url, tmp_path, redis_conn, monkeypatch):
+    monkeypatch.setenv("GATEWAY_INSTANCE_PATH", str(tmp_path / "instance"))
+    for name in ("DATABASE_URL", "REDIS_URL", "GATEWAY_ENV", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    from gateway.app import create_app
+
+    app = create_app(_config(database_url, tmp_path / "instance"))
+    yield app
+    with app.app_context():
+        from gateway.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    client = app.test_client()
+    # Over HTTPS Flask-WTF also checks that the Referer is this site (WTF_CSRF_SSL_STRICT), as
+    # a browser would send it for a same-origin form.
+    client.environ_base["HTTP_REFERER"] = "https://localhost/"
+    return client
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+class AuthActions:
+    """Create users and sign in through the real sign-in form (CSRF token included)."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+
+    def create_user(self, *roles: Role, email: str | None = None, password: str = TEST_PASSWORD):
+        from gateway import users
+        from gateway.audit import Actor
+        from gateway.extensions import db
+
+        prefix = "-".join(r.value for r in roles) or "user"
+        email = email or f"{prefix}-{uuid.uuid4().hex[:8]}@council.example"
+        with self.app.app_context():
+            user = users.create_user(
+                email, [r.value for r in roles], password, actor=Actor.system()
+            )
+            db.session.commit()
+            return user.id, email
+
+    def sign_in(self, email: str, password: str = TEST_PASSWORD):
+        page = self.client.get("/sign-in")
+        token = csrf_token_from(page.get_data(as_text=True))
+        return self.client.post(
+            "/sign-in", data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def sign_in_as(self, *roles: Role):
+        user_id, email = self.create_user(*roles)
+        response = self.sign_in(email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user_id, email
+
+    def sign_out(self):
+        page = self.client.get("/")
+        token = csrf_token_from(page.get_data(as_text=True))
+        return self.client.post("/sign-out", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(app, client):
+    return AuthActions(app, client)

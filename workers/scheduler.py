@@ -1,0 +1,61 @@
+"""The scheduler: a sweep every few seconds that reconciles the database with Redis.
+
+The database is the source of truth and Redis only delivers (STYLE.md): a Redis that lost
+everything must lose no post, so each pass finds the work that should be queued and is not.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask
+
+from gateway.extensions import db
+from gateway.queue import SCHEDULER_HEARTBEAT_KEY, redis_connection
+
+log = logging.getLogger(__name__)
+
+#: Sweeps run in this order on every pass; publishing adds its own (issue 5).
+SWEEPS: list[Callable[[Flask], object]] = []
+
+
+def register_sweep(func: Callable[[Flask], object]) -> Callable[[Flask], object]:
+    SWEEPS.append(func)
+    return func
+
+
+def run_once(app: Flask) -> None:
+    with app.app_context():
+        for sweep in SWEEPS:
+            try:
+                sweep(app)
+            except Exception:  # one failing sweep must not stop the others or the heartbeat
+                log.exception("sweep %s failed", sweep.__name__)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        # The heartbeat is written after the sweeps, so it shows the sweeps really ran.
+        redis_connection(app).set(SCHEDULER_HEARTBEAT_KEY, str(time.time()))
+
+
+def run_forever(app: Flask, *, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+
+    def _stop(signum, frame):  # noqa: ANN001
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    interval = app.config["SWEEP_SECONDS"]
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            run_once(app)
+        except Exception:  # Redis down: keep trying, the heartbeat shows we are stuck
+            log.exception("scheduler pass failed")
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
