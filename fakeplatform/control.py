@@ -1,0 +1,144 @@
+"""Control endpoints under /_fake: register accounts, inject faults, read what was published."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from fakeplatform.faults import fault_from_json
+from fakeplatform.state import (
+    DEFAULT_RATE_LIMIT,
+    INSTAGRAM_QUOTA_TOTAL,
+    PLATFORMS,
+    Account,
+    FakeState,
+)
+
+bp = Blueprint("control", __name__, url_prefix="/_fake")
+
+# Which credentials each platform's adapter sends, so a registration missing one fails loudly.
+REQUIRED_CREDENTIALS = {
+    "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
+    "facebook": ("access_token",),
+    "instagram": ("access_token",),
+}
+
+
+def _state() -> FakeState:
+    return current_app.extensions["fakeplatform"]
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _bad(message: str) -> Response:
+    return _json({"error": message}, 400)
+
+
+@bp.post("/accounts")
+def register_account() -> Response:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _bad("send a JSON object")
+    platform = data.get("platform")
+    if platform not in PLATFORMS:
+        return _bad(f"platform must be one of {', '.join(PLATFORMS)}")
+    credentials = data.get("credentials") or {}
+    missing = [k for k in REQUIRED_CREDENTIALS[platform] if not credentials.get(k)]
+    if missing or not data.get("account_id"):
+        return _bad(f"missing: {', '.join(missing or ['account_id'])}")
+    account = Account(
+        platform=platform,
+        account_id=str(data["account_id"]),
+        name=str(data.get("name") or data["account_id"]),
+        username=str(data.get("username") or data.get("name") or data["account_id"]),
+        credentials={str(k): str(v) for k, v in credentials.items()},
+        rate_limit=int(data.get("rate_limit") or DEFAULT_RATE_LIMIT),
+        quota_total=int(data.get("quota_total") or INSTAGRAM_QUOTA_TOTAL),
+    )
+    _state().add_account(account)
+    return _json(account.public(), 201)
+
+
+@bp.get("/accounts")
+def list_accounts() -> Response:
+    state = _state()
+    with state.lock:
+        return _json({"accounts": [a.public() for a in state.accounts.values()]})
+
+
+@bp.post("/faults")
+def add_fault() -> Response:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _bad("send a JSON object")
+    try:
+        fault = fault_from_json(data)
+    except (ValueError, TypeError) as exc:
+        return _bad(str(exc))
+    _state().add_fault(fault)
+    return _json({"id": fault.fault_id, **vars(fault)}, 201)
+
+
+@bp.get("/faults")
+def list_faults() -> Response:
+    state = _state()
+    with state.lock:
+        return _json({"faults": [vars(f) for f in state.faults]})
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    state = _state()
+    with state.lock:
+        state.faults.clear()
+    return _json({"faults": []})
+
+
+@bp.get("/posts")
+def list_posts() -> Response:
+    """Every accepted post, oldest first, with its images (GET /_fake/media/<id> serves them)."""
+    state = _state()
+    base = request.host_url.rstrip("/")
+    platform = request.args.get("platform")
+    account_id = request.args.get("account_id")
+    with state.lock:
+        posts = [
+            p
+            for p in state.posts
+            if (platform is None or p.platform == platform)
+            and (account_id is None or p.account_id == account_id)
+        ]
+        body = [
+            {
+                "id": p.post_id,
+                "platform": p.platform,
+                "account_id": p.account_id,
+                "text": p.text,
+                "created_at": p.created_at,
+                "url": p.permalink,
+                "media": [state.media[m].public(base) for m in p.media_ids if m in state.media],
+            }
+            for p in posts
+        ]
+    return _json({"posts": body})
+
+
+@bp.get("/media/<media_id>")
+def get_media(media_id: str) -> Response:
+    state = _state()
+    with state.lock:
+        media = state.media.get(media_id)
+    if media is None:
+        return _json({"error": "no such media"}, 404)
+    return Response(media.data, mimetype=media.content_type)
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    keep = request.args.get("keep_accounts", "").lower() in ("1", "true", "yes")
+    _state().reset(keep_accounts=keep)
+    return _json({"reset": True, "kept_accounts": keep})

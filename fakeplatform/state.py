@@ -1,0 +1,246 @@
+"""Everything the fake platform remembers: accounts, accepted posts, media, containers, faults.
+
+One ``FakeState`` per app, guarded by one lock: the server is threaded and a benchmark sends
+dozens of posts a second, so every read-modify-write happens under ``state.lock``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PLATFORMS = ("x", "facebook", "instagram")
+
+# X counts requests per user per endpoint in 15-minute windows (X API rate-limits page). The
+# default allowance is far above X's real one so a benchmark is never throttled by accident;
+# a test that wants the real 429 registers an account with a small ``rate_limit``.
+RATE_WINDOW_SECONDS = 15 * 60
+DEFAULT_RATE_LIMIT = 100_000
+
+# Instagram's content publishing limit is "100 API-published posts within a 24-hour moving
+# period" (Instagram Platform, Content Publishing, Limitations).
+INSTAGRAM_QUOTA_TOTAL = 100
+INSTAGRAM_QUOTA_SECONDS = 24 * 60 * 60
+
+# Instagram media containers expire after 24 hours if not published (same page).
+CONTAINER_TTL_SECONDS = 24 * 60 * 60
+
+# Snowflake-like ids that look like X's and Meta's (long decimal strings), start high so a test
+# cannot confuse an id with a counter.
+_FIRST_ID = 1_790_000_000_000_000_000
+
+
+@dataclass
+class Account:
+    """A platform account the fake accepts credentials for (registered by POST /_fake/accounts)."""
+
+    platform: str
+    account_id: str
+    name: str
+    username: str
+    credentials: dict[str, str]
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    quota_total: int = INSTAGRAM_QUOTA_TOTAL
+
+    def public(self) -> dict[str, Any]:
+        """The account without its credentials, for GET /_fake/accounts."""
+        data = asdict(self)
+        data.pop("credentials")
+        return data
+
+
+@dataclass
+class Media:
+    media_id: str
+    platform: str
+    account_id: str
+    content_type: str
+    data: bytes
+    alt_text: str = ""
+    sha256: str = ""
+
+    def public(self, base_url: str) -> dict[str, Any]:
+        return {
+            "media_id": self.media_id,
+            "content_type": self.content_type,
+            "size": len(self.data),
+            "sha256": self.sha256,
+            "alt_text": self.alt_text,
+            "url": f"{base_url}/_fake/media/{self.media_id}",
+        }
+
+
+@dataclass
+class Post:
+    post_id: str
+    platform: str
+    account_id: str
+    text: str
+    created_at: float
+    permalink: str
+    media_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Container:
+    """An Instagram media container: created, fetched in the background, then published."""
+
+    container_id: str
+    account_id: str
+    image_url: str
+    caption: str
+    alt_text: str
+    created_at: float
+    status_code: str = "IN_PROGRESS"
+    status: str = "In Progress"
+    media_id: str | None = None
+    published_id: str | None = None
+
+
+@dataclass
+class Fault:
+    """A fault to inject into matching requests (POST /_fake/faults or the X-Fake-Fault header).
+
+    kind: "latency" (sleep latency_ms, then answer normally), "error" (answer ``status`` with the
+    platform's error body), "rate_limit" (the platform's rate-limit answer, resetting in
+    ``reset_in`` seconds), "drop" (close the socket without answering, before doing anything),
+    "lost_answer" (do the work, record the post, then close the socket without answering).
+    ``times`` is how many matching requests it hits; None means until it is cleared.
+    """
+
+    kind: str
+    platform: str | None = None
+    account_id: str | None = None
+    method: str | None = None
+    path_contains: str | None = None
+    times: int | None = 1
+    latency_ms: int = 0
+    status: int = 500
+    reset_in: int = 60
+    fault_id: int = 0
+
+    KINDS = ("latency", "error", "rate_limit", "drop", "lost_answer")
+
+    def matches(self, platform: str, account_id: str | None, method: str, path: str) -> bool:
+        return (
+            (self.platform is None or self.platform == platform)
+            and (self.account_id is None or self.account_id == account_id)
+            and (self.method is None or self.method.upper() == method.upper())
+            and (self.path_contains is None or self.path_contains in path)
+        )
+
+
+class FakeState:
+    """All mutable state of one fake platform. Call methods with ``self.lock`` held."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._ids = itertools.count(_FIRST_ID)
+        self._fault_ids = itertools.count(1)
+        self.accounts: dict[tuple[str, str], Account] = {}
+        self.posts: list[Post] = []
+        self.media: dict[str, Media] = {}
+        self.containers: dict[str, Container] = {}
+        self.faults: list[Fault] = []
+        self.nonces: dict[str, float] = {}
+        # (platform, account_id, endpoint) -> (window start, count)
+        self.rate_windows: dict[tuple[str, str, str], tuple[float, int]] = {}
+        self.request_log: list[dict[str, Any]] = []
+
+    def new_id(self) -> str:
+        return str(next(self._ids))
+
+    def reset(self, keep_accounts: bool = False) -> None:
+        with self.lock:
+            if not keep_accounts:
+                self.accounts.clear()
+            self.posts.clear()
+            self.media.clear()
+            self.containers.clear()
+            self.faults.clear()
+            self.nonces.clear()
+            self.rate_windows.clear()
+            self.request_log.clear()
+
+    # Accounts ---------------------------------------------------------------------------------
+    def add_account(self, account: Account) -> None:
+        with self.lock:
+            self.accounts[(account.platform, account.account_id)] = account
+
+    def account_by_credential(self, platform: str, key: str, value: str) -> Account | None:
+        with self.lock:
+            for account in self.accounts.values():
+                if account.platform == platform and account.credentials.get(key) == value:
+                    return account
+        return None
+
+    def account_by_token(self, token: str) -> Account | None:
+        """A Graph API account (Facebook Page or Instagram user) by its access token."""
+        with self.lock:
+            for account in self.accounts.values():
+                if (
+                    account.platform in ("facebook", "instagram")
+                    and account.credentials.get("access_token") == token
+                ):
+                    return account
+        return None
+
+    # Posts -------------------------------------------------------------------------------------
+    def add_post(self, post: Post) -> None:
+        with self.lock:
+            self.posts.append(post)
+
+    def posts_of(self, platform: str, account_id: str) -> list[Post]:
+        """The account's posts, newest first (the order every platform's timeline uses)."""
+        with self.lock:
+            mine = [p for p in self.posts if p.platform == platform and p.account_id == account_id]
+        return sorted(mine, key=lambda p: (p.created_at, int(p.post_id)), reverse=True)
+
+    # Faults ------------------------------------------------------------------------------------
+    def add_fault(self, fault: Fault) -> Fault:
+        with self.lock:
+            fault.fault_id = next(self._fault_ids)
+            self.faults.append(fault)
+            return fault
+
+    def take_faults(
+        self, platform: str, account_id: str | None, method: str, path: str
+    ) -> list[Fault]:
+        """The faults that hit this request, using up one of each one's ``times``."""
+        hit: list[Fault] = []
+        with self.lock:
+            for fault in list(self.faults):
+                if not fault.matches(platform, account_id, method, path):
+                    continue
+                hit.append(fault)
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+        return hit
+
+    # Rate limits -------------------------------------------------------------------------------
+    def count_request(
+        self, platform: str, account_id: str, endpoint: str, limit: int, window: float
+    ) -> RateWindow:
+        """Count one request against its window and say where the window stands."""
+        now = time.time()
+        key = (platform, account_id, endpoint)
+        with self.lock:
+            start, count = self.rate_windows.get(key, (now, 0))
+            if now - start >= window:
+                start, count = now, 0
+            count += 1
+            self.rate_windows[key] = (start, count)
+        return RateWindow(limit, max(limit - count, 0), start + window, count > limit)
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    limit: int
+    remaining: int
+    reset_at: float
+    exceeded: bool

@@ -1,0 +1,60 @@
+"""Our own small error taxonomy; every library exception is mapped into it once, in an adapter.
+
+What the publish job does with each (issue #5, "Retries"):
+- Retryable: the post is known not to exist (nothing reached the platform, or the platform
+  said it did nothing): back off and try again.
+- RateLimited: try again after ``retry_after`` seconds, taken from the platform's reset header.
+- QuotaExceeded: a RateLimited for a publishing quota (Instagram): hold, do not fail.
+- NeedsReauthorisation: the token is invalid or lacks permission: hold the channel's deliveries
+  and ask a person to reconnect it.
+- Rejected: the platform refused this post (``reason`` says why): fail the delivery.
+- OutcomeUnknown: the request may have reached the platform and no answer came back: run
+  ``find_existing`` and never retry blindly.
+"""
+
+from __future__ import annotations
+
+
+class PublishError(Exception):
+    """Base of every error an adapter raises. ``reason`` is safe to show and to log: it never
+    contains a credential (adapters scrub platform messages before building one)."""
+
+    def __init__(self, reason: str, *, platform: str = "", status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.platform = platform
+        self.status = status
+
+    def __str__(self) -> str:
+        prefix = f"{self.platform}: " if self.platform else ""
+        return f"{prefix}{self.reason}"
+
+
+class Retryable(PublishError):
+    """Known not to have published anything; safe to try again later."""
+
+
+class RateLimited(PublishError):
+    """The platform asked us to wait ``retry_after`` seconds."""
+
+    def __init__(
+        self, reason: str, *, retry_after: float, platform: str = "", status: int | None = None
+    ) -> None:
+        super().__init__(reason, platform=platform, status=status)
+        self.retry_after = retry_after
+
+
+class QuotaExceeded(RateLimited):
+    """The account's publishing quota is used up (Instagram: posts per 24 hours)."""
+
+
+class NeedsReauthorisation(PublishError):
+    """The credentials are missing, expired, revoked or lack a permission."""
+
+
+class Rejected(PublishError):
+    """The platform refused the post itself; sending it again will not help."""
+
+
+class OutcomeUnknown(PublishError):
+    """The request may have reached the platform, but no answer came back."""

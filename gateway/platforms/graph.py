@@ -1,0 +1,404 @@
+"""Facebook Page and Instagram adapters over facebook-sdk's GraphAPI.
+
+facebook-sdk 3.1.0 (2018) needs three things wrapped (issue #5):
+- its constructor accepts only Graph versions up to 3.1, so the version is set on the object
+  after constructing it;
+- it reads its base URL from the module global ``facebook.FACEBOOK_GRAPH_URL``. Changing that
+  global would need a process-wide lock around every call (and so serialise every Graph request
+  of a threaded worker); instead the session we pass as ``session=`` carries a transport that
+  sends https://graph.facebook.com/ requests to the configured base URL;
+- it never looks at the HTTP status, so a response hook keeps the last answer and the adapter
+  checks the status (and the rate-limit headers) itself.
+If facebook-sdk breaks against a newer Graph API, the maintained alternative is Meta's own
+``facebook-business`` SDK (or plain ``requests``: this module already does the error mapping).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import facebook
+import requests
+
+from gateway.platforms.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    ChannelConfig,
+    DeliveryRequest,
+    MediaItem,
+    PostRef,
+)
+from gateway.platforms.common import same_text
+from gateway.platforms.errors import (
+    NeedsReauthorisation,
+    OutcomeUnknown,
+    PublishError,
+    QuotaExceeded,
+    RateLimited,
+    Rejected,
+    Retryable,
+)
+from gateway.platforms.transport import map_transport_error, mount_transport, scrub
+from gateway.platforms.urls import is_public_url
+
+GRAPH_HOSTS = ("https://graph.facebook.com",)
+# A Graph API version Meta still serves (versions live about two years); one constant to move.
+GRAPH_API_VERSION = "v23.0"
+
+# Graph error codes (Graph API, "Handling errors" and "Rate limiting").
+AUTH_CODES = frozenset({102, 190})
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
+TRANSIENT_CODES = frozenset({2})  # "Service temporarily unavailable": nothing was done
+DUPLICATE_POST_CODE = 506  # "Duplicate status message" on a Page feed
+IG_QUOTA_SUBCODE = 2207042  # "reached the maximum number of posts ... in 24 hours"
+
+# Graph's throttling answers say "wait" in minutes (estimated_time_to_regain_access) or not at
+# all; app-level limits are counted over a rolling hour, so without an estimate wait 5 minutes.
+DEFAULT_RETRY_AFTER_SECONDS = 300.0
+# Instagram's quota is a 24-hour moving window; we cannot know when the oldest post leaves it
+# without reading timestamps, so look again in an hour.
+QUOTA_RETRY_AFTER_SECONDS = 3600.0
+LOOKUP_LIMIT = 50
+# Facebook's duplicate check covers recent posts only; a day is ample to find ours.
+DUPLICATE_LOOKBACK = timedelta(days=1)
+
+# Instagram processes a container asynchronously; its docs suggest polling for up to 5
+# minutes. Poll quickly first (most images finish in a second or two), then back off.
+CONTAINER_FIRST_POLL_SECONDS = 0.25
+CONTAINER_MAX_POLL_SECONDS = 5.0
+CONTAINER_MAX_WAIT_SECONDS = 300.0
+
+
+class _DuplicatePost(Rejected):
+    """Facebook refused a feed post as a duplicate of a recent one (code 506)."""
+
+
+class _GraphAdapter:
+    """What the Facebook and Instagram adapters share: one GraphAPI, one error mapping."""
+
+    platform = ""
+
+    def __init__(
+        self,
+        channel: ChannelConfig,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        allowed_hosts: Collection[str] = (),
+    ) -> None:
+        token = channel.credentials.get("access_token")
+        if not token:
+            raise NeedsReauthorisation("the channel has no access_token", platform=self.platform)
+        self._channel = channel
+        self._account = channel.external_account_id
+        self._allowed_hosts = allowed_hosts
+        self._secrets = [token]
+        self._last = threading.local()
+        self._session = mount_transport(requests.Session(), GRAPH_HOSTS, channel.base_url, timeout)
+        self._session.hooks["response"].append(self._remember)
+        self._graph = facebook.GraphAPI(access_token=token, timeout=timeout, session=self._session)
+        self._graph.version = GRAPH_API_VERSION  # after construction: see the module docstring
+        self._v = GRAPH_API_VERSION
+
+    def close(self) -> None:
+        self._session.close()
+
+    def remaining_quota(self) -> int | None:
+        return None
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last.response = response
+
+    def _call(self, fn: Callable[[], Any], *, final_write: bool) -> Any:
+        """Run one facebook-sdk call and map every way it can fail."""
+        self._last.response = None
+        try:
+            result = fn()
+        except facebook.GraphAPIError as exc:
+            raise self._map_error(exc.result, final_write=final_write) from None
+        except requests.RequestException as exc:
+            raise map_transport_error(
+                exc, platform=self.platform, final_write=final_write
+            ) from None
+        except (KeyError, ValueError, TypeError):
+            # facebook-sdk indexes headers["content-type"] and parses JSON without checking:
+            # an answer we cannot read.
+            raise self._unreadable(final_write) from None
+        response: requests.Response | None = self._last.response
+        if response is not None and response.status_code >= 400:
+            raise self._map_error(
+                result if isinstance(result, dict) else {}, final_write=final_write
+            )
+        if not isinstance(result, dict):
+            raise self._unreadable(final_write)
+        return result
+
+    def _unreadable(self, final_write: bool) -> PublishError:
+        response = getattr(self._last, "response", None)
+        status = response.status_code if response is not None else None
+        reason = f"the platform's answer could not be read (HTTP {status})"
+        if final_write and (status is None or status < 400 or status >= 500):
+            return OutcomeUnknown(reason, platform=self.platform, status=status)
+        if status is not None and 400 <= status < 500:
+            return Rejected(reason, platform=self.platform, status=status)
+        return Retryable(reason, platform=self.platform, status=status)
+
+    def _map_error(self, body: Any, *, final_write: bool) -> PublishError:
+        response: requests.Response | None = getattr(self._last, "response", None)
+        status = response.status_code if response is not None else None
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        code = _int(error.get("code"))
+        subcode = _int(error.get("error_subcode"))
+        message = error.get("error_user_msg") or error.get("message") or f"HTTP {status}"
+        reason = scrub(str(message), self._secrets)
+        kw: dict[str, Any] = {"platform": self.platform, "status": status}
+        if code == DUPLICATE_POST_CODE:
+            return _DuplicatePost(reason, **kw)
+        if code in AUTH_CODES or code in PERMISSION_CODES:
+            return NeedsReauthorisation(reason, **kw)
+        if code == 9 and subcode == IG_QUOTA_SUBCODE:
+            return QuotaExceeded(reason, retry_after=QUOTA_RETRY_AFTER_SECONDS, **kw)
+        if code in RATE_LIMIT_CODES or status == 429:
+            return RateLimited(reason, retry_after=_graph_retry_after(response), **kw)
+        if code in TRANSIENT_CODES or error.get("is_transient") is True:
+            return Retryable(reason, **kw)
+        if status is not None and status >= 500 or code == 1:
+            # An unknown server error: on the post-creating call, it may have been created.
+            return OutcomeUnknown(reason, **kw) if final_write else Retryable(reason, **kw)
+        return Rejected(reason, **kw)
+
+    def _recent(self, edge: str, fields: str, since: datetime) -> list[dict[str, Any]]:
+        since_epoch = (
+            int(since.timestamp()) if since.tzinfo else int(since.replace(tzinfo=UTC).timestamp())
+        )
+        answer = self._call(
+            lambda: self._graph.get_connections(
+                self._account, edge, fields=fields, since=since_epoch, limit=LOOKUP_LIMIT
+            ),
+            final_write=False,
+        )
+        return [item for item in answer.get("data", []) if isinstance(item, dict)]
+
+
+class FacebookPublisher(_GraphAdapter):
+    """Publishes to one Facebook Page with a Page access token."""
+
+    platform = "facebook"
+
+    def publish(self, req: DeliveryRequest) -> PostRef:
+        try:
+            return self._publish(req)
+        except _DuplicatePost:
+            # Like X's duplicate refusal: the post is usually there already, from an attempt
+            # whose answer was lost. Point at it instead of failing.
+            found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+            if found is None:
+                raise Rejected(
+                    "Facebook refused the post as a duplicate of an earlier post",
+                    platform=self.platform,
+                ) from None
+            return found
+
+    def _publish(self, req: DeliveryRequest) -> PostRef:
+        if not req.media:
+            result = self._call(
+                lambda: self._graph.put_object(self._account, "feed", message=req.text),
+                final_write=True,
+            )
+        elif len(req.media) == 1:
+            result = self._photo(req.media[0], message=req.text, published=True)
+        else:
+            # Several images: upload each unpublished, then one feed post attaching them all
+            # (Pages API, "Publish a multi-photo post"). Only that last call creates the post.
+            photo_ids = [self._photo(item, message="", published=False)["id"] for item in req.media]
+            attached = {
+                f"attached_media[{i}]": json.dumps({"media_fbid": pid})
+                for i, pid in enumerate(photo_ids)
+            }
+            result = self._call(
+                lambda: self._graph.put_object(self._account, "feed", message=req.text, **attached),
+                final_write=True,
+            )
+        post_id = str(result.get("post_id") or result.get("id") or "")
+        if not post_id:
+            raise OutcomeUnknown("Facebook answered without a post id", platform=self.platform)
+        return PostRef(post_id, f"https://www.facebook.com/{post_id}")
+
+    def _photo(self, item: MediaItem, *, message: str, published: bool) -> dict[str, Any]:
+        fields: dict[str, Any] = {"alt_text_custom": item.alt_text}
+        if message:
+            fields["message"] = message
+        if not published:
+            fields["published"] = "false"
+        if item.data is not None:
+            source = ("image", item.data, item.content_type)
+            call = lambda: self._graph.put_photo(  # noqa: E731
+                source, album_path=f"{self._account}/photos", **fields
+            )
+        elif item.url is not None:
+            if not is_public_url(item.url, allowed_hosts=self._allowed_hosts):
+                raise Rejected(
+                    "the image URL does not point at a public address", platform=self.platform
+                )
+            call = lambda: self._graph.put_object(  # noqa: E731
+                self._account, "photos", url=item.url, **fields
+            )
+        else:
+            raise Rejected("an image has neither bytes nor a URL", platform=self.platform)
+        return self._call(call, final_write=published)
+
+    def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
+        for post in self._recent("feed", "id,message,created_time,permalink_url", since):
+            if same_text(req.text, post.get("message")):
+                return PostRef(str(post["id"]), post.get("permalink_url"))
+        return None
+
+    def check_connection(self) -> str:
+        answer = self._call(lambda: self._graph.get_object("me"), final_write=False)
+        return str(answer.get("name", ""))
+
+
+class InstagramPublisher(_GraphAdapter):
+    """Publishes one image with a caption to an Instagram professional account: create a media
+    container, wait for Instagram to fetch the image, publish the container."""
+
+    platform = "instagram"
+
+    def __init__(
+        self,
+        channel: ChannelConfig,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        allowed_hosts: Collection[str] = (),
+        max_container_wait: float = CONTAINER_MAX_WAIT_SECONDS,
+    ) -> None:
+        super().__init__(channel, timeout=timeout, allowed_hosts=allowed_hosts)
+        self._max_container_wait = max_container_wait
+
+    def publish(self, req: DeliveryRequest) -> PostRef:
+        if len(req.media) != 1 or not req.media[0].url:
+            raise Rejected(
+                "an Instagram post needs exactly one image, at a URL Instagram can fetch",
+                platform=self.platform,
+            )
+        image = req.media[0]
+        if not is_public_url(image.url or "", allowed_hosts=self._allowed_hosts):
+            raise Rejected(
+                "the image URL does not point at a public address", platform=self.platform
+            )
+        remaining = self.remaining_quota()
+        if remaining is not None and remaining <= 0:
+            # Hold, do not fail (issue #5): the quota frees up as the 24-hour window moves.
+            raise QuotaExceeded(
+                "the account has used its Instagram publishing quota for the last 24 hours",
+                retry_after=QUOTA_RETRY_AFTER_SECONDS,
+                platform=self.platform,
+            )
+        container = self._call(
+            lambda: self._graph.request(
+                f"{self._v}/{self._account}/media",
+                post_args={"image_url": image.url, "caption": req.text, "alt_text": image.alt_text},
+            ),
+            final_write=False,  # an unpublished container is not a post
+        )
+        container_id = str(container.get("id", ""))
+        if not container_id:
+            raise Retryable("Instagram created no media container", platform=self.platform)
+        self._wait_until_finished(container_id)
+        result = self._call(
+            lambda: self._graph.request(
+                f"{self._v}/{self._account}/media_publish",
+                post_args={"creation_id": container_id},
+            ),
+            final_write=True,
+        )
+        media_id = str(result.get("id", ""))
+        if not media_id:
+            raise OutcomeUnknown("Instagram answered without a media id", platform=self.platform)
+        return PostRef(media_id, None)
+
+    def _wait_until_finished(self, container_id: str) -> None:
+        deadline = time.monotonic() + self._max_container_wait
+        delay = CONTAINER_FIRST_POLL_SECONDS
+        while True:
+            answer = self._call(
+                lambda: self._graph.get_object(container_id, fields="status_code,status"),
+                final_write=False,
+            )
+            status_code = answer.get("status_code")
+            if status_code == "FINISHED":
+                return
+            if status_code == "ERROR":
+                detail = scrub(str(answer.get("status", "")), self._secrets)
+                raise Rejected(
+                    f"Instagram could not use the image: {detail}", platform=self.platform
+                )
+            if status_code == "EXPIRED":
+                raise Retryable("the Instagram media container expired", platform=self.platform)
+            if status_code == "PUBLISHED":
+                raise Rejected("the media container was already published", platform=self.platform)
+            if time.monotonic() + delay > deadline:
+                raise Retryable(
+                    "Instagram was still processing the image after "
+                    f"{self._max_container_wait:.0f}s",
+                    platform=self.platform,
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, CONTAINER_MAX_POLL_SECONDS)
+
+    def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
+        for media in self._recent("media", "id,caption,timestamp,permalink", since):
+            if same_text(req.text, media.get("caption")):
+                return PostRef(str(media["id"]), media.get("permalink"))
+        return None
+
+    def check_connection(self) -> str:
+        answer = self._call(
+            lambda: self._graph.get_object(self._account, fields="username"), final_write=False
+        )
+        return str(answer.get("username", ""))
+
+    def remaining_quota(self) -> int | None:
+        answer = self._call(
+            lambda: self._graph.get_connections(
+                self._account, "content_publishing_limit", fields="quota_usage,config"
+            ),
+            final_write=False,
+        )
+        try:
+            entry = answer["data"][0]
+            return int(entry["config"]["quota_total"]) - int(entry["quota_usage"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _graph_retry_after(response: requests.Response | None) -> float:
+    """Seconds to wait, from ``x-business-use-case-usage``'s estimated_time_to_regain_access
+    (minutes, per business object), the longest of them; else DEFAULT_RETRY_AFTER_SECONDS."""
+    if response is None:
+        return DEFAULT_RETRY_AFTER_SECONDS
+    raw = response.headers.get("x-business-use-case-usage")
+    minutes: list[float] = []
+    if raw:
+        try:
+            for entries in json.loads(raw).values():
+                for entry in entries:
+                    minutes.append(float(entry.get("estimated_time_to_regain_access", 0)))
+        except (ValueError, AttributeError, TypeError):
+            minutes = []
+    if minutes and max(minutes) > 0:
+        return math.ceil(max(minutes) * 60)
+    return DEFAULT_RETRY_AFTER_SECONDS

@@ -1,0 +1,145 @@
+"""HTTP plumbing shared by the adapters: base-URL redirection, timeouts, scrubbing, and the
+mapping of ``requests`` failures into our taxonomy.
+
+The client libraries hard-code their hosts (tweepy: https://api.twitter.com; facebook-sdk:
+https://graph.facebook.com/ unless its module global is changed). Both accept or expose a
+``requests.Session``, so a transport adapter mounted on that session for the platform's hosts
+sends the same requests to a configured base URL instead (the fake platform, for training)
+without touching the library or any global.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from gateway.platforms.errors import OutcomeUnknown, PublishError, Retryable
+
+# Connecting is quick or never: a short connect timeout means a dead host is reported as
+# Retryable (nothing was sent) quickly, instead of eating the whole read timeout.
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+REDACTED = "[redacted]"
+# Query and form parameters that carry credentials (Graph's access_token; OAuth 1.0a's own).
+_SECRET_PARAMS = re.compile(
+    r"(?i)\b(access_token|input_token|client_secret|oauth_token|oauth_signature|"
+    r"oauth_consumer_key|appsecret_proof)=([^&\s\"',;]+)"
+)
+_AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|oauth)\s+[^'\"\n]+")
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove credentials from text bound for a log line, an error message or an audit entry."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    return _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)} {REDACTED}", text)
+
+
+class _ScrubFilter(logging.Filter):
+    """Scrubs credential-shaped parameters out of third-party log records.
+
+    urllib3 logs every request line at DEBUG, query string included, and facebook-sdk puts
+    ``access_token`` in the query of every GET; tweepy logs request headers at DEBUG.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_SCRUBBED_LOGGERS = ("urllib3.connectionpool", "tweepy.client", "facebook", "requests_oauthlib")
+_scrub_filter = _ScrubFilter()
+
+
+def install_log_scrubber() -> None:
+    """Attach the scrubbing filter to the libraries' loggers (idempotent)."""
+    for name in _SCRUBBED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _scrub_filter not in logger.filters:
+            logger.addFilter(_scrub_filter)
+
+
+class PlatformTransport(HTTPAdapter):
+    """Sends requests for a platform's public host to ``base_url`` and enforces a timeout.
+
+    tweepy calls ``session.request`` without a timeout, so without this a silent platform would
+    hold a worker forever. No automatic retries (HTTPAdapter's default of 0): re-sending a POST
+    that may have arrived is exactly the double post this gateway exists to prevent.
+    """
+
+    def __init__(self, base_url: str | None, timeout: float) -> None:
+        super().__init__(max_retries=0)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = (CONNECT_TIMEOUT_SECONDS, self.timeout)
+        if self.base_url and request.url:
+            parts = urlsplit(request.url)
+            target = self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+            request.url = target
+            # Proxies were chosen for the public host; choose again for the real target.
+            kwargs["proxies"] = requests.utils.get_environ_proxies(target)
+        return super().send(request, **kwargs)
+
+
+def mount_transport(
+    session: requests.Session, hosts: Iterable[str], base_url: str | None, timeout: float
+) -> requests.Session:
+    """Route ``session``'s requests for ``hosts`` (scheme://host) through PlatformTransport."""
+    install_log_scrubber()
+    transport = PlatformTransport(base_url, timeout)
+    for host in hosts:
+        session.mount(host.rstrip("/") + "/", transport)
+    return session
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the failure happened before a byte of the request was sent."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectTimeoutError | ConnectionRefusedError):
+            return True
+        stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+    return False
+
+
+def map_transport_error(
+    exc: requests.RequestException, *, platform: str, final_write: bool
+) -> PublishError:
+    """Map a ``requests`` failure. ``final_write`` is True for the one request that creates the
+    post: only there can a lost answer mean the post exists (media uploads and reads that fail
+    leave no post behind, so they are Retryable)."""
+    kind = type(exc).__name__
+    if _never_connected(exc):
+        return Retryable(f"could not connect to the platform ({kind})", platform=platform)
+    if not final_write:
+        return Retryable(f"the request failed before the post was sent ({kind})", platform=platform)
+    if isinstance(exc, requests.ReadTimeout):
+        return OutcomeUnknown(
+            "the platform did not answer in time after the post was sent", platform=platform
+        )
+    return OutcomeUnknown(
+        f"the connection was lost after the post was sent ({kind})", platform=platform
+    )

@@ -1,0 +1,277 @@
+"""X adapter: tweepy's v2 Client for posts and look-ups, /2/media/upload for images.
+
+tweepy has no v2 media upload (tweepy#2217) and X retired the v1.1 one, so images go to
+``POST /2/media/upload`` and their alt text to ``POST /2/media/metadata``, signed by tweepy's
+own OAuth 1.0a handler and sent on the Client's session (so they follow the same base URL).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+import tweepy
+
+from gateway.platforms.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    ChannelConfig,
+    DeliveryRequest,
+    MediaItem,
+    PostRef,
+)
+from gateway.platforms.common import fetch_image_bytes, same_text
+from gateway.platforms.errors import (
+    NeedsReauthorisation,
+    OutcomeUnknown,
+    PublishError,
+    RateLimited,
+    Rejected,
+    Retryable,
+)
+from gateway.platforms.transport import map_transport_error, mount_transport, scrub
+
+PLATFORM = "x"
+# tweepy calls api.twitter.com; X documents api.x.com (media upload lives there). Both are sent
+# to the configured base URL.
+X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
+X_API = "https://api.x.com"
+REQUIRED_CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+
+DUPLICATE_DETAIL = "duplicate content"
+# X does not say how far back its duplicate check looks; a week of the account's posts covers
+# any repeat a council would make by accident, and is at most a few pages to read.
+DUPLICATE_LOOKBACK = timedelta(days=7)
+LOOKUP_PAGE_SIZE = 100  # the most X returns per page of GET /2/users/:id/tweets
+LOOKUP_MAX_PAGES = 5
+# Without an x-rate-limit-reset header, wait one minute (X's windows are 15 minutes; the
+# header is always there in practice, this is only a floor for a malformed answer).
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
+# 403 problem types that mean the token or app lacks permission, not that the post is wrong.
+_AUTH_PROBLEMS = ("oauth1-permissions", "unsupported-authentication", "client-forbidden")
+
+
+class XPublisher:
+    """Publishes to one X account with OAuth 1.0a user-context credentials."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        channel: ChannelConfig,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        allowed_hosts: Collection[str] = (),
+    ) -> None:
+        missing = [k for k in REQUIRED_CREDENTIALS if not channel.credentials.get(k)]
+        if missing:
+            raise NeedsReauthorisation(
+                f"the channel has no {', '.join(missing)}", platform=PLATFORM
+            )
+        self._channel = channel
+        self._allowed_hosts = allowed_hosts
+        self._secrets = [channel.credentials[k] for k in REQUIRED_CREDENTIALS]
+        # return_type=dict: plain JSON back, no tweepy model objects to translate.
+        self._client = tweepy.Client(
+            consumer_key=channel.credentials["consumer_key"],
+            consumer_secret=channel.credentials["consumer_secret"],
+            access_token=channel.credentials["access_token"],
+            access_token_secret=channel.credentials["access_token_secret"],
+            return_type=dict,
+        )
+        mount_transport(self._client.session, X_HOSTS, channel.base_url, timeout)
+
+    # Publisher --------------------------------------------------------------------------------
+    def publish(self, req: DeliveryRequest) -> PostRef:
+        # Uploads leave no post behind if they fail, so their failures are at worst Retryable.
+        media_ids = [self._upload(item) for item in req.media]
+        try:
+            answer = self._client.create_tweet(
+                text=req.text or None, media_ids=media_ids or None, user_auth=True
+            )
+        except tweepy.HTTPException as exc:
+            if exc.response.status_code == 403 and any(
+                DUPLICATE_DETAIL in m for m in exc.api_messages
+            ):
+                return self._existing_duplicate(req)
+            raise self._map_response(exc.response, final_write=True) from None
+        except requests.RequestException as exc:
+            raise map_transport_error(exc, platform=PLATFORM, final_write=True) from None
+        except tweepy.TweepyException as exc:
+            raise OutcomeUnknown(self._scrub(str(exc)), platform=PLATFORM) from None
+        try:
+            post_id = str(answer["data"]["id"])
+        except (KeyError, TypeError):
+            raise OutcomeUnknown("X answered without a post id", platform=PLATFORM) from None
+        return PostRef(post_id, _post_url(post_id))
+
+    def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
+        for tweet in self._recent_posts(since):
+            if same_text(req.text, tweet.get("text")):
+                return PostRef(str(tweet["id"]), _post_url(str(tweet["id"])))
+        return None
+
+    def check_connection(self) -> str:
+        answer = self._read(lambda: self._client.get_me(user_auth=True))
+        return str(answer["data"]["username"])
+
+    def remaining_quota(self) -> int | None:
+        return None
+
+    def close(self) -> None:
+        self._client.session.close()
+
+    # Internals --------------------------------------------------------------------------------
+    def _existing_duplicate(self, req: DeliveryRequest) -> PostRef:
+        """X refused the text as a duplicate: the post we meant to make is (usually) already
+        there, from an attempt whose answer was lost. Find it rather than fail (issue #5)."""
+        found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+        if found is None:
+            raise Rejected(
+                "X refused the post as a duplicate of an earlier post on this account",
+                platform=PLATFORM,
+                status=403,
+            )
+        return found
+
+    def _recent_posts(self, since: datetime) -> list[dict[str, Any]]:
+        since_utc = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
+        posts: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(LOOKUP_MAX_PAGES):
+            answer = self._read(
+                lambda token=token: self._client.get_users_tweets(
+                    self._channel.external_account_id,
+                    start_time=since_utc,
+                    max_results=LOOKUP_PAGE_SIZE,
+                    tweet_fields=["created_at"],
+                    pagination_token=token,
+                    user_auth=True,
+                )
+            )
+            posts.extend(answer.get("data") or [])
+            token = (answer.get("meta") or {}).get("next_token")
+            if not token:
+                break
+        return posts
+
+    def _read(self, call: Any) -> dict[str, Any]:
+        """Run a read-only tweepy call; its failures never mean a post was made."""
+        try:
+            return call()
+        except tweepy.HTTPException as exc:
+            raise self._map_response(exc.response, final_write=False) from None
+        except requests.RequestException as exc:
+            raise map_transport_error(exc, platform=PLATFORM, final_write=False) from None
+        except tweepy.TweepyException as exc:
+            raise Retryable(self._scrub(str(exc)), platform=PLATFORM) from None
+
+    def _upload(self, item: MediaItem) -> str:
+        data = item.data
+        if data is None:
+            if item.url is None:
+                raise Rejected("an image has neither bytes nor a URL", platform=PLATFORM)
+            data = fetch_image_bytes(item.url, platform=PLATFORM, allowed_hosts=self._allowed_hosts)
+        answer = self._post_v2(
+            "/2/media/upload",
+            files={"media": ("image", data, item.content_type)},
+            data={"media_category": "tweet_image", "media_type": item.content_type},
+        )
+        try:
+            media_id = str(answer["data"]["id"])
+        except (KeyError, TypeError):
+            raise Retryable("X's media upload answered without an id", platform=PLATFORM) from None
+        if item.alt_text:
+            self._post_v2(
+                "/2/media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": item.alt_text}}},
+            )
+        return media_id
+
+    def _post_v2(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """POST to X API v2 outside tweepy's methods, signed with tweepy's OAuth 1.0a handler."""
+        credentials = self._channel.credentials
+        auth = tweepy.OAuth1UserHandler(
+            credentials["consumer_key"],
+            credentials["consumer_secret"],
+            credentials["access_token"],
+            credentials["access_token_secret"],
+        ).apply_auth()
+        headers = {"User-Agent": self._client.user_agent}
+        try:
+            response = self._client.session.post(X_API + path, auth=auth, headers=headers, **kwargs)
+            if not 200 <= response.status_code < 300:
+                raise self._map_response(response, final_write=False)
+            return response.json()
+        except requests.RequestException as exc:
+            raise map_transport_error(exc, platform=PLATFORM, final_write=False) from None
+
+    def _map_response(self, response: requests.Response, *, final_write: bool) -> PublishError:
+        """Map an X error answer (RFC 7807 problem JSON) into our taxonomy."""
+        status = response.status_code
+        problem = _json_or_empty(response)
+        reason = self._scrub(_x_reason(problem) or f"HTTP {status}")
+        problem_type = str(problem.get("type", ""))
+        if status == 401:
+            return NeedsReauthorisation(
+                f"X did not accept the credentials: {reason}", platform=PLATFORM, status=status
+            )
+        if status == 429:
+            return RateLimited(
+                reason, retry_after=_retry_after(response), platform=PLATFORM, status=status
+            )
+        if status == 403 and any(p in problem_type for p in _AUTH_PROBLEMS):
+            return NeedsReauthorisation(reason, platform=PLATFORM, status=status)
+        if 400 <= status < 500:
+            return Rejected(reason, platform=PLATFORM, status=status)
+        if status == 503:
+            # X: "Service Unavailable: the X servers are up, but overloaded with requests" —
+            # the request was not processed, so it is safe to send again.
+            return Retryable(reason, platform=PLATFORM, status=status)
+        if final_write:
+            # Any other 5xx on the post itself (500 internal error, 502, 504 gateway timeout)
+            # may come after the post was created.
+            return OutcomeUnknown(reason, platform=PLATFORM, status=status)
+        return Retryable(reason, platform=PLATFORM, status=status)
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self._secrets)
+
+
+def _post_url(post_id: str) -> str:
+    return f"https://x.com/i/web/status/{post_id}"
+
+
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _x_reason(problem: dict[str, Any]) -> str:
+    messages = [str(e.get("message")) for e in problem.get("errors") or [] if isinstance(e, dict)]
+    if problem.get("detail"):
+        messages.insert(0, str(problem["detail"]))
+    return "; ".join(m for m in messages if m) or str(problem.get("title", ""))
+
+
+def _retry_after(response: requests.Response) -> float:
+    """Seconds until X's window resets: the 24-hour user cap if that is what ran out, else the
+    endpoint's 15-minute window (x-rate-limit-reset, epoch seconds)."""
+    headers = response.headers
+    reset = headers.get("x-rate-limit-reset")
+    if headers.get("x-user-limit-24hour-remaining") == "0":
+        reset = headers.get("x-user-limit-24hour-reset", reset)
+    try:
+        return (
+            max(1.0, math.ceil(float(reset) - time.time()))
+            if reset
+            else DEFAULT_RETRY_AFTER_SECONDS
+        )
+    except ValueError:
+        return DEFAULT_RETRY_AFTER_SECONDS
