@@ -1,0 +1,212 @@
+"""The values the guardrail engine takes and gives: posts, findings, elections, contacts.
+
+Pure dataclasses, no I/O beyond parsing text handed in by the caller (issue #4).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import phonenumbers
+
+if TYPE_CHECKING:
+    from gateway.domain.guardrails.register import Register
+
+
+class GuardrailInputError(ValueError):
+    """Input the engine cannot judge: an empty post, an unknown channel, a malformed file."""
+
+
+class Outcome(enum.StrEnum):
+    """What a finding asks for, strongest first."""
+
+    BLOCK = "block"
+    REFER = "refer"  # to the monitoring officer (Dover policy 5.2, 7.5)
+    ADVISE = "advise"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a post may not (or should not) go out as drafted."""
+
+    rule: str
+    outcome: Outcome
+    reason: str
+    clause: str
+    span: tuple[int, int] | None = None
+    matched: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready form, used by the CLI and the API."""
+        return {
+            "rule": self.rule,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "clause": self.clause,
+            "span": list(self.span) if self.span else None,
+            "matched": self.matched,
+        }
+
+
+def blocks(findings: Iterable[Finding]) -> bool:
+    """True when any finding stops the post from going out."""
+    return any(f.outcome is Outcome.BLOCK for f in findings)
+
+
+@dataclass(frozen=True)
+class ImageToCheck:
+    filename: str
+    alt_text: str | None
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PostToCheck:
+    text: str
+    images: tuple[ImageToCheck, ...] = ()
+    # Swale customer use policy, "Service standards": outside office hours only emergencies,
+    # bad weather, traffic incidents, stray dogs and council events may be posted.
+    emergency_category: str | None = None
+
+
+class ElectionKind(enum.StrEnum):
+    LOCAL = "local"
+    BY_ELECTION = "by-election"
+    GENERAL = "general"
+    MAYORAL = "mayoral"
+    POLICE_AND_CRIME_COMMISSIONER = "police and crime commissioner"
+    REFERENDUM = "referendum"
+
+
+@dataclass(frozen=True)
+class Election:
+    """A poll an admin has recorded. ``notice_date`` is when the notice of election was
+    actually published; until it is known the period start is assumed (see
+    ``pre_election_period``)."""
+
+    kind: ElectionKind
+    polling_day: date
+    notice_date: date | None = None
+    # For a by-election: the wards whose candidates and members may not be publicised.
+    wards: frozenset[str] = frozenset()
+    # For a referendum: words naming its subject, which may not be published about at all
+    # in the 28 days before the poll.
+    subject_terms: tuple[str, ...] = ()
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.notice_date is not None and self.notice_date > self.polling_day:
+            raise GuardrailInputError(
+                f"The notice of election ({self.notice_date}) cannot come after polling day "
+                f"({self.polling_day})."
+            )
+        if self.kind is ElectionKind.BY_ELECTION and not self.wards:
+            raise GuardrailInputError("A by-election needs at least one ward.")
+
+
+_EMAIL_DOMAIN_RE = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$")
+
+
+@dataclass(frozen=True)
+class AllowedContacts:
+    """Departmental contact details that may appear in posts (Swale customer use policy:
+    "Only departmental email addresses and contact telephone numbers will be given")."""
+
+    phone_numbers: frozenset[str] = frozenset()  # E.164, e.g. "+441632960000"
+    email_domains: frozenset[str] = frozenset()  # lower case, e.g. "harbourside.gov.uk"
+    postcodes: frozenset[str] = frozenset()  # council buildings, upper case, no space
+
+    @classmethod
+    def from_text(cls, text: str) -> AllowedContacts:
+        """Parse the contacts format: ``email-domain: x``, ``phone: n`` and ``postcode: p``
+        lines; ``#`` starts a comment. Raises GuardrailInputError listing every bad line."""
+        phones: set[str] = set()
+        domains: set[str] = set()
+        postcodes: set[str] = set()
+        errors: list[str] = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+            if not line:
+                continue
+            key, sep, value = line.partition(":")
+            key, value = key.strip().lower(), value.strip()
+            if not sep or not value:
+                errors.append(f"line {number}: expected 'kind: value', got {raw.strip()!r}")
+            elif key == "phone":
+                try:
+                    parsed = phonenumbers.parse(value, "GB")
+                except phonenumbers.NumberParseException as exc:
+                    errors.append(f"line {number}: {value!r} is not a telephone number ({exc})")
+                    continue
+                phones.add(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+            elif key in ("email-domain", "email_domain", "domain"):
+                domain = value.lower().lstrip("@")
+                if not _EMAIL_DOMAIN_RE.match(domain):
+                    errors.append(f"line {number}: {value!r} is not an email domain")
+                else:
+                    domains.add(domain)
+            elif key == "postcode":
+                postcodes.add(re.sub(r"\s+", "", value.upper()))
+            else:
+                errors.append(
+                    f"line {number}: unknown kind {key!r} (use phone, email-domain or postcode)"
+                )
+        if errors:
+            raise GuardrailInputError("Bad contacts file:\n" + "\n".join(errors))
+        return cls(frozenset(phones), frozenset(domains), frozenset(postcodes))
+
+    def allows_email_domain(self, domain: str) -> bool:
+        domain = domain.lower()
+        return any(domain == d or domain.endswith("." + d) for d in self.email_domains)
+
+
+HOLIDAY_NATIONS = ("ENG", "SCT", "NIR")
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """Everything a check needs besides the post. Build once, reuse for many checks: the
+    compiled matchers are cached on it."""
+
+    register: Register
+    elections: tuple[Election, ...] = ()
+    contacts: AllowedContacts = field(default_factory=AllowedContacts)
+    closure_days: frozenset[date] = frozenset()
+    # England and Wales share bank holidays ("ENG"); Scotland "SCT"; Northern Ireland "NIR".
+    holiday_nation: str = "ENG"
+    # Words an admin has added to the council's offensive list (beyond data/ files).
+    extra_offensive_words: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.holiday_nation not in HOLIDAY_NATIONS:
+            raise GuardrailInputError(
+                f"Unknown holiday nation {self.holiday_nation!r}: use one of "
+                + ", ".join(HOLIDAY_NATIONS)
+            )
+
+    @cached_property
+    def political(self):  # -> PoliticalMatcher (import cycle)
+        from gateway.domain.guardrails.political import PoliticalMatcher
+
+        return PoliticalMatcher(self.register)
+
+    @cached_property
+    def offensive(self):  # -> OffensiveMatcher
+        from gateway.domain.guardrails.offensive import OffensiveMatcher
+
+        return OffensiveMatcher(self.extra_offensive_words)
+
+    @cached_property
+    def office_hours(self):  # -> OfficeHours
+        from gateway.domain.guardrails.clock import OfficeHours
+
+        return OfficeHours(self.holiday_nation, self.closure_days)

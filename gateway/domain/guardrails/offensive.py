@@ -1,0 +1,195 @@
+"""Offensive content: profanity, abuse, insults aimed at people and slurs.
+
+Swale customer use policy, "Moderation": nothing "abusive, threatening, harmful, obscene,
+profane, sexually oriented or racially offensive, including abbreviations of any such word";
+Cromer policy 4: no "defamatory, illegal, sexual, discriminatory or offensive material".
+
+Words come from better-profanity's maintained list (its data, not its slow matcher), less
+``data/offensive_excluded.txt`` (ordinary council vocabulary), plus ``data/offensive_extra.txt``
+and the admin's extra words. Matching is by whole word, so Scunthorpe, Essex and Penistone are
+never flagged; asterisked (f**k), leetspeak (sh1t), stretched (shiiit), dotted (f.u.c.k) and
+spaced (f u c k) forms are normalised first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from gateway.domain.guardrails.model import Finding, Outcome
+from gateway.domain.guardrails.wordlists import data_lines, maintained_profanity
+
+CLAUSE = "Swale customer use policy, 'Moderation'; Cromer social media policy 4"
+_REASON = (
+    "Swale customer use policy, 'Moderation': no abusive, profane, obscene or offensive words, "
+    "including abbreviations of them; Cromer policy 4: no offensive or discriminatory material."
+)
+_TOKEN = re.compile(r"[\w@$*#!+'’.-]+")
+_EDGE = "'’.-!"
+_SPLIT = re.compile(r"[-.'’_]+")
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "+": "t",
+    }
+)
+_MASK_CHARS = "*#"
+_STRETCH = re.compile(r"([a-z])\1{2,}")
+_SEPARATORS = re.compile(r"[-._]")
+# Listed words that are also given names, surnames and place-name parts ("Dick Whittington",
+# "Cock Lane", "Fanny Hands Lane"): not flagged when part of a run of capitalised words.
+NAME_LIKE_WORDS = frozenset(
+    {"dick", "dicks", "cock", "cocks", "fanny", "tit", "tits", "nob", "coon", "bell", "willy"}
+)
+MIN_STEM_FOR_PLURAL = 4  # "cocks" -> "cock"; shorter stems ("as" -> "a") are not words here
+
+
+def _normalise_entry(word: str) -> str:
+    return _SEPARATORS.sub("", word.lower())
+
+
+class OffensiveMatcher:
+    """Whole-word matcher over a set of words, compiled once per PolicyContext."""
+
+    def __init__(self, extra_words: Iterable[str] = ()) -> None:
+        excluded = {w.lower() for w in data_lines("offensive_excluded.txt")}
+        entries = (maintained_profanity() - excluded) | {
+            w.lower() for w in data_lines("offensive_extra.txt")
+        }
+        entries |= {w.strip().lower() for w in extra_words if w.strip()}
+        self.words: frozenset[str] = frozenset(
+            _normalise_entry(w) for w in entries if " " not in w
+        ) | frozenset(w for w in entries if " " not in w)
+        phrases = sorted((w for w in entries if " " in w), key=len, reverse=True)
+        self._phrases = (
+            re.compile(
+                r"(?<!\w)(?:"
+                + "|".join(r"\s+".join(map(re.escape, p.split())) for p in phrases)
+                + r")(?!\w)",
+                re.IGNORECASE,
+            )
+            if phrases
+            else None
+        )
+        allowed = sorted(data_lines("offensive_allowed_phrases.txt"), key=len, reverse=True)
+        self._allowed = (
+            re.compile(
+                r"(?<!\w)(?:"
+                + "|".join(r"[\s-]+".join(map(re.escape, p.split())) for p in allowed)
+                + r")(?!\w)",
+                re.IGNORECASE,
+            )
+            if allowed
+            else None
+        )
+        self._by_length: dict[int, list[str]] = {}
+        for w in self.words:
+            if w.isalpha():
+                self._by_length.setdefault(len(w), []).append(w)
+
+    # -- one word ------------------------------------------------------------------------
+    def _is_offensive(self, form: str) -> bool:
+        words = self.words
+        if form in words:
+            return True
+        if len(form) > MIN_STEM_FOR_PLURAL and form.endswith("s") and form[:-1] in words:
+            return True
+        if any(c in form for c in _MASK_CHARS):
+            return self._masked(form)
+        return False
+
+    def _masked(self, form: str) -> bool:
+        """ "f**k", "b******s": a listed word of the same length with the same visible letters."""
+        letters = sum(c.isalpha() for c in form)
+        if letters == 0 or letters == len(form):
+            return False
+        pattern = re.compile("".join("[a-z]" if c in _MASK_CHARS else re.escape(c) for c in form))
+        return any(pattern.fullmatch(w) for w in self._by_length.get(len(form), ()))
+
+    def _forms(self, token: str) -> Iterable[str]:
+        low = token.lower()
+        yield low
+        if not low.isalpha():
+            leet = low.translate(_LEET)
+            if leet != low and any(c.isalpha() for c in low):
+                yield leet
+            joined = _SEPARATORS.sub("", leet)
+            if joined != leet:
+                yield joined
+        if _STRETCH.search(low):
+            yield _STRETCH.sub(r"\1", low)
+            yield _STRETCH.sub(r"\1\1", low)
+
+    # -- a post ---------------------------------------------------------------------------
+    def find(self, text: str) -> list[Finding]:
+        if self._allowed is not None:
+            text_to_check = self._allowed.sub(lambda m: " " * len(m.group()), text)
+        else:
+            text_to_check = text
+        hits: list[tuple[int, int]] = []
+        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text_to_check)]
+        singles: list[tuple[int, int, str]] = []
+        for index, (start, end, raw) in enumerate(tokens):
+            token = raw.strip(_EDGE)
+            if not token:
+                continue
+            start += raw.index(token[0])
+            end = start + len(token)
+            if len(token) == 1 and token.isalpha():
+                singles.append((start, end, token))
+                continue
+            self._flush_singles(singles, hits)
+            if self._token_hit(token, tokens, index):
+                hits.append((start, end))
+        self._flush_singles(singles, hits)
+        if self._phrases is not None:
+            hits += [m.span() for m in self._phrases.finditer(text_to_check)]
+        return [
+            Finding(
+                "offensive",
+                Outcome.BLOCK,
+                f"{text[s:e]!r} is offensive. {_REASON}",
+                CLAUSE,
+                (s, e),
+                text[s:e],
+            )
+            for s, e in sorted(set(hits))
+        ]
+
+    def _token_hit(self, token: str, tokens: list[tuple[int, int, str]], index: int) -> bool:
+        parts = [p for p in _SPLIT.split(token) if p] if _SPLIT.search(token) else [token]
+        if len(parts) > 1 and sum(p[:1].isupper() for p in parts) >= 2:
+            # A hyphenated proper name such as "Chorlton-cum-Hardy": not split into parts.
+            parts = []
+        for candidate in (token, *parts):
+            for form in self._forms(candidate):
+                if self._is_offensive(form):
+                    return not self._name_like(form, token, tokens, index)
+        return False
+
+    @staticmethod
+    def _name_like(form: str, token: str, tokens: list[tuple[int, int, str]], index: int) -> bool:
+        if form not in NAME_LIKE_WORDS or not token[:1].isupper():
+            return False
+        if index + 1 < len(tokens) and tokens[index + 1][2][:1].isupper():
+            return True
+        # A capitalised word before counts unless it merely starts a sentence ("You dick").
+        if index >= 1 and tokens[index - 1][2][:1].isupper():
+            return index >= 2 and not tokens[index - 2][2].endswith((".", "!", "?"))
+        return False
+
+    def _flush_singles(
+        self, singles: list[tuple[int, int, str]], hits: list[tuple[int, int]]
+    ) -> None:
+        """ "f u c k": three or more single letters in a row, read as one word."""
+        if len(singles) >= 3 and "".join(s[2] for s in singles).lower() in self.words:
+            hits.append((singles[0][0], singles[-1][1]))
+        singles.clear()

@@ -1,0 +1,318 @@
+"""Personal data: only departmental contact details may appear in a post.
+
+Swale customer use policy, "Responding and replying": "Only departmental email addresses and
+contact telephone numbers will be given"; its "Moderation" section removes "anyone else's
+personal information, such as contact details"; Dover members' policy 6.1(f): "never disclose
+personal information about any person online". Names alone are not personal data here and are
+never guessed (issue #4, rule 4).
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.gb import nhs
+
+from gateway.domain.guardrails.model import AllowedContacts, Finding, Outcome
+
+CLAUSE = "Swale customer use policy, 'Responding and replying'; Dover policy 6.1(f)"
+_WHY = (
+    "Swale customer use policy, 'Responding and replying': only departmental email addresses "
+    "and contact telephone numbers will be given"
+)
+
+# Phone numbers are found by the phonenumbers library's matcher (issue #4); this cheap test
+# only skips it when a post has no run of digits long enough to be one.
+_DIGIT_RUN = re.compile(r"\d[\d \-/().]{5,}\d")
+_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]+)@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\b")
+FREEMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "outlook.com",
+        "live.com",
+        "live.co.uk",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "aol.co.uk",
+        "btinternet.com",
+        "sky.com",
+        "virginmedia.com",
+        "ntlworld.com",
+        "talktalk.net",
+        "blueyonder.co.uk",
+        "tiscali.co.uk",
+        "protonmail.com",
+        "proton.me",
+        "gmx.com",
+        "gmx.co.uk",
+        "mail.com",
+    }
+)
+# Shared mailboxes of organisations; anything else off the council's domains looks personal.
+ROLE_MAILBOXES = frozenset(
+    {
+        "info",
+        "enquiries",
+        "enquiry",
+        "contact",
+        "contactus",
+        "hello",
+        "admin",
+        "office",
+        "bookings",
+        "booking",
+        "support",
+        "help",
+        "helpdesk",
+        "team",
+        "customerservices",
+        "customer.services",
+        "press",
+        "media",
+        "news",
+        "events",
+        "reception",
+        "general",
+        "mail",
+        "post",
+        "feedback",
+        "complaints",
+        "volunteer",
+        "volunteers",
+    }
+)
+# UK postcode (BS 7666 shape), and a house number with a street before it.
+_POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?) ?(\d[A-Z]{2})\b")
+_STREET_TYPES = (
+    r"Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Close|Drive|Way|Crescent|Cres|Court|Ct|Place|Pl|"
+    r"Gardens|Gdns|Terrace|Grove|Hill|Row|Walk|Square|Sq|Mews|View|Rise|Parade|Green|Park|Vale|"
+    r"Wharf|Quay|Yard|Cottages|Fields|Meadow|Meadows|Lea|Chase|Gate|End|Approach|Villas|Wynd"
+)
+_HOUSE = re.compile(
+    rf"\b(?:(?:Flat|Apartment|Apt|Unit)\s+\d+\w?,?\s+)?\d{{1,4}}[A-Za-z]?,?\s+"
+    rf"(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b"
+)
+_STREET = re.compile(rf"\b(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b")
+ADDRESS_WINDOW = 80  # characters before a postcode searched for a house number or street
+# National Insurance number: two letters, six digits, a suffix A-D (HMRC's format; prefixes
+# HMRC never issues, such as QQ in its own examples, are still someone's data when pasted).
+_NINO = re.compile(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
+_NHS = re.compile(r"\b[1-9]\d{2}[ -]?\d{3}[ -]?\d{4}\b")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DOB = re.compile(
+    r"\b(?:date\s+of\s+birth|d\.?o\.?b\.?|born(?:\s+on)?)\s*[:\-]?\s*"
+    rf"(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
+    re.IGNORECASE,
+)
+_SORT_CODE = re.compile(r"\bsort\s*code\s*[:\-]?\s*\d{2}[-\s]?\d{2}[-\s]?\d{2}\b", re.IGNORECASE)
+_ACCOUNT = re.compile(
+    r"\b(?:account\s*(?:number|no\.?)|acc(?:ount)?\s*no\.?|a/c)\s*[:\-]?\s*\d{8}\b", re.IGNORECASE
+)
+_SORT_AND_ACCOUNT = re.compile(r"\b\d{2}-\d{2}-\d{2}\b[^\d]{1,20}\b\d{8}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
+_CARD = re.compile(r"\b[3-6]\d{3}(?:[ -]?\d){9,15}\b")
+
+
+def _finding(rule: str, outcome: Outcome, what: str, m_span: tuple[int, int], text: str) -> Finding:
+    return Finding(
+        rule=f"personal_data.{rule}",
+        outcome=outcome,
+        reason=f"{what}. {_WHY}; personal information is never published (Dover policy 6.1(f)).",
+        clause=CLAUSE,
+        span=m_span,
+        matched=text[m_span[0] : m_span[1]],
+    )
+
+
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in taken)
+
+
+def find_personal_data(text: str, contacts: AllowedContacts) -> list[Finding]:
+    findings: list[Finding] = []
+    numbers: list[tuple[int, int]] = []
+    if _DIGIT_RUN.search(text):
+        findings += _phones(text, contacts, numbers)
+        findings += _numbers(text, numbers)
+    if "@" in text:
+        findings += _emails(text, contacts)
+    findings += _addresses(text, contacts)
+    for m in _NINO.finditer(text):
+        findings.append(
+            _finding(
+                "ni_number",
+                Outcome.BLOCK,
+                "This looks like a National Insurance number",
+                m.span(),
+                text,
+            )
+        )
+    for m in _DOB.finditer(text):
+        findings.append(
+            _finding("date_of_birth", Outcome.BLOCK, "This is a date of birth", m.span(), text)
+        )
+    return findings
+
+
+def _phones(text: str, contacts: AllowedContacts, taken: list[tuple[int, int]]) -> list[Finding]:
+    findings = []
+    for match in phonenumbers.PhoneNumberMatcher(
+        text, "GB", leniency=phonenumbers.Leniency.POSSIBLE
+    ):
+        raw = match.raw_string
+        # Written as a phone number ("01632 ...", "+44 ...", "(01632) ..."), not a year
+        # range or a reference number that happens to parse.
+        if raw[:1] not in "0+(" or len(str(match.number.national_number)) < 7:
+            continue
+        span = (match.start, match.end)
+        taken.append(span)
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        if e164 in contacts.phone_numbers:
+            continue
+        nsn = str(match.number.national_number)
+        if match.number.country_code == 44 and nsn[:1] in "3589":
+            # 03, 05, 08 and 09 numbers belong to organisations, never to a person at home:
+            # ask the officer to check it, do not block.
+            findings.append(
+                Finding(
+                    "personal_data.phone",
+                    Outcome.ADVISE,
+                    "This organisation's number is not on the council's list of departmental "
+                    f"numbers; check it is the right one. {_WHY}.",
+                    CLAUSE,
+                    span,
+                    raw,
+                )
+            )
+            continue
+        kind = "mobile" if nsn[:1] == "7" else "telephone"
+        findings.append(
+            _finding(
+                "phone",
+                Outcome.BLOCK,
+                f"This {kind} number is not one of the council's departmental numbers",
+                span,
+                text,
+            )
+        )
+    return findings
+
+
+def _numbers(text: str, taken: list[tuple[int, int]]) -> list[Finding]:
+    """NHS numbers (check digit by python-stdnum), bank details and payment card numbers."""
+    findings = []
+    for m in _NHS.finditer(text):
+        if not _overlaps(m.span(), taken) and nhs.is_valid(m.group()):
+            taken.append(m.span())
+            findings.append(
+                _finding("nhs_number", Outcome.BLOCK, "This is an NHS number", m.span(), text)
+            )
+    for pattern in (_SORT_CODE, _ACCOUNT, _SORT_AND_ACCOUNT):
+        for m in pattern.finditer(text):
+            if not _overlaps(m.span(), taken):
+                taken.append(m.span())
+                findings.append(
+                    _finding("bank", Outcome.BLOCK, "These are bank details", m.span(), text)
+                )
+    for m in _IBAN.finditer(text):
+        if not _overlaps(m.span(), taken) and iban.is_valid(m.group()):
+            taken.append(m.span())
+            findings.append(
+                _finding("bank", Outcome.BLOCK, "This is a bank account (IBAN)", m.span(), text)
+            )
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if not _overlaps(m.span(), taken) and 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+            findings.append(
+                _finding("card", Outcome.BLOCK, "This is a payment card number", m.span(), text)
+            )
+    return findings
+
+
+def _emails(text: str, contacts: AllowedContacts) -> list[Finding]:
+    findings = []
+    for m in _EMAIL.finditer(text):
+        local, domain = m.group(1).lower(), m.group(2).lower()
+        if contacts.allows_email_domain(domain):
+            continue
+        if domain not in FREEMAIL_DOMAINS and local in ROLE_MAILBOXES:
+            findings.append(
+                Finding(
+                    "personal_data.email",
+                    Outcome.ADVISE,
+                    f"{m.group()} is an organisation's shared mailbox, not a council one; check "
+                    f"it should be given. {_WHY}.",
+                    CLAUSE,
+                    m.span(),
+                    m.group(),
+                )
+            )
+            continue
+        findings.append(
+            _finding(
+                "email",
+                Outcome.BLOCK,
+                "This email address is not on the council's own domains",
+                m.span(),
+                text,
+            )
+        )
+    return findings
+
+
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The last match of pattern in text (the one nearest a postcode after it)."""
+    found = None
+    for found in pattern.finditer(text):  # noqa: B007 - the loop keeps the last match
+        pass
+    return found
+
+
+def _addresses(text: str, contacts: AllowedContacts) -> list[Finding]:
+    findings = []
+    for m in _POSTCODE.finditer(text):
+        if m.group(1) + m.group(2) in contacts.postcodes:
+            continue
+        window_start = max(0, m.start() - ADDRESS_WINDOW)
+        before = text[window_start : m.start()]
+        house = _last(_HOUSE, before)
+        if house is not None:
+            span = (window_start + house.start(), m.end())
+            findings.append(
+                _finding(
+                    "address",
+                    Outcome.BLOCK,
+                    "This is a postal address (house number and postcode)",
+                    span,
+                    text,
+                )
+            )
+            continue
+        street = _last(_STREET, before)
+        if street is not None:
+            span = (window_start + street.start(), m.end())
+            findings.append(
+                Finding(
+                    "personal_data.address",
+                    Outcome.REFER,
+                    "A street and postcode: if this is someone's home it is personal data; if "
+                    "it is a council or public venue, add its postcode to the allowed contacts. "
+                    f"{_WHY}.",
+                    CLAUSE,
+                    span,
+                    text[span[0] : span[1]],
+                )
+            )
+    return findings

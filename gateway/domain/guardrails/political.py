@@ -1,0 +1,327 @@
+"""Finding political content: register names, party names, campaigning, controversy.
+
+This module only *finds* things; ``engine`` decides their outcome from the election periods in
+force at the instant of the check. Every matcher is compiled once per PolicyContext.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from gateway.domain.guardrails.register import Person, Register, Word, fold, words_of
+from gateway.domain.guardrails.wordlists import (
+    PartyAlias,
+    data_lines,
+    election_administration,
+    party_aliases,
+)
+
+# Words before a surname that mark a person (Cllr/Councillor per issue #4; honorifics too).
+COUNCILLOR_TITLES = frozenset({"cllr", "cllrs", "councillor", "councillors"})
+HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady"})
+# Capitalised words after "Councillor" that are not a name ("Councillor Code of Conduct").
+NOT_A_NAME_AFTER_COUNCILLOR = frozenset(
+    {
+        "code",
+        "conduct",
+        "surgery",
+        "surgeries",
+        "allowance",
+        "allowances",
+        "scheme",
+        "schemes",
+        "services",
+        "vacancy",
+        "vacancies",
+        "induction",
+        "enquiries",
+        "enquiry",
+        "call",
+        "casework",
+        "community",
+        "grant",
+        "grants",
+        "fund",
+        "development",
+        "training",
+        "portal",
+        "hub",
+        "briefing",
+        "guide",
+        "handbook",
+        "information",
+        "contact",
+        "details",
+        "role",
+        "profiles",
+        "the",
+        "and",
+        "for",
+        "of",
+    }
+)
+# Context after an ordinary-word party name ("Labour", "Green", "Reform") that makes it the party.
+_AMBIGUOUS_AFTER = re.compile(
+    r"(?:['’]s\b|-(?:run|led|controlled|held|dominated|leaning)\b|\s+(?:councillors?|cllrs?|"
+    r"group|groups|mps?|msps?|meps?|mlas?|candidates?|leader|leaders|leadership|party|"
+    r"government|administration|voters|supporters|activists|manifesto|campaigners?|peers?|"
+    r"politicians?|ministers?|opposition|spokes(?:person|man|woman)|whip|deliver(?:s|ed)?)\b)",
+    re.IGNORECASE,
+)
+_AMBIGUOUS_BEFORE = re.compile(
+    r"\b(?:vote|voted|votes|voting|elect|elected|back|backing|support|supporting|join|"
+    r"joined|a\s+vote\s+for|vote\s+for|voting\s+for)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“(])\s*$")
+# "Jane Smith (Lab)": a person labelled by party, whether or not on the register.
+_PARTY_LABEL = re.compile(
+    r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}\s*\((?:Lab|Lab\s*Co-?op|Labour|Con|Cons|"
+    r"Conservative|LD|Lib\s*Dem|Liberal\s+Democrats?|Grn|Green|Ind|Independent|Ref|Reform|"
+    r"Reform\s+UK|SNP|PC|Plaid|Plaid\s+Cymru|UKIP|DUP|UUP|SDLP|SF|Alliance)\)"
+)
+# "Jane Smith MP": a sitting politician, a candidate again in a general election.
+_POLITICIAN_SUFFIX = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}\s+(?:MP|MSP|MEP|MLA)\b")
+# "vote for X" / "Vote Smith": asking for votes, once election-administration phrases are masked.
+_VOTE_FOR = re.compile(
+    r"\b(?i:vot(?:e|es|ed|ing)\s+)(?:(?i:for|against)\b(?:\s+[\w'’-]+){0,3}|[A-Z][\w'’-]+)"
+)
+SURNAME_PARTY_WINDOW = 30  # characters between a surname and a party name that link them
+
+
+@dataclass(frozen=True)
+class PoliticalHit:
+    kind: str  # person | councillor_title | party_label | politician | party | campaign |
+    # slogan | controversial | vote_for
+    span: tuple[int, int]
+    matched: str
+    people: tuple[Person, ...] = ()
+    party: str = ""
+    how: str = ""
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """A phrase as a regex: words separated by any run of spaces or punctuation."""
+    words = re.findall(r"[\w'’-]+", phrase)
+    return r"\s*[^\w\s]?\s*".join(re.escape(w).replace("'", "['’]") for w in words)
+
+
+def _alternation(phrases: list[str], flags: int = 0) -> re.Pattern[str] | None:
+    if not phrases:
+        return None
+    body = "|".join(_phrase_pattern(p) for p in sorted(set(phrases), key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w])", flags)
+
+
+class PoliticalMatcher:
+    """Compiled once per register: party names (data file + register), campaign phrasing,
+    slogans, controversy and the register's names."""
+
+    def __init__(self, register: Register) -> None:
+        self.register = register
+        aliases = list(party_aliases())
+        known = {fold(a.text) for a in aliases}
+        for party in sorted(register.parties):
+            if fold(party) in known:
+                continue
+            # A local party from the register: several words are distinctive, one word
+            # ("Residents") may be ordinary English and needs a political context.
+            single = len(party.split()) == 1
+            aliases.append(PartyAlias(party, party, case_sensitive=single, ambiguous=single))
+        self._alias_party: dict[str, PartyAlias] = {}
+        for alias in aliases:
+            self._alias_party.setdefault(fold(alias.text), alias)
+        self._party_any_case = _alternation(
+            [a.text for a in aliases if not a.case_sensitive], re.IGNORECASE
+        )
+        self._party_cased = _alternation([a.text for a in aliases if a.case_sensitive])
+        self._campaign = re.compile(
+            "|".join(f"(?:{p})" for p in data_lines("campaign_phrases.txt")), re.IGNORECASE
+        )
+        self._controversial = re.compile(
+            "|".join(f"(?:{p})" for p in data_lines("controversial.txt")), re.IGNORECASE
+        )
+        self._slogans = _alternation(data_lines("slogans.txt"), re.IGNORECASE)
+        admin, nonelection = election_administration()
+        self._admin = _alternation(list(admin), re.IGNORECASE)
+        self._nonelection = _alternation(list(nonelection), re.IGNORECASE)
+
+    # -- parties -------------------------------------------------------------------------
+    def _alias_for(self, matched: str) -> PartyAlias | None:
+        return self._alias_party.get(fold(" ".join(re.findall(r"[\w'’-]+", matched))))
+
+    def parties(self, text: str) -> list[PoliticalHit]:
+        hits: list[PoliticalHit] = []
+        for pattern in (self._party_any_case, self._party_cased):
+            if pattern is None:
+                continue
+            for m in pattern.finditer(text):
+                alias = self._alias_for(m.group())
+                if alias is None:
+                    continue
+                if alias.ambiguous and not self._political_context(text, m.start(), m.end()):
+                    continue
+                hits.append(PoliticalHit("party", m.span(), m.group(), party=alias.party))
+                vote = _AMBIGUOUS_BEFORE.search(text[max(0, m.start() - 30) : m.start()])
+                if vote:
+                    # "Vote Conservative", "a vote for the Greens": campaigning at any time.
+                    start = m.start() - len(vote.group())
+                    hits.append(
+                        PoliticalHit(
+                            "campaign", (start, m.end()), text[start : m.end()], party=alias.party
+                        )
+                    )
+        return hits
+
+    @staticmethod
+    def _political_context(text: str, start: int, end: int) -> bool:
+        """Is this ordinary word ("Labour", "Green", "Reform") used as a party name here?"""
+        if _AMBIGUOUS_AFTER.match(text, end):
+            return True
+        before = text[max(0, start - 30) : start]
+        if _AMBIGUOUS_BEFORE.search(before):
+            return True
+        # Capitalised inside a sentence on its own (not part of a Title Case name such as
+        # "Green Flag Award" or "Old Town Reform Club"): the party, as English capitalises it.
+        if _SENTENCE_END.search(before):
+            return False
+        prev_word = re.search(r"([\w'’-]+)\W*$", before)
+        if prev_word and prev_word.group(1)[:1].isupper():
+            return False
+        next_word = re.match(r"\W*([\w'’-]+)", text[end:])
+        return not (next_word and next_word.group(1)[:1].isupper())
+
+    # -- people --------------------------------------------------------------------------
+    def people(
+        self, text: str, words: list[Word], parties: list[PoliticalHit]
+    ) -> list[PoliticalHit]:
+        register = self.register
+        hits: list[PoliticalHit] = []
+        i = 0
+        n = len(words)
+        while i < n:
+            word = words[i]
+            full = register.full_name_at(words, i)
+            if full:
+                length, found = full
+                end = words[i + length - 1].end
+                hits.append(
+                    PoliticalHit(
+                        "person", (word.start, end), text[word.start : end], found, how="name"
+                    )
+                )
+                i += length
+                continue
+            if word.folded in COUNCILLOR_TITLES or word.folded in HONORIFICS:
+                hit = self._titled(text, words, i)
+                if hit:
+                    hits.append(hit)
+                    while i < n and words[i].start < hit.span[1]:
+                        i += 1
+                    continue
+            i += 1
+        if parties:
+            hits.extend(self._surname_with_party(text, words, parties, hits))
+        return hits
+
+    def _titled(self, text: str, words: list[Word], i: int) -> PoliticalHit | None:
+        """ "Cllr Okafor", "Councillor Tom Brennan", "Mrs Okafor"."""
+        j = i + 1
+        if j >= len(words) or not re.fullmatch(r"\.?\s+", text[words[i].end : words[j].start]):
+            return None
+        title = words[i]
+        full = self.register.full_name_at(words, j)
+        found = full or self.register.surname_at(words, j)
+        if found:
+            length, people = found
+            end = words[j + length - 1].end
+            how = "title and name" if full else "title and surname"
+            return PoliticalHit(
+                "person", (title.start, end), text[title.start : end], people, how=how
+            )
+        nxt = words[j]
+        if (
+            title.folded in COUNCILLOR_TITLES
+            and nxt.capitalised
+            and nxt.folded not in NOT_A_NAME_AFTER_COUNCILLOR
+        ):
+            end = nxt.end
+            if j + 1 < len(words) and words[j + 1].capitalised and text[end] == " ":
+                end = words[j + 1].end
+            return PoliticalHit("councillor_title", (title.start, end), text[title.start : end])
+        return None
+
+    def _surname_with_party(
+        self, text: str, words: list[Word], parties: list[PoliticalHit], found: list[PoliticalHit]
+    ) -> list[PoliticalHit]:
+        """A register surname within a few characters of a party name ("Labour's Okafor")."""
+        covered = [h.span for h in found]
+        hits = []
+        for i, word in enumerate(words):
+            if any(s <= word.start < e for s, e in covered):
+                continue
+            sur = self.register.surname_at(words, i)
+            if not sur:
+                continue
+            length, people = sur
+            start, end = word.start, words[i + length - 1].end
+            for party in parties:
+                ps, pe = party.span
+                if -SURNAME_PARTY_WINDOW <= start - pe <= SURNAME_PARTY_WINDOW or (
+                    -SURNAME_PARTY_WINDOW <= ps - end <= SURNAME_PARTY_WINDOW
+                ):
+                    hits.append(
+                        PoliticalHit(
+                            "person",
+                            (start, end),
+                            text[start:end],
+                            people,
+                            party=party.party,
+                            how="surname with party",
+                        )
+                    )
+                    break
+        return hits
+
+    # -- phrasing ------------------------------------------------------------------------
+    def phrasing(self, text: str) -> list[PoliticalHit]:
+        hits = [
+            PoliticalHit("campaign", m.span(), m.group()) for m in self._campaign.finditer(text)
+        ]
+        if self._slogans is not None:
+            hits += [
+                PoliticalHit("slogan", m.span(), m.group()) for m in self._slogans.finditer(text)
+            ]
+        hits += [
+            PoliticalHit("controversial", m.span(), m.group())
+            for m in self._controversial.finditer(text)
+        ]
+        hits += [
+            PoliticalHit("party_label", m.span(), m.group()) for m in _PARTY_LABEL.finditer(text)
+        ]
+        hits += [
+            PoliticalHit("politician", m.span(), m.group())
+            for m in _POLITICIAN_SUFFIX.finditer(text)
+        ]
+        hits += self._vote_for(text)
+        return hits
+
+    def _vote_for(self, text: str) -> list[PoliticalHit]:
+        """Asking for votes, once election-administration phrases ("vote by post") are masked
+        and unless the vote is for an award or competition."""
+        if "vot" not in text.lower():
+            return []
+        if self._nonelection is not None and self._nonelection.search(text):
+            return []
+        masked = self._admin.sub(lambda m: " " * len(m.group()), text) if self._admin else text
+        return [PoliticalHit("vote_for", m.span(), m.group()) for m in _VOTE_FOR.finditer(masked)]
+
+    def admin_phrases(self, text: str) -> list[tuple[int, int]]:
+        """Spans of allowed election-administration phrases (for tests and explanations)."""
+        return [m.span() for m in self._admin.finditer(text)] if self._admin else []
+
+    def scan(self, text: str) -> list[PoliticalHit]:
+        words = words_of(text)
+        parties = self.parties(text)
+        return parties + self.people(text, words, parties) + self.phrasing(text)

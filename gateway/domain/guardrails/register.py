@@ -1,0 +1,207 @@
+"""The register of members and candidates, and its one-pass name matcher.
+
+Names come only from the register an admin keeps (issue #4), never from code. The matcher is
+built once: every name form is a key in a dict of word tuples, so finding names in a post costs
+a few dict look-ups per word of the post, whatever the size of the register.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from gateway.domain.guardrails.model import GuardrailInputError
+from gateway.domain.guardrails.wordlists import given_name_variants
+
+CSV_HEADER = ("name", "party", "role", "ward")
+ROLES = frozenset(
+    {
+        "councillor",
+        "candidate",
+        "mayor",
+        "elected mayor",
+        "police and crime commissioner",
+        "mp",
+        "co-opted member",
+    }
+)
+# Particles that belong to a surname ("de Souza", "van der Berg").
+SURNAME_PARTICLES = frozenset(
+    {"de", "da", "di", "du", "van", "von", "der", "den", "le", "la", "st"}
+)
+
+NAME_WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_DIGIT_RE = re.compile(r"\d")
+
+
+def fold(word: str) -> str:
+    """Case- and accent-insensitive form of a word, so "Zoë" matches "Zoe"."""
+    word = word.replace("’", "'").casefold()
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+class Word(NamedTuple):
+    start: int
+    end: int
+    text: str
+    folded: str
+
+    @property
+    def capitalised(self) -> bool:
+        return self.text[:1].isupper()
+
+
+def words_of(text: str) -> list[Word]:
+    """The words of a post (letters, with inner apostrophes and hyphens), with spans."""
+    return [
+        Word(m.start(), m.end(), m.group(), fold(m.group())) for m in NAME_WORD_RE.finditer(text)
+    ]
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    party: str
+    role: str
+    ward: str = ""
+
+    @property
+    def is_candidate(self) -> bool:
+        return self.role == "candidate"
+
+
+def _name_keys(person: Person) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
+    """(full-name keys, surname key) for one person."""
+    tokens = [fold(w) for w in NAME_WORD_RE.findall(person.name)]
+    surname_start = len(tokens) - 1
+    while surname_start > 1 and tokens[surname_start - 1] in SURNAME_PARTICLES:
+        surname_start -= 1
+    surname = tuple(tokens[surname_start:])
+    given = tokens[0]
+    keys = {tuple(tokens), (given, *surname)}
+    for short in given_name_variants().get(given, ()):
+        keys.add((short, *surname))
+    return sorted(keys), surname
+
+
+class Register:
+    """Members and candidates, with a compiled name index (one pass over a post's words)."""
+
+    def __init__(self, people: Iterable[Person] = ()) -> None:
+        self.people: tuple[Person, ...] = tuple(people)
+        self._full: dict[tuple[str, ...], tuple[Person, ...]] = {}
+        self._surname: dict[tuple[str, ...], tuple[Person, ...]] = {}
+        longest = 1
+        for person in self.people:
+            keys, surname = _name_keys(person)
+            for key in keys:
+                self._full[key] = (*self._full.get(key, ()), person)
+                longest = max(longest, len(key))
+            self._surname[surname] = (*self._surname.get(surname, ()), person)
+        self._longest = longest
+        # First words of every name form: most words of a post fail this one set look-up.
+        self._first = frozenset(k[0] for k in self._full)
+        self._longest_surname = max((len(k) for k in self._surname), default=1)
+
+    def __len__(self) -> int:
+        return len(self.people)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Register) and other.people == self.people
+
+    def __hash__(self) -> int:
+        return hash(self.people)
+
+    @property
+    def parties(self) -> frozenset[str]:
+        return frozenset(p.party for p in self.people if p.party)
+
+    def full_name_at(self, words: list[Word], i: int) -> tuple[int, tuple[Person, ...]] | None:
+        """The longest register name starting at word i: (number of words, people)."""
+        if words[i].folded not in self._first:
+            return None
+        for length in range(min(self._longest, len(words) - i), 1, -1):
+            key = tuple(w.folded for w in words[i : i + length])
+            found = self._full.get(key)
+            if found:
+                return length, found
+        return None
+
+    def surname_at(self, words: list[Word], i: int) -> tuple[int, tuple[Person, ...]] | None:
+        """A register surname starting at word i (capitalised as names are written)."""
+        if not words[i].capitalised:
+            return None
+        for length in range(min(self._longest_surname, len(words) - i), 0, -1):
+            found = self._surname.get(tuple(w.folded for w in words[i : i + length]))
+            if found:
+                return length, found
+        return None
+
+    @classmethod
+    def from_csv(cls, text: str) -> Register:
+        """Parse ``name,party,role,ward`` CSV (header first). Raises GuardrailInputError
+        naming every bad row by its line number and what is wrong with it."""
+        return cls(_parse_register_csv(text))
+
+
+def _parse_register_csv(text: str) -> Iterator[Person]:
+    reader = csv.reader(io.StringIO(text))
+    errors: list[str] = []
+    people: list[Person] = []
+    seen: dict[tuple[str, str], int] = {}
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise GuardrailInputError(
+            "The register is empty: expected a header name,party,role,ward."
+        ) from None
+    if tuple(h.strip().lower() for h in header) != CSV_HEADER:
+        raise GuardrailInputError(
+            f"line 1: the header must be {','.join(CSV_HEADER)}, got {','.join(header)!r}"
+        )
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(f"line {reader.line_num}: {exc}")
+            continue
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(CSV_HEADER):
+            errors.append(f"line {line}: expected 4 fields (name,party,role,ward), got {len(row)}")
+            continue
+        name, party, role, ward = (" ".join(cell.split()) for cell in row)
+        role = role.lower()
+        problems = []
+        if not name:
+            problems.append("the name is empty")
+        elif _DIGIT_RE.search(name):
+            problems.append(f"the name {name!r} contains digits")
+        elif len(NAME_WORD_RE.findall(name)) < 2:
+            # One word alone ("Hall") would match ordinary text; names need a surname.
+            problems.append(f"the name {name!r} needs a given name and a surname")
+        if not party:
+            problems.append("the party is empty (write Independent for none)")
+        if role not in ROLES:
+            problems.append(f"unknown role {role!r} (use one of {', '.join(sorted(ROLES))})")
+        key = (fold(name), fold(ward))
+        if not problems and key in seen:
+            problems.append(f"duplicate of line {seen[key]}")
+        if problems:
+            errors.append(f"line {line}: " + "; ".join(problems))
+            continue
+        seen[key] = line
+        people.append(Person(name=name, party=party, role=role, ward=ward))
+    if errors:
+        raise GuardrailInputError("Bad register CSV:\n" + "\n".join(errors))
+    return iter(people)
