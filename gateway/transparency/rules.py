@@ -1,0 +1,233 @@
+"""The rules an auditor checks over the whole publish log (issue #8, "Offline verification").
+
+1. Every publish was approved by someone other than its author, or is an emergency post (the
+   social media policy's two-person rule; emergency posts are published first and reviewed
+   after).
+2. Every ``delivery.attempt`` has exactly one ``delivery.outcome`` with the same ``attempt_id``.
+3. No delivery has two ``published`` outcomes (a post must not go out twice on one channel).
+
+Rules read the payload conventions of the leaf format; an entry that a rule needs but whose
+payload lacks the fields is itself a violation, because a log that cannot show the rule held
+does not show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+#: An attempt this close to the end of the log may still be running: the worker records its
+#: outcome when the platform answers, and the stuck-delivery sweep records "unknown" within the
+#: hour. Only older attempts without an outcome are violations; newer ones are reported as
+#: pending, so an export taken while a post is going out still verifies.
+PENDING_OUTCOME_GRACE = timedelta(hours=1)
+
+OUTCOMES = frozenset({"published", "failed", "retry", "rate_limited", "unknown", "blocked", "held"})
+
+
+@dataclass(frozen=True, order=True)
+class RuleViolation:
+    """One entry that breaks an auditor rule."""
+
+    index: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"entry {self.index}: {self.reason}"
+
+
+class _BadPayload(Exception):
+    pass
+
+
+def _int(payload: dict[str, Any], key: str) -> int:
+    value = payload.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _BadPayload(f'payload has no integer "{key}"')
+    return value
+
+
+def _str(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise _BadPayload(f'payload has no string "{key}"')
+    return value
+
+
+def _post_of(leaf: dict[str, Any]) -> str:
+    obj = leaf["object"]
+    if not obj or obj.get("type") != "post":
+        raise _BadPayload('"object" is not a post')
+    return obj["id"]
+
+
+@dataclass
+class _Attempt:
+    index: int
+    time: str
+    delivery_id: int
+    post_id: int
+
+
+@dataclass
+class AuditorRules:
+    """Feed every leaf in order with :meth:`feed`, then call :meth:`finish`."""
+
+    violations: list[RuleViolation] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    published: int = 0
+    attempts: int = 0
+    _authors: dict[str, int] = field(default_factory=dict)
+    _approved: set[str] = field(default_factory=set)
+    _emergency: set[str] = field(default_factory=set)
+    _open: dict[str, _Attempt] = field(default_factory=dict)
+    _closed: set[str] = field(default_factory=set)
+    _published_at: dict[int, int] = field(default_factory=dict)
+    _unapproved: list[tuple[int, str]] = field(default_factory=list)
+    _last_time: str = ""
+
+    def feed(self, index: int, leaf: dict[str, Any]) -> None:
+        """Apply the rules to one parsed leaf."""
+        self._last_time = leaf["time"]
+        handler = self._handlers.get(leaf["action"])
+        if handler is None:
+            return
+        try:
+            handler(self, index, leaf)
+        except _BadPayload as exc:
+            self.violations.append(RuleViolation(index, f"{leaf['action']}: {exc}"))
+
+    def _post_written(self, index: int, leaf: dict[str, Any]) -> None:
+        post, payload = _post_of(leaf), leaf["payload"]
+        if leaf["action"] == "post.created":
+            self._authors[post] = _int(payload, "author_id")
+        if payload.get("emergency_category"):
+            self._emergency.add(post)
+
+    def _approved_entry(self, index: int, leaf: dict[str, Any]) -> None:
+        post, payload = _post_of(leaf), leaf["payload"]
+        approver, author = _int(payload, "approver_id"), _int(payload, "author_id")
+        created_by = self._authors.get(post)
+        if approver == author:
+            self.violations.append(
+                RuleViolation(index, f"post {post} was approved by its own author (user {author})")
+            )
+        elif created_by is not None and created_by != author:
+            self.violations.append(
+                RuleViolation(
+                    index,
+                    f"the approval of post {post} names user {author} as author, "
+                    f"but user {created_by} created it",
+                )
+            )
+        elif created_by is not None and approver == created_by:
+            self.violations.append(
+                RuleViolation(
+                    index, f"post {post} was approved by its own author (user {approver})"
+                )
+            )
+        else:
+            self._approved.add(post)
+
+    def _emergency_entry(self, index: int, leaf: dict[str, Any]) -> None:
+        self._emergency.add(str(_int(leaf["payload"], "post_id")))
+
+    def _attempt_entry(self, index: int, leaf: dict[str, Any]) -> None:
+        payload = leaf["payload"]
+        attempt_id = _str(payload, "attempt_id")
+        attempt = _Attempt(
+            index, leaf["time"], _int(payload, "delivery_id"), _int(payload, "post_id")
+        )
+        self.attempts += 1
+        if attempt_id in self._open or attempt_id in self._closed:
+            self.violations.append(
+                RuleViolation(index, f"delivery attempt {attempt_id} was started twice")
+            )
+            return
+        self._open[attempt_id] = attempt
+
+    def _outcome_entry(self, index: int, leaf: dict[str, Any]) -> None:
+        payload = leaf["payload"]
+        attempt_id = _str(payload, "attempt_id")
+        delivery_id, post_id = _int(payload, "delivery_id"), _int(payload, "post_id")
+        outcome = payload.get("outcome")
+        if outcome not in OUTCOMES:
+            raise _BadPayload(f'"outcome" {outcome!r} is not one of {sorted(OUTCOMES)}')
+        attempt = self._open.pop(attempt_id, None)
+        if attempt is None:
+            why = (
+                "a second outcome for"
+                if attempt_id in self._closed
+                else "an outcome for an unknown"
+            )
+            self.violations.append(RuleViolation(index, f"{why} delivery attempt {attempt_id}"))
+            return
+        self._closed.add(attempt_id)
+        if (attempt.delivery_id, attempt.post_id) != (delivery_id, post_id):
+            self.violations.append(
+                RuleViolation(
+                    index,
+                    f"the outcome of attempt {attempt_id} names delivery {delivery_id} of post "
+                    f"{post_id}, but entry {attempt.index} started it for delivery "
+                    f"{attempt.delivery_id} of post {attempt.post_id}",
+                )
+            )
+            return
+        if outcome != "published":
+            return
+        self.published += 1
+        first = self._published_at.get(delivery_id)
+        if first is not None:
+            self.violations.append(
+                RuleViolation(
+                    index,
+                    f"delivery {delivery_id} was published twice (first at entry {first})",
+                )
+            )
+            return
+        self._published_at[delivery_id] = index
+        post = str(post_id)
+        if post not in self._approved and post not in self._emergency:
+            # An emergency.published entry may follow the outcome; decide at the end.
+            self._unapproved.append((index, post))
+
+    _handlers = {
+        "post.created": _post_written,
+        "post.edited": _post_written,
+        "post.approved": _approved_entry,
+        "emergency.published": _emergency_entry,
+        "delivery.attempt": _attempt_entry,
+        "delivery.outcome": _outcome_entry,
+    }
+
+    def finish(self) -> list[RuleViolation]:
+        """Apply the end-of-log rules; return every violation in log order."""
+        for index, post in self._unapproved:
+            if post not in self._emergency:
+                self.violations.append(
+                    RuleViolation(
+                        index,
+                        f"post {post} was published without approval by someone other "
+                        "than its author, and is not an emergency post",
+                    )
+                )
+        self._unapproved.clear()
+        end = _parse_time(self._last_time)
+        for attempt_id, attempt in self._open.items():
+            if end is not None and end - _parse_time(attempt.time) < PENDING_OUTCOME_GRACE:
+                self.pending.append(
+                    f"entry {attempt.index}: attempt {attempt_id} has no outcome yet "
+                    "(it started within the last hour of the log)"
+                )
+            else:
+                self.violations.append(
+                    RuleViolation(attempt.index, f"delivery attempt {attempt_id} has no outcome")
+                )
+        self._open.clear()
+        self.violations.sort()
+        return self.violations
+
+
+def _parse_time(value: str) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
