@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 
 from oauthlib.common import safe_string_equals
 from oauthlib.oauth1.rfc5849 import signature, utils
@@ -77,12 +78,13 @@ def verify(
     )
     normalized = signature.normalize_parameters(collected)
     path = path_and_query.partition("?")[0]
+    secrets = SimpleNamespace(client_secret=consumer_secret, resource_owner_secret=token_secret)
     candidates = [own_url.rstrip("/") + path] + [host + path for host in PUBLIC_HOSTS]
     for uri in candidates:
         base = signature.signature_base_string(
             method.upper(), signature.base_string_uri(uri), normalized
         )
-        expected = signature.sign_hmac_sha1(base, consumer_secret, token_secret)
+        expected = signature.sign_hmac_sha1_with_client(base, secrets)
         if safe_string_equals(expected, claimed):
             seen_nonces[nonce_key] = now
             return

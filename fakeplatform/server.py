@@ -18,6 +18,8 @@ from fakeplatform.app import create_app
 log = logging.getLogger("fakeplatform")
 
 DEFAULT_HOST = "127.0.0.1"
+# A fixed default port so `gateway up` and a person's browser agree on where it is.
+DEFAULT_PORT = 8025
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -60,9 +62,9 @@ def serve_in_thread(
     return base_url, stop
 
 
-def serve_forever(host: str = DEFAULT_HOST, port: int = 8025) -> None:
+def serve_forever(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, app: Any = None) -> None:
     """Serve the fake platform in the foreground until interrupted (the CLI's entry point)."""
-    server = make_fake_server(host, port)
+    server = make_fake_server(host, port, app)
     log.info("fake platform listening on http://%s:%s", host, server.server_port)
     try:
         server.serve_forever()

@@ -43,7 +43,12 @@ from gateway.platforms.errors import (
     Rejected,
     Retryable,
 )
-from gateway.platforms.transport import map_transport_error, mount_transport, scrub
+from gateway.platforms.transport import (
+    map_transport_error,
+    mount_transport,
+    remember_secrets,
+    scrub,
+)
 from gateway.platforms.urls import is_public_url
 
 GRAPH_HOSTS = ("https://graph.facebook.com",)
@@ -98,6 +103,7 @@ class _GraphAdapter:
         self._account = channel.external_account_id
         self._allowed_hosts = allowed_hosts
         self._secrets = [token]
+        remember_secrets(self._secrets)
         self._last = threading.local()
         self._session = mount_transport(requests.Session(), GRAPH_HOSTS, channel.base_url, timeout)
         self._session.hooks["response"].append(self._remember)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,21 +28,39 @@ from gateway.platforms.errors import OutcomeUnknown, PublishError, Retryable
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 REDACTED = "[redacted]"
-# Query and form parameters that carry credentials (Graph's access_token; OAuth 1.0a's own).
+# Parameters that carry credentials, in a query string, a form body or an OAuth 1.0a header
+# (RFC 5849 section 3.5.1 quotes the values there).
 _SECRET_PARAMS = re.compile(
     r"(?i)\b(access_token|input_token|client_secret|oauth_token|oauth_signature|"
-    r"oauth_consumer_key|appsecret_proof)=([^&\s\"',;]+)"
+    r"oauth_consumer_key|appsecret_proof|client_key|resource_owner_key)=(\"?)[^&\s\"',;]+"
 )
-_AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|oauth)\s+[^'\"\n]+")
+_BEARER = re.compile(r"(?i)\b(bearer|oauth)\s+(?!oauth_)[A-Za-z0-9._~+/=%-]{8,}")
+# Shorter values are not scrubbed by value (they would match ordinary words); they are still
+# removed where they appear as a named parameter.
+MIN_SECRET_LENGTH = 6
+
+
+# Every credential an adapter has been built with, so the log filter can remove them even
+# where they appear outside a recognisable parameter.
+_known_secrets: set[str] = set()
+_known_lock = threading.Lock()
+
+
+def remember_secrets(secrets: Iterable[str]) -> None:
+    """Register credential values for the log filter to remove wherever they appear."""
+    with _known_lock:
+        _known_secrets.update(s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH)
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """Remove credentials from text bound for a log line, an error message or an audit entry."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
+    with _known_lock:
+        known = sorted(_known_secrets | set(secrets), key=len, reverse=True)
+    for secret in known:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, REDACTED)
-    text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    return _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)} {REDACTED}", text)
+    text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={m.group(2)}{REDACTED}", text)
+    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 
 class _ScrubFilter(logging.Filter):
@@ -59,7 +78,19 @@ class _ScrubFilter(logging.Filter):
         return True
 
 
-_SCRUBBED_LOGGERS = ("urllib3.connectionpool", "tweepy.client", "facebook", "requests_oauthlib")
+# Exact logger names: a filter on a parent logger does not see its children's records.
+_SCRUBBED_LOGGERS = (
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "tweepy.client",
+    "tweepy.auth",
+    "requests_oauthlib.oauth1_auth",
+    "requests_oauthlib.oauth1_session",
+    "oauthlib",
+    "oauthlib.oauth1.rfc5849",
+    "oauthlib.oauth1.rfc5849.signature",
+)
 _scrub_filter = _ScrubFilter()
 
 

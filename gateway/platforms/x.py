@@ -32,7 +32,12 @@ from gateway.platforms.errors import (
     Rejected,
     Retryable,
 )
-from gateway.platforms.transport import map_transport_error, mount_transport, scrub
+from gateway.platforms.transport import (
+    map_transport_error,
+    mount_transport,
+    remember_secrets,
+    scrub,
+)
 
 PLATFORM = "x"
 # tweepy calls api.twitter.com; X documents api.x.com (media upload lives there). Both are sent
@@ -74,6 +79,7 @@ class XPublisher:
         self._channel = channel
         self._allowed_hosts = allowed_hosts
         self._secrets = [channel.credentials[k] for k in REQUIRED_CREDENTIALS]
+        remember_secrets(self._secrets)
         # return_type=dict: plain JSON back, no tweepy model objects to translate.
         self._client = tweepy.Client(
             consumer_key=channel.credentials["consumer_key"],

@@ -1,0 +1,69 @@
+"""``gateway fakeplatform``: serve the local fake X / Facebook / Instagram for training and demos.
+
+Needs nothing from the gateway's app (no database, no Redis), so it starts on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from fakeplatform.app import create_app
+from fakeplatform.server import DEFAULT_HOST, DEFAULT_PORT, serve_forever
+from fakeplatform.state import PLATFORMS, Account, FakeState
+
+
+def load_accounts(path: Path) -> list[Account]:
+    """Accounts from a JSON list of objects shaped like POST /_fake/accounts bodies."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--accounts") from None
+    if not isinstance(entries, list):
+        raise click.BadParameter("must be a JSON list of accounts", param_hint="--accounts")
+    accounts = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or entry.get("platform") not in PLATFORMS:
+            raise click.BadParameter(
+                f"entry {i} needs a platform ({', '.join(PLATFORMS)})", param_hint="--accounts"
+            )
+        if not entry.get("account_id") or not isinstance(entry.get("credentials"), dict):
+            raise click.BadParameter(
+                f"entry {i} needs account_id and credentials", param_hint="--accounts"
+            )
+        account_id = str(entry["account_id"])
+        accounts.append(
+            Account(
+                platform=entry["platform"],
+                account_id=account_id,
+                name=str(entry.get("name") or account_id),
+                username=str(entry.get("username") or entry.get("name") or account_id),
+                credentials={str(k): str(v) for k, v in entry["credentials"].items()},
+            )
+        )
+    return accounts
+
+
+@click.command("fakeplatform")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to use.")
+@click.option(
+    "--accounts",
+    "accounts_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON list of accounts to accept (same shape as POST /_fake/accounts).",
+)
+def fakeplatform(host: str, port: int, accounts_file: Path | None) -> None:
+    """Serve a fake X, Facebook and Instagram that record what they are sent.
+
+    Posts it accepted are listed at /_fake/posts; faults are injected with POST /_fake/faults.
+    """
+    state = FakeState()
+    for account in load_accounts(accounts_file) if accounts_file else []:
+        state.add_account(account)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    click.echo(f"Fake platform on http://{host}:{port} (posts: http://{host}:{port}/_fake/posts)")
+    serve_forever(host, port, create_app(state))
