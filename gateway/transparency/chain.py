@@ -71,8 +71,8 @@ class ChainChecker:
             raise ChainError(
                 ChainFailure(
                     index,
-                    f'hash chain broken: "prev" is {leaf["prev"][:16]}... but the entry before '
-                    f"hashes to {self.prev[:16]}... (an entry was edited, removed or reordered)",
+                    f'hash chain broken: its "prev" {leaf["prev"][:16]}... is not the hash of '
+                    f"entry {index - 1} ({self.prev[:16]}...): one of the two was altered",
                 )
             )
         when = leaf["time"]
