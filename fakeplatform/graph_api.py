@@ -62,6 +62,7 @@ SUBCODE_IG_PUBLISH_LIMIT = 2207042
 SUBCODE_IG_NOT_READY = 2207027
 SUBCODE_IG_FETCH_FAILED = 2207052
 SUBCODE_IG_UNSUPPORTED_TYPE = 2207026
+SUBCODE_IG_TOO_LARGE = 2207004
 SUBCODE_CAPTION_TOO_LONG = 2207017
 # A Page refuses a text post repeating one of its recent ones ("Duplicate status message").
 DUPLICATE_STATUS_CODE = 506
@@ -363,7 +364,7 @@ def _page_photos_post(account: Account) -> Response:
     if upload is not None:
         data = upload.read()
     elif request.values.get("url"):
-        data, problem = _fetch_image(request.values["url"], MAX_FB_IMAGE_BYTES)
+        data, problem, _ = _fetch_image(request.values["url"], MAX_FB_IMAGE_BYTES)
         if problem:
             return graph_error(f"(#100) {problem}", CODE_INVALID_PARAMETER)
     else:
@@ -425,36 +426,35 @@ def _ig_media_post(account: Account) -> Response:
     return _json({"id": container.container_id})
 
 
-def _fetch_image(url: str, max_bytes: int) -> tuple[bytes, str | None]:
-    """Fetch an image the way a platform does; return (bytes, None) or (b"", problem)."""
+def _fetch_image(url: str, max_bytes: int) -> tuple[bytes, str | None, int | None]:
+    """Fetch an image the way a platform does: (bytes, None, None) or (b"", problem, subcode)."""
     try:
         with requests.get(url, timeout=IMAGE_FETCH_TIMEOUT_SECONDS, stream=True) as response:
             if response.status_code != 200:
-                return b"", f"Media download has failed: HTTP {response.status_code}"
+                problem = f"Media download has failed: HTTP {response.status_code}"
+                return b"", problem, SUBCODE_IG_FETCH_FAILED
             data = response.raw.read(max_bytes + 1, decode_content=True)
             declared = response.headers.get("Content-Type", "").split(";")[0].strip()
     except requests.RequestException as exc:
-        return b"", f"Media download has failed: {type(exc).__name__}"
+        return b"", f"Media download has failed: {type(exc).__name__}", SUBCODE_IG_FETCH_FAILED
     if len(data) > max_bytes:
-        return b"", f"The image is larger than {max_bytes} bytes"
+        return b"", f"The image is larger than {max_bytes} bytes", SUBCODE_IG_TOO_LARGE
     if sniff_image_type(data) is None:
-        return b"", f"The file at the URL is not an image (Content-Type {declared or 'none'})"
-    return data, None
+        problem = f"The file at the URL is not an image (Content-Type {declared or 'none'})"
+        return b"", problem, SUBCODE_IG_UNSUPPORTED_TYPE
+    return data, None, None
 
 
 def _process_container(state: FakeState, container: Container) -> None:
-    data, problem = _fetch_image(container.image_url, MAX_IG_IMAGE_BYTES)
+    data, problem, subcode = _fetch_image(container.image_url, MAX_IG_IMAGE_BYTES)
+    if not problem and sniff_image_type(data) != "image/jpeg":
+        # The Content Publishing API accepts only JPEG images.
+        problem, subcode = "Only JPEG images can be published", SUBCODE_IG_UNSUPPORTED_TYPE
     with state.lock:
         if problem:
+            # For ERROR, "status" carries the error subcode (IG Container reference).
             container.status_code = "ERROR"
-            container.status = f"Error: {problem} (subcode {SUBCODE_IG_FETCH_FAILED})"
-            return
-        if sniff_image_type(data) != "image/jpeg":
-            # The Content Publishing API accepts only JPEG images.
-            container.status_code = "ERROR"
-            container.status = (
-                f"Error: Only JPEG images can be published (subcode {SUBCODE_IG_UNSUPPORTED_TYPE})"
-            )
+            container.status = f"Error: {problem} ({subcode})"
             return
         media_id = state.new_id()
         state.media[media_id] = Media(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -62,6 +63,9 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 TRANSIENT_CODES = frozenset({2})  # "Service temporarily unavailable": nothing was done
 DUPLICATE_POST_CODE = 506  # "Duplicate status message" on a Page feed
 IG_QUOTA_SUBCODE = 2207042  # "reached the maximum number of posts ... in 24 hours"
+# Container errors that mean "could not download the media" (timeout, failed fetch), as
+# opposed to "the media is unacceptable" (format, size, aspect ratio).
+IG_FETCH_SUBCODES = frozenset({2207003, 2207052})
 
 # Graph's throttling answers say "wait" in minutes (estimated_time_to_regain_access) or not at
 # all; app-level limits are counted over a rolling hour, so without an estimate wait 5 minutes.
@@ -342,6 +346,13 @@ class InstagramPublisher(_GraphAdapter):
                 return
             if status_code == "ERROR":
                 detail = scrub(str(answer.get("status", "")), self._secrets)
+                subcode = re.search(r"\b2207\d{3}\b", detail)
+                if subcode and int(subcode.group()) in IG_FETCH_SUBCODES:
+                    # Instagram could not download the image: our image URL was unreachable
+                    # or expired. The next attempt hands over a fresh URL.
+                    raise Retryable(
+                        f"Instagram could not fetch the image: {detail}", platform=self.platform
+                    )
                 raise Rejected(
                     f"Instagram could not use the image: {detail}", platform=self.platform
                 )

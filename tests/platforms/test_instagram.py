@@ -52,9 +52,11 @@ def test_a_url_that_is_not_a_jpeg_fails_the_container(fake, publisher, image_ser
     assert fake.posts("instagram") == []
 
 
-def test_a_missing_image_fails_the_container(fake, publisher, image_server):
-    with pytest.raises(Rejected, match="HTTP 404"):
+def test_an_image_instagram_cannot_fetch_is_retryable(fake, publisher, image_server):
+    # The gateway's image URL was unreachable or expired; the next attempt gets a fresh one.
+    with pytest.raises(Retryable, match="HTTP 404"):
         publisher("instagram").publish(req("Missing", f"{image_server}/gone.jpg"))
+    assert fake.posts("instagram") == []
 
 
 def test_caption_over_2200_characters_is_rejected(fake, publisher, image_server):
