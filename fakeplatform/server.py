@@ -18,6 +18,8 @@ from fakeplatform.app import create_app
 log = logging.getLogger("fakeplatform")
 
 DEFAULT_HOST = "127.0.0.1"
+# How often the serving thread checks for stop(): short, so test teardown is quick.
+STOP_POLL_SECONDS = 0.05
 # A fixed default port so `gateway up` and a person's browser agree on where it is.
 DEFAULT_PORT = 8025
 
@@ -50,7 +52,12 @@ def serve_in_thread(
     images that Instagram containers fetch).
     """
     server = make_fake_server(host, port, app)
-    thread = threading.Thread(target=server.serve_forever, name="fakeplatform", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": STOP_POLL_SECONDS},
+        name="fakeplatform",
+        daemon=True,
+    )
     thread.start()
     base_url = f"http://{host}:{server.server_port}"
 

@@ -111,7 +111,8 @@ class _GraphAdapter:
         self._last = threading.local()
         self._session = mount_transport(requests.Session(), GRAPH_HOSTS, channel.base_url, timeout)
         self._session.hooks["response"].append(self._remember)
-        self._graph = facebook.GraphAPI(access_token=token, timeout=timeout, session=self._session)
+        # timeout=None: the transport applies (connect, read) timeouts to every request.
+        self._graph = facebook.GraphAPI(access_token=token, timeout=None, session=self._session)
         self._graph.version = GRAPH_API_VERSION  # after construction: see the module docstring
         self._v = GRAPH_API_VERSION
 
