@@ -1,0 +1,81 @@
+"""Fuzz the verifier's parsers: any bytes give a verdict or a clear error, never a crash."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from gateway.transparency.canonical import canonical_json
+from gateway.transparency.demo import DemoLog
+from gateway.transparency.leaf import LeafError, parse_canonical, parse_leaf
+from gateway.verify import EXIT_FAILED, EXIT_OK, EXIT_UNREADABLE, main
+from tests.transparency.helpers import export
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.binary(max_size=600))
+@example(b"[" * 5000)
+@example(b'{"a":1,"a":1}')
+@example(b"\xed\xa0\x80")
+@example(b'"\\ud800"')
+@example(b"1e400")
+@example(b"NaN")
+def test_any_bytes_parse_or_raise_leaf_error(data):
+    try:
+        parse_leaf(data)
+    except LeafError as exc:
+        assert str(exc)
+
+
+@given(json_values)
+def test_the_fast_path_agrees_with_rfc_8785(value):
+    try:
+        canonical = canonical_json(value)
+    except ValueError:
+        return  # integers beyond 2**53 have no canonical form here
+    assert parse_canonical(canonical) == value
+    loose = json.dumps(value, ensure_ascii=True).encode()
+    if loose != canonical:
+        try:
+            parse_canonical(loose)
+        except LeafError:
+            pass
+        else:
+            raise AssertionError(f"accepted non-canonical {loose!r}")
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    log = DemoLog(2)
+    return export(tmp_path_factory.mktemp("fuzz") / "x", list(log.leaves()), log,
+                  Ed25519PrivateKey.generate())  # fmt: skip
+
+
+@given(st.data())
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_mutated_exports_never_crash_the_verifier(tmp_path_factory, capsys, pristine, data):
+    folder = tmp_path_factory.mktemp("fuzz") / "x"
+    shutil.copytree(pristine, folder)
+    files = ["entries.jsonl", "checkpoint", "verifier-key", "contents.jsonl"]
+    path = folder / data.draw(st.sampled_from(files))
+    raw = bytearray(path.read_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    path.write_bytes(bytes(raw))
+    code = main([str(folder)])
+    out, err = capsys.readouterr()
+    assert code in {EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE}, err
+    assert "Traceback" not in out + err
