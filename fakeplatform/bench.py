@@ -32,7 +32,9 @@ X_CREDS = {
     "access_token": f"{X_ID}-bench-at",
     "access_token_secret": "bench-ats",
 }
-PAGE_TOKEN = "bench-page-token"
+PAGE_TOKEN = "bench-page-token"  # noqa: S105 - a token only the local fake accepts
+# The same (connect, read) timeouts the adapters' transport applies.
+TIMEOUT = (5.0, 15.0)
 _SERVER = (
     "import sys; from fakeplatform.server import serve_forever; "
     "serve_forever('127.0.0.1', int(sys.argv[1]))"
@@ -98,12 +100,15 @@ def main() -> None:
                 resource_owner_key=X_CREDS["access_token"],
                 resource_owner_secret=X_CREDS["access_token_secret"],
             )
-            requests.post(f"{base}/2/tweets", json={"text": text}, auth=auth).raise_for_status()
+            requests.post(
+                f"{base}/2/tweets", json={"text": text}, auth=auth, timeout=TIMEOUT
+            ).raise_for_status()
 
         def bare_facebook(text: str) -> None:
             requests.post(
                 f"{base}/v23.0/{PAGE_ID}/feed",
                 data={"message": text, "access_token": PAGE_TOKEN},
+                timeout=TIMEOUT,
             ).raise_for_status()
 
         def via_adapter(platform: str, account: str, creds: dict[str, str]):
