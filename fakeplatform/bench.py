@@ -111,7 +111,9 @@ def main() -> None:
                 timeout=TIMEOUT,
             ).raise_for_status()
 
-        def via_adapter(platform: str, account: str, creds: dict[str, str]):
+        def via_adapter(
+            platform: str, account: str, creds: dict[str, str]
+        ) -> Callable[[str], None]:
             channel = ChannelConfig(platform, account, creds, base)  # type: ignore[arg-type]
 
             def send(text: str) -> None:

@@ -44,7 +44,9 @@ def _state() -> FakeState:
     return current_app.extensions["fakeplatform"]
 
 
-def problem(status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any):
+def problem(
+    status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any
+) -> Response:
     body = {"title": title, "detail": detail, "type": type_, "status": status, **extra}
     return _json(body, status)
 
