@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import facebook
 import pytest
 
+from fakeplatform.client import FakePlatformControl
+from fakeplatform.server import serve_in_thread
 from gateway.platforms import (
     DeliveryRequest,
     MediaItem,
@@ -15,8 +19,9 @@ from gateway.platforms import (
     RateLimited,
     Rejected,
     Retryable,
+    adapter_for,
 )
-from tests.platforms.accounts import JPEG, OTHER_JPEG, PAGE_ID
+from tests.platforms.accounts import JPEG, OTHER_JPEG, PAGE_ID, PAGE_TOKEN
 
 
 def req(text: str, *media: MediaItem) -> DeliveryRequest:
@@ -143,3 +148,30 @@ def test_rate_limit_uses_the_time_to_regain_access(fake, publisher):
 
 def test_connection_test_names_the_page(fake, publisher):
     assert publisher("facebook").check_connection() == "Anytown Council"
+
+
+def test_adapters_for_two_base_urls_work_side_by_side_in_threads(fake, channel):
+    """The base URL lives in each adapter's session, not in facebook-sdk's module global, so
+    channels pointed at different hosts can publish at the same time."""
+    other_url, stop = serve_in_thread()
+    try:
+        with FakePlatformControl(other_url) as other:
+            other.register_account("facebook", PAGE_ID, {"access_token": PAGE_TOKEN})
+            configs = [channel("facebook"), replace(channel("facebook"), base_url=other_url)]
+
+            def publish(i: int) -> None:
+                adapter = adapter_for(configs[i % 2])
+                try:
+                    adapter.publish(req(f"Post number {i}"))
+                finally:
+                    adapter.close()
+
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(publish, range(40)))
+
+            here = sorted(p["text"] for p in fake.posts("facebook"))
+            there = sorted(p["text"] for p in other.posts("facebook"))
+    finally:
+        stop()
+    assert here == sorted(f"Post number {i}" for i in range(0, 40, 2))
+    assert there == sorted(f"Post number {i}" for i in range(1, 40, 2))
