@@ -7,6 +7,7 @@ needs the raw socket (``environ["werkzeug.socket"]``), which waitress does not e
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from fakeplatform.app import create_app
 
 log = logging.getLogger("fakeplatform")
+_TOKEN_IN_QUERY = re.compile(r"(?i)\b(access_token|oauth_token|oauth_signature)=[^&\s'\"]+")
 
 DEFAULT_HOST = "127.0.0.1"
 # How often the serving thread checks for stop(): short, so test teardown is quick.
@@ -30,6 +32,11 @@ class QuietRequestHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = self.path.split("?", 1)[0]
         log.info("%s %s %s", self.command, path, code)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        # werkzeug's error lines can quote the raw request line, query string and all.
+        text = _TOKEN_IN_QUERY.sub(r"\1=[redacted]", message % args if args else message)
+        getattr(log, type if type in ("info", "warning", "error") else "info")("%s", text)
 
 
 def make_fake_server(host: str = DEFAULT_HOST, port: int = 0, app: Any = None) -> BaseWSGIServer:

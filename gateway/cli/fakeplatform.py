@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 
 from fakeplatform.app import create_app
+from fakeplatform.demo import DEMO_ACCOUNTS
 from fakeplatform.server import DEFAULT_HOST, DEFAULT_PORT, serve_forever
 from fakeplatform.state import PLATFORMS, Account, FakeState
 
@@ -22,6 +24,11 @@ def load_accounts(path: Path) -> list[Account]:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--accounts") from None
+    return accounts_from(entries)
+
+
+def accounts_from(entries: Any) -> list[Account]:
+    """Validate registration entries (POST /_fake/accounts shape) into Accounts."""
     if not isinstance(entries, list):
         raise click.BadParameter("must be a JSON list of accounts", param_hint="--accounts")
     accounts = []
@@ -56,13 +63,17 @@ def load_accounts(path: Path) -> list[Account]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="JSON list of accounts to accept (same shape as POST /_fake/accounts).",
 )
-def fakeplatform(host: str, port: int, accounts_file: Path | None) -> None:
+@click.option("--demo", is_flag=True, help="Also accept the demo accounts (fakeplatform.demo).")
+def fakeplatform(host: str, port: int, accounts_file: Path | None, demo: bool) -> None:
     """Serve a fake X, Facebook and Instagram that record what they are sent.
 
     Posts it accepted are listed at /_fake/posts; faults are injected with POST /_fake/faults.
     """
     state = FakeState()
-    for account in load_accounts(accounts_file) if accounts_file else []:
+    accounts = load_accounts(accounts_file) if accounts_file else []
+    if demo:
+        accounts += accounts_from(list(DEMO_ACCOUNTS))
+    for account in accounts:
         state.add_account(account)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     click.echo(f"Fake platform on http://{host}:{port} (posts: http://{host}:{port}/_fake/posts)")

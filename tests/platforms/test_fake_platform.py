@@ -10,8 +10,9 @@ import requests
 from click.testing import CliRunner
 from requests_oauthlib import OAuth1
 
+from fakeplatform.demo import DEMO_ACCOUNTS
 from fakeplatform.images import sniff_image_type, tiny_jpeg
-from gateway.cli.fakeplatform import fakeplatform, load_accounts
+from gateway.cli.fakeplatform import accounts_from, fakeplatform, load_accounts
 from tests.platforms.accounts import JPEG, PAGE_ID, PAGE_TOKEN, X_ACCOUNT, X_CREDENTIALS
 
 
@@ -210,3 +211,31 @@ def test_cli_accounts_file_is_checked(tmp_path):
     result = CliRunner().invoke(fakeplatform, ["--accounts", str(bad), "--port", "0"])
     assert result.exit_code == 2
     assert "needs a platform" in result.output
+
+
+def test_oauth_timestamp_far_off_is_refused(fake):
+    stale = OAuth1(
+        X_CREDENTIALS["consumer_key"],
+        client_secret=X_CREDENTIALS["consumer_secret"],
+        resource_owner_key=X_CREDENTIALS["access_token"],
+        resource_owner_secret=X_CREDENTIALS["access_token_secret"],
+        timestamp=str(int(time.time()) - 3600),
+    )
+    assert requests.get(f"{fake.base_url}/2/users/me", auth=stale, timeout=5).status_code == 401
+
+
+def test_bearer_user_token_is_accepted_when_registered(fake):
+    fake.register_account(
+        "x", "77", {**X_CREDENTIALS, "access_token": "77-x", "bearer_token": "oauth2-user-token"}
+    )
+    answer = requests.get(
+        f"{fake.base_url}/2/users/me",
+        headers={"Authorization": "Bearer oauth2-user-token"},
+        timeout=5,
+    )
+    assert answer.json()["data"]["id"] == "77"
+
+
+def test_demo_accounts_are_valid_registrations():
+    accounts = accounts_from(list(DEMO_ACCOUNTS))
+    assert sorted(a.platform for a in accounts) == ["facebook", "instagram", "x"]

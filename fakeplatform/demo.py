@@ -1,0 +1,38 @@
+"""Demo accounts: the same values go to the fake (``gateway fakeplatform --demo``) and to the
+gateway's demo channels, so a new user sees posts arrive at /_fake/posts.
+
+These credentials only open the local fake platform; they are not secrets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
+    {
+        "platform": "x",
+        "account_id": "1500000000000000042",
+        "name": "Anytown Council",
+        "username": "anytowncouncil",
+        "credentials": {
+            "consumer_key": "demo-consumer-key",
+            "consumer_secret": "demo-consumer-secret",
+            "access_token": "1500000000000000042-demo-access-token",
+            "access_token_secret": "demo-access-token-secret",
+        },
+    },
+    {
+        "platform": "facebook",
+        "account_id": "104000000000042",
+        "name": "Anytown Council",
+        "username": "anytowncouncil",
+        "credentials": {"access_token": "demo-facebook-page-token"},
+    },
+    {
+        "platform": "instagram",
+        "account_id": "17841400000000042",
+        "name": "Anytown Council",
+        "username": "anytowncouncil",
+        "credentials": {"access_token": "demo-instagram-token"},
+    },
+)
