@@ -1,11 +1,8 @@
 """Platform adapters: one thin adapter per platform over its real client library.
 
     from gateway.platforms import adapter_for, ChannelConfig, DeliveryRequest
-    publisher = adapter_for(channel)
-    try:
+    with adapter_for(channel) as publisher:
         ref = publisher.publish(request)
-    finally:
-        publisher.close()
 
 Every failure is one of the PublishError subclasses below (see ``errors`` for what the
 publish job should do with each). No Flask, SQLAlchemy or RQ import here.

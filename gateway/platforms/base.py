@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, Self, runtime_checkable
 
 Platform = Literal["x", "facebook", "instagram"]
 PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram")
@@ -61,6 +61,19 @@ class PostRef:
     url: str | None
 
 
+class ClosingMixin:
+    """``with adapter_for(channel) as publisher: ...`` closes the HTTP pool on the way out."""
+
+    def close(self) -> None:  # pragma: no cover - every adapter overrides it
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 @runtime_checkable
 class Publisher(Protocol):
     """One connected account on one platform. Every method raises only PublishError
@@ -86,3 +99,7 @@ class Publisher(Protocol):
     def close(self) -> None:
         """Release the HTTP connection pool."""
         ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...

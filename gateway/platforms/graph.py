@@ -30,6 +30,7 @@ import requests
 from gateway.platforms.base import (
     DEFAULT_TIMEOUT_SECONDS,
     ChannelConfig,
+    ClosingMixin,
     DeliveryRequest,
     MediaItem,
     PostRef,
@@ -88,7 +89,7 @@ class _DuplicatePost(Rejected):
     """Facebook refused a feed post as a duplicate of a recent one (code 506)."""
 
 
-class _GraphAdapter:
+class _GraphAdapter(ClosingMixin):
     """What the Facebook and Instagram adapters share: one GraphAPI, one error mapping."""
 
     platform = ""

@@ -19,6 +19,7 @@ import tweepy
 from gateway.platforms.base import (
     DEFAULT_TIMEOUT_SECONDS,
     ChannelConfig,
+    ClosingMixin,
     DeliveryRequest,
     MediaItem,
     PostRef,
@@ -59,7 +60,7 @@ DEFAULT_RETRY_AFTER_SECONDS = 60.0
 _AUTH_PROBLEMS = ("oauth1-permissions", "unsupported-authentication", "client-forbidden")
 
 
-class XPublisher:
+class XPublisher(ClosingMixin):
     """Publishes to one X account with OAuth 1.0a user-context credentials."""
 
     platform = PLATFORM
