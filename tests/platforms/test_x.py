@@ -67,11 +67,10 @@ def test_image_given_by_url_is_fetched_and_uploaded(fake, publisher, image_serve
 
 
 def test_image_url_on_a_private_address_is_refused_without_allowance(fake, channel, image_server):
-    with adapter_for(channel("x")) as adapter:  # no allowed_hosts: 127.0.0.1 is private
-        with pytest.raises(Rejected, match="public address"):
-            adapter.publish(
-                req("x", MediaItem(None, f"{image_server}/photo.jpg", "image/jpeg", "alt"))
-            )
+    image = MediaItem(None, f"{image_server}/photo.jpg", "image/jpeg", "alt")
+    # No allowed_hosts: 127.0.0.1 is a private address.
+    with adapter_for(channel("x")) as adapter, pytest.raises(Rejected, match="public address"):
+        adapter.publish(req("x", image))
     assert fake.posts("x") == []
 
 
