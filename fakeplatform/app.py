@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 
 from fakeplatform import control, graph_api, x_api
 from fakeplatform.faults import ConnectionDropper
@@ -19,6 +20,11 @@ def create_app(state: FakeState | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.extensions["fakeplatform"] = state or FakeState()
+
+    @app.before_request
+    def note_arrival() -> None:
+        g.received_at = time.time()
+
     app.register_blueprint(control.bp)
     app.register_blueprint(x_api.bp)
     app.register_blueprint(graph_api.bp)  # last: its catch-all route must not shadow the others

@@ -119,6 +119,7 @@ def list_posts() -> Response:
                 "account_id": p.account_id,
                 "text": p.text,
                 "created_at": p.created_at,
+                "received_at": p.received_at,
                 "url": p.permalink,
                 "media": [state.media[m].public(base) for m in p.media_ids if m in state.media],
             }

@@ -321,6 +321,7 @@ def _new_page_post(account: Account, text: str, media_ids: list[str]) -> Post:
         account_id=account.account_id,
         text=text,
         created_at=time.time(),
+        received_at=g.received_at,
         permalink=f"https://www.facebook.com/{account.account_id}/posts/{number}",
         media_ids=media_ids,
     )
@@ -528,6 +529,7 @@ def _ig_media_publish(account: Account) -> Response:
                 account_id=account.account_id,
                 text=container.caption,
                 created_at=time.time(),
+                received_at=g.received_at,
                 permalink=f"https://www.instagram.com/p/{secrets.token_urlsafe(8)}/",
                 media_ids=[container.media_id] if container.media_id else [],
             )

@@ -82,6 +82,9 @@ class Post:
     created_at: float
     permalink: str
     media_ids: list[str] = field(default_factory=list)
+    # When the request that made the post arrived, before any injected latency: the moment a
+    # benchmark counts as "the platform received it".
+    received_at: float = 0.0
 
 
 @dataclass

@@ -211,6 +211,7 @@ def create_tweet() -> Response:
                 account_id=account.account_id,
                 text=text,
                 created_at=time.time(),
+                received_at=g.received_at,
                 permalink=f"https://x.com/{account.username}/status/{post_id}",
                 media_ids=media_ids,
             )

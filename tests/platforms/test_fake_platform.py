@@ -239,3 +239,15 @@ def test_bearer_user_token_is_accepted_when_registered(fake):
 def test_demo_accounts_are_valid_registrations():
     accounts = accounts_from(list(DEMO_ACCOUNTS))
     assert sorted(a.platform for a in accounts) == ["facebook", "instagram", "x"]
+
+
+def test_posts_record_arrival_before_injected_latency(fake):
+    fake.inject_fault("latency", account_id=PAGE_ID, latency_ms=50)
+    requests.post(
+        f"{fake.base_url}/v23.0/{PAGE_ID}/feed",
+        data={"message": "slow", "access_token": PAGE_TOKEN},
+        timeout=5,
+    ).raise_for_status()
+    (post,) = fake.posts()
+    # Arrival is stamped before the injected sleep, creation after it.
+    assert post["received_at"] + 0.04 <= post["created_at"]
