@@ -41,7 +41,12 @@ def fetch_image_bytes(url: str, *, platform: str, allowed_hosts: Collection[str]
     if not is_public_url(url, allowed_hosts=allowed_hosts):
         raise Rejected("the image URL does not point at a public address", platform=platform)
     try:
-        with requests.get(url, timeout=IMAGE_FETCH_TIMEOUT_SECONDS, stream=True) as response:
+        # No redirects: a public URL could redirect to a private one after our check.
+        with requests.get(
+            url, timeout=IMAGE_FETCH_TIMEOUT_SECONDS, stream=True, allow_redirects=False
+        ) as response:
+            if response.is_redirect:
+                raise Rejected("the image URL redirects elsewhere", platform=platform)
             if response.status_code != 200:
                 raise Retryable(
                     f"could not fetch the image (HTTP {response.status_code})", platform=platform

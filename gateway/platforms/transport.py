@@ -167,6 +167,10 @@ def map_transport_error(
         return Retryable(f"could not connect to the platform ({kind})", platform=platform)
     if not final_write:
         return Retryable(f"the request failed before the post was sent ({kind})", platform=platform)
+    if isinstance(exc, requests.JSONDecodeError):
+        return OutcomeUnknown(
+            "the platform's answer to the post could not be read", platform=platform
+        )
     if isinstance(exc, requests.ReadTimeout):
         return OutcomeUnknown(
             "the platform did not answer in time after the post was sent", platform=platform

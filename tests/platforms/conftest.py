@@ -36,6 +36,10 @@ def _images_app(environ, start_response):
         "/other.jpg": (OTHER_JPEG, "image/jpeg"),
         "/not-an-image.jpg": (b"<html>not an image</html>", "image/jpeg"),
     }
+    if path == "/redirect.jpg":
+        # A public-looking URL that sends the fetcher somewhere private.
+        start_response("302 Found", [("Location", "http://169.254.169.254/latest/meta-data/")])
+        return [b""]
     if path not in bodies:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]

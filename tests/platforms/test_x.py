@@ -74,6 +74,13 @@ def test_image_url_on_a_private_address_is_refused_without_allowance(fake, chann
     assert fake.posts("x") == []
 
 
+def test_image_url_redirects_are_not_followed(fake, publisher, image_server):
+    image = MediaItem(None, f"{image_server}/redirect.jpg", "image/jpeg", "alt")
+    with pytest.raises(Rejected, match="redirects"):
+        publisher("x").publish(req("x", image))
+    assert fake.posts("x") == []
+
+
 def test_something_that_is_not_an_image_is_rejected(fake, publisher):
     with pytest.raises(Rejected) as caught:
         publisher("x").publish(req("x", MediaItem(b"%PDF-1.7", None, "image/jpeg", "alt")))
