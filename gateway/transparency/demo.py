@@ -1,10 +1,13 @@
 """A made-up but realistic publish log, for auditors to practise on, tests and the benchmark.
 
-``python -m gateway.transparency.demo OUT_DIR [--posts N]`` writes a whole-log export signed with
-a throw-away key (saved beside the folder as ``OUT_DIR.key``), which ``gateway-verify OUT_DIR``
-accepts. Every post is written, submitted, checked by the guardrails, approved by a second
-officer and published to two channels; one post in twenty is an emergency post, published by
-the duty officer first and reviewed after; one delivery in ten is retried once.
+``python -m gateway.transparency.demo OUT_DIR [--posts N] [--key PATH]`` writes a whole-log
+export signed with a throw-away key (by default saved beside the folder as ``OUT_DIR.key``),
+which ``gateway-verify OUT_DIR`` accepts. The log for N posts begins with the log for fewer, so
+two runs with the same key stand for an older and a newer export of one log.
+
+Every post is written, submitted, checked by the guardrails, approved by a second officer and
+published to two channels; one post in twenty is an emergency post, published by the duty
+officer first and reviewed after; one delivery in ten is retried once.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.transparency.checkpoint import generate_signing_key
+from gateway.transparency.checkpoint import generate_signing_key, load_signing_key
 from gateway.transparency.export import write_export
 from gateway.transparency.leaf import GENESIS_PREV
 
@@ -156,9 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--posts", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--key", type=Path, help="signing key file to use, created if missing (default OUT_DIR.key)"
+    )
     args = parser.parse_args(argv)
-    key_path = args.out_dir.with_name(args.out_dir.name + ".key")
-    key = generate_signing_key(key_path)
+    key_path = args.key or args.out_dir.with_name(args.out_dir.name + ".key")
+    key = load_signing_key(key_path) if key_path.exists() else generate_signing_key(key_path)
     log = DemoLog(args.posts, seed=args.seed)
     summary = write_export(
         args.out_dir, log.leaves(), log.content, private_key=key, origin=DEMO_ORIGIN
