@@ -1,0 +1,195 @@
+"""The hash chain: written with its change, gone with a rollback, and tampering is detected."""
+
+import hashlib
+import json
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from gateway import users
+from gateway.audit import Actor, record, verify_chain
+from gateway.extensions import db
+from gateway.models import AuditEntry, User
+from gateway.transparency.canonical import canonical_json
+from tests.conftest import TEST_PASSWORD
+
+
+def _make_users(n):
+    for i in range(n):
+        users.create_user(
+            f"person{i}@council.example", ["officer"], TEST_PASSWORD, actor=Actor.system()
+        )
+        db.session.commit()
+
+
+def _entries():
+    return db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+
+
+def test_entries_are_written_with_their_change_and_chain_together(app):
+    with app.app_context():
+        _make_users(3)
+        entries = _entries()
+        assert [e.seq for e in entries] == [0, 1, 2]
+        assert entries[0].prev_hash == "0" * 64
+        for before, after in zip(entries, entries[1:], strict=False):
+            assert after.prev_hash == before.entry_hash
+        for entry in entries:
+            leaf = bytes(entry.leaf)
+            assert hashlib.sha256(leaf).hexdigest() == entry.entry_hash
+            obj = json.loads(leaf)
+            assert canonical_json(obj) == leaf  # exactly the canonical bytes
+            assert obj["action"] == "user.created" and obj["object"]["type"] == "user"
+            assert "password" not in leaf.decode()
+        times = [e.time for e in entries]
+        assert times == sorted(times)
+        assert verify_chain() is None
+
+
+def test_a_rolled_back_change_leaves_no_entry(app):
+    with app.app_context():
+        _make_users(1)
+        users.create_user(
+            "rolled@council.example", ["officer"], TEST_PASSWORD, actor=Actor.system()
+        )
+        db.session.flush()
+        assert len(_entries()) == 2  # visible inside the transaction
+        db.session.rollback()
+        assert len(_entries()) == 1
+        assert db.session.scalar(select(User).where(User.email == "rolled@council.example")) is None
+        # the next entry takes the next number: no gap, the chain still holds
+        _make_users_with_prefix("after")
+        assert [e.seq for e in _entries()] == [0, 1]
+        assert verify_chain() is None
+
+
+def _make_users_with_prefix(prefix):
+    users.create_user(f"{prefix}@council.example", ["officer"], TEST_PASSWORD, actor=Actor.system())
+    db.session.commit()
+
+
+def test_the_database_refuses_to_change_or_delete_an_entry(app):
+    with app.app_context():
+        _make_users(1)
+        for statement in (
+            "UPDATE audit_entries SET action = 'x'",
+            "DELETE FROM audit_entries",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        assert len(_entries()) == 1
+
+
+def _bypass_trigger():
+    """Tamper as someone with full control of the database would (past the trigger)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
+    else:
+        db.session.execute(text("DROP TRIGGER audit_entries_no_update"))
+        db.session.execute(text("DROP TRIGGER audit_entries_no_delete"))
+
+
+def _tamper_edit(entry):
+    obj = json.loads(bytes(entry.leaf))
+    obj["payload"]["email"] = "someone-else@council.example"
+    db.session.execute(
+        text("UPDATE audit_entries SET leaf = :leaf WHERE seq = :seq"),
+        {"leaf": canonical_json(obj), "seq": entry.seq},
+    )
+
+
+def _tamper_edit_and_rehash(entry):
+    obj = json.loads(bytes(entry.leaf))
+    obj["payload"]["email"] = "someone-else@council.example"
+    leaf = canonical_json(obj)
+    db.session.execute(
+        text("UPDATE audit_entries SET leaf = :leaf, entry_hash = :h WHERE seq = :seq"),
+        {"leaf": leaf, "h": hashlib.sha256(leaf).hexdigest(), "seq": entry.seq},
+    )
+
+
+def _tamper_delete(entry):
+    db.session.execute(text("DELETE FROM audit_entries WHERE seq = :seq"), {"seq": entry.seq})
+
+
+def _tamper_edit_column(entry):
+    db.session.execute(
+        text("UPDATE audit_entries SET action = 'post.approved' WHERE seq = :seq"),
+        {"seq": entry.seq},
+    )
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected", "first_bad"),
+    [
+        (_tamper_edit, "edited", 1),
+        # re-hashed to hide the edit: the next entry no longer links to it
+        (_tamper_edit_and_rehash, "does not link", 2),
+        (_tamper_delete, "missing", 1),
+        (_tamper_edit_column, "action column", 1),
+    ],
+)
+def test_verify_detects_tampering(app, tamper, expected, first_bad):
+    with app.app_context():
+        _make_users(3)
+        assert verify_chain() is None
+        _bypass_trigger()
+        tamper(_entries()[1])
+        db.session.commit()
+        problem = verify_chain()
+        assert problem is not None
+        assert problem.seq == first_bad
+        assert expected in problem.reason
+
+
+def test_removing_the_last_entries_is_detected(app):
+    with app.app_context():
+        _make_users(3)
+        _bypass_trigger()
+        _tamper_delete(_entries()[-1])
+        db.session.commit()
+        problem = verify_chain()
+        assert problem is not None and "truncated" in problem.reason
+
+
+def test_the_cli_reports_the_first_bad_entry(app, runner):
+    from gateway.cli import main
+
+    with app.app_context():
+        _make_users(2)
+    ok = runner.invoke(main, ["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert "2 entries" in ok.output
+    with app.app_context():
+        _bypass_trigger()
+        _tamper_edit(_entries()[0])
+        db.session.commit()
+    bad = runner.invoke(main, ["audit", "verify"])
+    assert bad.exit_code == 1
+    assert "entry 0" in bad.output
+
+
+def test_actions_of_other_kinds_carry_actor_object_and_content(app):
+    with app.app_context():
+        user = User(email="x@council.example", password_hash="x")
+        db.session.add(user)
+        db.session.flush()
+        entry = record(
+            "post.created",
+            actor=Actor.of(user),
+            obj=("post", 7),
+            payload={"author_id": user.id},
+            content={"text": "Bins go out on Monday", "images": []},
+        )
+        db.session.commit()
+        obj = json.loads(bytes(entry.leaf))
+        assert obj["actor"] == {"id": user.id, "email": "x@council.example", "kind": "user"}
+        assert obj["object"] == {"type": "post", "id": "7"}
+        assert (
+            obj["content_sha256"]
+            == hashlib.sha256(
+                canonical_json({"text": "Bins go out on Monday", "images": []})
+            ).hexdigest()
+        )
