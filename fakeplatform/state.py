@@ -145,6 +145,7 @@ class FakeState:
         self._fault_ids = itertools.count(1)
         self.accounts: dict[tuple[str, str], Account] = {}
         self.posts: list[Post] = []
+        self._by_account: dict[tuple[str, str], list[Post]] = {}
         self.media: dict[str, Media] = {}
         self.containers: dict[str, Container] = {}
         self.faults: list[Fault] = []
@@ -161,6 +162,7 @@ class FakeState:
             if not keep_accounts:
                 self.accounts.clear()
             self.posts.clear()
+            self._by_account.clear()
             self.media.clear()
             self.containers.clear()
             self.faults.clear()
@@ -195,12 +197,15 @@ class FakeState:
     def add_post(self, post: Post) -> None:
         with self.lock:
             self.posts.append(post)
+            self._by_account.setdefault((post.platform, post.account_id), []).append(post)
 
     def posts_of(self, platform: str, account_id: str) -> list[Post]:
-        """The account's posts, newest first (the order every platform's timeline uses)."""
+        """The account's posts, newest first (the order every platform's timeline uses).
+
+        Posts are appended under the lock as they are accepted, so insertion order is time
+        order; a per-account index keeps this cheap when a benchmark has made thousands."""
         with self.lock:
-            mine = [p for p in self.posts if p.platform == platform and p.account_id == account_id]
-        return sorted(mine, key=lambda p: (p.created_at, int(p.post_id)), reverse=True)
+            return list(reversed(self._by_account.get((platform, account_id), [])))
 
     # Faults ------------------------------------------------------------------------------------
     def add_fault(self, fault: Fault) -> Fault:
