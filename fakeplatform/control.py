@@ -8,22 +8,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from fakeplatform.faults import fault_from_json
-from fakeplatform.state import (
-    DEFAULT_RATE_LIMIT,
-    INSTAGRAM_QUOTA_TOTAL,
-    PLATFORMS,
-    Account,
-    FakeState,
-)
+from fakeplatform.state import FakeState, account_from_json
 
 bp = Blueprint("control", __name__, url_prefix="/_fake")
-
-# Which credentials each platform's adapter sends, so a registration missing one fails loudly.
-REQUIRED_CREDENTIALS = {
-    "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
-    "facebook": ("access_token",),
-    "instagram": ("access_token",),
-}
 
 
 def _state() -> FakeState:
@@ -40,25 +27,10 @@ def _bad(message: str) -> Response:
 
 @bp.post("/accounts")
 def register_account() -> Response:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return _bad("send a JSON object")
-    platform = data.get("platform")
-    if platform not in PLATFORMS:
-        return _bad(f"platform must be one of {', '.join(PLATFORMS)}")
-    credentials = data.get("credentials") or {}
-    missing = [k for k in REQUIRED_CREDENTIALS[platform] if not credentials.get(k)]
-    if missing or not data.get("account_id"):
-        return _bad(f"missing: {', '.join(missing or ['account_id'])}")
-    account = Account(
-        platform=platform,
-        account_id=str(data["account_id"]),
-        name=str(data.get("name") or data["account_id"]),
-        username=str(data.get("username") or data.get("name") or data["account_id"]),
-        credentials={str(k): str(v) for k, v in credentials.items()},
-        rate_limit=int(data.get("rate_limit") or DEFAULT_RATE_LIMIT),
-        quota_total=int(data.get("quota_total") or INSTAGRAM_QUOTA_TOTAL),
-    )
+    try:
+        account = account_from_json(request.get_json(silent=True))
+    except ValueError as exc:
+        return _bad(str(exc))
     _state().add_account(account)
     return _json(account.public(), 201)
 

@@ -52,6 +52,46 @@ class Account:
         return data
 
 
+# Which credentials each platform's adapter sends, so a registration missing one fails loudly.
+REQUIRED_CREDENTIALS = {
+    "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
+    "facebook": ("access_token",),
+    "instagram": ("access_token",),
+}
+
+
+def account_from_json(data: Any) -> Account:
+    """An Account from a POST /_fake/accounts body. Raises ValueError saying what is wrong."""
+    if not isinstance(data, dict):
+        raise ValueError("an account must be a JSON object")
+    platform = data.get("platform")
+    if platform not in PLATFORMS:
+        raise ValueError(f"platform must be one of {', '.join(PLATFORMS)}")
+    credentials = data.get("credentials")
+    if not isinstance(credentials, dict):
+        raise ValueError("credentials must be an object")
+    missing = [k for k in REQUIRED_CREDENTIALS[platform] if not credentials.get(k)]
+    if not data.get("account_id"):
+        missing.insert(0, "account_id")
+    if missing:
+        raise ValueError(f"missing: {', '.join(missing)}")
+    account_id = str(data["account_id"])
+    try:
+        rate_limit = int(data.get("rate_limit") or DEFAULT_RATE_LIMIT)
+        quota_total = int(data.get("quota_total") or INSTAGRAM_QUOTA_TOTAL)
+    except (TypeError, ValueError):
+        raise ValueError("rate_limit and quota_total must be numbers") from None
+    return Account(
+        platform=platform,
+        account_id=account_id,
+        name=str(data.get("name") or account_id),
+        username=str(data.get("username") or data.get("name") or account_id),
+        credentials={str(k): str(v) for k, v in credentials.items()},
+        rate_limit=rate_limit,
+        quota_total=quota_total,
+    )
+
+
 @dataclass
 class Media:
     media_id: str

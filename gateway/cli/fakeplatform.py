@@ -15,7 +15,7 @@ import click
 from fakeplatform.app import create_app
 from fakeplatform.demo import DEMO_ACCOUNTS
 from fakeplatform.server import DEFAULT_HOST, DEFAULT_PORT, serve_forever
-from fakeplatform.state import PLATFORMS, Account, FakeState
+from fakeplatform.state import Account, FakeState, account_from_json
 
 
 def load_accounts(path: Path) -> list[Account]:
@@ -33,24 +33,10 @@ def accounts_from(entries: Any) -> list[Account]:
         raise click.BadParameter("must be a JSON list of accounts", param_hint="--accounts")
     accounts = []
     for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or entry.get("platform") not in PLATFORMS:
-            raise click.BadParameter(
-                f"entry {i} needs a platform ({', '.join(PLATFORMS)})", param_hint="--accounts"
-            )
-        if not entry.get("account_id") or not isinstance(entry.get("credentials"), dict):
-            raise click.BadParameter(
-                f"entry {i} needs account_id and credentials", param_hint="--accounts"
-            )
-        account_id = str(entry["account_id"])
-        accounts.append(
-            Account(
-                platform=entry["platform"],
-                account_id=account_id,
-                name=str(entry.get("name") or account_id),
-                username=str(entry.get("username") or entry.get("name") or account_id),
-                credentials={str(k): str(v) for k, v in entry["credentials"].items()},
-            )
-        )
+        try:
+            accounts.append(account_from_json(entry))
+        except ValueError as exc:
+            raise click.BadParameter(f"entry {i}: {exc}", param_hint="--accounts") from None
     return accounts
 
 

@@ -210,7 +210,7 @@ def test_cli_accounts_file_is_checked(tmp_path):
     bad.write_text(json.dumps([{"platform": "myspace", "account_id": "1", "credentials": {}}]))
     result = CliRunner().invoke(fakeplatform, ["--accounts", str(bad), "--port", "0"])
     assert result.exit_code == 2
-    assert "needs a platform" in result.output
+    assert "platform must be one of" in result.output
 
 
 def test_oauth_timestamp_far_off_is_refused(fake):
