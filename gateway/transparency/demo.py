@@ -17,7 +17,7 @@ import hashlib
 import json
 import random
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -153,6 +153,19 @@ class DemoLog:
                 yield entry(approver, "emergency.reviewed", post, review)
 
 
+def rewrite_history(leaves: list[bytes], seq: int) -> list[bytes]:
+    """Change entry ``seq``'s actor and re-link every later entry: a rewritten history."""
+    values = [json.loads(leaf) for leaf in leaves]
+    values[seq]["actor"] = {"id": 99, "email": "someone.else@council.example", "kind": "user"}
+    rewritten, prev = [], GENESIS_PREV
+    for value in values:
+        value["prev"] = prev
+        leaf = _dumps(value).encode()
+        rewritten.append(leaf)
+        prev = hashlib.sha256(leaf).hexdigest()
+    return rewritten
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Write a demo export: ``python -m gateway.transparency.demo OUT_DIR [--posts N]``."""
     parser = argparse.ArgumentParser(prog="python -m gateway.transparency.demo")
@@ -162,13 +175,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--key", type=Path, help="signing key file to use, created if missing (default OUT_DIR.key)"
     )
+    parser.add_argument(
+        "--rewrite",
+        type=int,
+        metavar="SEQ",
+        help="practise: change entry SEQ's actor and recompute every later prev, as someone "
+        "with database access could, before the gateway signs the export",
+    )
     args = parser.parse_args(argv)
     key_path = args.key or args.out_dir.with_name(args.out_dir.name + ".key")
     key = load_signing_key(key_path) if key_path.exists() else generate_signing_key(key_path)
     log = DemoLog(args.posts, seed=args.seed)
-    summary = write_export(
-        args.out_dir, log.leaves(), log.content, private_key=key, origin=DEMO_ORIGIN
-    )
+    leaves: Iterable[bytes] = log.leaves()
+    if args.rewrite is not None:
+        leaves = rewrite_history(list(leaves), args.rewrite)
+    summary = write_export(args.out_dir, leaves, log.content, private_key=key, origin=DEMO_ORIGIN)
     print(f"wrote {summary.entries} entries to {args.out_dir} (signing key: {key_path})")
     return 0
 
