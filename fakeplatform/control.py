@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -98,6 +100,42 @@ def list_posts() -> Response:
             for p in posts
         ]
     return _json({"posts": body})
+
+
+# The page refreshes itself so a person watching a demo sees posts arrive.
+PAGE_REFRESH_SECONDS = 5
+_PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "instagram": "Instagram"}
+
+
+@bp.get("/")
+def posts_page() -> Response:
+    """What was published, newest first, for a person to look at (escaped throughout)."""
+    state = _state()
+    with state.lock:
+        posts = list(reversed(state.posts))
+        rows = []
+        for p in posts:
+            images = "".join(
+                f'<img src="/_fake/media/{escape(m)}" alt="{escape(state.media[m].alt_text)}" '
+                'width="120">'
+                for m in p.media_ids
+                if m in state.media
+            )
+            when = datetime.fromtimestamp(p.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            rows.append(
+                f"<tr><td>{escape(_PLATFORM_NAMES[p.platform])}</td>"
+                f"<td>{escape(p.account_id)}</td><td>{when}</td>"
+                f'<td style="white-space: pre-wrap">{escape(p.text)}</td><td>{images}</td></tr>'
+            )
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f'<meta http-equiv="refresh" content="{PAGE_REFRESH_SECONDS}">'
+        "<title>Fake platform: published posts</title></head><body>"
+        f"<h1>Fake platform: published posts</h1><p>{len(posts)} accepted.</p>"
+        "<table><thead><tr><th>Platform</th><th>Account</th><th>Accepted</th><th>Text</th>"
+        "<th>Images</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></body></html>"
+    )
+    return Response(body, mimetype="text/html")
 
 
 @bp.get("/media/<media_id>")

@@ -251,3 +251,16 @@ def test_posts_record_arrival_before_injected_latency(fake):
     (post,) = fake.posts()
     # Arrival is stamped before the injected sleep, creation after it.
     assert post["received_at"] + 0.04 <= post["created_at"]
+
+
+def test_people_can_see_what_was_published(fake):
+    requests.post(
+        f"{fake.base_url}/v23.0/{PAGE_ID}/photos",
+        data={"message": "<b>Fun day</b>", "access_token": PAGE_TOKEN, "alt_text_custom": "A fair"},
+        files={"source": ("a.jpg", JPEG, "image/jpeg")},
+        timeout=5,
+    ).raise_for_status()
+    page = requests.get(f"{fake.base_url}/_fake/", timeout=5)
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "&lt;b&gt;Fun day&lt;/b&gt;" in page.text  # escaped, not rendered
+    assert 'alt="A fair"' in page.text
