@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from gateway.domain.guardrails.clock import (
     LONDON,
@@ -27,6 +28,7 @@ from gateway.domain.guardrails.model import (
     PostToCheck,
 )
 from gateway.domain.guardrails.personal_data import find_personal_data
+from gateway.domain.guardrails.plain import plain_words
 from gateway.domain.guardrails.political import PoliticalHit
 from gateway.domain.guardrails.register import fold
 
@@ -65,6 +67,11 @@ class ActivePeriod:
     def council_wide(self) -> bool:
         return self.election.kind is not ElectionKind.BY_ELECTION
 
+    @cached_property
+    def description(self) -> str:
+        """Computed once per period (the context caches its periods)."""
+        return self.describe()
+
     def describe(self) -> str:
         e = self.election
         label = e.name or f"{e.kind.value} election"
@@ -77,22 +84,27 @@ class ActivePeriod:
 
 def active_periods(at: datetime, context: PolicyContext) -> list[ActivePeriod]:
     """Pre-election periods in force at ``at``."""
+    return [p for p in context.periods if p.start <= at < p.end]
+
+
+def all_periods(context: PolicyContext) -> tuple[ActivePeriod, ...]:
+    """Every recorded election's period (cached on the context as ``context.periods``)."""
     periods = []
     for election in context.elections:
         start, end, assumed = pre_election_period(election, context.holiday_nation)
-        if start <= at < end:
-            periods.append(ActivePeriod(election, start, end, assumed))
-    return periods
+        periods.append(ActivePeriod(election, start, end, assumed))
+    return tuple(periods)
 
 
 def check(post: PostToCheck, channel: str, at: datetime, context: PolicyContext) -> list[Finding]:
     """Every finding for one post on one channel at one instant."""
     _validate(post, channel, at)
     text = post.text
+    plain = plain_words(text)
     periods = active_periods(at, context)
-    findings = _political(text, context, periods, at)
+    findings = _political(text, plain, context, periods, at)
     findings += find_personal_data(text, context.contacts)
-    findings += context.offensive.find(text)
+    findings += context.offensive.find(text, plain)
     findings += find_accessibility(text, post.images)
     findings += find_platform(text, post.images, channel)
     findings += _office_hours(post, at, context)
@@ -155,9 +167,13 @@ def _office_hours(post: PostToCheck, at: datetime, context: PolicyContext) -> li
 
 
 def _political(
-    text: str, context: PolicyContext, periods: list[ActivePeriod], at: datetime
+    text: str,
+    plain: frozenset[str],
+    context: PolicyContext,
+    periods: list[ActivePeriod],
+    at: datetime,
 ) -> list[Finding]:
-    hits = context.political.scan(text)
+    hits = context.political.scan(text, plain)
     council_wide = next((p for p in periods if p.council_wide), None)
     by_elections = [p for p in periods if not p.council_wide]
     findings: list[Finding] = []
@@ -175,7 +191,7 @@ def _pre(
     return Finding(
         rule,
         outcome,
-        f"{what}. It is {period.describe()}. {_PRE_WHY}.",
+        f"{what}. It is {period.description}. {_PRE_WHY}.",
         PRE_CLAUSE,
         hit.span,
         hit.matched,
@@ -294,7 +310,7 @@ def _political_finding(
             f"party_political.{kind}",
             Outcome.BLOCK,
             f"{hit.matched!r} is {what}, which seeks to influence voters. {_PARTY_WHY}."
-            + (f" It is also {any_period.describe()}." if any_period else ""),
+            + (f" It is also {any_period.description}." if any_period else ""),
             PARTY_CLAUSE,
             hit.span,
             hit.matched,

@@ -59,6 +59,7 @@ EMOJI_SHARE = 0.3  # share of the post's visible characters
 # Platform limits (issue #4 rule 7, from each platform's developer documentation).
 X_MAX_WEIGHTED = 280
 X_URL_WEIGHT = 23
+X_LIGHT_CODEPOINT_MAX = 4351  # twitter-text config v3: code points 0-4351 weigh 1, most others 2
 X_MAX_IMAGES = 4
 X_MAX_IMAGE_BYTES = 5 * 1024 * 1024
 X_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -177,10 +178,11 @@ def x_weighted_length(text: str) -> int:
 
 
 def _x_length_bound(text: str) -> int:
-    """An upper bound on X's weighted length: every character weighs at most 2 and every URL
-    (which needs a dot) at most 23. The parser is slow (~1 ms a post), so it only runs when
-    this bound does not already fit."""
-    return 2 * len(text) + X_URL_WEIGHT * text.count(".")
+    """An upper bound on X's weighted length: characters up to U+10FF weigh 1, others at
+    most 2, and every URL (which needs a dot) at most 23. The parser is slow (~1 ms a post),
+    so it only runs when this bound does not already fit."""
+    heavy = 0 if text.isascii() else sum(1 for c in text if ord(c) > X_LIGHT_CODEPOINT_MAX)
+    return len(text) + heavy + X_URL_WEIGHT * text.count(".")
 
 
 def find_platform(text: str, images: tuple[ImageToCheck, ...], channel: str) -> list[Finding]:

@@ -206,6 +206,12 @@ class PolicyContext:
         return OffensiveMatcher(self.extra_offensive_words)
 
     @cached_property
+    def periods(self):  # -> tuple[ActivePeriod, ...]
+        from gateway.domain.guardrails.engine import all_periods
+
+        return all_periods(self)
+
+    @cached_property
     def office_hours(self):  # -> OfficeHours
         from gateway.domain.guardrails.clock import OfficeHours
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 
 from gateway.domain.guardrails.model import Finding, Outcome
+from gateway.domain.guardrails.plain import plain_words
 from gateway.domain.guardrails.wordlists import data_lines, maintained_profanity
 
 CLAUSE = "Swale customer use policy, 'Moderation'; Cromer social media policy 4"
@@ -44,6 +45,15 @@ _LEET = str.maketrans(
 _MASK_CHARS = "*#"
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 _SEPARATORS = re.compile(r"[-._]")
+# Disguised words a plain-word test cannot see: a symbol inside or before letters (sh!t, f**k,
+# @ss, $hit), a mask after them (f***), a digit inside letters (sh1t, p0rn), a stretched letter
+# (shiiit), spaced or dotted letters (f u c k). Separate simple patterns scan faster than one.
+_DISGUISES = (
+    re.compile(r"[a-z][@$*#!+]+[a-z]|(?<![\w@])[@$][a-z]|[a-z][*#]"),
+    re.compile(r"[a-z][0-9]+[a-z]"),
+    re.compile(r"([a-z])\1\1"),
+    re.compile(r"\b[a-z][ .][a-z][ .][a-z]\b"),
+)
 # Listed words that are also given names, surnames and place-name parts ("Dick Whittington",
 # "Cock Lane", "Fanny Hands Lane"): not flagged when part of a run of capitalised words.
 NAME_LIKE_WORDS = frozenset(
@@ -90,6 +100,9 @@ class OffensiveMatcher:
             if allowed
             else None
         )
+        # For the fast path: every plain listed word and its plural, as a set to intersect.
+        plain = {w for w in self.words if w.isalpha()}
+        self._plain = frozenset(plain | {w + "s" for w in plain if len(w) >= MIN_STEM_FOR_PLURAL})
         self._by_length: dict[int, list[str]] = {}
         for w in self.words:
             if w.isalpha():
@@ -129,7 +142,19 @@ class OffensiveMatcher:
             yield _STRETCH.sub(r"\1\1", low)
 
     # -- a post ---------------------------------------------------------------------------
-    def find(self, text: str) -> list[Finding]:
+    def _clearly_clean(self, text: str, plain: frozenset[str]) -> bool:
+        """The fast path (issue #4 "Speed"): C-level set and regex work only. True when no
+        word could be offensive, so the careful token-by-token pass is skipped."""
+        if not self._plain.isdisjoint(plain):
+            return False
+        low = text.lower()
+        if any(p.search(low) for p in _DISGUISES):
+            return False
+        return self._phrases is None or not self._phrases.search(low)
+
+    def find(self, text: str, plain: frozenset[str] | None = None) -> list[Finding]:
+        if self._clearly_clean(text, plain_words(text) if plain is None else plain):
+            return []
         if self._allowed is not None:
             text_to_check = self._allowed.sub(lambda m: " " * len(m.group()), text)
         else:

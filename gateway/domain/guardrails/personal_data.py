@@ -24,8 +24,9 @@ _WHY = (
 )
 
 # Phone numbers are found by the phonenumbers library's matcher (issue #4); this cheap test
-# only skips it when a post has no run of digits long enough to be one.
-_DIGIT_RUN = re.compile(r"\d[\d \-/().]{5,}\d")
+# only skips it when a post has no run of digits long enough to be one (UK numbers, NHS
+# numbers and card numbers all have at least nine digits).
+_DIGIT_RUN = re.compile(r"(?:\d[ \-().]{0,2}){8,}\d")  # nine digits or more
 _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]+)@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\b")
 FREEMAIL_DOMAINS = frozenset(
     {
@@ -118,7 +119,7 @@ _DOB = re.compile(
 )
 _SORT_CODE = re.compile(r"\bsort\s*code\s*[:\-]?\s*\d{2}[-\s]?\d{2}[-\s]?\d{2}\b", re.IGNORECASE)
 _ACCOUNT = re.compile(
-    r"\b(?:account\s*(?:number|no\.?)|acc(?:ount)?\s*no\.?|a/c)\s*[:\-]?\s*\d{8}\b", re.IGNORECASE
+    r"\b(?:account(?:\s*(?:number|no\.?))?|acc\s*no\.?|a/c)\s*[:\-]?\s*\d{8}\b", re.IGNORECASE
 )
 _SORT_AND_ACCOUNT = re.compile(r"\b\d{2}-\d{2}-\d{2}\b[^\d]{1,20}\b\d{8}\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.domain.guardrails.register import Person, Register, Word, fold, words_of
+from gateway.domain.guardrails.plain import VOTE_WORDS, first_plain_word, plain_words
+from gateway.domain.guardrails.register import (
+    Person,
+    Register,
+    Word,
+    fold,
+    words_of,
+)
 from gateway.domain.guardrails.wordlists import (
     PartyAlias,
     data_lines,
@@ -87,6 +94,7 @@ _POLITICIAN_SUFFIX = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}\s
 _VOTE_FOR = re.compile(
     r"\b(?i:vot(?:e|es|ed|ing)\s+)(?:(?i:for|against)\b(?:\s+[\w'’-]+){0,3}|[A-Z][\w'’-]+)"
 )
+_POLITICIAN_TITLES = frozenset({"mp", "msp", "mep", "mla"})
 SURNAME_PARTY_WINDOW = 30  # characters between a surname and a party name that link them
 
 
@@ -120,6 +128,11 @@ class PoliticalMatcher:
 
     def __init__(self, register: Register) -> None:
         self.register = register
+        self._starters = (
+            frozenset(first_plain_word(w) for w in register.first_words)
+            | COUNCILLOR_TITLES
+            | HONORIFICS
+        )
         aliases = list(party_aliases())
         known = {fold(a.text) for a in aliases}
         for party in sorted(register.parties):
@@ -129,6 +142,7 @@ class PoliticalMatcher:
             # ("Residents") may be ordinary English and needs a political context.
             single = len(party.split()) == 1
             aliases.append(PartyAlias(party, party, case_sensitive=single, ambiguous=single))
+        self._party_starters = frozenset(first_plain_word(a.text) for a in aliases)
         self._alias_party: dict[str, PartyAlias] = {}
         for alias in aliases:
             self._alias_party.setdefault(fold(alias.text), alias)
@@ -136,13 +150,15 @@ class PoliticalMatcher:
             [a.text for a in aliases if not a.case_sensitive], re.IGNORECASE
         )
         self._party_cased = _alternation([a.text for a in aliases if a.case_sensitive])
-        self._campaign = re.compile(
-            "|".join(f"(?:{p})" for p in data_lines("campaign_phrases.txt")), re.IGNORECASE
+        # Campaign phrasing and controversy in one pass; the group name says which matched.
+        campaign = "|".join(f"(?:{p})" for p in data_lines("campaign_phrases.txt"))
+        controversial = "|".join(f"(?:{p})" for p in data_lines("controversial.txt"))
+        self._phrasing = re.compile(
+            rf"(?P<campaign>{campaign})|(?P<controversial>{controversial})", re.IGNORECASE
         )
-        self._controversial = re.compile(
-            "|".join(f"(?:{p})" for p in data_lines("controversial.txt")), re.IGNORECASE
-        )
-        self._slogans = _alternation(data_lines("slogans.txt"), re.IGNORECASE)
+        slogans = data_lines("slogans.txt")
+        self._slogans = _alternation(slogans, re.IGNORECASE)
+        self._slogan_starters = frozenset(first_plain_word(s) for s in slogans)
         admin, nonelection = election_administration()
         self._admin = _alternation(list(admin), re.IGNORECASE)
         self._nonelection = _alternation(list(nonelection), re.IGNORECASE)
@@ -285,33 +301,34 @@ class PoliticalMatcher:
         return hits
 
     # -- phrasing ------------------------------------------------------------------------
-    def phrasing(self, text: str) -> list[PoliticalHit]:
+    def phrasing(self, text: str, plain: frozenset[str] | None = None) -> list[PoliticalHit]:
+        if plain is None:
+            plain = plain_words(text)
         hits = [
-            PoliticalHit("campaign", m.span(), m.group()) for m in self._campaign.finditer(text)
+            PoliticalHit(m.lastgroup or "campaign", m.span(), m.group())
+            for m in self._phrasing.finditer(text)
         ]
-        if self._slogans is not None:
+        if self._slogans is not None and not self._slogan_starters.isdisjoint(plain):
             hits += [
                 PoliticalHit("slogan", m.span(), m.group()) for m in self._slogans.finditer(text)
             ]
-        hits += [
-            PoliticalHit("controversial", m.span(), m.group())
-            for m in self._controversial.finditer(text)
-        ]
-        hits += [
-            PoliticalHit("party_label", m.span(), m.group()) for m in _PARTY_LABEL.finditer(text)
-        ]
-        hits += [
-            PoliticalHit("politician", m.span(), m.group())
-            for m in _POLITICIAN_SUFFIX.finditer(text)
-        ]
-        hits += self._vote_for(text)
+        if "(" in text:
+            hits += [
+                PoliticalHit("party_label", m.span(), m.group())
+                for m in _PARTY_LABEL.finditer(text)
+            ]
+        if "M" in text and not _POLITICIAN_TITLES.isdisjoint(plain):
+            hits += [
+                PoliticalHit("politician", m.span(), m.group())
+                for m in _POLITICIAN_SUFFIX.finditer(text)
+            ]
+        if not VOTE_WORDS.isdisjoint(plain):
+            hits += self._vote_for(text)
         return hits
 
     def _vote_for(self, text: str) -> list[PoliticalHit]:
         """Asking for votes, once election-administration phrases ("vote by post") are masked
         and unless the vote is for an award or competition."""
-        if "vot" not in text.lower():
-            return []
         if self._nonelection is not None and self._nonelection.search(text):
             return []
         masked = self._admin.sub(lambda m: " " * len(m.group()), text) if self._admin else text
@@ -321,7 +338,30 @@ class PoliticalMatcher:
         """Spans of allowed election-administration phrases (for tests and explanations)."""
         return [m.span() for m in self._admin.finditer(text)] if self._admin else []
 
-    def scan(self, text: str) -> list[PoliticalHit]:
-        words = words_of(text)
-        parties = self.parties(text)
-        return parties + self.people(text, words, parties) + self.phrasing(text)
+    def scan(self, text: str, plain: frozenset[str] | None = None) -> list[PoliticalHit]:
+        """Everything political in ``text``. ``plain`` is the post's lower-case letter runs
+        (``plain_words``), shared with the other rules so it is computed once."""
+        if plain is None:
+            plain = plain_words(text)
+        parties = [] if self._party_starters.isdisjoint(plain) else _outermost(self.parties(text))
+        hits = parties + self.phrasing(text, plain)
+        # The fast path: when no word of the post starts a register name or is a title, the
+        # word-by-word pass is skipped (one set intersection in C, whatever the register's
+        # size). Accented text always takes the careful path, as folding strips accents.
+        if parties or not text.isascii() or not self._starters.isdisjoint(plain):
+            hits += self.people(text, words_of(text), parties)
+        return hits
+
+
+def _outermost(hits: list[PoliticalHit]) -> list[PoliticalHit]:
+    """Drop party hits inside a longer one ("Plaid" inside "Plaid Cymru")."""
+    parties = [h for h in hits if h.kind == "party"]
+    return [
+        h
+        for h in hits
+        if h.kind != "party"
+        or not any(
+            o is not h and o.span[0] <= h.span[0] and h.span[1] <= o.span[1] and o.span != h.span
+            for o in parties
+        )
+    ]

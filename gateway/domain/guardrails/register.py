@@ -120,6 +120,11 @@ class Register:
         return hash(self.people)
 
     @property
+    def first_words(self) -> frozenset[str]:
+        """Folded first words of every name form (given names and their short forms)."""
+        return self._first
+
+    @property
     def parties(self) -> frozenset[str]:
         return frozenset(p.party for p in self.people if p.party)
 
