@@ -108,18 +108,27 @@ _decoder = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_co
 _scan = json.scanner.make_scanner(_decoder)
 
 
-def _decode(text: str) -> Any:
+def _why_not_json(line: bytes) -> str:
+    """Why ``line`` does not parse as one JSON value (the slow path, for the message only)."""
+    if line.startswith(b"\xef\xbb\xbf"):
+        return "the line starts with a byte order mark (BOM)"
+    if line.endswith(b"\r"):
+        return "the line ends with a carriage return (CRLF line ending)"
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8 at byte {exc.start}"
     try:
         value, end = _scan(text, 0)
     except StopIteration as exc:
-        raise LeafError(f"not JSON: expecting a value at character {exc.value}") from None
-    if end != len(text):
-        if not text[end:].strip():
-            raise LeafError(
-                f"not canonical JSON (RFC 8785): insignificant whitespace at character {end}"
-            )
-        raise LeafError(f"not JSON: extra data at character {end}")
-    return value
+        return f"not JSON: expecting a value at character {exc.value}"
+    except json.JSONDecodeError as exc:
+        return f"not JSON: {exc.msg} at character {exc.pos}"
+    except RecursionError:
+        return f"nested more than {MAX_DEPTH} levels deep"
+    if not text[end:].strip():
+        return f"not canonical JSON (RFC 8785): insignificant whitespace at character {end}"
+    return f"not JSON: extra data at character {end}"
 
 
 def _depth(value: Any) -> int:
@@ -177,20 +186,14 @@ def parse_canonical(line: bytes, *, max_bytes: int = MAX_LEAF_BYTES) -> Any:
     """Parse ``line`` as JSON that must be byte-for-byte canonical (RFC 8785) and shallow."""
     if len(line) > max_bytes:
         raise LeafError(f"the line is {len(line)} bytes, more than the {max_bytes} allowed")
-    if line.startswith(b"\xef\xbb\xbf"):
-        raise LeafError("the line starts with a byte order mark (BOM)")
-    if line.endswith(b"\r"):
-        raise LeafError("the line ends with a carriage return (CRLF line ending)")
+    # Canonical JSON is one value with nothing around it: no BOM, no CR, no whitespace.
     try:
         text = line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LeafError(f"invalid UTF-8 at byte {exc.start}") from None
-    try:
-        value = _decode(text)
-    except json.JSONDecodeError as exc:
-        raise LeafError(f"not JSON: {exc.msg} at character {exc.pos}") from None
-    except RecursionError:
-        raise LeafError(f"nested more than {MAX_DEPTH} levels deep") from None
+        value, end = _scan(text, 0)
+    except (UnicodeDecodeError, StopIteration, json.JSONDecodeError, RecursionError):
+        raise LeafError(_why_not_json(line)) from None
+    if end != len(text):
+        raise LeafError(_why_not_json(line))
     if line.count(b"[") + line.count(b"{") > MAX_DEPTH and _depth(value) > MAX_DEPTH:
         raise LeafError(f"nested more than {MAX_DEPTH} levels deep")
     try:
