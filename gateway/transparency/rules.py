@@ -43,14 +43,14 @@ class _BadPayload(Exception):
 
 def _int(payload: dict[str, Any], key: str) -> int:
     value = payload.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
+    if type(value) is not int:  # type(), not isinstance(): True is not an id
         raise _BadPayload(f'payload has no integer "{key}"')
     return value
 
 
 def _str(payload: dict[str, Any], key: str) -> str:
     value = payload.get(key)
-    if not isinstance(value, str) or not value:
+    if type(value) is not str or not value:
         raise _BadPayload(f'payload has no string "{key}"')
     return value
 
@@ -164,7 +164,7 @@ class AuditorRules:
             self.violations.append(RuleViolation(index, f"{why} delivery attempt {attempt_id}"))
             return
         self._closed.add(attempt_id)
-        if (attempt.delivery_id, attempt.post_id) != (delivery_id, post_id):
+        if attempt.delivery_id != delivery_id or attempt.post_id != post_id:
             self.violations.append(
                 RuleViolation(
                     index,
