@@ -143,6 +143,13 @@ def test_a_longer_log_extends_an_older_checkpoint(capsys, tmp_path, export_dir, 
     code, out = run(capsys, export_dir, "--previous", older)
     assert code == 0, out
     assert "previous    size 33: the log extends it" in out
+    # Saved from an email on Windows: CRLF line endings do not matter for a kept checkpoint.
+    older.write_bytes(older.read_bytes().replace(b"\n", b"\r\n"))
+    assert run(capsys, export_dir, "--previous", older)[0] == 0
+    older.write_bytes(older.read_bytes().replace(b"33", b"34"))
+    code, out = run(capsys, export_dir, "--previous", older)
+    assert code == 1
+    assert "the previous checkpoint" in out and "does not verify" in out
 
 
 def test_a_checkpoint_resigned_with_another_key_is_caught(capsys, export_dir, leaves, key):
