@@ -5,6 +5,7 @@ Needs neither the Flask app, a database nor Redis: registers and contacts come f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -93,6 +94,19 @@ def _parse_election(value: str) -> Election:
     raise AssertionError("unreachable")
 
 
+def _classify_context(context: PolicyContext, at: datetime) -> PolicyContext:
+    """The context with one general-election period around ``at`` and no other election:
+    a general election applies council-wide and to everyone on the register."""
+    day = at.astimezone(LONDON).date()
+    election = Election(
+        ElectionKind.GENERAL,
+        polling_day=day + timedelta(days=CLASSIFY_POLL_AFTER_DAYS),
+        notice_date=day - timedelta(days=CLASSIFY_NOTICE_BEFORE_DAYS),
+        name="period assumed by classify",
+    )
+    return dataclasses.replace(context, elections=(election,))
+
+
 @click.group("guardrails", help="Check posts against the council's social media policy.")
 def guardrails() -> None:
     pass
@@ -168,14 +182,7 @@ def classify_command(posts: TextIO, people, contacts, nation, at_text):
     "offensive", "findings"} a line. party_political means "would be blocked or referred
     inside a pre-election period"."""
     at = _parse_local(at_text)
-    day = at.astimezone(LONDON).date()
-    election = Election(
-        ElectionKind.GENERAL,
-        polling_day=day + timedelta(days=CLASSIFY_POLL_AFTER_DAYS),
-        notice_date=day - timedelta(days=CLASSIFY_NOTICE_BEFORE_DAYS),
-        name="period assumed by classify",
-    )
-    context = _context(people, contacts, nation, [election])
+    context = _classify_context(_context(people, contacts, nation), at)
     bad = 0
     for number, line in enumerate(posts, start=1):
         if not line.strip():

@@ -49,10 +49,10 @@ SHORT_ALT_CHARS = 10  # fewer characters than this rarely describe an image
 LONG_LOWERCASE_HASHTAG = 12  # long enough to be several words run together
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,30})")
-_EMOJI = re.compile(
-    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff]"
-    "[\ufe0f\u200d\U0001f3fb-\U0001f3ff\U0001f000-\U0001faff\u2600-\u27bf]*"
-)
+_EMOJI_BASE = "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff]"
+_EMOJI_MODIFIERS = "[\ufe0f\U0001f3fb-\U0001f3ff]*"
+# One emoji as a reader sees it: a base, its modifiers, and any ZWJ-joined parts.
+_EMOJI = re.compile(f"{_EMOJI_BASE}{_EMOJI_MODIFIERS}(?:\u200d{_EMOJI_BASE}{_EMOJI_MODIFIERS})*")
 EMOJI_RUN = 3  # this many emoji in a row are read out one by one by a screen reader
 EMOJI_SHARE = 0.3  # share of the post's visible characters
 

@@ -117,6 +117,7 @@ _DOB = re.compile(
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
 )
+_BANK_HINT = re.compile(r"sort\s*code|account|a/c|\b\d{2}-\d{2}-\d{2}\b", re.IGNORECASE)
 _SORT_CODE = re.compile(r"\bsort\s*code\s*[:\-]?\s*\d{2}[-\s]?\d{2}[-\s]?\d{2}\b", re.IGNORECASE)
 _ACCOUNT = re.compile(
     r"\b(?:account(?:\s*(?:number|no\.?))?|acc\s*no\.?|a/c)\s*[:\-]?\s*\d{8}\b", re.IGNORECASE
@@ -147,6 +148,8 @@ def find_personal_data(text: str, contacts: AllowedContacts) -> list[Finding]:
     if _DIGIT_RUN.search(text):
         findings += _phones(text, contacts, numbers)
         findings += _numbers(text, numbers)
+    if _BANK_HINT.search(text):
+        findings += _bank(text, numbers)
     if "@" in text:
         findings += _emails(text, contacts)
     findings += _addresses(text, contacts)
@@ -220,13 +223,6 @@ def _numbers(text: str, taken: list[tuple[int, int]]) -> list[Finding]:
             findings.append(
                 _finding("nhs_number", Outcome.BLOCK, "This is an NHS number", m.span(), text)
             )
-    for pattern in (_SORT_CODE, _ACCOUNT, _SORT_AND_ACCOUNT):
-        for m in pattern.finditer(text):
-            if not _overlaps(m.span(), taken):
-                taken.append(m.span())
-                findings.append(
-                    _finding("bank", Outcome.BLOCK, "These are bank details", m.span(), text)
-                )
     for m in _IBAN.finditer(text):
         if not _overlaps(m.span(), taken) and iban.is_valid(m.group()):
             taken.append(m.span())
@@ -239,6 +235,18 @@ def _numbers(text: str, taken: list[tuple[int, int]]) -> list[Finding]:
             findings.append(
                 _finding("card", Outcome.BLOCK, "This is a payment card number", m.span(), text)
             )
+    return findings
+
+
+def _bank(text: str, taken: list[tuple[int, int]]) -> list[Finding]:
+    findings = []
+    for pattern in (_SORT_CODE, _ACCOUNT, _SORT_AND_ACCOUNT):
+        for m in pattern.finditer(text):
+            if not _overlaps(m.span(), taken):
+                taken.append(m.span())
+                findings.append(
+                    _finding("bank", Outcome.BLOCK, "These are bank details", m.span(), text)
+                )
     return findings
 
 

@@ -248,7 +248,9 @@ class PoliticalMatcher:
             return None
         title = words[i]
         full = self.register.full_name_at(words, j)
-        found = full or self.register.surname_at(words, j)
+        found = full or self.register.surname_at(
+            words, j, capitalised=title.folded not in COUNCILLOR_TITLES
+        )
         if found:
             length, people = found
             end = words[j + length - 1].end

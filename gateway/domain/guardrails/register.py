@@ -139,9 +139,12 @@ class Register:
                 return length, found
         return None
 
-    def surname_at(self, words: list[Word], i: int) -> tuple[int, tuple[Person, ...]] | None:
-        """A register surname starting at word i (capitalised as names are written)."""
-        if not words[i].capitalised:
+    def surname_at(
+        self, words: list[Word], i: int, *, capitalised: bool = True
+    ) -> tuple[int, tuple[Person, ...]] | None:
+        """A register surname starting at word i; capitalised as names are written, unless
+        a title before it ("councillor okafor") already says it is a name."""
+        if capitalised and not words[i].capitalised:
             return None
         for length in range(min(self._longest_surname, len(words) - i), 0, -1):
             found = self._surname.get(tuple(w.folded for w in words[i : i + length]))

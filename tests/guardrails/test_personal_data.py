@@ -1,0 +1,73 @@
+"""Rule 4: only departmental contact details; every other kind of personal data blocked."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.guardrails.helpers import rules, run
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Please call Jenny on 07700 900461 if you see her cat.", "personal_data.phone"),
+        ("Call Mrs Edwards at home on 01632 960 555.", "personal_data.phone"),
+        ("Ring +44 7700 900123 for tickets.", "personal_data.phone"),
+        ("Email jo.barker1984@gmail.com about the complaint.", "personal_data.email"),
+        ("Write to peter.hall@acme-builders.co.uk directly.", "personal_data.email"),
+        (
+            "Thanks to Mr Hall of 14 Lighthouse Lane, HB3 7QT for reporting it.",
+            "personal_data.address",
+        ),
+        (
+            "Tenant at Flat 2, 22 Orchard Close, KV4 9PL has been served notice.",
+            "personal_data.address",
+        ),
+        ("Claimant NI number QQ 12 34 56 C please contact us.", "personal_data.ni_number"),
+        ("NI: AB123456C", "personal_data.ni_number"),
+        ("NHS number 943 476 5919 was found on a wallet.", "personal_data.nhs_number"),
+        ("Patient 9434765919 please call.", "personal_data.nhs_number"),
+        ("Mr Price, date of birth 12/03/1961, ran the marathon.", "personal_data.date_of_birth"),
+        ("DOB: 4 July 1980.", "personal_data.date_of_birth"),
+        ("Pay to sort code 12-34-56, account 12345678.", "personal_data.bank"),
+        ("IBAN GB82 WEST 1234 5698 7654 32", "personal_data.bank"),
+        ("Card 4111 1111 1111 1111 was left at reception.", "personal_data.card"),
+    ],
+)
+def test_personal_data_is_blocked(text: str, rule: str) -> None:
+    findings = run(text)
+    assert rule in rules(findings, "block")
+    finding = next(f for f in findings if f.rule == rule)
+    assert "Swale customer use policy" in finding.reason
+    assert finding.matched and finding.matched in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Call our customer service centre on 01632 960 000.",  # on the allowed list
+        "Call us on +44 1632 960000.",  # same number, another format
+        "Report a missed bin at waste@example.gov.uk",  # council domain
+        "Email planning@dev.example.gov.uk",  # a subdomain of it
+        "Visit us at the Civic Centre, 1 High Street, HB1 1AA.",  # allowed council postcode
+        "Council tax bills for 2027/28 are on their way.",
+        "A total of 1,234,567 visitors came in 2026.",
+        "The A259 is closed until 6pm.",
+        "Peter Hall won the photography prize.",  # names alone are not personal data here
+        "Reference 4857773456 is not an NHS number.",  # fails the check digit
+        "Born in 1985, the library has served three generations.",
+    ],
+)
+def test_allowed_contacts_and_ordinary_numbers_pass(text: str) -> None:
+    assert not rules(run(text), "block")
+
+
+def test_organisation_numbers_and_shared_mailboxes_are_advised_not_blocked() -> None:
+    findings = run("Citizens Advice: 0800 144 8848 or info@citizensadvice.org.uk")
+    assert rules(findings) == {"personal_data.phone", "personal_data.email"}
+    assert rules(findings, "block") == set()
+
+
+def test_a_street_and_postcode_without_a_number_is_referred() -> None:
+    findings = run("The fair is at Marina Gardens, HB2 4CD on Saturday.")
+    assert rules(findings, "refer") == {"personal_data.address"}

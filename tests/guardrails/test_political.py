@@ -1,0 +1,220 @@
+"""Rules 1 and 2: the pre-election period and party-political content, each on its own."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from gateway.domain.guardrails import (
+    Election,
+    ElectionKind,
+    Outcome,
+    PolicyContext,
+    local_to_utc,
+)
+from tests.guardrails.helpers import ALLOWED, INSIDE, NO_PERIOD, OUTSIDE, REGISTER, rules, run
+
+PUBLICITY = "pre_election.councillor_publicity"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Margaret Okafor opened the new leisure centre.",
+        "Cllr Okafor opened the new leisure centre.",
+        "Councillor Margaret Okafor opened the new leisure centre.",
+        "councillor okafor opened the new leisure centre.",
+        "Mrs Okafor opened the new leisure centre.",
+        "Tom Brennan cut the ribbon.",  # register says Thomas: a known short form
+        "Labour's Okafor cut the ribbon.",  # surname with party
+        "Okafor (Labour) cut the ribbon.",
+        "MARGARET OKAFOR opened it.",
+    ],
+)
+def test_register_people_are_blocked_inside_a_period(text: str) -> None:
+    findings = run(text)
+    assert PUBLICITY in rules(findings, "block")
+    finding = next(f for f in findings if f.rule == PUBLICITY)
+    assert "Code of Recommended Practice" in finding.clause
+    assert finding.span is not None and text[finding.span[0] : finding.span[1]] == finding.matched
+
+
+def test_unknown_councillor_by_title_is_blocked_inside_a_period() -> None:
+    assert PUBLICITY in rules(run("Cllr Jean Haworth will open the fete."), "block")
+
+
+def test_surname_alone_is_not_a_person() -> None:
+    # Register surnames are ordinary words and names; alone they are not publicity.
+    assert rules(run("Okafor Street is closed for resurfacing.")) == set()
+
+
+def test_councillor_named_in_role_is_allowed_outside_a_period() -> None:
+    assert run("Cllr Margaret Okafor, Leader of the Council, opened it.", OUTSIDE, NO_PERIOD) == []
+
+
+def test_councillor_code_is_not_a_name() -> None:
+    assert run("Councillor Code of Conduct training is on Monday.") == []
+
+
+def test_an_election_announced_after_approval_stops_the_post() -> None:
+    text = "Cllr Okafor opened the new library."
+    assert run(text, OUTSIDE) == []  # approved before any election was recorded
+    assert PUBLICITY in rules(run(text, INSIDE), "block")  # asked again at publish time
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Labour-run Harbourside has frozen council tax.",
+        "Thanks to our Liberal Democrat councillors the bus route is saved.",
+        "The Green Party group has secured funding.",
+        "Don't let the Tories sell off our parks.",
+        "Lib Dems deliver again: new crossing now open.",
+        "SNP and Plaid Cymru MPs have backed the campaign.",
+        "Labour's plan: 1,000 new jobs.",
+        "The Conservative group leader criticised the budget.",
+        "Reform UK councillors called for an audit.",
+        "Vale First Residents have saved the library.",  # a local party from the register
+        "Independent councillors will meet on Tuesday.",
+        "A win for Labour in the by-election.",
+    ],
+)
+def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:
+    assert "party_political.party_name" in rules(run(text), "block")
+    assert "party_political.party_name" in rules(run(text, OUTSIDE, NO_PERIOD), "refer")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The latest labour market figures show unemployment has fallen.",
+        "Your green bin collections restart on Monday.",
+        "The Green Flag Award flies again over the park.",
+        "We're consulting on reform of our parking permit scheme.",
+        "New conservation area rules come into force on 1 April.",
+        "Come along to the street party on Saturday!",
+        "Independent living: our therapists can help you stay at home.",
+        "Reform of the school transport policy: consultation closes Friday.",
+        "The Green Man pub has been granted a licence.",
+        "A conservative estimate puts the cost at two million pounds.",
+        "The village green at Fenside will be mown on Tuesday.",
+        "The Independent Remuneration Panel reports on Monday.",
+    ],
+)
+def test_ordinary_words_that_are_also_party_names_are_not_flagged(text: str) -> None:
+    assert run(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Vote Conservative on 6 May.", "party_political.campaign"),
+        ("Re-elect the team that fixed your potholes.", "party_political.campaign"),
+        ("Support her on polling day.", "party_political.campaign"),
+        ("Make your voice heard at the ballot box.", "party_political.campaign"),
+        ("Under this administration we built more homes.", "party_political.campaign"),
+        ("She is standing in Northgate ward.", "party_political.campaign"),
+        ("Take back control of the high street.", "party_political.slogan"),
+        ("For the many, not the few.", "party_political.slogan"),
+    ],
+)
+def test_campaigning_and_slogans_are_blocked_at_any_time(text: str, rule: str) -> None:
+    assert rule in rules(run(text, OUTSIDE, NO_PERIOD), "block")
+    assert rule in rules(run(text), "block")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Government cuts have forced us to close two centres.",
+        "Blame Westminster for the closures.",
+        "Austerity has hit our libraries hard.",
+    ],
+)
+def test_controversy_is_referred(text: str) -> None:
+    assert "pre_election.controversial" in rules(run(text), "refer")
+    assert "party_political.controversial" in rules(run(text, OUTSIDE, NO_PERIOD), "refer")
+
+
+def test_asking_for_votes_is_referred_inside_a_period() -> None:
+    findings = run("Vote for a fairer deal for our town on Thursday.")
+    assert "pre_election.influence" in rules(findings, "refer")
+
+
+# Issue #4 rule 1: "Still allowed: election administration (registering to vote, poll cards,
+# postal and proxy votes, polling stations, photo ID, the count and results, notices of
+# election and statements of persons nominated)".
+ELECTION_ADMINISTRATION = [
+    "Not registered to vote? Register to vote by midnight on 19 April at gov.uk/register-to-vote",
+    "Poll cards for the elections on Thursday 6 May are being delivered this week.",
+    "Apply for a postal vote by 5pm on 20 April.",
+    "Can't get to the polling station? Apply to vote by proxy by 28 April.",
+    "Postal votes must reach us by 10pm on polling day.",
+    "Polling stations are open 7am to 10pm. Find yours on our website.",
+    "Remember to bring photo ID when you vote in person. No ID? Apply for a Voter Authority "
+    "Certificate.",
+    "The count starts at 10pm at the Civic Centre. Election results will be posted here.",
+    "The Notice of Election for the district council elections has been published.",
+    "The Statement of Persons Nominated has been published on our website.",
+    "You do not need your poll card to vote.",
+    "Vote for your favourite park in the People's Choice awards! Voting closes Friday.",
+]
+
+
+@pytest.mark.parametrize("text", ELECTION_ADMINISTRATION)
+def test_election_administration_stays_allowed_inside_a_period(text: str) -> None:
+    assert run(text) == []
+
+
+@pytest.mark.parametrize("text", ["The bins go out on Monday.", "Full Council agreed the budget."])
+def test_service_announcements_and_decisions_stay_allowed(text: str) -> None:
+    assert run(text) == []
+
+
+def test_by_election_blocks_its_wards_people_and_advises_on_others() -> None:
+    by = Election(
+        ElectionKind.BY_ELECTION, date(2027, 5, 6), date(2027, 3, 29), frozenset({"Northgate"})
+    )
+    ctx = PolicyContext(REGISTER, (by,), ALLOWED)
+    in_ward = run("Cllr Brennan opened the library.", ctx)  # Northgate
+    elsewhere = run("Cllr Okafor opened the library.", ctx)  # Quayside
+    assert PUBLICITY in rules(in_ward, "block")
+    assert PUBLICITY in rules(elsewhere, "advise")
+    assert PUBLICITY not in rules(elsewhere, "block")
+    # Party content is blocked council-wide in a by-election.
+    assert "party_political.party_name" in rules(run("Labour's plan for jobs.", ctx), "block")
+
+
+def test_general_election_applies_without_a_local_poll() -> None:
+    general = Election(ElectionKind.GENERAL, date(2027, 5, 6), date(2027, 3, 29))
+    ctx = PolicyContext(REGISTER, (general,), ALLOWED)
+    assert PUBLICITY in rules(run("Cllr Okafor opened the library.", ctx), "block")
+
+
+def test_politician_suffix_is_referred_in_a_period() -> None:
+    findings = run("Jane Smith MP visited the school.")
+    assert "pre_election.politician" in rules(findings, "refer")
+
+
+def test_referendum_subject_is_blocked_only_in_its_last_28_days() -> None:
+    referendum = Election(
+        ElectionKind.REFERENDUM,
+        date(2027, 5, 6),
+        date(2027, 3, 1),
+        subject_terms=("elected mayor",),
+    )
+    ctx = PolicyContext(REGISTER, (referendum,), ALLOWED)
+    text = "Find out what an elected mayor would do for the district."
+    inside_28 = local_to_utc(date(2027, 4, 20), time(10))
+    before_28 = local_to_utc(date(2027, 3, 30), time(10))
+    assert "pre_election.referendum_subject" in rules(run(text, ctx, inside_28), "block")
+    assert "pre_election.referendum_subject" not in rules(run(text, ctx, before_28))
+
+
+def test_assumed_period_is_said_in_the_reason() -> None:
+    assumed = Election(ElectionKind.LOCAL, date(2027, 5, 6))
+    ctx = PolicyContext(REGISTER, (assumed,), ALLOWED)
+    finding = next(f for f in run("Cllr Okafor opened it.", ctx) if f.rule == PUBLICITY)
+    assert finding.outcome is Outcome.BLOCK
+    assert "assumed" in finding.reason
