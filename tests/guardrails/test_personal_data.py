@@ -68,6 +68,12 @@ def test_organisation_numbers_and_shared_mailboxes_are_advised_not_blocked() -> 
     assert rules(findings, "block") == set()
 
 
-def test_a_street_and_postcode_without_a_number_is_referred() -> None:
-    findings = run("The fair is at Marina Gardens, HB2 4CD on Saturday.")
-    assert rules(findings, "refer") == {"personal_data.address"}
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The fair is at Marina Gardens, HB2 4CD on Saturday.",
+        "Drop in at the Hub, 5 Market Place, HB1 1XY on Monday.",  # a venue's address
+    ],
+)
+def test_a_street_or_venue_and_postcode_is_referred(text: str) -> None:
+    assert rules(run(text), "refer") == {"personal_data.address"}

@@ -25,7 +25,8 @@ PUBLICITY = "pre_election.councillor_publicity"
         "Cllr Okafor opened the new leisure centre.",
         "Councillor Margaret Okafor opened the new leisure centre.",
         "councillor okafor opened the new leisure centre.",
-        "Mrs Okafor opened the new leisure centre.",
+        "Mayor Okafor opened the new leisure centre.",
+        "Margaret Okafor's new leisure centre is open.",  # possessive
         "Tom Brennan cut the ribbon.",  # register says Thomas: a known short form
         "Labour's Okafor cut the ribbon.",  # surname with party
         "Okafor (Labour) cut the ribbon.",
@@ -38,6 +39,28 @@ def test_register_people_are_blocked_inside_a_period(text: str) -> None:
     finding = next(f for f in findings if f.rule == PUBLICITY)
     assert "Code of Recommended Practice" in finding.clause
     assert finding.span is not None and text[finding.span[0] : finding.span[1]] == finding.matched
+
+
+def test_honorific_and_register_surname_is_only_advised() -> None:
+    # "Mrs Okafor" may be any Okafor: the officer is told, the post is not stopped.
+    findings = run("Mrs Okafor of the allotment society won first prize.")
+    assert rules(findings) == {PUBLICITY} and rules(findings, "advise") == {PUBLICITY}
+
+
+def test_a_place_named_like_a_member_is_not_the_member() -> None:
+    assert run("Margaret Okafor Centre is closed on Monday.") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The ruling group has pushed the budget through.",
+        "Opposition councillors walked out of the meeting.",
+        "Our MP visited the school.",
+    ],
+)
+def test_groups_and_mps_without_a_party_name(text: str) -> None:
+    assert rules(run(text), "block") | rules(run(text), "refer")
 
 
 def test_unknown_councillor_by_title_is_blocked_inside_a_period() -> None:
@@ -78,6 +101,7 @@ def test_an_election_announced_after_approval_stops_the_post() -> None:
         "Vale First Residents have saved the library.",  # a local party from the register
         "Independent councillors will meet on Tuesday.",
         "A win for Labour in the by-election.",
+        "Labour won the Abbey seat.",
     ],
 )
 def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:
@@ -100,6 +124,11 @@ def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:
         "A conservative estimate puts the cost at two million pounds.",
         "The village green at Fenside will be mown on Tuesday.",
         "The Independent Remuneration Panel reports on Monday.",
+        "The summer fair is on the Green at Fenside.",
+        "Our carers support them in finding work.",
+        "Crossing patrols: they are standing in all weathers.",
+        "It's time for change at the tip: new opening hours from Monday.",
+        "A knee-jerk reaction helps no one: read the facts first.",
     ],
 )
 def test_ordinary_words_that_are_also_party_names_are_not_flagged(text: str) -> None:
@@ -158,6 +187,8 @@ ELECTION_ADMINISTRATION = [
     "The Notice of Election for the district council elections has been published.",
     "The Statement of Persons Nominated has been published on our website.",
     "You do not need your poll card to vote.",
+    "Thinking of standing for election? Nomination packs are available from 1 April.",
+    "Vote for the name of our new gritter in our survey!",
     "Vote for your favourite park in the People's Choice awards! Voting closes Friday.",
 ]
 

@@ -29,7 +29,7 @@ from gateway.domain.guardrails.model import (
 )
 from gateway.domain.guardrails.personal_data import find_personal_data
 from gateway.domain.guardrails.plain import plain_words
-from gateway.domain.guardrails.political import PoliticalHit
+from gateway.domain.guardrails.political import HONORIFIC_AND_SURNAME, PoliticalHit
 from gateway.domain.guardrails.register import fold
 
 # Swale customer use policy, "Service standards": outside office hours the council posts only
@@ -214,6 +214,12 @@ def _political_finding(
     kind = hit.kind
     any_period = council_wide or (by_elections[0] if by_elections else None)
     if kind == "person":
+        if hit.how == HONORIFIC_AND_SURNAME:
+            if any_period:
+                return _pre(hit, "pre_election.councillor_publicity", Outcome.ADVISE,
+                            f"{_person_words(hit)}, if this is the same person",
+                            any_period)  # fmt: skip
+            return None
         if council_wide:
             return _pre(
                 hit,

@@ -55,9 +55,9 @@ _DISGUISES = (
     re.compile(r"\b[a-z][ .][a-z][ .][a-z]\b"),
 )
 # Listed words that are also given names, surnames and place-name parts ("Dick Whittington",
-# "Cock Lane", "Fanny Hands Lane"): not flagged when part of a run of capitalised words.
+# "Cock Lane", "Fanny Hands Lane", "Bloody Sunday"): not flagged inside a run of capitalised words.
 NAME_LIKE_WORDS = frozenset(
-    {"dick", "dicks", "cock", "cocks", "fanny", "tit", "tits", "nob", "coon", "bell", "willy"}
+    {"dick", "dicks", "cock", "cocks", "fanny", "tit", "tits", "nob", "coon", "bloody", "willy"}
 )
 MIN_STEM_FOR_PLURAL = 4  # "cocks" -> "cock"; shorter stems ("as" -> "a") are not words here
 

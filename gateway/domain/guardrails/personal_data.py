@@ -105,6 +105,12 @@ _HOUSE = re.compile(
     rf"(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b"
 )
 _STREET = re.compile(rf"\b(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b")
+# A public building just before the house number makes the address a venue, not a home.
+_VENUE = re.compile(
+    r"\b(?:Centre|Center|Library|Hall|Hub|House|Church|School|Academy|College|Office|Offices|"
+    r"Building|Museum|Theatre|Pavilion|Depot|Station|Surgery|Clinic|Hospital|Chambers|Pool|"
+    r"Stadium|Park|Market|Arcade|Gallery)\b[\s,]*$"
+)
 ADDRESS_WINDOW = 80  # characters before a postcode searched for a house number or street
 # National Insurance number: two letters, six digits, a suffix A-D (HMRC's format; prefixes
 # HMRC never issues, such as QQ in its own examples, are still someone's data when pasted).
@@ -297,6 +303,10 @@ def _addresses(text: str, contacts: AllowedContacts) -> list[Finding]:
         window_start = max(0, m.start() - ADDRESS_WINDOW)
         before = text[window_start : m.start()]
         house = _last(_HOUSE, before)
+        if house is not None and _VENUE.search(
+            text, max(0, window_start + house.start() - 40), window_start + house.start()
+        ):
+            house = None  # "the Hub, 5 Market Place, HB1 1XY": a venue, referred below
         if house is not None:
             span = (window_start + house.start(), m.end())
             findings.append(

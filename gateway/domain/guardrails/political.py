@@ -27,6 +27,17 @@ from gateway.domain.guardrails.wordlists import (
 # Words before a surname that mark a person (Cllr/Councillor per issue #4; honorifics too).
 COUNCILLOR_TITLES = frozenset({"cllr", "cllrs", "councillor", "councillors"})
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady"})
+# Civic roles before a register name or surname ("Mayor Okafor", "Leader Brennan").
+ROLE_TITLES = frozenset({"leader", "mayor", "chair", "chairman", "chairwoman", "alderman"})
+# Words after a full name that make it a place or building ("Rose Hill Park"), not a person.
+PLACE_WORDS = frozenset(
+    {
+        "road", "street", "lane", "avenue", "close", "drive", "way", "park", "gardens",
+        "school", "academy", "college", "centre", "center", "hall", "house", "library",
+        "primary", "court", "square", "estate", "building", "bridge", "field", "fields",
+        "playing", "recreation", "memorial", "trust", "foundation", "award", "awards",
+    }
+)  # fmt: skip
 # Capitalised words after "Councillor" that are not a name ("Councillor Code of Conduct").
 NOT_A_NAME_AFTER_COUNCILLOR = frozenset(
     {
@@ -73,7 +84,9 @@ _AMBIGUOUS_AFTER = re.compile(
     r"(?:['’]s\b|-(?:run|led|controlled|held|dominated|leaning)\b|\s+(?:councillors?|cllrs?|"
     r"group|groups|mps?|msps?|meps?|mlas?|candidates?|leader|leaders|leadership|party|"
     r"government|administration|voters|supporters|activists|manifesto|campaigners?|peers?|"
-    r"politicians?|ministers?|opposition|spokes(?:person|man|woman)|whip|deliver(?:s|ed)?)\b)",
+    r"politicians?|ministers?|opposition|spokes(?:person|man|woman)|whip|deliver(?:s|ed)?|"
+    r"council|councils|said|says|claims?|claimed|pledged?|pledges|promised?|promises|wants|"
+    r"backs|backed|opposes|opposed|won|wins|lost|loses|gained|gains|controls|controlled)\b)",
     re.IGNORECASE,
 )
 _AMBIGUOUS_BEFORE = re.compile(
@@ -81,6 +94,7 @@ _AMBIGUOUS_BEFORE = re.compile(
     r"joined|a\s+vote\s+for|vote\s+for|voting\s+for)\s+(?:the\s+)?$",
     re.IGNORECASE,
 )
+_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "our", "its", "their", "your"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“(])\s*$")
 # "Jane Smith (Lab)": a person labelled by party, whether or not on the register.
 _PARTY_LABEL = re.compile(
@@ -95,7 +109,13 @@ _VOTE_FOR = re.compile(
     r"\b(?i:vot(?:e|es|ed|ing)\s+)(?:(?i:for|against)\b(?:\s+[\w'’-]+){0,3}|[A-Z][\w'’-]+)"
 )
 _POLITICIAN_TITLES = frozenset({"mp", "msp", "mep", "mla"})
-SURNAME_PARTY_WINDOW = 30  # characters between a surname and a party name that link them
+_GROUP_WORDS = frozenset({"ruling", "controlling", "majority", "minority", "opposition"})
+SURNAME_PARTY_WINDOW = 30
+HONORIFIC_AND_SURNAME = "honorific and surname"
+_TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
+_OUR_MP = re.compile(
+    r"\bour\s+(?:local\s+)?(?:MP|MSP|MLA)\b", re.IGNORECASE
+)  # characters between a surname and a party name that link them
 
 
 @dataclass(frozen=True)
@@ -128,11 +148,7 @@ class PoliticalMatcher:
 
     def __init__(self, register: Register) -> None:
         self.register = register
-        self._starters = (
-            frozenset(first_plain_word(w) for w in register.first_words)
-            | COUNCILLOR_TITLES
-            | HONORIFICS
-        )
+        self._starters = frozenset(first_plain_word(w) for w in register.first_words) | _TITLES
         aliases = list(party_aliases())
         known = {fold(a.text) for a in aliases}
         for party in sorted(register.parties):
@@ -155,6 +171,9 @@ class PoliticalMatcher:
         controversial = "|".join(f"(?:{p})" for p in data_lines("controversial.txt"))
         self._phrasing = re.compile(
             rf"(?P<campaign>{campaign})|(?P<controversial>{controversial})", re.IGNORECASE
+        )
+        self._groups = re.compile(
+            "|".join(f"(?:{p})" for p in data_lines("political_groups.txt")), re.IGNORECASE
         )
         slogans = data_lines("slogans.txt")
         self._slogans = _alternation(slogans, re.IGNORECASE)
@@ -203,7 +222,11 @@ class PoliticalMatcher:
         if _SENTENCE_END.search(before):
             return False
         prev_word = re.search(r"([\w'’-]+)\W*$", before)
-        if prev_word and prev_word.group(1)[:1].isupper():
+        if prev_word and (
+            prev_word.group(1)[:1].isupper() or prev_word.group(1).lower() in _DETERMINERS
+        ):
+            # "Old Town Reform Club"; "the Green" (a place) - a party after "the" comes with
+            # a noun such as group or party, which the test above already caught.
             return False
         next_word = re.match(r"\W*([\w'’-]+)", text[end:])
         return not (next_word and next_word.group(1)[:1].isupper())
@@ -219,6 +242,8 @@ class PoliticalMatcher:
         while i < n:
             word = words[i]
             full = register.full_name_at(words, i)
+            if full and i + full[0] < n and words[i + full[0]].folded in PLACE_WORDS:
+                full = None  # "Rose Hill Park": a place that shares a member's name
             if full:
                 length, found = full
                 end = words[i + length - 1].end
@@ -229,7 +254,7 @@ class PoliticalMatcher:
                 )
                 i += length
                 continue
-            if word.folded in COUNCILLOR_TITLES or word.folded in HONORIFICS:
+            if word.folded in _TITLES:
                 hit = self._titled(text, words, i)
                 if hit:
                     hits.append(hit)
@@ -248,13 +273,16 @@ class PoliticalMatcher:
             return None
         title = words[i]
         full = self.register.full_name_at(words, j)
-        found = full or self.register.surname_at(
-            words, j, capitalised=title.folded not in COUNCILLOR_TITLES
-        )
+        found = full or self.register.surname_at(words, j, capitalised=title.folded in HONORIFICS)
         if found:
             length, people = found
             end = words[j + length - 1].end
-            how = "title and name" if full else "title and surname"
+            if full:
+                how = "title and name"
+            elif title.folded in HONORIFICS:
+                how = HONORIFIC_AND_SURNAME  # "Mrs Okafor" may be another Okafor: advise
+            else:
+                how = "title and surname"
             return PoliticalHit(
                 "person", (title.start, end), text[title.start : end], people, how=how
             )
@@ -322,7 +350,13 @@ class PoliticalMatcher:
         if "M" in text and not _POLITICIAN_TITLES.isdisjoint(plain):
             hits += [
                 PoliticalHit("politician", m.span(), m.group())
-                for m in _POLITICIAN_SUFFIX.finditer(text)
+                for pattern in (_POLITICIAN_SUFFIX, _OUR_MP)
+                for m in pattern.finditer(text)
+            ]
+        if not _GROUP_WORDS.isdisjoint(plain):
+            hits += [
+                PoliticalHit("party", m.span(), m.group(), party="a political group")
+                for m in self._groups.finditer(text)
             ]
         if not VOTE_WORDS.isdisjoint(plain):
             hits += self._vote_for(text)

@@ -58,11 +58,19 @@ class Word(NamedTuple):
         return self.text[:1].isupper()
 
 
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+
+
 def words_of(text: str) -> list[Word]:
-    """The words of a post (letters, with inner apostrophes and hyphens), with spans."""
-    return [
-        Word(m.start(), m.end(), m.group(), fold(m.group())) for m in NAME_WORD_RE.finditer(text)
-    ]
+    """The words of a post (letters, with inner apostrophes and hyphens), with spans. A
+    possessive "'s" is dropped, so "Okafor's" is the word "Okafor"."""
+    words = []
+    for m in NAME_WORD_RE.finditer(text):
+        word = m.group()
+        if _POSSESSIVE.search(word):
+            word = word[:-2]
+        words.append(Word(m.start(), m.start() + len(word), word, fold(word)))
+    return words
 
 
 @dataclass(frozen=True)
