@@ -105,12 +105,28 @@ _HOUSE = re.compile(
     rf"(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b"
 )
 _STREET = re.compile(rf"\b(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b")
-# A public building just before the house number makes the address a venue, not a home.
+# A public building named shortly before the house number makes the address a venue ("the
+# Hub, 5 Market Place"; "our offices at 1 Civic Way"), unless a person is named there too
+# ("Mr Hall of 14 Lighthouse Lane").
 _VENUE = re.compile(
-    r"\b(?:Centre|Center|Library|Hall|Hub|House|Church|School|Academy|College|Office|Offices|"
-    r"Building|Museum|Theatre|Pavilion|Depot|Station|Surgery|Clinic|Hospital|Chambers|Pool|"
-    r"Stadium|Park|Market|Arcade|Gallery)\b[\s,]*$"
+    r"\b(?:centre|center|library|hall|hub|house|church|school|academy|college|office|offices|"
+    r"building|museum|theatre|pavilion|depot|station|surgery|clinic|hospital|chambers|pool|"
+    r"stadium|park|market|arcade|gallery|venue|reception)\b",
+    re.IGNORECASE,
 )
+_RESIDENT = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|resident|residents|tenant|tenants|owner|family|home|lives|"
+    r"living)\b",
+    re.IGNORECASE,
+)
+VENUE_WINDOW = 40  # characters before a house number searched for a venue or a person
+
+
+def _is_venue(text: str, house_start: int) -> bool:
+    window = text[max(0, house_start - VENUE_WINDOW) : house_start]
+    return bool(_VENUE.search(window)) and not _RESIDENT.search(window)
+
+
 ADDRESS_WINDOW = 80  # characters before a postcode searched for a house number or street
 # National Insurance number: two letters, six digits, a suffix A-D (HMRC's format; prefixes
 # HMRC never issues, such as QQ in its own examples, are still someone's data when pasted).
@@ -303,9 +319,7 @@ def _addresses(text: str, contacts: AllowedContacts) -> list[Finding]:
         window_start = max(0, m.start() - ADDRESS_WINDOW)
         before = text[window_start : m.start()]
         house = _last(_HOUSE, before)
-        if house is not None and _VENUE.search(
-            text, max(0, window_start + house.start() - 40), window_start + house.start()
-        ):
+        if house is not None and _is_venue(text, window_start + house.start()):
             house = None  # "the Hub, 5 Market Place, HB1 1XY": a venue, referred below
         if house is not None:
             span = (window_start + house.start(), m.end())
