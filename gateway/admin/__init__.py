@@ -1,4 +1,5 @@
-"""Admin pages: users and roles (channels, elections and the register follow in issue 6)."""
+"""Admin pages: users and roles, channels, elections, the register, allowed contacts and
+closure days (issue 6)."""
 
 from __future__ import annotations
 
@@ -8,4 +9,7 @@ from gateway.admin.views import bp
 
 
 def init_app(app: Flask) -> None:
+    # Importing the modules registers their routes on ``bp``.
+    from gateway.admin import channels, policy  # noqa: F401
+
     app.register_blueprint(bp)

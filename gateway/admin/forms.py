@@ -1,21 +1,56 @@
-from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectMultipleField, StringField, widgets
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+"""Admin forms, each field rendered by its GOV.UK Frontend macro (govuk-frontend-wtf)."""
 
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovFileInput,
+    GovPasswordInput,
+    GovRadioInput,
+    GovSelect,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
+
+from gateway.domain.guardrails import ElectionKind
 from gateway.domain.roles import Role
+from gateway.forms.fields import DateInputField, DateOptional
 
 ROLE_CHOICES = [SelectChoice(r.value, r.value.replace("_", " ").capitalize()) for r in Role]
+PLATFORM_CHOICES = [
+    SelectChoice("x", "X"),
+    SelectChoice("facebook", "Facebook Page"),
+    SelectChoice("instagram", "Instagram"),
+]
+#: The register CSV is a few hundred rows at most; a cap stops a pasted mistake early.
+REGISTER_MAX_CHARS = 1_000_000
 
 
 class RolesField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
+    widget = GovCheckboxesInput()
 
 
 class NewUserForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter an email address")])
-    display_name = StringField("Name", validators=[Length(max=120)])
+    email = EmailField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[DataRequired("Enter an email address"), Length(max=254)],
+    )
+    display_name = StringField("Name", widget=GovTextInput(), validators=[Length(max=120)])
     roles = RolesField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose a role")])
 
 
@@ -25,3 +60,136 @@ class RolesForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only its CSRF token, for buttons that change state."""
+
+
+class ChannelForm(FlaskForm):
+    platform = RadioField(
+        "Platform",
+        widget=GovRadioInput(),
+        choices=PLATFORM_CHOICES,
+        validators=[InputRequired("Choose the platform")],
+    )
+    display_name = StringField(
+        "Name officers see",
+        widget=GovTextInput(),
+        description="For example, Harbourside Council on X",
+        validators=[InputRequired("Enter a name for the channel"), Length(max=120)],
+    )
+    external_account_id = StringField(
+        "Account id on the platform",
+        widget=GovTextInput(),
+        description="The X user id, the Facebook Page id or the Instagram professional account id",
+        validators=[InputRequired("Enter the account id"), Length(max=120)],
+    )
+    base_url = StringField(
+        "API address (only for training)",
+        widget=GovTextInput(),
+        description="Leave empty for the platform itself. Training channels point at the fake "
+        "platform, for example http://127.0.0.1:8025",
+        validators=[
+            Optional(),
+            URL(require_tld=False, message="Enter a web address starting http:// or https://"),
+            Length(max=500),
+        ],
+    )
+    access_token = PasswordField(
+        "Access token", widget=GovPasswordInput(), validators=[Length(max=2000)]
+    )
+    access_token_secret = PasswordField(
+        "Access token secret (X only)", widget=GovPasswordInput(), validators=[Length(max=2000)]
+    )
+    consumer_key = PasswordField(
+        "API key (X only)", widget=GovPasswordInput(), validators=[Length(max=2000)]
+    )
+    consumer_secret = PasswordField(
+        "API key secret (X only)", widget=GovPasswordInput(), validators=[Length(max=2000)]
+    )
+
+
+class ReconnectForm(FlaskForm):
+    access_token = ChannelForm.access_token
+    access_token_secret = ChannelForm.access_token_secret
+    consumer_key = ChannelForm.consumer_key
+    consumer_secret = ChannelForm.consumer_secret
+
+
+class ElectionForm(FlaskForm):
+    kind = SelectField(
+        "Kind of poll",
+        widget=GovSelect(),
+        choices=[SelectChoice(k.value, k.value.capitalize()) for k in ElectionKind],
+        validators=[InputRequired("Choose the kind of poll")],
+    )
+    polling_day = DateInputField(
+        "Polling day",
+        description="For example, 6 5 2027",
+        validators=[InputRequired("Enter polling day as a real date, like 6 5 2027")],
+    )
+    notice_published = DateInputField(
+        "Date the notice of election was published",
+        description="Leave empty until it is published: the period is then assumed to start "
+        "6 weeks or 25 working days before polling day, whichever is earlier.",
+        validators=[DateOptional()],
+    )
+    wards = TextAreaField(
+        "Wards (by-elections only)",
+        widget=GovTextArea(),
+        description="One ward a line.",
+        validators=[Length(max=5000)],
+    )
+    subject = TextAreaField(
+        "What the referendum is about (referendums only)",
+        widget=GovTextArea(),
+        description="Words naming its subject, separated by commas.",
+        validators=[Length(max=2000)],
+    )
+
+
+class RegisterUploadForm(FlaskForm):
+    csv_file = FileField("CSV file", widget=GovFileInput())
+    csv_text = TextAreaField(
+        "Or paste the CSV",
+        widget=GovTextArea(),
+        description="A header line name,party,role,ward, then one person a line.",
+        validators=[Length(max=REGISTER_MAX_CHARS)],
+    )
+
+
+class RegisterConfirmForm(FlaskForm):
+    #: The previewed CSV, parsed again on confirm: nothing is imported until then.
+    csv_text = HiddenField(validators=[InputRequired(), Length(max=REGISTER_MAX_CHARS)])
+    digest = HiddenField(validators=[InputRequired()])
+
+
+class ContactForm(FlaskForm):
+    kind = RadioField(
+        "Kind",
+        widget=GovRadioInput(),
+        choices=[
+            SelectChoice("phone", "Telephone number"),
+            SelectChoice("email-domain", "Email domain"),
+            SelectChoice("postcode", "Postcode of a council building"),
+        ],
+        validators=[InputRequired("Choose the kind of contact")],
+    )
+    value = StringField(
+        "Number, domain or postcode",
+        widget=GovTextInput(),
+        description="For example, 01632 960000 or harbourside.gov.uk",
+        validators=[InputRequired("Enter the number, domain or postcode"), Length(max=254)],
+    )
+    note = StringField(
+        "Note (optional)",
+        widget=GovTextInput(),
+        description="Which department, for example Waste and recycling",
+        validators=[Length(max=200)],
+    )
+
+
+class ClosureDayForm(FlaskForm):
+    day = DateInputField(
+        "Date",
+        description="For example, 27 12 2027",
+        validators=[InputRequired("Enter the date as a real date, like 27 12 2027")],
+    )
+    reason = StringField("Reason", widget=GovTextInput(), validators=[Length(max=200)])

@@ -1,32 +1,55 @@
+"""Admin pages: the index and users and roles. Channels and the policy data have their own
+modules; every change writes an audit entry in the same transaction (issue 3)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gateway import users
 from gateway.admin.forms import ConfirmForm, NewUserForm, RolesForm
 from gateway.audit import Actor
 from gateway.domain.roles import Role
 from gateway.extensions import db
-from gateway.models import User
+from gateway.models import AllowedContact, Channel, ClosureDay, Election, RegisterPerson, User
 from gateway.security import requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _status(form) -> int:  # noqa: ANN001
+    return 400 if form.errors else 200
+
+
+@bp.get("/")
+@requires(Role.ADMIN)
+def index():
+    counts = {
+        name: db.session.scalar(select(func.count()).select_from(model))
+        for name, model in (
+            ("users", User),
+            ("channels", Channel),
+            ("elections", Election),
+            ("register", RegisterPerson),
+            ("contacts", AllowedContact),
+            ("closures", ClosureDay),
+        )
+    }
+    return render_template("admin/index.html", counts=counts)
 
 
 @bp.get("/users")
 @requires(Role.ADMIN)
 def user_list():
     rows = db.session.scalars(select(User).order_by(User.email)).all()
-    return render_template("admin/users.html", users=rows, confirm=ConfirmForm())
+    return render_template("admin/users.html", users=rows)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def user_new():
     form = NewUserForm()
-    password = None
     if form.validate_on_submit():
         password = users.generate_password()
         try:
@@ -41,11 +64,10 @@ def user_new():
         except users.UserError as exc:
             db.session.rollback()
             form.email.errors.append(str(exc))
-            password = None
         else:
             # Shown once, on this page only: it is never stored in plain text or logged.
             return render_template("admin/user_created.html", user=user, password=password)
-    return render_template("admin/user_new.html", form=form), (400 if form.errors else 200)
+    return render_template("admin/user_new.html", form=form), _status(form)
 
 
 def _user_or_404(user_id: int) -> User:
@@ -70,9 +92,7 @@ def user_edit(user_id: int):
         else:
             flash(f"Roles of {user.email} saved.")
             return redirect(url_for("admin.user_list"))
-    return render_template("admin/user_edit.html", user=user, form=form, confirm=ConfirmForm()), (
-        400 if form.errors else 200
-    )
+    return render_template("admin/user_edit.html", user=user, form=form), _status(form)
 
 
 @bp.post("/users/<int:user_id>/end-sessions")
@@ -81,6 +101,10 @@ def user_end_sessions(user_id: int):
     user = _user_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if user.id == current_user.id:
+        # Ending your own sessions from here would sign you out mid-task; "Sign out" does that.
+        flash("To end your own session, use Sign out.")
+        return redirect(url_for("admin.user_list"))
     users.end_sessions(user, actor=Actor.of(current_user))
     db.session.commit()
     flash(f"Every session of {user.email} has ended.")

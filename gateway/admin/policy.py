@@ -1,0 +1,371 @@
+"""What the guardrails read, kept by admins: elections, the register of members and
+candidates, allowed departmental contacts, extra closure days (issue 4's PolicyContext).
+
+Each form is checked with the same pure functions the guardrails use (Election, Register,
+AllowedContacts), so an admin cannot save data the guardrails would refuse at 3am.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from gateway.admin.forms import (
+    ClosureDayForm,
+    ConfirmForm,
+    ContactForm,
+    ElectionForm,
+    RegisterConfirmForm,
+    RegisterUploadForm,
+)
+from gateway.admin.views import _status, bp
+from gateway.audit import Actor, record
+from gateway.domain.guardrails import (
+    AllowedContacts,
+    ElectionKind,
+    GuardrailInputError,
+    Register,
+)
+from gateway.domain.guardrails import Election as ElectionCheck
+from gateway.domain.guardrails.clock import pre_election_period
+from gateway.domain.roles import Role
+from gateway.extensions import db
+from gateway.models import AllowedContact, ClosureDay, Election, RegisterPerson
+from gateway.security import requires
+
+#: Bytes of an uploaded register CSV; a council's register is a few hundred rows.
+REGISTER_MAX_BYTES = 1_000_000
+
+
+def _actor() -> Actor:
+    return Actor.of(current_user)
+
+
+# --- Elections -------------------------------------------------------------------------
+
+
+def _election_payload(row: Election) -> dict:
+    return {
+        "kind": row.kind,
+        "polling_day": row.polling_day.isoformat(),
+        "notice_published": row.notice_published.isoformat() if row.notice_published else None,
+        "wards": row.wards,
+        "subject": row.subject,
+    }
+
+
+def _wards(text: str | None) -> str:
+    return "\n".join(w.strip() for w in (text or "").splitlines() if w.strip())
+
+
+def _check_election(form: ElectionForm) -> bool:
+    """The guardrails' own Election refuses what it could not judge; say it by the field."""
+    try:
+        ElectionCheck(
+            kind=ElectionKind(form.kind.data),
+            polling_day=form.polling_day.data,
+            notice_date=form.notice_published.data,
+            wards=frozenset(_wards(form.wards.data).splitlines()),
+        )
+    except GuardrailInputError as exc:
+        message = str(exc)
+        target = form.wards if "ward" in message else form.notice_published
+        target.errors.append(message)
+        return False
+    if form.kind.data == ElectionKind.REFERENDUM.value and not (form.subject.data or "").strip():
+        form.subject.errors.append("Enter what the referendum is about")
+        return False
+    return True
+
+
+@bp.get("/elections")
+@requires(Role.ADMIN)
+def election_list():
+    rows = db.session.scalars(select(Election).order_by(Election.polling_day.desc())).all()
+    periods = {}
+    from gateway.policy import _election
+
+    for row in rows:
+        start, end, assumed = pre_election_period(_election(row))
+        periods[row.id] = (start, end, assumed)
+    return render_template(
+        "admin/elections.html", elections=rows, periods=periods, confirm=ConfirmForm()
+    )
+
+
+@bp.route("/elections/new", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def election_new():
+    return _election_form(None)
+
+
+@bp.route("/elections/<int:election_id>", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def election_edit(election_id: int):
+    row = db.session.get(Election, election_id)
+    if row is None:
+        abort(404)
+    return _election_form(row)
+
+
+def _election_form(row: Election | None):
+    form = ElectionForm(obj=row)
+    if form.validate_on_submit() and _check_election(form):
+        action = "election.changed" if row is not None else "election.created"
+        if row is None:
+            row = Election()
+            db.session.add(row)
+        row.kind = form.kind.data
+        row.polling_day = form.polling_day.data
+        row.notice_published = form.notice_published.data
+        row.wards = _wards(form.wards.data)
+        row.subject = (form.subject.data or "").strip() or None
+        db.session.flush()
+        record(action, actor=_actor(), obj=("election", row.id), payload=_election_payload(row))
+        db.session.commit()
+        flash(f"Election on {row.polling_day:%-d %B %Y} saved.")
+        return redirect(url_for("admin.election_list"))
+    return render_template("admin/election_form.html", form=form, election=row), _status(form)
+
+
+@bp.post("/elections/<int:election_id>/delete")
+@requires(Role.ADMIN)
+def election_delete(election_id: int):
+    row = db.session.get(Election, election_id)
+    if row is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    record(
+        "election.deleted", actor=_actor(), obj=("election", row.id), payload=_election_payload(row)
+    )
+    db.session.delete(row)
+    db.session.commit()
+    flash("Election deleted.")
+    return redirect(url_for("admin.election_list"))
+
+
+# --- The register ----------------------------------------------------------------------
+
+
+def _key(name: str, party: str, role: str, ward: str) -> tuple[str, str, str, str]:
+    return (name, party, role, ward)
+
+
+def _register_changes(register: Register) -> dict[str, list]:
+    current = {
+        _key(r.name, r.party, r.role, r.ward)
+        for r in db.session.scalars(select(RegisterPerson)).all()
+    }
+    new = {_key(p.name, p.party, p.role, p.ward) for p in register.people}
+    return {
+        "added": sorted(new - current),
+        "removed": sorted(current - new),
+        "unchanged": sorted(new & current),
+    }
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@bp.get("/register")
+@requires(Role.ADMIN)
+def register_show():
+    rows = db.session.scalars(
+        select(RegisterPerson).order_by(RegisterPerson.ward, RegisterPerson.name)
+    ).all()
+    return render_template("admin/register.html", people=rows, form=RegisterUploadForm())
+
+
+@bp.post("/register/preview")
+@requires(Role.ADMIN)
+def register_preview():
+    form = RegisterUploadForm()
+    rows = db.session.scalars(
+        select(RegisterPerson).order_by(RegisterPerson.ward, RegisterPerson.name)
+    ).all()
+    if not form.validate_on_submit():
+        return render_template("admin/register.html", people=rows, form=form), 400
+    text = (form.csv_text.data or "").strip()
+    upload = form.csv_file.data
+    if upload is not None and getattr(upload, "filename", ""):
+        data = upload.read(REGISTER_MAX_BYTES + 1)
+        if len(data) > REGISTER_MAX_BYTES:
+            form.csv_file.errors.append("The file is larger than 1 MB: is it the right file?")
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                form.csv_file.errors.append("The file must be a CSV saved as UTF-8")
+    elif not text:
+        form.csv_file.errors.append("Choose a CSV file, or paste the CSV below")
+    if form.csv_file.errors:
+        return render_template("admin/register.html", people=rows, form=form), 400
+    try:
+        register = Register.from_csv(text)
+    except GuardrailInputError as exc:
+        # One line per bad row, each naming its line number and what is wrong (issue 6).
+        problems = [line for line in str(exc).splitlines() if line.strip()]
+        return render_template(
+            "admin/register.html",
+            people=rows,
+            form=form,
+            problems=problems,
+            page_errors=[{"text": p, "href": "#problems"} for p in problems[:20]],
+        ), 400
+    changes = _register_changes(register)
+    confirm = RegisterConfirmForm(data={"csv_text": text, "digest": _digest(text)})
+    return render_template("admin/register_preview.html", changes=changes, confirm=confirm)
+
+
+@bp.post("/register/import")
+@requires(Role.ADMIN)
+def register_import():
+    form = RegisterConfirmForm()
+    if not form.validate_on_submit() or _digest(form.csv_text.data) != form.digest.data:
+        abort(400)
+    try:
+        register = Register.from_csv(form.csv_text.data)
+    except GuardrailInputError:
+        abort(400)
+    changes = _register_changes(register)
+    # Replace the whole register in one transaction with its audit entry: the guardrails never
+    # see half of an import.
+    db.session.execute(delete(RegisterPerson))
+    for person in register.people:
+        db.session.add(
+            RegisterPerson(name=person.name, party=person.party, role=person.role, ward=person.ward)
+        )
+    record(
+        "register.imported",
+        actor=_actor(),
+        obj=("register", "members-and-candidates"),
+        payload={
+            "people": len(register.people),
+            "added": len(changes["added"]),
+            "removed": len(changes["removed"]),
+            "sha256": form.digest.data,
+        },
+    )
+    db.session.commit()
+    flash(
+        f"Register imported: {len(register.people)} people "
+        f"({len(changes['added'])} added, {len(changes['removed'])} removed)."
+    )
+    return redirect(url_for("admin.register_show"))
+
+
+# --- Allowed contacts ------------------------------------------------------------------
+
+
+@bp.route("/contacts", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def contact_list():
+    form = ContactForm()
+    if form.validate_on_submit():
+        value = form.value.data.strip()
+        try:
+            # The same parser the guardrails use, so a saved contact is one they understand.
+            AllowedContacts.from_text(f"{form.kind.data}: {value}")
+        except GuardrailInputError as exc:
+            form.value.errors.append(str(exc).splitlines()[-1].split(": ", 1)[-1])
+        else:
+            row = AllowedContact(kind=form.kind.data, value=value, note=form.note.data or "")
+            db.session.add(row)
+            try:
+                db.session.flush()
+            except IntegrityError:
+                db.session.rollback()
+                form.value.errors.append("This contact is already allowed")
+            else:
+                record(
+                    "contact.added",
+                    actor=_actor(),
+                    obj=("contact", row.id),
+                    payload={"kind": row.kind, "value": row.value, "note": row.note},
+                )
+                db.session.commit()
+                flash(f"{value} added to the allowed contacts.")
+                return redirect(url_for("admin.contact_list"))
+    rows = db.session.scalars(
+        select(AllowedContact).order_by(AllowedContact.kind, AllowedContact.value)
+    ).all()
+    return render_template(
+        "admin/contacts.html", contacts=rows, form=form, confirm=ConfirmForm()
+    ), _status(form)
+
+
+@bp.post("/contacts/<int:contact_id>/delete")
+@requires(Role.ADMIN)
+def contact_delete(contact_id: int):
+    row = db.session.get(AllowedContact, contact_id)
+    if row is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    record(
+        "contact.removed",
+        actor=_actor(),
+        obj=("contact", row.id),
+        payload={"kind": row.kind, "value": row.value},
+    )
+    db.session.delete(row)
+    db.session.commit()
+    flash(f"{row.value} removed from the allowed contacts.")
+    return redirect(url_for("admin.contact_list"))
+
+
+# --- Closure days ----------------------------------------------------------------------
+
+
+@bp.route("/closures", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def closure_list():
+    form = ClosureDayForm()
+    if form.validate_on_submit():
+        row = ClosureDay(day=form.day.data, reason=(form.reason.data or "").strip())
+        db.session.add(row)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            form.day.errors.append("That day is already a closure day")
+        else:
+            record(
+                "closure_day.added",
+                actor=_actor(),
+                obj=("closure_day", row.id),
+                payload={"day": row.day.isoformat(), "reason": row.reason},
+            )
+            db.session.commit()
+            flash(f"{row.day:%-d %B %Y} added as a closure day.")
+            return redirect(url_for("admin.closure_list"))
+    rows = db.session.scalars(select(ClosureDay).order_by(ClosureDay.day)).all()
+    return render_template(
+        "admin/closures.html", closures=rows, form=form, confirm=ConfirmForm()
+    ), _status(form)
+
+
+@bp.post("/closures/<int:closure_id>/delete")
+@requires(Role.ADMIN)
+def closure_delete(closure_id: int):
+    row = db.session.get(ClosureDay, closure_id)
+    if row is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    record(
+        "closure_day.removed",
+        actor=_actor(),
+        obj=("closure_day", row.id),
+        payload={"day": row.day.isoformat()},
+    )
+    db.session.delete(row)
+    db.session.commit()
+    flash(f"{row.day:%-d %B %Y} is no longer a closure day.")
+    return redirect(url_for("admin.closure_list"))

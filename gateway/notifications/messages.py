@@ -1,0 +1,89 @@
+"""Who is told what. Each function takes the post after its change was committed."""
+
+from __future__ import annotations
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import select
+
+from gateway.domain.roles import Role
+from gateway.extensions import db
+from gateway.models import Post, User, UserRole
+from gateway.notifications.mail import Email, send
+
+#: How much of a post's text a subject line quotes.
+SUBJECT_TEXT_CHARS = 50
+
+
+def _link(post: Post) -> str:
+    if has_request_context():
+        return url_for("web.post_show", post_id=post.id, _external=True)
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    return f"{base}/posts/{post.id}"
+
+
+def _short(post: Post) -> str:
+    text = " ".join(post.text.split())
+    return text if len(text) <= SUBJECT_TEXT_CHARS else text[: SUBJECT_TEXT_CHARS - 1] + "…"
+
+
+def _approvers(post: Post) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(User.email)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                UserRole.role == Role.OFFICER.value,
+                User.active.is_(True),
+                User.id != post.author_id,
+            )
+            .distinct()
+        )
+    )
+
+
+def post_awaits_approval(post: Post) -> int:
+    return send(
+        Email(
+            tuple(_approvers(post)),
+            f"A post is waiting for your approval: {_short(post)}",
+            f"{post.author.email} submitted a post for approval.\n\n"
+            f"{post.text}\n\nApprove or reject it: {_link(post)}\n",
+        )
+    )
+
+
+def post_decided(post: Post, *, approved: bool, reason: str | None = None) -> int:
+    if approved:
+        subject = f"Your post is approved: {_short(post)}"
+        body = f"Your post is approved and scheduled.\n\nSee it: {_link(post)}\n"
+    else:
+        subject = f"Your post was rejected: {_short(post)}"
+        body = (
+            f"Your post was rejected.\n\nReason: {reason or 'none given'}\n\n"
+            f"Edit it and submit it again: {_link(post)}\n"
+        )
+    return send(Email((post.author.email,), subject, body))
+
+
+def post_blocked(post: Post, reasons: list[str]) -> int:
+    """For the publish job: the guardrails stopped the post at publish time."""
+    listed = "\n".join(f"- {r}" for r in reasons) or "- (no reason recorded)"
+    return send(
+        Email(
+            (post.author.email,),
+            f"Your post was blocked at publish time: {_short(post)}",
+            f"The guardrails stopped your post when it was due to go out:\n{listed}\n\n"
+            f"Edit it and submit it again: {_link(post)}\n",
+        )
+    )
+
+
+def post_failed(post: Post, reason: str) -> int:
+    """For the publish job: a platform refused the post, or it is held for a person."""
+    return send(
+        Email(
+            (post.author.email,),
+            f"Your post did not go out: {_short(post)}",
+            f"Publishing your post failed: {reason}\n\nSee what happened: {_link(post)}\n",
+        )
+    )

@@ -1,0 +1,101 @@
+"""How things read on the page: London times, status colours, finding labels, the menu."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from gateway.domain.guardrails import Outcome
+from gateway.domain.roles import Role
+from gateway.domain.statuses import DeliveryStatus, PostStatus
+from gateway.forms import error_list
+
+#: Times are stored in UTC and shown in Europe/London (issue 3).
+LONDON = ZoneInfo("Europe/London")
+
+#: GOV.UK "Tag" colours: grey waits on nobody, blue is in hand, green went out, red needs a
+#: person, yellow waits on someone else.
+_STATUS_COLOURS = {
+    PostStatus.DRAFT: "govuk-tag--grey",
+    PostStatus.AWAITING_APPROVAL: "govuk-tag--yellow",
+    PostStatus.APPROVED: "govuk-tag--blue",
+    PostStatus.PUBLISHING: "govuk-tag--light-blue",
+    PostStatus.PUBLISHED: "govuk-tag--green",
+    PostStatus.PARTLY_PUBLISHED: "govuk-tag--orange",
+    PostStatus.FAILED: "govuk-tag--red",
+    PostStatus.REJECTED: "govuk-tag--red",
+    PostStatus.CANCELLED: "govuk-tag--grey",
+    PostStatus.BLOCKED: "govuk-tag--red",
+    DeliveryStatus.PENDING: "govuk-tag--grey",
+    DeliveryStatus.SCHEDULED: "govuk-tag--blue",
+    DeliveryStatus.PUBLISHING: "govuk-tag--light-blue",
+    DeliveryStatus.PUBLISHED: "govuk-tag--green",
+    DeliveryStatus.RETRY: "govuk-tag--yellow",
+    DeliveryStatus.HELD: "govuk-tag--orange",
+    DeliveryStatus.FAILED: "govuk-tag--red",
+    DeliveryStatus.BLOCKED: "govuk-tag--red",
+    DeliveryStatus.CANCELLED: "govuk-tag--grey",
+}
+_OUTCOME_LABELS = {
+    Outcome.BLOCK: "Blocked",
+    Outcome.REFER: "Referred to the monitoring officer",
+    Outcome.ADVISE: "Advice",
+}
+
+
+def london(value: datetime | None, fmt: str = "%-d %B %Y at %-I:%M%p") -> str:
+    """A UTC time as people in the council read it: '3 March 2027 at 9:30am'."""
+    if value is None:
+        return "Not set"
+    text = value.astimezone(LONDON).strftime(fmt)
+    return text.replace("AM", "am").replace("PM", "pm")
+
+
+def status_label(status: Any) -> str:
+    if isinstance(status, PostStatus | DeliveryStatus):
+        return getattr(status, "label", status.value.replace("_", " ").capitalize())
+    return str(status).replace("_", " ").capitalize()
+
+
+def status_colour(status: Any) -> str:
+    return _STATUS_COLOURS.get(status, "govuk-tag--grey")
+
+
+def outcome_label(outcome: Outcome) -> str:
+    return _OUTCOME_LABELS.get(Outcome(outcome), str(outcome))
+
+
+def navigation_items() -> list[dict[str, Any]]:
+    """The menu for the signed-in user's roles; the server checks the roles again anyway."""
+    if not current_user.is_authenticated:
+        return []
+    items = [("web.dashboard", "Dashboard", None)]
+    if current_user.has_role(Role.OFFICER, Role.DUTY_OFFICER):
+        items.append(("web.post_new", "New post", None))
+    if current_user.has_role(Role.OFFICER, Role.MONITORING_OFFICER):
+        items.append(("web.approvals", "Approvals", None))
+    items.append(("web.schedule_week", "Schedule", None))
+    if current_user.has_role(Role.ADMIN):
+        items.append(("admin.index", "Admin", "admin."))
+    endpoint = request.endpoint or ""
+    return [
+        {
+            "href": url_for(name),
+            "text": text,
+            "active": endpoint == name or bool(prefix and endpoint.startswith(prefix)),
+        }
+        for name, text, prefix in items
+    ]
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(london)
+    app.add_template_global(navigation_items)
+    app.add_template_global(status_colour)
+    app.add_template_global(status_label)
+    app.add_template_global(outcome_label)
+    app.add_template_global(error_list)

@@ -1,0 +1,403 @@
+"""New post, edit, submit, cancel and the post page (issue 6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
+
+from gateway import notifications as notify
+from gateway.domain.guardrails import AmbiguousLocalTime, NonexistentLocalTime, Outcome
+from gateway.domain.guardrails.clock import LONDON, local_to_utc
+from gateway.domain.roles import Role
+from gateway.domain.statuses import PostStatus
+from gateway.extensions import db
+from gateway.models import Channel, Post, PostImage
+from gateway.models.base import utcnow
+from gateway.posts import images as image_store
+from gateway.posts import service
+from gateway.posts.service import NewImage, PostError
+from gateway.security import requires, signed_in
+from gateway.web import history
+from gateway.web.forms import ConfirmForm, PostForm, ReasonForm, ReferralForm
+from gateway.web.views import bp
+
+EDITABLE = {
+    PostStatus.DRAFT,
+    PostStatus.AWAITING_APPROVAL,
+    PostStatus.APPROVED,
+    PostStatus.REJECTED,
+    PostStatus.BLOCKED,
+    PostStatus.FAILED,
+}
+CANCELLABLE = {PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL, PostStatus.APPROVED}
+#: Approval rows that carry a reason the author must see.
+REJECTIONS = (service.REJECTED, service.REFERRAL_UPHELD)
+#: Form fields a service error names, mapped to the form field that shows it.
+SERVICE_FIELDS = {"scheduled_at": "publish_date", "text": "text", "channels": "channels"}
+
+
+def post_or_404(post_id: int) -> Post:
+    post = db.session.get(Post, post_id)
+    if post is None:
+        abort(404)
+    return post
+
+
+def channel_choices() -> list[SelectChoice]:
+    rows = db.session.execute(
+        select(Channel.id, Channel.display_name, Channel.platform)
+        .where(Channel.enabled.is_(True))
+        .order_by(Channel.display_name, Channel.id)
+    ).all()
+    return [
+        SelectChoice(
+            row.id, f"{row.display_name} ({PLATFORM_NAMES.get(row.platform, row.platform)})"
+        )
+        for row in rows
+    ]
+
+
+PLATFORM_NAMES = {"x": "X", "facebook": "Facebook Page", "instagram": "Instagram"}
+
+
+def _scheduled_at(form: PostForm, submitting: bool) -> datetime | None:
+    """The London date and time as UTC, with a message beside the field that is wrong."""
+    day, at = form.publish_date.data, getattr(form.publish_time, "parsed", None)
+    if form.publish_date.errors or form.publish_time.errors:
+        return None
+    if day is None and at is None:
+        if submitting:
+            form.publish_date.errors.append("Enter the date the post goes out")
+        return None
+    if day is None:
+        form.publish_date.errors.append("Enter the date the post goes out, as well as the time")
+        return None
+    if at is None:
+        form.publish_time.errors.append("Enter the time the post goes out, as well as the date")
+        return None
+    try:
+        when = local_to_utc(day, at)
+    except (NonexistentLocalTime, AmbiguousLocalTime) as exc:
+        form.publish_time.errors.append(str(exc))
+        return None
+    if when <= utcnow():
+        form.publish_date.errors.append(
+            "The date and time must be in the future: choose a later time"
+        )
+        return None
+    return when
+
+
+def _new_images(form: PostForm) -> list[NewImage] | None:
+    """The uploaded images, each checked, with its alt text; None when none was chosen."""
+    found: list[NewImage] = []
+    for index, entry in enumerate(form.images.entries, start=1):
+        upload = entry.form.file.data
+        alt = (entry.form.alt_text.data or "").strip()
+        if upload is None or not getattr(upload, "filename", ""):
+            if alt:
+                entry.form.file.errors.append(f"Choose image {index}, or delete its alt text")
+            continue
+        data = upload.read()
+        name = upload.filename or f"image-{index}"
+        try:
+            image_store.inspect_image(data, name)
+        except image_store.ImageError as exc:
+            entry.form.file.errors.append(str(exc))
+            continue
+        if not alt:
+            # Alt text is required (WCAG 2.2 1.1.1; the Design System's images guidance).
+            entry.form.alt_text.errors.append(f"Enter alt text for image {index}")
+            entry.form.file.errors.append(f"Choose image {index} again after adding its alt text")
+            continue
+        found.append(NewImage(name, upload.mimetype or "", data, alt))
+    return found or None
+
+
+def _form_has_errors(form: PostForm) -> bool:
+    return bool(form.errors) or any(
+        entry.form.file.errors or entry.form.alt_text.errors for entry in form.images.entries
+    )
+
+
+def _apply_service_error(form: PostForm, exc: PostError, page_errors: list) -> None:
+    target = SERVICE_FIELDS.get(exc.field or "")
+    if target:
+        getattr(form, target).errors.append(exc.message)
+    elif exc.field == "images":
+        form.images.entries[0].form.file.errors.append(exc.message)
+    else:
+        page_errors.append(exc.message)
+
+
+def _save(form: PostForm, post: Post | None, page_errors: list):
+    """Save (and maybe submit) the form. Returns a redirect, or None to show the form again."""
+    submitting = request.form.get("action") == "submit"
+    ok = form.validate_on_submit()
+    scheduled_at = _scheduled_at(form, submitting)
+    new_images = _new_images(form)
+    if not ok or _form_has_errors(form):
+        return None, post
+    try:
+        if post is None:
+            post = service.create_draft(
+                current_user,
+                text=form.text.data,
+                channel_ids=form.channels.data,
+                scheduled_at=scheduled_at,
+                images=new_images or (),
+            )
+        else:
+            version = int(form.expected_version.data) if form.expected_version.data else None
+            service.update_post(
+                post,
+                current_user,
+                text=form.text.data,
+                channel_ids=form.channels.data,
+                scheduled_at=scheduled_at,
+                images=new_images,
+                expected_version=version,
+            )
+        db.session.commit()
+    except PostError as exc:
+        db.session.rollback()
+        _apply_service_error(form, exc, page_errors)
+        return None, (db.session.get(Post, post.id) if post is not None and post.id else None)
+    except StaleDataError:
+        db.session.rollback()
+        page_errors.append(
+            "Someone else changed this post while you were editing it. Check their changes "
+            "and make yours again."
+        )
+        return None, (db.session.get(Post, post.id) if post is not None else None)
+    form.expected_version.data = str(post.version)
+    if not submitting:
+        flash("Draft saved. Check the guardrail findings and the preview, then submit it.")
+        return redirect(url_for("web.post_edit", post_id=post.id)), post
+    try:
+        service.submit(post, current_user)
+        db.session.commit()
+    except PostError as exc:
+        # The draft is kept (committed above); the verdict the service recorded is kept too.
+        db.session.commit()
+        page_errors.append(exc.message)
+        db.session.refresh(post)
+        return None, post
+    notify.post_awaits_approval(post)
+    flash("Submitted for approval. Another officer needs to approve it.")
+    return redirect(url_for("web.post_show", post_id=post.id)), post
+
+
+def _findings_view(post: Post | None) -> tuple[list, list]:
+    """(findings, page errors): each finding once, with the channels it applies to."""
+    if post is None or post.id is None:
+        return [], []
+    try:
+        by_channel = service.findings_for(post)
+    except PostError as exc:
+        return [], [exc.message]
+    merged: dict[tuple, object] = {}
+    for _channel_id, findings in by_channel.items():
+        for finding in findings:
+            key = (finding.rule, finding.outcome, finding.reason, finding.span)
+            merged.setdefault(key, finding)
+    order = {Outcome.BLOCK: 0, Outcome.REFER: 1, Outcome.ADVISE: 2}
+    findings = sorted(merged.values(), key=lambda f: order[f.outcome])
+    errors = [
+        {"text": f"Blocked: {f.reason}", "href": f"#finding-{i}"}
+        for i, f in enumerate(findings, start=1)
+        if f.outcome is Outcome.BLOCK
+    ]
+    return findings, errors
+
+
+def _previews(text: str, channel_ids: list[int]) -> list[dict]:
+    if not text or not channel_ids:
+        return []
+    channels = db.session.scalars(
+        select(Channel).where(Channel.id.in_(channel_ids)).order_by(Channel.display_name)
+    ).all()
+    return [
+        {"channel": c, **service.preview(text, c.platform)}
+        for c in channels
+        if c.platform in PLATFORM_NAMES
+    ]
+
+
+def _render_form(form: PostForm, post: Post | None, page_errors: list, status: int = 200):
+    findings, finding_errors = _findings_view(post)
+    text = form.text.data or (post.text if post else "")
+    chosen = form.channels.data or ([d.channel_id for d in post.deliveries] if post else [])
+    errors = page_errors + finding_errors
+    previews = _previews(text, chosen)
+    has_errors = bool(errors) or _form_has_errors(form)
+    return render_template(
+        "web/post_form.html",
+        form=form,
+        post=post,
+        findings=findings,
+        previews=previews,
+        text_limit=min((p["limit"] for p in previews), default=service.MAX_TEXT_CHARS),
+        page_errors=errors,
+        platform_names=PLATFORM_NAMES,
+    ), (400 if has_errors and request.method == "POST" else status)
+
+
+@bp.route("/posts/new", methods=["GET", "POST"])
+@requires(Role.OFFICER, Role.DUTY_OFFICER)
+def post_new():
+    form = PostForm()
+    form.channels.choices = channel_choices()
+    page_errors: list = []
+    if request.method == "POST":
+        response, post = _save(form, None, page_errors)
+        if response is not None:
+            return response
+        return _render_form(form, post, page_errors)
+    return _render_form(form, None, page_errors)
+
+
+def _prefill(form: PostForm, post: Post) -> None:
+    form.text.data = post.text
+    form.channels.data = [d.channel_id for d in post.deliveries]
+    if post.scheduled_at is not None:
+        local = post.scheduled_at.astimezone(LONDON)
+        form.publish_date.data = local.date()
+        form.publish_time.data = local.strftime("%H:%M")
+    form.expected_version.data = str(post.version)
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@requires(Role.OFFICER, Role.DUTY_OFFICER)
+def post_edit(post_id: int):
+    post = post_or_404(post_id)
+    if post.status_enum not in EDITABLE:
+        flash(f"A post that is {post.status_enum.label.lower()} cannot be edited.")
+        return redirect(url_for("web.post_show", post_id=post.id))
+    form = PostForm()
+    form.channels.choices = channel_choices()
+    page_errors: list = []
+    if request.method == "POST":
+        response, post = _save(form, post, page_errors)
+        if response is not None:
+            return response
+        if post is None:
+            abort(404)
+        return _render_form(form, post, page_errors)
+    _prefill(form, post)
+    return _render_form(form, post, page_errors)
+
+
+@bp.get("/posts/<int:post_id>")
+@signed_in
+def post_show(post_id: int):
+    return render_post_page(post_or_404(post_id))
+
+
+def render_post_page(
+    post: Post,
+    *,
+    reject_form: ReasonForm | None = None,
+    referral_form: ReferralForm | None = None,
+    page_errors: list | None = None,
+):
+    findings, finding_errors = _findings_view(post)
+    status = post.status_enum
+    is_author = post.author_id == current_user.id
+    can_officer = current_user.has_role(Role.OFFICER, Role.DUTY_OFFICER)
+    awaiting = status is PostStatus.AWAITING_APPROVAL
+    actions = {
+        "edit": can_officer and status in EDITABLE,
+        "submit": can_officer and status is PostStatus.DRAFT,
+        # Shown to the author too: the server refuses and says why (two-person rule).
+        "approve": current_user.has_role(Role.OFFICER) and awaiting,
+        "referral": current_user.has_role(Role.MONITORING_OFFICER)
+        and awaiting
+        and any(f.outcome is Outcome.REFER for f in findings),
+        "cancel": can_officer and status in CANCELLABLE,
+    }
+    errors = list(page_errors or [])
+    if status in (PostStatus.DRAFT,):
+        errors += finding_errors
+    code = (
+        400
+        if (
+            page_errors
+            or (reject_form and reject_form.errors)
+            or (referral_form and referral_form.errors)
+        )
+        else 200
+    )
+    rejection = None
+    if status is PostStatus.REJECTED:
+        decided = [a for a in post.approvals if a.decision in REJECTIONS]
+        rejection = decided[-1] if decided else None
+    return render_template(
+        "web/post.html",
+        post=post,
+        rejection=rejection,
+        is_author=is_author,
+        findings=findings,
+        previews=_previews(post.text, [d.channel_id for d in post.deliveries]),
+        history=history.for_post(post.id),
+        actions=actions,
+        confirm=ConfirmForm(),
+        reject_form=reject_form or ReasonForm(prefix="reject"),
+        referral_form=referral_form or ReferralForm(prefix="referral"),
+        extra_forms=[f for f in (reject_form, referral_form) if f is not None],
+        page_errors=errors,
+        platform_names=PLATFORM_NAMES,
+    ), code
+
+
+@bp.post("/posts/<int:post_id>/submit")
+@requires(Role.OFFICER, Role.DUTY_OFFICER)
+def post_submit(post_id: int):
+    post = post_or_404(post_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.submit(post, current_user)
+        db.session.commit()
+    except PostError as exc:
+        db.session.commit()  # keep the guardrails' verdict the service recorded
+        db.session.refresh(post)
+        return render_post_page(post, page_errors=[exc.message])
+    notify.post_awaits_approval(post)
+    flash("Submitted for approval. Another officer needs to approve it.")
+    return redirect(url_for("web.post_show", post_id=post.id))
+
+
+@bp.post("/posts/<int:post_id>/cancel")
+@requires(Role.OFFICER, Role.DUTY_OFFICER)
+def post_cancel(post_id: int):
+    post = post_or_404(post_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.cancel(post, current_user)
+        db.session.commit()
+    except PostError as exc:
+        db.session.rollback()
+        return render_post_page(post_or_404(post_id), page_errors=[exc.message])
+    flash("The post is cancelled. Nothing will be published.")
+    return redirect(url_for("web.post_show", post_id=post.id))
+
+
+@bp.get("/posts/<int:post_id>/images/<int:image_id>")
+@signed_in
+def post_image(post_id: int, image_id: int):
+    image = db.session.get(PostImage, image_id)
+    if image is None or image.post_id != post_id:
+        abort(404)
+    try:
+        data = image_store.load(image.storage_key)
+    except (image_store.ImageError, OSError):
+        abort(404)
+    # The stored type comes from Pillow's reading of the bytes, never from the upload.
+    return data, 200, {"Content-Type": image.content_type, "Cache-Control": "private, max-age=300"}
