@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -79,3 +80,54 @@ def test_mutated_exports_never_crash_the_verifier(tmp_path_factory, capsys, pris
     out, err = capsys.readouterr()
     assert code in {EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE}, err
     assert "Traceback" not in out + err
+
+
+def _reference_is_canonical(data: bytes) -> bool:
+    """RFC 8785 by the independent ``rfc8785`` package: parse, re-encode, compare."""
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        return rfc8785.dumps(value) == data
+    except (ValueError, RecursionError, rfc8785.CanonicalizationError, _Duplicate):
+        return False
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _no_duplicates(pairs):
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _Duplicate
+    return dict(pairs)
+
+
+_MUTATIONS = [
+    lambda text, i: text[:i] + " " + text[i:],
+    lambda text, i: text[:i] + text[i + 1 :],
+    lambda text, i: text[:i] + "\\u0041" + text[i:],
+    lambda text, i: text[:i] + "-0" + text[i:],
+    lambda text, i: text[:i] + ',"a":1' + text[i:],
+    lambda text, i: text[:i] + "\\/" + text[i:],
+    lambda text, i: text[:i] + "1e2" + text[i:],
+    lambda text, i: text[:i] + "\U0001f600" + text[i:],
+]
+
+
+@given(json_values, st.integers(0, 10_000), st.sampled_from(range(len(_MUTATIONS))))
+@settings(max_examples=400)
+def test_acceptance_matches_an_independent_rfc_8785_implementation(value, where, mutation):
+    try:
+        text = canonical_json(value).decode()
+    except ValueError:
+        return
+    mutated = _MUTATIONS[mutation](text, where % (len(text) + 1)).encode("utf-8", "surrogatepass")
+    for candidate in (text.encode(), mutated):
+        reference = _reference_is_canonical(candidate)
+        try:
+            parse_canonical(candidate)
+        except LeafError as exc:
+            # Refusing canonical JSON is allowed only for nesting deeper than the leaf allows.
+            assert not reference or "nested more than" in str(exc), (candidate, exc)
+        else:
+            assert reference, f"accepted non-canonical {candidate!r}"
