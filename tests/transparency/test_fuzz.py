@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gateway.transparency.canonical import canonical_json
-from gateway.transparency.demo import DemoLog
+from gateway.transparency.demo import DEMO_ORIGIN, DemoLog
+from gateway.transparency.export import write_filtered_export
 from gateway.transparency.leaf import LeafError, parse_canonical, parse_leaf
 from gateway.verify import EXIT_FAILED, EXIT_OK, EXIT_UNREADABLE, main
 from tests.transparency.helpers import export
@@ -64,19 +65,34 @@ def pristine(tmp_path_factory):
                   Ed25519PrivateKey.generate())  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def pristine_filtered(tmp_path_factory):
+    log = DemoLog(2)
+    folder = tmp_path_factory.mktemp("fuzz") / "f"
+    write_filtered_export(
+        folder, list(log.leaves()), [1, 2, 7], log.content,
+        private_key=Ed25519PrivateKey.generate(), origin=DEMO_ORIGIN, consistency_from=[3],
+    )  # fmt: skip
+    return folder
+
+
 @given(st.data())
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_mutated_exports_never_crash_the_verifier(tmp_path_factory, capsys, pristine, data):
+@settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_mutated_exports_never_crash_the_verifier(
+    tmp_path_factory, capsys, pristine, pristine_filtered, data
+):
+    source = data.draw(st.sampled_from([pristine, pristine_filtered]))
     folder = tmp_path_factory.mktemp("fuzz") / "x"
-    shutil.copytree(pristine, folder)
-    files = ["entries.jsonl", "checkpoint", "verifier-key", "contents.jsonl"]
+    shutil.copytree(source, folder)
+    files = sorted(p.name for p in source.iterdir() if p.name != "entries.csv")
     path = folder / data.draw(st.sampled_from(files))
     raw = bytearray(path.read_bytes())
     for _ in range(data.draw(st.integers(1, 4))):
         pos = data.draw(st.integers(0, len(raw) - 1))
         raw[pos] = data.draw(st.integers(0, 255))
     path.write_bytes(bytes(raw))
-    code = main([str(folder)])
+    previous = ["--previous", str(source / "checkpoint")] if data.draw(st.booleans()) else []
+    code = main([str(folder), *previous])
     out, err = capsys.readouterr()
     assert code in {EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE}, err
     assert "Traceback" not in out + err
