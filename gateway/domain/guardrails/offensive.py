@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 
 from gateway.domain.guardrails.model import Finding, Outcome
-from gateway.domain.guardrails.plain import plain_words
+from gateway.domain.guardrails.plain import first_plain_word, plain_words
 from gateway.domain.guardrails.wordlists import data_lines, maintained_profanity
 
 CLAUSE = "Swale customer use policy, 'Moderation'; Cromer social media policy 4"
@@ -48,6 +48,8 @@ _SEPARATORS = re.compile(r"[-._]")
 # Disguised words a plain-word test cannot see: a symbol inside or before letters (sh!t, f**k,
 # @ss, $hit), a mask after them (f***), a digit inside letters (sh1t, p0rn), a stretched letter
 # (shiiit), spaced or dotted letters (f u c k). Separate simple patterns scan faster than one.
+_SYMBOL_CHARS = "@$*#!+"
+_ANY_DIGIT = re.compile(r"\d")
 _DISGUISES = (
     re.compile(r"[a-z][@$*#!+]+[a-z]|(?<![\w@])[@$][a-z]|[a-z][*#]"),
     re.compile(r"[a-z][0-9]+[a-z]"),
@@ -79,6 +81,7 @@ class OffensiveMatcher:
             _normalise_entry(w) for w in entries if " " not in w
         ) | frozenset(w for w in entries if " " not in w)
         phrases = sorted((w for w in entries if " " in w), key=len, reverse=True)
+        self._phrase_starters = frozenset(first_plain_word(p) for p in phrases)
         self._phrases = (
             re.compile(
                 r"(?<!\w)(?:"
@@ -148,9 +151,16 @@ class OffensiveMatcher:
         if not self._plain.isdisjoint(plain):
             return False
         low = text.lower()
-        if any(p.search(low) for p in _DISGUISES):
+        symbols, letters_digits, stretched, spaced = _DISGUISES
+        if any(c in low for c in _SYMBOL_CHARS) and symbols.search(low):
             return False
-        return self._phrases is None or not self._phrases.search(low)
+        if _ANY_DIGIT.search(low) and letters_digits.search(low):
+            return False
+        if stretched.search(low) or spaced.search(low):
+            return False
+        if self._phrases is None or self._phrase_starters.isdisjoint(plain):
+            return True
+        return not self._phrases.search(low)
 
     def find(self, text: str, plain: frozenset[str] | None = None) -> list[Finding]:
         if self._clearly_clean(text, plain_words(text) if plain is None else plain):

@@ -16,6 +16,7 @@ from stdnum import iban, luhn
 from stdnum.gb import nhs
 
 from gateway.domain.guardrails.model import AllowedContacts, Finding, Outcome
+from gateway.domain.guardrails.plain import plain_words
 
 CLAUSE = "Swale customer use policy, 'Responding and replying'; Dover policy 6.1(f)"
 _WHY = (
@@ -139,7 +140,10 @@ _DOB = re.compile(
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
 )
-_BANK_HINT = re.compile(r"sort\s*code|account|a/c|\b\d{2}-\d{2}-\d{2}\b", re.IGNORECASE)
+_ANY_DIGIT = re.compile(r"\d")
+_BANK_WORDS = frozenset({"sort", "account", "acc", "iban", "c"})  # "c" as in "a/c"
+_SORT_LIKE = re.compile(r"\d\d-\d\d-\d\d")
+_BIRTH_WORDS = frozenset({"born", "birth", "dob", "d"})  # "d" as in "d.o.b."
 _SORT_CODE = re.compile(r"\bsort\s*code\s*[:\-]?\s*\d{2}[-\s]?\d{2}[-\s]?\d{2}\b", re.IGNORECASE)
 _ACCOUNT = re.compile(
     r"\b(?:account(?:\s*(?:number|no\.?))?|acc\s*no\.?|a/c)\s*[:\-]?\s*\d{8}\b", re.IGNORECASE
@@ -164,16 +168,23 @@ def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < e and s < span[1] for s, e in taken)
 
 
-def find_personal_data(text: str, contacts: AllowedContacts) -> list[Finding]:
+def find_personal_data(
+    text: str, contacts: AllowedContacts, plain: frozenset[str] | None = None
+) -> list[Finding]:
     findings: list[Finding] = []
+    if "@" in text:
+        findings += _emails(text, contacts)
+    # Everything below needs a digit: most posts stop here (issue #4 "Speed").
+    if not _ANY_DIGIT.search(text):
+        return findings
+    if plain is None:
+        plain = plain_words(text)
     numbers: list[tuple[int, int]] = []
     if _DIGIT_RUN.search(text):
         findings += _phones(text, contacts, numbers)
         findings += _numbers(text, numbers)
-    if _BANK_HINT.search(text):
+    if not _BANK_WORDS.isdisjoint(plain) or _SORT_LIKE.search(text):
         findings += _bank(text, numbers)
-    if "@" in text:
-        findings += _emails(text, contacts)
     findings += _addresses(text, contacts)
     for m in _NINO.finditer(text):
         findings.append(
@@ -185,7 +196,7 @@ def find_personal_data(text: str, contacts: AllowedContacts) -> list[Finding]:
                 text,
             )
         )
-    for m in _DOB.finditer(text):
+    for m in _DOB.finditer(text) if not _BIRTH_WORDS.isdisjoint(plain) else ():
         findings.append(
             _finding("date_of_birth", Outcome.BLOCK, "This is a date of birth", m.span(), text)
         )

@@ -21,6 +21,7 @@ from gateway.domain.guardrails.wordlists import (
     PartyAlias,
     data_lines,
     election_administration,
+    gated_patterns,
     party_aliases,
 )
 
@@ -108,8 +109,8 @@ _POLITICIAN_SUFFIX = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}\s
 _VOTE_FOR = re.compile(
     r"\b(?i:vot(?:e|es|ed|ing)\s+)(?:(?i:for|against)\b(?:\s+[\w'’-]+){0,3}|[A-Z][\w'’-]+)"
 )
+_GATED_PARTY = {"party": "a political group"}  # what a political_groups.txt match names
 _POLITICIAN_TITLES = frozenset({"mp", "msp", "mep", "mla"})
-_GROUP_WORDS = frozenset({"ruling", "controlling", "majority", "minority", "opposition"})
 SURNAME_PARTY_WINDOW = 30
 HONORIFIC_AND_SURNAME = "honorific and surname"
 _TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
@@ -166,15 +167,25 @@ class PoliticalMatcher:
             [a.text for a in aliases if not a.case_sensitive], re.IGNORECASE
         )
         self._party_cased = _alternation([a.text for a in aliases if a.case_sensitive])
-        # Campaign phrasing and controversy in one pass; the group name says which matched.
-        campaign = "|".join(f"(?:{p})" for p in data_lines("campaign_phrases.txt"))
-        controversial = "|".join(f"(?:{p})" for p in data_lines("controversial.txt"))
-        self._phrasing = re.compile(
-            rf"(?P<campaign>{campaign})|(?P<controversial>{controversial})", re.IGNORECASE
-        )
-        self._groups = re.compile(
-            "|".join(f"(?:{p})" for p in data_lines("political_groups.txt")), re.IGNORECASE
-        )
+        # Campaign phrasing, controversy and political groups: expressions from data files,
+        # each woken only by its trigger words.
+        entries = [
+            (kind, entry)
+            for kind, name in (
+                ("campaign", "campaign_phrases.txt"),
+                ("controversial", "controversial.txt"),
+                ("party", "political_groups.txt"),
+            )
+            for entry in gated_patterns(name)
+        ]
+        self._gated = [(kind, entry.pattern) for kind, entry in entries]
+        # Trigger word -> indexes of the expressions it wakes (one set intersection a post).
+        self._by_trigger: dict[str, list[int]] = {}
+        self._always = [i for i, (_, e) in enumerate(entries) if e.triggers is None]
+        for i, (_, entry) in enumerate(entries):
+            for word in entry.triggers or ():
+                self._by_trigger.setdefault(word, []).append(i)
+        self._trigger_words = frozenset(self._by_trigger)
         slogans = data_lines("slogans.txt")
         self._slogans = _alternation(slogans, re.IGNORECASE)
         self._slogan_starters = frozenset(first_plain_word(s) for s in slogans)
@@ -335,8 +346,9 @@ class PoliticalMatcher:
         if plain is None:
             plain = plain_words(text)
         hits = [
-            PoliticalHit(m.lastgroup or "campaign", m.span(), m.group())
-            for m in self._phrasing.finditer(text)
+            PoliticalHit(kind, m.span(), m.group(), party=_GATED_PARTY.get(kind, ""))
+            for kind, pattern in self._gated_for(plain)
+            for m in pattern.finditer(text)
         ]
         if self._slogans is not None and not self._slogan_starters.isdisjoint(plain):
             hits += [
@@ -353,14 +365,16 @@ class PoliticalMatcher:
                 for pattern in (_POLITICIAN_SUFFIX, _OUR_MP)
                 for m in pattern.finditer(text)
             ]
-        if not _GROUP_WORDS.isdisjoint(plain):
-            hits += [
-                PoliticalHit("party", m.span(), m.group(), party="a political group")
-                for m in self._groups.finditer(text)
-            ]
         if not VOTE_WORDS.isdisjoint(plain):
             hits += self._vote_for(text)
         return hits
+
+    def _gated_for(self, plain: frozenset[str]) -> list[tuple[str, re.Pattern[str]]]:
+        """The data-file expressions whose trigger words the post contains, in file order."""
+        chosen = set(self._always)
+        for word in self._trigger_words.intersection(plain):
+            chosen.update(self._by_trigger[word])
+        return [self._gated[i] for i in sorted(chosen)]
 
     def _vote_for(self, text: str) -> list[PoliticalHit]:
         """Asking for votes, once election-administration phrases ("vote by post") are masked

@@ -58,7 +58,7 @@ class Word(NamedTuple):
         return self.text[:1].isupper()
 
 
-_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+_POSSESSIVE_ENDINGS = ("'s", "’s", "'S", "’S")
 
 
 def words_of(text: str) -> list[Word]:
@@ -67,7 +67,7 @@ def words_of(text: str) -> list[Word]:
     words = []
     for m in NAME_WORD_RE.finditer(text):
         word = m.group()
-        if _POSSESSIVE.search(word):
+        if word.endswith(_POSSESSIVE_ENDINGS):
             word = word[:-2]
         words.append(Word(m.start(), m.start() + len(word), word, fold(word)))
     return words
@@ -117,6 +117,7 @@ class Register:
         # First words of every name form: most words of a post fail this one set look-up.
         self._first = frozenset(k[0] for k in self._full)
         self._longest_surname = max((len(k) for k in self._surname), default=1)
+        self._surname_first = frozenset(k[0] for k in self._surname)
 
     def __len__(self) -> int:
         return len(self.people)
@@ -152,7 +153,7 @@ class Register:
     ) -> tuple[int, tuple[Person, ...]] | None:
         """A register surname starting at word i; capitalised as names are written, unless
         a title before it ("councillor okafor") already says it is a name."""
-        if capitalised and not words[i].capitalised:
+        if (capitalised and not words[i].capitalised) or words[i].folded not in self._surname_first:
             return None
         for length in range(min(self._longest_surname, len(words) - i), 0, -1):
             found = self._surname.get(tuple(w.folded for w in words[i : i + length]))

@@ -6,6 +6,8 @@ word list in a data file that an admin can add to").
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -90,3 +92,39 @@ def election_administration() -> tuple[tuple[str, ...], tuple[str, ...]]:
         else:
             admin.append(line.lower())
     return tuple(admin), tuple(nonelection)
+
+
+@dataclass(frozen=True)
+class GatedPattern:
+    """A data-file regular expression and the words one of which a post must contain for it
+    to run (None: always runs)."""
+
+    triggers: frozenset[str] | None
+    pattern: re.Pattern[str]
+
+    def finditer(self, text: str, plain: frozenset[str]) -> Iterator[re.Match[str]]:
+        if self.triggers is None or not self.triggers.isdisjoint(plain):
+            yield from self.pattern.finditer(text)
+
+
+_TRIGGER = re.compile(r"[a-z]+")
+
+
+@cache
+def gated_patterns(name: str) -> tuple[GatedPattern, ...]:
+    """Lines ``trigger words :: regex`` of ``data/<name>``; raises GuardrailInputError naming
+    the line of a bad expression or trigger, so an admin's edit fails loudly."""
+    entries = []
+    for line in data_lines(name):
+        words, sep, source = line.partition(" :: ")
+        if not sep:
+            words, source = "", line
+        triggers = words.split()
+        if sep and (not triggers or not all(_TRIGGER.fullmatch(t) for t in triggers)):
+            raise GuardrailInputError(f"{name}: triggers must be lower-case words in {line!r}")
+        try:
+            pattern = re.compile(source.strip(), re.IGNORECASE)
+        except re.error as exc:
+            raise GuardrailInputError(f"{name}: bad expression {source!r}: {exc}") from exc
+        entries.append(GatedPattern(frozenset(triggers) if sep else None, pattern))
+    return tuple(entries)
