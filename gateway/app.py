@@ -31,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         security,
         web,
     )
+    from gateway.publishing import media
 
     security.init_app(app)
     database.init_app(app)
@@ -40,5 +41,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     health.init_app(app)
     web.init_app(app)
     admin.init_app(app)
+    media.init_app(app)
     security.check_every_route_has_a_permission(app)
     return app

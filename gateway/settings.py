@@ -30,10 +30,11 @@ DEFAULT_SIGNIN_RATE_LIMIT = "10 per minute;50 per hour"
 #: go out two days later).
 DEFAULT_PUBLISH_GRACE_MINUTES = 30
 #: How often the scheduler sweep looks for due deliveries without a live job.
-DEFAULT_SWEEP_SECONDS = 2.0
+DEFAULT_SWEEP_SECONDS = 1.0
 #: /readyz calls a worker dead when its RQ heartbeat is older than this.
 DEFAULT_WORKER_HEARTBEAT_MAX_AGE = 120
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEFAULT_LOG_ORIGIN = "publishing-gateway.council.example/log"
 
 
@@ -65,6 +66,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be greater than 0, got {raw!r}.")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip().upper()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}.")
+    return raw
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -210,4 +218,13 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # embedded default keeps Secure cookies on (the __Host- prefix requires them).
         "SESSION_COOKIE_SECURE": _bool(env, "GATEWAY_COOKIE_SECURE", True),
         "TRUSTED_PROXIES": _int(env, "GATEWAY_TRUSTED_PROXIES", 0, minimum=0),
+        # Where platforms fetch approved images from (Instagram needs a URL): this gateway's
+        # own address as the internet sees it.
+        "PUBLIC_URL": (env.get("GATEWAY_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
+        # Hosts on private or loopback addresses that channels may still talk to and hand
+        # image URLs on: only for the fake platform in training and tests (SSRF guard).
+        "PLATFORM_ALLOWED_HOSTS": tuple(
+            h.strip() for h in env.get("GATEWAY_PLATFORM_ALLOWED_HOSTS", "").split(",") if h.strip()
+        ),
+        "HOLIDAY_NATION": _choice(env, "GATEWAY_HOLIDAY_NATION", "ENG", ("ENG", "SCT", "NIR")),
     }

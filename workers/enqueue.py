@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -17,7 +18,12 @@ _PENDING_KEY = "gateway_pending_jobs"
 
 
 def enqueue_after_commit(
-    func: Callable[..., Any], *args: Any, queue: str, job_id: str | None = None, **options: Any
+    func: Callable[..., Any],
+    *args: Any,
+    queue: str,
+    job_id: str | None = None,
+    at: datetime | None = None,
+    **options: Any,
 ) -> None:
     """Queue ``func(*args)`` once the current transaction commits; drop it on rollback.
 
@@ -26,7 +32,7 @@ def enqueue_after_commit(
     """
     session = db.session()
     pending = session.info.setdefault(_PENDING_KEY, [])
-    pending.append((func, args, queue, job_id, job_options(**options)))
+    pending.append((func, args, queue, job_id, at, job_options(**options)))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     session.info["gateway_app"] = app
 
@@ -37,9 +43,13 @@ def _after_commit(session: Session) -> None:
     app = session.info.get("gateway_app")
     if not pending or app is None:
         return
-    for func, args, queue, job_id, options in pending:
+    for func, args, queue, job_id, at, options in pending:
         try:
-            get_queue(queue, app).enqueue(func, *args, job_id=job_id, **options)
+            q = get_queue(queue, app)
+            if at is None:
+                q.enqueue(func, *args, job_id=job_id, **options)
+            else:
+                q.enqueue_at(at, func, *args, job_id=job_id, **options)
         except Exception:  # noqa: BLE001 - Redis down: the sweep will enqueue it
             app.logger.warning("could not enqueue %s; the sweep will retry", job_id or func)
 

@@ -10,22 +10,14 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
 
 from flask import Flask
 
 from gateway.extensions import db
 from gateway.queue import SCHEDULER_HEARTBEAT_KEY, redis_connection
+from workers.sweeps import SWEEPS
 
 log = logging.getLogger(__name__)
-
-#: Sweeps run in this order on every pass; publishing adds its own (issue 5).
-SWEEPS: list[Callable[[Flask], object]] = []
-
-
-def register_sweep(func: Callable[[Flask], object]) -> Callable[[Flask], object]:
-    SWEEPS.append(func)
-    return func
 
 
 def run_once(app: Flask) -> None:

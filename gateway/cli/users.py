@@ -52,3 +52,15 @@ def keys_command() -> None:
 def new_key_command() -> None:
     """Print a new key for GATEWAY_ENCRYPTION_KEYS (put it first to rotate)."""
     click.echo(new_encryption_key())
+
+
+@keys_command.command("rotate")
+@with_appcontext
+def rotate_keys_command() -> None:
+    """Re-encrypt every channel's credentials with the first key in GATEWAY_ENCRYPTION_KEYS."""
+    from gateway.credentials import rotate_all
+    from gateway.extensions import db
+
+    changed = rotate_all()
+    db.session.commit()
+    click.echo(f"Re-encrypted the credentials of {changed} channel(s) with the newest key.")

@@ -132,6 +132,8 @@ DELIVERY_TRANSITIONS: frozenset[tuple[DeliveryStatus, DeliveryStatus]] = frozens
         (D.HELD, D.PUBLISHED),  # a person confirms it did reach the platform
         (D.HELD, D.FAILED),
         (D.HELD, D.CANCELLED),
+        (D.HELD, D.PENDING),  # the post was edited back to draft
+        (D.RETRY, D.PENDING),
         (D.FAILED, D.SCHEDULED),
         (D.FAILED, D.PENDING),
         (D.BLOCKED, D.PENDING),

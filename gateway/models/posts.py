@@ -81,6 +81,7 @@ class Delivery(db.Model):
     # The claim: a worker owns the delivery while its attempt id is here and its lease is live.
     attempt_id: Mapped[str | None] = mapped_column(String(36))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     platform_post_id: Mapped[str | None] = mapped_column(String(120))
     platform_url: Mapped[str | None] = mapped_column(String(500))

@@ -1,0 +1,102 @@
+"""Platform credentials encrypted at rest, bound to their channel (issue 5).
+
+AES-256-GCM with the channel's id as associated data: a ciphertext copied onto another
+channel's row does not decrypt. Keys come from GATEWAY_ENCRYPTION_KEYS, newest first; each
+ciphertext names the key it was made with (a short fingerprint), so old rows still decrypt
+after a new key is added, and ``rotate_all`` re-encrypts every row with the newest key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
+
+#: Bumped if the format ever changes, so old rows can still be read.
+FORMAT_VERSION = b"\x01"
+NONCE_BYTES = 12  # 96-bit nonces, as NIST SP 800-38D recommends for GCM
+KEY_ID_BYTES = 4
+
+
+class CredentialsError(RuntimeError):
+    """The credentials cannot be read: wrong channel, unknown key, or tampered."""
+
+
+def _key_id(key: bytes) -> bytes:
+    return hashlib.sha256(b"gateway-credentials-key-id" + key).digest()[:KEY_ID_BYTES]
+
+
+def _aad(channel_id: int) -> bytes:
+    return f"gateway/channel/{int(channel_id)}".encode()
+
+
+def _keys(keys: Sequence[bytes] | None) -> Sequence[bytes]:
+    return keys if keys is not None else current_app.config["ENCRYPTION_KEYS"]
+
+
+def encrypt_credentials(
+    channel_id: int, credentials: Mapping[str, str], *, keys: Sequence[bytes] | None = None
+) -> bytes:
+    key = _keys(keys)[0]
+    nonce = os.urandom(NONCE_BYTES)
+    plaintext = json.dumps(dict(credentials), sort_keys=True).encode()
+    sealed = AESGCM(key).encrypt(nonce, plaintext, _aad(channel_id))
+    return FORMAT_VERSION + _key_id(key) + nonce + sealed
+
+
+def decrypt_credentials(
+    channel_id: int, blob: bytes, *, keys: Sequence[bytes] | None = None
+) -> dict[str, str]:
+    blob = bytes(blob)
+    if not blob or blob[:1] != FORMAT_VERSION:
+        raise CredentialsError("the stored credentials are in an unknown format")
+    key_id = blob[1 : 1 + KEY_ID_BYTES]
+    nonce = blob[1 + KEY_ID_BYTES : 1 + KEY_ID_BYTES + NONCE_BYTES]
+    sealed = blob[1 + KEY_ID_BYTES + NONCE_BYTES :]
+    for key in _keys(keys):
+        if _key_id(key) == key_id:
+            try:
+                plaintext = AESGCM(key).decrypt(nonce, sealed, _aad(channel_id))
+            except InvalidTag:
+                raise CredentialsError(
+                    "the stored credentials do not belong to this channel or were altered"
+                ) from None
+            return json.loads(plaintext)
+    raise CredentialsError(
+        "the stored credentials were encrypted with a key that is no longer in "
+        "GATEWAY_ENCRYPTION_KEYS"
+    )
+
+
+def needs_rotation(blob: bytes, *, keys: Sequence[bytes] | None = None) -> bool:
+    return bytes(blob)[1 : 1 + KEY_ID_BYTES] != _key_id(_keys(keys)[0])
+
+
+def rotate_all() -> int:
+    """Re-encrypt every channel's credentials with the newest key. Returns how many changed."""
+    from sqlalchemy import select
+
+    from gateway.audit import Actor, record
+    from gateway.extensions import db
+    from gateway.models import Channel
+
+    changed = 0
+    for channel in db.session.scalars(
+        select(Channel).where(Channel.credentials_encrypted.is_not(None))
+    ):
+        if needs_rotation(channel.credentials_encrypted):
+            plain = decrypt_credentials(channel.id, channel.credentials_encrypted)
+            channel.credentials_encrypted = encrypt_credentials(channel.id, plain)
+            record(
+                "channel.credentials_rotated",
+                actor=Actor.system(),
+                obj=("channel", channel.id),
+                payload={},
+            )
+            changed += 1
+    return changed

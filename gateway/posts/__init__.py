@@ -1,0 +1,1 @@
+"""Posts: drafting, submitting, approving, rejecting, cancelling (the service layer)."""

@@ -1,0 +1,488 @@
+"""The post service: one place that enforces the approval process for the web form, the JSON
+API and the worker alike.
+
+Every function works inside the caller's database transaction and writes its audit entry there;
+the caller commits. Two-person approval is enforced here, not in a template (STYLE.md, from GOV.UK
+Notify): nobody approves their own post, whatever a form says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from gateway.audit import Actor, content_of, record
+from gateway.domain.fingerprint import fingerprint
+from gateway.domain.guardrails import Finding, GuardrailInputError, Outcome
+from gateway.domain.roles import Role
+from gateway.domain.statuses import (
+    DeliveryStatus,
+    PostStatus,
+    TransitionNotAllowed,
+    transition,
+    transition_delivery,
+)
+from gateway.extensions import db
+from gateway.models import Approval, Channel, Delivery, Post, PostImage, User
+from gateway.models.base import utcnow
+from gateway.policy import findings_for as _policy_findings
+from gateway.posts import images as image_store
+
+#: Approval decisions kept in the approvals table.
+APPROVED = "approved"
+REJECTED = "rejected"
+REFERRAL_CLEARED = "referral_cleared"
+REFERRAL_UPHELD = "referral_upheld"
+MAX_TEXT_CHARS = 63_206  # Facebook's limit, the longest of our platforms
+MAX_IMAGES = 4  # X's limit, the smallest of our platforms
+
+
+class PostError(ValueError):
+    """A user-facing reason; ``field`` names the form field it belongs to, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class NewImage:
+    filename: str
+    content_type: str
+    data: bytes
+    alt_text: str
+
+
+def _actor(user: User) -> Actor:
+    return Actor.of(user)
+
+
+def _channels(channel_ids: Iterable[int]) -> list[Channel]:
+    ids = sorted({int(i) for i in channel_ids})
+    if not ids:
+        raise PostError("Choose at least one channel.", "channels")
+    channels = db.session.scalars(select(Channel).where(Channel.id.in_(ids))).all()
+    if len(channels) != len(ids):
+        raise PostError("One of the chosen channels does not exist.", "channels")
+    disabled = [c.display_name for c in channels if not c.enabled]
+    if disabled:
+        raise PostError(f"{', '.join(disabled)} is disabled: choose another channel.", "channels")
+    return channels
+
+
+def _check_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise PostError("Enter the text of the post.", "text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise PostError(f"The post is longer than {MAX_TEXT_CHARS:,} characters.", "text")
+    return text
+
+
+def _image_rows(new_images: Sequence[NewImage]) -> list[PostImage]:
+    if len(new_images) > MAX_IMAGES:
+        raise PostError(f"Add at most {MAX_IMAGES} images.", "images")
+    rows = []
+    for position, new in enumerate(new_images):
+        try:
+            checked = image_store.inspect_image(new.data, new.filename)
+        except image_store.ImageError as exc:
+            raise PostError(str(exc), "images") from None
+        image_store.store(new.data, checked.sha256)
+        rows.append(
+            PostImage(
+                position=position,
+                filename=new.filename[:255],
+                content_type=checked.content_type,
+                size_bytes=checked.size_bytes,
+                width=checked.width,
+                height=checked.height,
+                sha256=checked.sha256,
+                alt_text=(new.alt_text or "").strip(),
+                storage_key=checked.sha256,
+            )
+        )
+    return rows
+
+
+def _set_channels(post: Post, channels: list[Channel]) -> None:
+    wanted = {c.id for c in channels}
+    for delivery in list(post.deliveries):
+        if delivery.channel_id not in wanted:
+            post.deliveries.remove(delivery)
+    have = {d.channel_id for d in post.deliveries}
+    for channel in channels:
+        if channel.id not in have:
+            post.deliveries.append(Delivery(channel=channel, channel_id=channel.id))
+
+
+def _post_payload(post: Post) -> dict:
+    return {"author_id": post.author_id, "emergency_category": post.emergency_category}
+
+
+def create_draft(
+    author: User,
+    *,
+    text: str,
+    channel_ids: Iterable[int],
+    scheduled_at: datetime | None,
+    images: Sequence[NewImage] = (),
+    emergency_category: str | None = None,
+) -> Post:
+    post = Post(
+        text=_check_text(text),
+        author_id=author.id,
+        status=PostStatus.DRAFT.value,
+        scheduled_at=scheduled_at,
+        emergency_category=emergency_category or None,
+    )
+    post.images = _image_rows(images)
+    _set_channels(post, _channels(channel_ids))
+    db.session.add(post)
+    db.session.flush()
+    record(
+        "post.created",
+        actor=_actor(author),
+        obj=("post", post.id),
+        payload=_post_payload(post),
+        content=content_of(post),
+    )
+    return post
+
+
+def _clear_approvals(post: Post) -> None:
+    for approval in post.approvals:
+        approval.current = False
+
+
+def update_post(
+    post: Post,
+    editor: User,
+    *,
+    text: str,
+    channel_ids: Iterable[int],
+    scheduled_at: datetime | None,
+    images: Sequence[NewImage] | None = None,
+    expected_version: int | None = None,
+) -> Post:
+    """Edit a post. A submitted or approved post goes back to draft and loses its approvals."""
+    if expected_version is not None and expected_version != post.version:
+        raise PostError(
+            "Someone else changed this post while you were editing it. Check their changes "
+            "and make yours again."
+        )
+    status = post.status_enum
+    if status not in (
+        PostStatus.DRAFT,
+        PostStatus.AWAITING_APPROVAL,
+        PostStatus.APPROVED,
+        PostStatus.REJECTED,
+        PostStatus.BLOCKED,
+        PostStatus.FAILED,
+    ):
+        raise PostError(f"A post that is {status.label.lower()} cannot be edited.")
+    if any(
+        d.status in (DeliveryStatus.PUBLISHED.value, DeliveryStatus.PUBLISHING.value)
+        for d in post.deliveries
+    ):
+        raise PostError("Part of this post is already published: make a new post instead.")
+    if status is not PostStatus.DRAFT:
+        post.status = transition(status, PostStatus.DRAFT).value
+    _clear_approvals(post)
+    post.text = _check_text(text)
+    post.scheduled_at = scheduled_at
+    if images is not None:
+        post.images = _image_rows(images)
+    _set_channels(post, _channels(channel_ids))
+    for delivery in post.deliveries:
+        _reset_delivery(delivery)
+    post.updated_at = utcnow()
+    db.session.flush()
+    record(
+        "post.edited",
+        actor=_actor(editor),
+        obj=("post", post.id),
+        payload={**_post_payload(post), "previous_status": status.value},
+        content=content_of(post),
+    )
+    return post
+
+
+def _reset_delivery(delivery: Delivery) -> None:
+    if delivery.status == DeliveryStatus.PENDING.value:
+        return
+    delivery.status = transition_delivery(delivery.status_enum, DeliveryStatus.PENDING).value
+    delivery.due_at = None
+    delivery.next_attempt_at = None
+    delivery.held_reason = None
+    delivery.last_error = None
+
+
+def findings_for(post: Post, *, at: datetime | None = None) -> dict[int, list[Finding]]:
+    """Guardrail findings per channel at the time the post will go out (or ``at``)."""
+    when = at or post.scheduled_at or utcnow()
+    try:
+        return _policy_findings(post, at=when)
+    except GuardrailInputError as exc:
+        raise PostError(str(exc), "text") from None
+
+
+def _all(found: dict[int, list[Finding]]) -> list[Finding]:
+    seen, out = set(), []
+    for items in found.values():
+        for f in items:
+            key = (f.rule, f.outcome, f.reason, f.span)
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def _blocking(found: dict[int, list[Finding]]) -> list[Finding]:
+    return [f for f in _all(found) if f.outcome is Outcome.BLOCK]
+
+
+def _referrals(found: dict[int, list[Finding]]) -> list[Finding]:
+    return [f for f in _all(found) if f.outcome is Outcome.REFER]
+
+
+def _verdict_payload(stage: str, found: dict[int, list[Finding]]) -> dict:
+    return {
+        "stage": stage,
+        "findings": {
+            str(channel_id): [f.as_dict() for f in items] for channel_id, items in found.items()
+        },
+    }
+
+
+def submit(post: Post, actor: User) -> list[Finding]:
+    """Send a draft for approval. Refused while a guardrail blocks it."""
+    if post.author_id != actor.id and not actor.has_role(Role.OFFICER):
+        raise PostError("Only its author can submit this post.")
+    now = utcnow()
+    if post.scheduled_at is None and not post.emergency_category:
+        raise PostError("Choose the date and time the post goes out.", "scheduled_at")
+    if post.scheduled_at is not None and post.scheduled_at < now:
+        raise PostError("The publish time is in the past: choose a later time.", "scheduled_at")
+    found = findings_for(post)
+    record(
+        "guardrails.verdict",
+        actor=_actor(actor),
+        obj=("post", post.id),
+        payload=_verdict_payload("submitted", found),
+        content=content_of(post),
+    )
+    blocking = _blocking(found)
+    if blocking:
+        raise PostError(
+            "The post cannot be submitted: " + " ".join(f.reason for f in blocking), "text"
+        )
+    try:
+        post.status = transition(post.status_enum, PostStatus.AWAITING_APPROVAL).value
+    except TransitionNotAllowed as exc:
+        raise PostError(str(exc)) from None
+    record(
+        "post.submitted",
+        actor=_actor(actor),
+        obj=("post", post.id),
+        payload=_post_payload(post),
+        content=content_of(post),
+    )
+    db.session.flush()
+    return _all(found)
+
+
+def _current(post: Post, decision: str, print_: str) -> Approval | None:
+    for approval in post.approvals:
+        if approval.current and approval.decision == decision and approval.fingerprint == print_:
+            return approval
+    return None
+
+
+def decide_referral(post: Post, officer: User, *, cleared: bool, reason: str) -> None:
+    """A monitoring officer's decision on a guardrail referral, with a written reason."""
+    if not officer.has_role(Role.MONITORING_OFFICER):
+        raise PostError("Only a monitoring officer can decide a referral.")
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise PostError("Write the reason for your decision (at least 10 characters).", "reason")
+    if post.status_enum is not PostStatus.AWAITING_APPROVAL:
+        raise PostError("Only a post awaiting approval can have a referral decided.")
+    print_ = fingerprint(content_of(post))
+    post.approvals.append(
+        Approval(
+            approver_id=officer.id,
+            fingerprint=print_,
+            decision=REFERRAL_CLEARED if cleared else REFERRAL_UPHELD,
+            reason=reason,
+        )
+    )
+    record(
+        "referral.decided",
+        actor=_actor(officer),
+        obj=("post", post.id),
+        payload={"cleared": cleared, "reason": reason, "fingerprint": print_},
+        content=content_of(post),
+    )
+    if not cleared:
+        post.status = transition(post.status_enum, PostStatus.REJECTED).value
+        _clear_approvals(post)
+    db.session.flush()
+
+
+def approve(post: Post, approver: User) -> None:
+    """Approve another officer's post and schedule its deliveries."""
+    if post.author_id == approver.id:
+        raise PostError(
+            "You cannot approve your own post. You need another member of your team to approve it."
+        )
+    if not approver.has_role(Role.OFFICER):
+        raise PostError("Only an officer can approve posts.")
+    if post.status_enum is PostStatus.APPROVED:
+        raise PostError("This post is already approved.")
+    if post.status_enum is not PostStatus.AWAITING_APPROVAL:
+        raise PostError(f"A post that is {post.status_enum.label.lower()} cannot be approved.")
+    found = findings_for(post)
+    record(
+        "guardrails.verdict",
+        actor=_actor(approver),
+        obj=("post", post.id),
+        payload=_verdict_payload("approval", found),
+        content=content_of(post),
+    )
+    blocking = _blocking(found)
+    if blocking:
+        raise PostError("The post cannot be approved: " + " ".join(f.reason for f in blocking))
+    print_ = fingerprint(content_of(post))
+    if _referrals(found) and _current(post, REFERRAL_CLEARED, print_) is None:
+        raise PostError(
+            "A guardrail referred this post to the monitoring officer. It needs their "
+            "decision, with a written reason, before it can be approved."
+        )
+    post.status = transition(post.status_enum, PostStatus.APPROVED).value
+    post.approvals.append(Approval(approver_id=approver.id, fingerprint=print_, decision=APPROVED))
+    record(
+        "post.approved",
+        actor=_actor(approver),
+        obj=("post", post.id),
+        payload={"approver_id": approver.id, "author_id": post.author_id, "fingerprint": print_},
+        content=content_of(post),
+    )
+    schedule_deliveries(post, approver)
+    db.session.flush()
+
+
+def schedule_deliveries(post: Post, actor: User | None) -> None:
+    """Approved: each channel's delivery gets its due time; late ones follow the grace rule."""
+    from gateway.publishing.release import enqueue_delivery_after_commit
+
+    now = utcnow()
+    due = post.scheduled_at or now
+    grace = timedelta(minutes=current_app.config["PUBLISH_GRACE_MINUTES"])
+    for delivery in post.deliveries:
+        delivery.due_at = due
+        delivery.next_attempt_at = None
+        if due + grace < now:
+            # Approved after its time and past the grace period: never sent out by surprise.
+            delivery.status = transition_delivery(
+                delivery.status_enum, DeliveryStatus.SCHEDULED
+            ).value
+            delivery.status = transition_delivery(delivery.status_enum, DeliveryStatus.HELD).value
+            delivery.held_reason = (
+                f"Missed: approved after its time ({due:%Y-%m-%d %H:%M} UTC) and past the "
+                f"{grace.seconds // 60}-minute grace period. Choose a new time."
+            )
+        else:
+            delivery.status = transition_delivery(
+                delivery.status_enum, DeliveryStatus.SCHEDULED
+            ).value
+    db.session.flush()
+    for delivery in post.deliveries:
+        if delivery.status == DeliveryStatus.SCHEDULED.value:
+            enqueue_delivery_after_commit(delivery, emergency=bool(post.emergency_category))
+
+
+def reject(post: Post, approver: User, reason: str) -> None:
+    if post.author_id == approver.id:
+        raise PostError("You cannot reject your own post: edit it or cancel it instead.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise PostError("Tell the author why the post is rejected.", "reason")
+    if post.status_enum is not PostStatus.AWAITING_APPROVAL:
+        raise PostError(f"A post that is {post.status_enum.label.lower()} cannot be rejected.")
+    post.status = transition(post.status_enum, PostStatus.REJECTED).value
+    post.approvals.append(
+        Approval(
+            approver_id=approver.id,
+            fingerprint=fingerprint(content_of(post)),
+            decision=REJECTED,
+            reason=reason,
+        )
+    )
+    _clear_approvals(post)
+    record(
+        "post.rejected",
+        actor=_actor(approver),
+        obj=("post", post.id),
+        payload={"approver_id": approver.id, "author_id": post.author_id, "reason": reason},
+    )
+    db.session.flush()
+
+
+def cancel(post: Post, actor: User) -> None:
+    """Cancel before it goes out. A delivery already being published cannot be recalled."""
+    if any(d.status == DeliveryStatus.PUBLISHING.value for d in post.deliveries):
+        raise PostError("The post is being published right now and cannot be cancelled.")
+    try:
+        post.status = transition(post.status_enum, PostStatus.CANCELLED).value
+    except TransitionNotAllowed:
+        raise PostError(
+            f"A post that is {post.status_enum.label.lower()} cannot be cancelled."
+        ) from None
+    for delivery in post.deliveries:
+        if delivery.status in (
+            DeliveryStatus.PENDING.value,
+            DeliveryStatus.SCHEDULED.value,
+            DeliveryStatus.RETRY.value,
+            DeliveryStatus.HELD.value,
+        ):
+            delivery.status = transition_delivery(
+                delivery.status_enum, DeliveryStatus.CANCELLED
+            ).value
+    _clear_approvals(post)
+    record("post.cancelled", actor=_actor(actor), obj=("post", post.id), payload={})
+    db.session.flush()
+
+
+def preview(text: str, platform: str) -> dict:
+    """What each platform will receive, and its length against the limit."""
+    from gateway.domain.guardrails import x_weighted_length
+
+    limits = {"x": 280, "facebook": 63_206, "instagram": 2_200}
+    count = x_weighted_length(text) if platform == "x" else len(text)
+    return {
+        "text": text,
+        "count": count,
+        "limit": limits[platform],
+        "over": count > limits[platform],
+    }
+
+
+__all__ = [
+    "NewImage",
+    "PostError",
+    "approve",
+    "cancel",
+    "create_draft",
+    "decide_referral",
+    "findings_for",
+    "preview",
+    "reject",
+    "submit",
+    "update_post",
+]

@@ -1,0 +1,517 @@
+"""One publish attempt: claim, check again, call the platform once, record the outcome.
+
+The order matters (issue 5):
+1. Claim the delivery with a compare-and-set on its status and a lease with a fresh attempt
+   id, so two workers can never both publish it.
+2. Check again with the world as it is now: the approval still matches the post exactly, its
+   approver is not its author, the guardrails pass at this instant, the channel is usable.
+3. Commit "attempting" (with its audit entry) before the irreversible platform call.
+4. Call the adapter once. Map the outcome: published; retry later (known not sent); hold for a
+   person (outcome unknown and not found on the platform, reauthorisation, missed); failed
+   (rejected by the platform); blocked (stopped by a check).
+
+The database session holds no transaction during the platform call: on SQLite a transaction is
+the write lock, and a slow platform must not stop everyone else from writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import update
+
+from gateway.audit import Actor, content_of, record
+from gateway.credentials import CredentialsError, decrypt_credentials
+from gateway.domain.fingerprint import fingerprint
+from gateway.domain.guardrails import GuardrailInputError, Outcome
+from gateway.domain.statuses import DeliveryStatus, PostStatus, transition, transition_delivery
+from gateway.extensions import db
+from gateway.models import Channel, Delivery, Post
+from gateway.models.base import utcnow
+from gateway.platforms import (
+    ChannelConfig,
+    DeliveryRequest,
+    MediaItem,
+    NeedsReauthorisation,
+    OutcomeUnknown,
+    PostRef,
+    PublishError,
+    RateLimited,
+    Rejected,
+    Retryable,
+    adapter_for,
+)
+from gateway.policy import findings_for
+from gateway.posts import images as image_store
+from gateway.publishing.release import CLAIMABLE
+
+log = logging.getLogger(__name__)
+
+#: A claim lasts longer than any attempt can (HTTP timeouts are 15 s a call, the RQ job
+#: timeout 120 s); past it the sweep treats the attempt as abandoned and asks the platform.
+LEASE = timedelta(seconds=180)
+#: A job that starts this little before its due time waits for it rather than leave.
+EARLY_WAIT_SECONDS = 3.0
+#: Retries of failures known not to have reached the platform.
+MAX_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 30
+RETRY_CAP_SECONDS = 30 * 60
+#: How far before the attempt started the look-up for an existing post reaches.
+LOOKUP_MARGIN = timedelta(minutes=5)
+SYSTEM = Actor.system()
+
+D = DeliveryStatus
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything the platform call needs, read before the transaction ends."""
+
+    delivery_id: int
+    post_id: int
+    attempt_id: str
+    platform: str
+    channel: ChannelConfig
+    request: DeliveryRequest
+    started_at: datetime
+
+
+def _retry_delay(attempts: int) -> float:
+    return min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+
+
+def _set_status(delivery: Delivery, target: DeliveryStatus) -> None:
+    delivery.status = transition_delivery(delivery.status_enum, target).value
+
+
+def _outcome_entry(delivery: Delivery, attempt_id: str | None, outcome: str, **extra) -> None:
+    record(
+        "delivery.outcome",
+        actor=SYSTEM,
+        obj=("delivery", delivery.id),
+        payload={
+            "post_id": delivery.post_id,
+            "delivery_id": delivery.id,
+            "attempt_id": attempt_id,
+            "channel_id": delivery.channel_id,
+            "platform": delivery.channel.platform,
+            "outcome": outcome,
+            "platform_post_id": extra.get("platform_post_id"),
+            "error_class": extra.get("error_class"),
+            "message": extra.get("message"),
+        },
+    )
+
+
+def _hold(delivery: Delivery, reason: str, attempt_id: str | None, outcome: str = "held") -> None:
+    _set_status(delivery, D.HELD)
+    delivery.held_reason = reason
+    delivery.lease_expires_at = None
+    if attempt_id is not None:
+        _outcome_entry(delivery, attempt_id, outcome, message=reason)
+    else:
+        record(
+            "delivery.held",
+            actor=SYSTEM,
+            obj=("delivery", delivery.id),
+            payload={"post_id": delivery.post_id, "delivery_id": delivery.id, "reason": reason},
+        )
+
+
+def settle_post(post: Post) -> None:
+    """The post's status from its deliveries' (published, partly published, failed, blocked)."""
+    statuses = [d.status for d in post.deliveries if d.status != D.CANCELLED.value]
+    unsettled = {
+        D.PENDING.value,
+        D.SCHEDULED.value,
+        D.RETRY.value,
+        D.PUBLISHING.value,
+        D.HELD.value,
+    }
+    if not statuses or any(s in unsettled for s in statuses):
+        return
+    published = statuses.count(D.PUBLISHED.value)
+    if published == len(statuses):
+        target = PostStatus.PUBLISHED
+    elif published:
+        target = PostStatus.PARTLY_PUBLISHED
+    elif all(s == D.BLOCKED.value for s in statuses):
+        target = PostStatus.BLOCKED
+    else:
+        target = PostStatus.FAILED
+    current = post.status_enum
+    if current is PostStatus.APPROVED:
+        current = PostStatus(transition(current, PostStatus.PUBLISHING))
+    if current is not target:
+        post.status = transition(current, target, emergency=bool(post.emergency_category)).value
+    else:
+        post.status = current.value
+
+
+def _publish_time_problems(
+    post: Post, delivery: Delivery, now: datetime
+) -> tuple[str | None, dict]:
+    """Why this post may not go out now, or None; and the guardrail verdict to log."""
+    content = content_of(post)
+    if not post.emergency_category:
+        approval = next((a for a in post.approvals if a.current and a.decision == "approved"), None)
+        if approval is None:
+            return "It has no current approval.", {}
+        if approval.approver_id == post.author_id:
+            return "It was approved by its own author.", {}
+        if approval.fingerprint != fingerprint(content):
+            return (
+                "It changed after it was approved (text, images, alt text, channels or time "
+                "differ from what the approver saw).",
+                {},
+            )
+    try:
+        found = findings_for(post, at=now)[delivery.channel_id]
+    except GuardrailInputError as exc:
+        return f"The guardrails could not check it: {exc}", {}
+    verdict = {
+        "stage": "publish",
+        "channel_id": delivery.channel_id,
+        "findings": [f.as_dict() for f in found],
+    }
+    blocking = [f for f in found if f.outcome is Outcome.BLOCK]
+    if blocking:
+        return "Blocked at publish time: " + " ".join(f.reason for f in blocking), verdict
+    referred = [f for f in found if f.outcome is Outcome.REFER]
+    cleared = any(
+        a.current and a.decision == "referral_cleared" and a.fingerprint == fingerprint(content)
+        for a in post.approvals
+    )
+    if referred and not cleared:
+        return (
+            "Referred at publish time and not cleared by the monitoring officer: "
+            + " ".join(f.reason for f in referred),
+            verdict,
+        )
+    return None, verdict
+
+
+def _channel_config(channel: Channel) -> ChannelConfig:
+    if channel.credentials_encrypted is None:
+        raise NeedsReauthorisation("the channel has no credentials", platform=channel.platform)
+    try:
+        creds = decrypt_credentials(channel.id, channel.credentials_encrypted)
+    except CredentialsError as exc:
+        raise NeedsReauthorisation(str(exc), platform=channel.platform) from None
+    return ChannelConfig(
+        platform=channel.platform,
+        external_account_id=channel.external_account_id,
+        credentials=creds,
+        base_url=channel.base_url,
+    )
+
+
+def _request(post: Post, delivery: Delivery, attempt_id: str) -> DeliveryRequest:
+    from gateway.publishing.media import media_url
+
+    media = tuple(
+        MediaItem(
+            data=image_store.load(image.storage_key),
+            url=media_url(image),
+            content_type=image.content_type,
+            alt_text=image.alt_text,
+        )
+        for image in post.images
+    )
+    return DeliveryRequest(
+        delivery_id=delivery.id, attempt_id=attempt_id, text=post.text, media=media
+    )
+
+
+def claim(delivery_id: int) -> Prepared | str:
+    """Steps 1-3. Returns what to publish, or why there is nothing to do."""
+    now = utcnow()
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        return "no such delivery"
+    if delivery.status not in CLAIMABLE:
+        return f"nothing to do: the delivery is {delivery.status}"
+    due = delivery.next_attempt_at or delivery.due_at
+    if due is None:
+        return "nothing to do: no due time"
+    wait = (due - now).total_seconds()
+    if wait > EARLY_WAIT_SECONDS:
+        return "not due yet"  # the sweep releases it again on time
+    if wait > 0:
+        db.session.rollback()  # hold no lock while waiting
+        time.sleep(wait)
+        return claim(delivery_id)
+    post = delivery.post
+    grace = timedelta(minutes=current_app.config["PUBLISH_GRACE_MINUTES"])
+    if delivery.due_at is not None and delivery.due_at + grace < now:
+        _hold(
+            delivery,
+            f"Missed: it was due at {delivery.due_at:%Y-%m-%d %H:%M} UTC and could not go out "
+            f"within the {int(grace.total_seconds() // 60)}-minute grace period. A person must "
+            "choose a new time or cancel it.",
+            None,
+        )
+        db.session.commit()
+        return "missed"
+    attempt_id = str(uuid.uuid4())
+    claimed = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status.in_(CLAIMABLE))
+        .values(
+            status=D.PUBLISHING.value,
+            attempt_id=attempt_id,
+            lease_expires_at=now + LEASE,
+            attempt_started_at=now,
+            attempts=Delivery.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        return "claimed by another worker"
+    db.session.refresh(delivery)
+    if post.status_enum is PostStatus.APPROVED:
+        post.status = transition(post.status_enum, PostStatus.PUBLISHING).value
+    channel = delivery.channel
+    problem, verdict = _publish_time_problems(post, delivery, now)
+    if verdict:
+        record(
+            "guardrails.verdict",
+            actor=SYSTEM,
+            obj=("post", post.id),
+            payload=verdict,
+            content=content_of(post),
+        )
+    if problem is None and (not channel.enabled or channel.needs_reauthorisation):
+        reason = "disabled" if not channel.enabled else "waiting to be reconnected"
+        _hold(delivery, f"The channel {channel.display_name} is {reason}.", None)
+        settle_post(post)
+        db.session.commit()
+        return "held: channel"
+    if problem is not None:
+        _set_status(delivery, D.BLOCKED)
+        delivery.last_error = problem
+        delivery.lease_expires_at = None
+        record(
+            "delivery.blocked",
+            actor=SYSTEM,
+            obj=("delivery", delivery.id),
+            payload={"post_id": post.id, "delivery_id": delivery.id, "reason": problem},
+        )
+        settle_post(post)
+        db.session.commit()
+        _notify("blocked", post.id)
+        return "blocked"
+    try:
+        config = _channel_config(channel)
+    except NeedsReauthorisation as exc:
+        channel.needs_reauthorisation = True
+        _hold(delivery, f"The channel needs to be reconnected: {exc.reason}", None)
+        db.session.commit()
+        return "held: credentials"
+    prepared = Prepared(
+        delivery_id=delivery.id,
+        post_id=post.id,
+        attempt_id=attempt_id,
+        platform=channel.platform,
+        channel=config,
+        request=_request(post, delivery, attempt_id),
+        started_at=now,
+    )
+    record(
+        "delivery.attempt",
+        actor=SYSTEM,
+        obj=("delivery", delivery.id),
+        payload={
+            "post_id": post.id,
+            "delivery_id": delivery.id,
+            "attempt_id": attempt_id,
+            "channel_id": channel.id,
+            "platform": channel.platform,
+            "emergency": bool(post.emergency_category),
+        },
+    )
+    db.session.commit()  # "attempting" is durable before the irreversible call
+    db.session.close()
+    return prepared
+
+
+def _allowed_hosts() -> tuple[str, ...]:
+    return tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
+
+
+def call_platform(prepared: Prepared) -> PostRef | PublishError:
+    """Step 4: exactly one publish call. Every failure comes back as a PublishError."""
+    try:
+        with adapter_for(prepared.channel, allowed_hosts=_allowed_hosts()) as publisher:
+            return publisher.publish(prepared.request)
+    except PublishError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: we cannot know whether it was sent
+        log.exception("unexpected error publishing delivery %s", prepared.delivery_id)
+        return OutcomeUnknown(f"unexpected {type(exc).__name__}", platform=prepared.platform)
+
+
+def look_up(prepared: Prepared) -> PostRef | None | PublishError:
+    try:
+        with adapter_for(prepared.channel, allowed_hosts=_allowed_hosts()) as publisher:
+            return publisher.find_existing(prepared.request, prepared.started_at - LOOKUP_MARGIN)
+    except PublishError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001
+        log.exception("unexpected error looking up delivery %s", prepared.delivery_id)
+        return OutcomeUnknown(f"unexpected {type(exc).__name__}", platform=prepared.platform)
+
+
+def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
+    """Write the outcome of the attempt, if the attempt still owns the delivery."""
+    delivery = db.session.get(Delivery, prepared.delivery_id)
+    if delivery is None or delivery.attempt_id != prepared.attempt_id:
+        log.error("attempt %s lost its claim before its outcome was recorded", prepared.attempt_id)
+        return "claim lost"
+    if isinstance(result, OutcomeUnknown):
+        # Never retried blindly: ask the platform whether the post exists.
+        db.session.rollback()
+        found = look_up(prepared)
+        delivery = db.session.get(Delivery, prepared.delivery_id)
+        if isinstance(found, PostRef):
+            result = found
+        else:
+            why = f" (the look-up failed too: {found})" if isinstance(found, PublishError) else ""
+            _hold(
+                delivery,
+                "Outcome unknown: the platform may have received the post but did not answer "
+                f"({result}), and it was not found on the account{why}. Check the account, then "
+                "mark it published or release it again.",
+                prepared.attempt_id,
+                outcome="unknown",
+            )
+            settle_post(delivery.post)
+            db.session.commit()
+            _notify("held", delivery.post_id)
+            return "held: outcome unknown"
+    now = utcnow()
+    delivery.lease_expires_at = None
+    if isinstance(result, PostRef):
+        _set_status(delivery, D.PUBLISHED)
+        delivery.platform_post_id = result.platform_post_id
+        delivery.platform_url = result.url
+        delivery.published_at = now
+        delivery.last_error = None
+        _outcome_entry(
+            delivery, prepared.attempt_id, "published", platform_post_id=result.platform_post_id
+        )
+        outcome = "published"
+    elif isinstance(result, RateLimited | Retryable):
+        wait = (
+            result.retry_after
+            if isinstance(result, RateLimited)
+            else _retry_delay(delivery.attempts)
+        )
+        if delivery.attempts >= MAX_ATTEMPTS and not isinstance(result, RateLimited):
+            _set_status(delivery, D.FAILED)
+            delivery.last_error = f"Gave up after {delivery.attempts} attempts: {result}"
+            outcome = "failed"
+        else:
+            _set_status(delivery, D.RETRY)
+            delivery.next_attempt_at = now + timedelta(seconds=max(1.0, wait))
+            delivery.last_error = str(result)
+            outcome = "rate_limited" if isinstance(result, RateLimited) else "retry"
+        _outcome_entry(
+            delivery,
+            prepared.attempt_id,
+            outcome,
+            error_class=type(result).__name__,
+            message=str(result),
+        )
+    elif isinstance(result, NeedsReauthorisation):
+        delivery.channel.needs_reauthorisation = True
+        record(
+            "channel.needs_reauthorisation",
+            actor=SYSTEM,
+            obj=("channel", delivery.channel_id),
+            payload={"reason": result.reason},
+        )
+        _hold(
+            delivery,
+            f"The channel needs to be reconnected: {result.reason}",
+            prepared.attempt_id,
+        )
+        outcome = "held"
+    else:  # Rejected, or any other refusal: the platform said no to this post
+        _set_status(delivery, D.FAILED)
+        delivery.last_error = str(result)
+        _outcome_entry(
+            delivery,
+            prepared.attempt_id,
+            "failed",
+            error_class=type(result).__name__ if isinstance(result, Rejected) else "Rejected",
+            message=str(result),
+        )
+        outcome = "failed"
+    settle_post(delivery.post)
+    db.session.commit()
+    if outcome in ("failed", "held"):
+        _notify(outcome, delivery.post_id)
+    if outcome in ("retry", "rate_limited"):
+        from gateway.publishing.release import enqueue_delivery_after_commit
+
+        enqueue_delivery_after_commit(delivery, emergency=bool(delivery.post.emergency_category))
+        db.session.commit()
+    return outcome
+
+
+def publish(delivery_id: int) -> str:
+    prepared = claim(delivery_id)
+    if isinstance(prepared, str):
+        return prepared
+    return record_outcome(prepared, call_platform(prepared))
+
+
+def resolve_abandoned(delivery_id: int, attempt_id: str | None) -> str:
+    """A delivery left in "publishing" by a worker that died: ask the platform, then record."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if (
+        delivery is None
+        or delivery.status != D.PUBLISHING.value
+        or delivery.attempt_id != attempt_id
+    ):
+        return "nothing to do"
+    post = delivery.post
+    try:
+        config = _channel_config(delivery.channel)
+    except NeedsReauthorisation as exc:
+        _hold(
+            delivery,
+            f"Outcome unknown and the channel cannot be checked: {exc}",
+            attempt_id,
+            outcome="unknown",
+        )
+        db.session.commit()
+        return "held"
+    prepared = Prepared(
+        delivery_id=delivery.id,
+        post_id=post.id,
+        attempt_id=attempt_id or "",
+        platform=delivery.channel.platform,
+        channel=config,
+        request=_request(post, delivery, attempt_id or ""),
+        started_at=delivery.attempt_started_at or utcnow(),
+    )
+    db.session.commit()
+    db.session.close()
+    return record_outcome(
+        prepared,
+        OutcomeUnknown("the worker stopped during the attempt", platform=prepared.platform),
+    )
+
+
+def _notify(event: str, post_id: int) -> None:
+    from gateway.events import post_event
+
+    post_event.send(current_app._get_current_object(), event=event, post_id=post_id)
