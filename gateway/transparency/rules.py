@@ -56,10 +56,14 @@ def _str(payload: dict[str, Any], key: str) -> str:
 
 
 def _post_of(leaf: dict[str, Any]) -> str:
+    """The post an entry is about: its object, or else its payload's ``post_id``."""
     obj = leaf["object"]
-    if not obj or obj.get("type") != "post":
-        raise _BadPayload('"object" is not a post')
-    return obj["id"]
+    if obj and obj.get("type") == "post":
+        return obj["id"]
+    post_id = leaf["payload"].get("post_id")
+    if type(post_id) is int:
+        return str(post_id)
+    raise _BadPayload('neither "object" nor "payload.post_id" names a post')
 
 
 @dataclass

@@ -164,3 +164,15 @@ def test_rules_ignore_actions_they_do_not_know():
     rules = AuditorRules()
     rules.feed(0, {"time": "2026-01-01T00:00:00.000000Z", "action": "user.created", "payload": {}})
     assert rules.finish() == []
+
+
+def test_an_approval_may_name_its_post_in_the_payload_instead_of_the_object(values):
+    i = _index(values, "post.approved")
+    post = values[i]["object"]["id"]
+    values[i]["object"] = None
+    values[i]["payload"]["post_id"] = int(post)
+    assert _check(values).ok
+    del values[i]["payload"]["post_id"]
+    failure = _first(values)
+    assert failure.index == i
+    assert "names a post" in failure.reason
