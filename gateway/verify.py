@@ -226,12 +226,15 @@ def verify_export(export: Path, *, previous: Sequence[Path] = (), key: str | Non
             )
     if result.findings:
         return result
-    if whole:
-        _verify_entries(export, checkpoint, result)
-    else:
-        _verify_inclusion(export, checkpoint, result)
-    if result.report.broken_at is None:
-        _verify_contents(export, result)
+    try:
+        if whole:
+            _verify_entries(export, checkpoint, result)
+        else:
+            _verify_inclusion(export, checkpoint, result)
+        if result.report.broken_at is None:
+            _verify_contents(export, result)
+    except OSError as exc:
+        raise Unreadable(f"cannot read {exc.filename or export}: {exc.strerror}") from None
     result.report.failures.sort()
     return result
 
@@ -247,8 +250,6 @@ def _verify_entries(export: Path, checkpoint: Checkpoint, result: Result) -> Non
     except _LineError as exc:
         verifier.report.broken_at = exc.index
         verifier.report.failures.append(Finding(exc.index, exc.reason))
-    except OSError as exc:
-        raise Unreadable(f"cannot read {ENTRIES_FILE}: {exc.strerror}") from None
     report = result.report = verifier.finish()
     if report.broken_at is None and report.size > checkpoint.size:
         report.failures.append(

@@ -310,3 +310,11 @@ def test_not_a_folder(capsys, tmp_path):
     code, out = run(capsys, tmp_path / "nowhere")
     assert code == 2
     assert "is not a folder" in out
+
+
+def test_an_unreadable_file_is_a_clear_error(capsys, export_dir):
+    (export_dir / "contents.jsonl").unlink()
+    (export_dir / "contents.jsonl").mkdir()  # reading a folder as a file fails with OSError
+    code, out = run(capsys, export_dir)
+    assert code == 2
+    assert out.startswith("gateway-verify: cannot read")
