@@ -104,6 +104,38 @@ def _ensure_first_admin() -> str | None:
     return password
 
 
+def _ensure_demo_channels(fake_url: str) -> int:
+    """Connect the demo channels to the local fake platform, once, so posts visibly arrive."""
+    from sqlalchemy import func, select
+
+    from fakeplatform.demo import DEMO_ACCOUNTS
+    from gateway.audit import Actor, record
+    from gateway.credentials import encrypt_credentials
+    from gateway.extensions import db
+    from gateway.models import Channel
+
+    if db.session.scalar(select(func.count()).select_from(Channel)):
+        return 0
+    for account in DEMO_ACCOUNTS:
+        channel = Channel(
+            platform=account["platform"],
+            display_name=f"{account['name']} ({account['platform']}, training)",
+            external_account_id=account["account_id"],
+            base_url=fake_url,
+        )
+        db.session.add(channel)
+        db.session.flush()
+        channel.credentials_encrypted = encrypt_credentials(channel.id, account["credentials"])
+        record(
+            "channel.created",
+            actor=Actor.system(),
+            obj=("channel", channel.id),
+            payload={"platform": channel.platform, "base_url": fake_url, "demo": True},
+        )
+    db.session.commit()
+    return len(DEMO_ACCOUNTS)
+
+
 def _wait_ready(url: str, procs: list[subprocess.Popen]) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -137,7 +169,12 @@ def _stop_all(procs: list[subprocess.Popen]) -> None:
 )
 @click.option("--host", default=lambda: os.environ.get("GATEWAY_HOST", DEFAULT_HOST))
 @click.option("--port", type=int, default=lambda: int(os.environ.get("GATEWAY_PORT", DEFAULT_PORT)))
-def up_command(host: str, port: int) -> None:
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    help="Also run the local fake platform and connect demo channels to it (embedded only).",
+)
+def up_command(host: str, port: int, demo: bool) -> None:
     try:
         cfg = settings.load()
     except settings.SettingsError as exc:
@@ -153,6 +190,14 @@ def up_command(host: str, port: int) -> None:
 
     procs: list[subprocess.Popen] = []
     stopping = False
+    demo = demo and cfg["GATEWAY_ENV"] != settings.PRODUCTION
+    fake_port = int(os.environ.get("GATEWAY_FAKE_PORT") or port + 1)
+    fake_url = f"http://{host}:{fake_port}"
+    if demo:
+        # The demo channels talk to the fake platform on this machine, and Instagram fetches
+        # images from this gateway: allow exactly that host past the private-address guard.
+        os.environ.setdefault("GATEWAY_PUBLIC_URL", f"http://{host}:{port}")
+        os.environ.setdefault("GATEWAY_PLATFORM_ALLOWED_HOSTS", host)
 
     def _on_signal(signum, frame):  # noqa: ANN001
         nonlocal stopping
@@ -170,12 +215,21 @@ def up_command(host: str, port: int) -> None:
         with app.app_context():
             upgrade()
             password = _ensure_first_admin()
+            if demo:
+                _ensure_demo_channels(fake_url)
         base = [sys.executable, "-m", "gateway.cli"]
         # Children ignore the terminal's Ctrl-C: this process stops them in order instead.
         popen = {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)}
         procs.append(subprocess.Popen([*base, "web", "--host", host, "--port", str(port)], **popen))
         procs.append(subprocess.Popen([*base, "worker"], **popen))
         procs.append(subprocess.Popen([*base, "scheduler"], **popen))
+        if demo:
+            procs.append(
+                subprocess.Popen(
+                    [*base, "fakeplatform", "--demo", "--host", host, "--port", str(fake_port)],
+                    **popen,
+                )
+            )
         url = f"http://{host}:{port}/"
         if not _wait_ready(url + "readyz", procs):
             if not stopping:
@@ -190,6 +244,10 @@ def up_command(host: str, port: int) -> None:
             else:
                 click.echo(
                     f"Sign in as {FIRST_ADMIN_EMAIL}; its password was shown at the first start."
+                )
+            if demo:
+                click.echo(
+                    f"Training channels publish to the local fake platform: see {fake_url}/_fake/"
                 )
             click.echo("Press Ctrl-C to stop.")
             sys.stdout.flush()

@@ -76,6 +76,7 @@ def test_first_readme_command_starts_everything_and_stops_on_sigint(tmp_path):
         # Nothing answers here, so the gateway must start its own Redis, as on a fresh machine.
         REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0",
         GATEWAY_SWEEP_SECONDS="1",
+        GATEWAY_FAKE_PORT=str(_free_port()),
     )
     proc = subprocess.Popen(
         command.split(),
@@ -106,6 +107,11 @@ def test_first_readme_command_starts_everything_and_stops_on_sigint(tmp_path):
         match = re.search(r"\(shown once\): (\S+)", text + proc_output_rest)
         assert match and len(match.group(1)) >= 20
         assert (copy / "instance" / "gateway.sqlite").exists()
+        # the demo channels point at the local fake platform it started
+        assert "fake platform" in proc_output_rest
+        fake_url = re.search(r"(http://127.0.0.1:\d+)/_fake/", text + proc_output_rest)
+        with urllib.request.urlopen(fake_url.group(1) + "/_fake/posts", timeout=10) as response:
+            assert json.load(response) == {"posts": []}
         assert _our_processes(copy), "the gateway's processes should be running"
 
         proc.send_signal(signal.SIGINT)
