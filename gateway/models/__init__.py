@@ -2,6 +2,7 @@
 
 from gateway.models.audit import AuditEntry, AuditHead, PostContent
 from gateway.models.channels import PLATFORMS, Channel
+from gateway.models.emergency import EmergencyReview
 from gateway.models.policy import AllowedContact, ClosureDay, Election, RegisterPerson
 from gateway.models.posts import Approval, Delivery, Post, PostImage
 from gateway.models.users import User, UserRole
@@ -16,6 +17,7 @@ __all__ = [
     "ClosureDay",
     "Delivery",
     "Election",
+    "EmergencyReview",
     "Post",
     "PostContent",
     "PostImage",
