@@ -1,6 +1,6 @@
 """Benchmark: guardrail checks per second on one core, for registers of 50, 500 and 5,000.
 
-Run:  .venv/bin/python bench/bench_guardrails.py [--seconds 2] [--repeats 5]
+Run:  taskset -c 1 .venv/bin/python bench/bench_guardrails.py [--seconds 0.5] [--repeats 15]
 
 Each check is a full ``check`` of one post (every rule) on X, inside a pre-election period and
 in office hours, cycling through the labelled development posts plus posts that name synthetic
@@ -80,10 +80,24 @@ def rate(context: PolicyContext, texts: list[str], seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
+def baseline_rate(texts: list[str], seconds: float) -> float:
+    """better-profanity's own matcher on the same posts: the slow library path the engine
+    avoids (issue #4 "Speed"), measured in the same run so machine load cancels out."""
+    from better_profanity import profanity
+
+    profanity.load_censor_words()
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for text in texts:
+            profanity.contains_profanity(text)
+        done += len(texts)
+    return done / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
-    parser.add_argument("--repeats", type=int, default=5, help="measurements per size")
+    parser.add_argument("--seconds", type=float, default=0.5, help="per measurement")
+    parser.add_argument("--repeats", type=int, default=15, help="measurements per size")
     args = parser.parse_args()
     contacts = AllowedContacts.from_text((CORPUS / "harbourside-contacts.txt").read_text())
     election = Election(ElectionKind.LOCAL, date(2027, 5, 6), notice_date=date(2027, 3, 29))
@@ -95,19 +109,30 @@ def main() -> None:
     texts = posts(registers[SIZES[0]], rng)
     results: dict[int, list[float]] = {size: [] for size in SIZES}
     contexts = {size: PolicyContext(reg, (election,), contacts) for size, reg in registers.items()}
+    baseline: list[float] = []
     # Interleave sizes so drift in machine load hits every size alike.
     for _ in range(args.repeats):
         for size in SIZES:
             results[size].append(rate(contexts[size], texts, args.seconds))
+        baseline.append(baseline_rate(texts, args.seconds))
+    # The best of many short runs, as timeit's documentation advises: slower runs measure other
+    # processes on this shared machine, not the code. Medians are printed too.
+    best = {size: max(r) for size, r in results.items()}
     medians = {size: statistics.median(r) for size, r in results.items()}
+    base = max(baseline)
     print(f"posts per round: {len(texts)}; repeats: {args.repeats} x {args.seconds:.1f}s")
     for size in SIZES:
         print(
-            f"register {size:>5}: {medians[size]:>8,.0f} checks/s "
-            f"(min {min(results[size]):,.0f}, max {max(results[size]):,.0f})"
+            f"register {size:>5}: best {best[size]:>8,.0f} checks/s, "
+            f"median {medians[size]:>8,.0f} (min {min(results[size]):,.0f})"
         )
-    ratio = medians[50] / medians[5_000]  # = time per check at 5,000 / time per check at 50
-    print(f"ratio 5,000/50 (time per check): {ratio:.3f}")
+    ratio = best[50] / best[5_000]  # = time per check at 5,000 / time per check at 50
+    median_ratio = medians[50] / medians[5_000]
+    print(f"ratio 5,000/50 (time per check): best {ratio:.3f}, median {median_ratio:.3f}")
+    print(
+        f"baseline, better-profanity's matcher alone: best {base:,.1f} posts/s; a full check "
+        f"at 5,000 people is {best[5_000] / base:,.0f}x faster"
+    )
 
 
 if __name__ == "__main__":
