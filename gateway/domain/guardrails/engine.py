@@ -43,7 +43,7 @@ CODE = "Code of Recommended Practice on Local Authority Publicity, paras 33-35"
 SWALE_PRE = "Swale customer use policy, 'Pre-election period'"
 CROMER_PARTY = "Cromer social media policy 4"
 PRE_CLAUSE = f"{CODE}; {SWALE_PRE}"
-PARTY_CLAUSE = f"{CROMER_PARTY}; {CODE}"
+PARTY_CLAUSE = f"{CROMER_PARTY}; Local Government Act 1986, s.2"
 _PRE_WHY = (
     "In a pre-election period the council must not publish anything that could be seen to "
     "support a political party or candidate (Code of Recommended Practice on Local Authority "
@@ -51,7 +51,9 @@ _PRE_WHY = (
 )
 _PARTY_WHY = (
     "Council publicity is never party-political: staff must not publish material for any party "
-    "political purposes (Cromer social media policy 4; Code of Recommended Practice, para. 22)"
+    "political purposes (Cromer social media policy 4), and a council may not publish material "
+    "designed to affect support for a political party, including references to a party or to "
+    "people identified with one (Local Government Act 1986, s.2)"
 )
 HOURS_CLAUSE = "Swale customer use policy, 'Service standards'"
 

@@ -127,8 +127,17 @@ class OffensiveMatcher:
         letters = sum(c.isalpha() for c in form)
         if letters == 0 or letters == len(form):
             return False
-        pattern = re.compile("".join("[a-z]" if c in _MASK_CHARS else re.escape(c) for c in form))
-        return any(pattern.fullmatch(w) for w in self._by_length.get(len(form), ()))
+        parts = ["[a-z]" if c in _MASK_CHARS else re.escape(c) for c in form]
+        pattern = re.compile("".join(parts))
+        if any(pattern.fullmatch(w) for w in self._by_length.get(len(form), ())):
+            return True
+        # A disguised word at the start of a compound: "sh*tshow", "f**kwit".
+        last_mask = max(form.rfind(c) for c in _MASK_CHARS)
+        for length in range(max(last_mask + 2, MIN_STEM_FOR_PLURAL), len(form)):
+            prefix = re.compile("".join(parts[:length]))
+            if any(prefix.fullmatch(w) for w in self._by_length.get(length, ())):
+                return True
+        return False
 
     def _forms(self, token: str) -> Iterable[str]:
         low = token.lower()

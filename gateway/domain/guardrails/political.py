@@ -82,7 +82,8 @@ NOT_A_NAME_AFTER_COUNCILLOR = frozenset(
 )
 # Context after an ordinary-word party name ("Labour", "Green", "Reform") that makes it the party.
 _AMBIGUOUS_AFTER = re.compile(
-    r"(?:['’]s\b|-(?:run|led|controlled|held|dominated|leaning)\b|\s+(?:councillors?|cllrs?|"
+    r"(?:['’]s\b|-(?:run|led|controlled|held|dominated|leaning)\b|"
+    r"\s+(?:(?:has|have|had|will|would|is|are|was|were)\s+)?(?:councillors?|cllrs?|"
     r"group|groups|mps?|msps?|meps?|mlas?|candidates?|leader|leaders|leadership|party|"
     r"government|administration|voters|supporters|activists|manifesto|campaigners?|peers?|"
     r"politicians?|ministers?|opposition|spokes(?:person|man|woman)|whip|deliver(?:s|ed)?|"
@@ -239,7 +240,9 @@ class PoliticalMatcher:
             # "Old Town Reform Club"; "the Green" (a place) - a party after "the" comes with
             # a noun such as group or party, which the test above already caught.
             return False
-        next_word = re.match(r"\W*([\w'’-]+)", text[end:])
+        # Only a capitalised word straight after (no comma or full stop between) makes a name:
+        # "Thanks to Labour, Northmoor has..." is still the party.
+        next_word = re.match(r"[ \t]+([\w'’-]+)", text[end:])
         return not (next_word and next_word.group(1)[:1].isupper())
 
     # -- people --------------------------------------------------------------------------
