@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.extensions import db
-from gateway.models import AuditEntry, AuditHead, Post, PostContent
+from gateway.audit.facets import facets_of
+from gateway.models import AuditEntry, AuditFacet, AuditHead, Post, PostContent
 from gateway.models.base import utcnow
 from gateway.transparency.canonical import canonical_json
 
@@ -112,6 +113,9 @@ def record(
         leaf=leaf,
     )
     db.session.add(entry)
+    # The filter index the auditors' pages use (gateway.audit.facets), in the same transaction.
+    for name, value in facets_of(leaf_obj, content):
+        db.session.add(AuditFacet(name=name, value=value, seq=seq))
     head.last_seq = seq
     head.last_hash = entry_hash
     head.last_time = now

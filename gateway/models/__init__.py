@@ -2,6 +2,8 @@
 
 from gateway.models.audit import AuditEntry, AuditHead, PostContent
 from gateway.models.channels import PLATFORMS, Channel
+from gateway.models.checkpoints import AuditFacet as AuditFacet
+from gateway.models.checkpoints import LogCheckpoint as LogCheckpoint
 from gateway.models.emergency import EmergencyReview
 from gateway.models.policy import AllowedContact, ClosureDay, Election, RegisterPerson
 from gateway.models.posts import Approval, Delivery, Post, PostImage
