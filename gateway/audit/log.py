@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.extensions import db
 from gateway.audit.facets import facets_of
+from gateway.extensions import db
 from gateway.models import AuditEntry, AuditFacet, AuditHead, Post, PostContent
 from gateway.models.base import utcnow
 from gateway.transparency.canonical import canonical_json
