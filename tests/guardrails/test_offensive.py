@@ -24,6 +24,8 @@ from tests.guardrails.helpers import ALLOWED, REGISTER, rules, run
         ("wtf is happening at the tip", "wtf"),
         ("You muppet, sod off.", "sod off"),
         ("Bollocks to the rain.", "Bollocks"),
+        ("What a sh*tshow of a storm.", "sh*tshow"),
+        ("Screw you, fly-tippers.", "Screw you"),
     ],
 )
 def test_offensive_words_are_blocked(text: str, matched: str) -> None:
@@ -61,6 +63,8 @@ def test_offensive_words_are_blocked(text: str, matched: str) -> None:
         "Pussy willow is flowering along the river path.",
         "Bloody Sunday commemoration at the Guildhall.",
         "The old slag heap is now a nature reserve.",
+        "Lower Dicker and Cocking have been gritted.",
+        "Muff Diving Club hosts a beach clean.",
         "Try the cock-a-leekie soup at the Burns Night supper.",
     ],
 )

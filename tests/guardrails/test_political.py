@@ -102,6 +102,9 @@ def test_an_election_announced_after_approval_stops_the_post() -> None:
         "Independent councillors will meet on Tuesday.",
         "A win for Labour in the by-election.",
         "Labour won the Abbey seat.",
+        "Labour has delivered on its promise.",
+        "Thanks to Labour, Northmoor has free school meals.",
+        "Our manifesto commitment to free parking is delivered.",
     ],
 )
 def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:
@@ -129,6 +132,9 @@ def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:
         "Crossing patrols: they are standing in all weathers.",
         "It's time for change at the tip: new opening hours from Monday.",
         "A knee-jerk reaction helps no one: read the facts first.",
+        "Become a Councillor Event on Tuesday at the Town Hall.",
+        "Councillor Call for Action: how residents can raise an issue.",
+        "Labour Day is not a bank holiday in the UK.",
     ],
 )
 def test_ordinary_words_that_are_also_party_names_are_not_flagged(text: str) -> None:
@@ -144,6 +150,8 @@ def test_ordinary_words_that_are_also_party_names_are_not_flagged(text: str) -> 
         ("Make your voice heard at the ballot box.", "party_political.campaign"),
         ("Under this administration we built more homes.", "party_political.campaign"),
         ("She is standing in Northgate ward.", "party_political.campaign"),
+        ("This administration has invested in parks.", "party_political.campaign"),
+        ("Meet our candidates at the market on Saturday.", "party_political.campaign"),
         ("Take back control of the high street.", "party_political.slogan"),
         ("For the many, not the few.", "party_political.slogan"),
     ],
@@ -159,6 +167,7 @@ def test_campaigning_and_slogans_are_blocked_at_any_time(text: str, rule: str) -
         "Government cuts have forced us to close two centres.",
         "Blame Westminster for the closures.",
         "Austerity has hit our libraries hard.",
+        "Ministers have betrayed coastal towns.",
     ],
 )
 def test_controversy_is_referred(text: str) -> None:
@@ -189,6 +198,7 @@ ELECTION_ADMINISTRATION = [
     "You do not need your poll card to vote.",
     "Thinking of standing for election? Nomination packs are available from 1 April.",
     "Vote for the name of our new gritter in our survey!",
+    "Votes for Women: the suffragette exhibition opens at the museum.",
     "Vote for your favourite park in the People's Choice awards! Voting closes Friday.",
 ]
 

@@ -59,7 +59,20 @@ _DISGUISES = (
 # Listed words that are also given names, surnames and place-name parts ("Dick Whittington",
 # "Cock Lane", "Fanny Hands Lane", "Bloody Sunday"): not flagged inside a run of capitalised words.
 NAME_LIKE_WORDS = frozenset(
-    {"dick", "dicks", "cock", "cocks", "fanny", "tit", "tits", "nob", "coon", "bloody", "willy"}
+    {
+        "dick",
+        "dicks",
+        "cock",
+        "cocks",
+        "fanny",
+        "tit",
+        "tits",
+        "nob",
+        "coon",
+        "bloody",
+        "willy",
+        "muff",
+    }
 )
 MIN_STEM_FOR_PLURAL = 4  # "cocks" -> "cock"; shorter stems ("as" -> "a") are not words here
 
