@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         auth,
         database,
+        emergency,
         errors,
         health,
         queue,
@@ -42,5 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     admin.init_app(app)
     media.init_app(app)
+    emergency.init_app(app)
+    __import__("gateway.auditor").auditor.init_app(app)
     security.check_every_route_has_a_permission(app)
     return app

@@ -1,0 +1,125 @@
+"""The filter form of the auditors' pages: a GET form (no state changes, so no CSRF token),
+each field rendered by its GOV.UK Frontend macro."""
+
+from __future__ import annotations
+
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovTextInput
+from wtforms import Form, IntegerField, RadioField, SelectField, StringField
+from wtforms.validators import Length, NumberRange, Optional
+
+from gateway.audit.query import AuditFilter
+from gateway.forms.fields import DateInputField, DateOptional
+from gateway.transparency.rules import OUTCOMES
+
+#: The actions the gateway writes (grep ``record(`` in gateway/), for the action list.
+KNOWN_ACTIONS = (
+    "auth.sign_in_failed",
+    "auth.signed_in",
+    "channel.connection_tested",
+    "channel.created",
+    "channel.credentials_rotated",
+    "channel.disabled",
+    "channel.enabled",
+    "channel.needs_reauthorisation",
+    "channel.reconnected",
+    "closure_day.added",
+    "closure_day.removed",
+    "contact.added",
+    "contact.removed",
+    "delivery.attempt",
+    "delivery.blocked",
+    "delivery.held",
+    "delivery.outcome",
+    "election.created",
+    "election.deleted",
+    "election.updated",
+    "emergency.published",
+    "emergency.reviewed",
+    "guardrails.verdict",
+    "post.approved",
+    "post.cancelled",
+    "post.created",
+    "post.edited",
+    "post.rejected",
+    "post.submitted",
+    "referral.decided",
+    "register.imported",
+    "user.created",
+    "user.disabled",
+    "user.enabled",
+    "user.roles_changed",
+    "user.sessions_ended",
+)
+ANY = ""
+
+
+class _IdSelect(SelectField):
+    widget = GovSelect()
+
+    def pre_validate(self, form: Form) -> None:
+        # The choices are built per request; an id that is no longer listed is still a valid
+        # filter (a deleted channel's entries stay in the log), so only the shape is checked.
+        if self.data and not str(self.data).isdigit():
+            raise ValueError(f"{self.label.text}: choose from the list")
+
+
+class AuditFilterForm(Form):
+    date_from = DateInputField(
+        "From", description="For example, 1 11 2026", validators=[DateOptional()]
+    )
+    date_to = DateInputField(
+        "To (inclusive)", description="For example, 30 11 2026", validators=[DateOptional()]
+    )
+    channel = _IdSelect("Channel", default=ANY)
+    officer = _IdSelect("Officer (who acted)", default=ANY)
+    action = SelectField(
+        "Action",
+        widget=GovSelect(),
+        choices=[(ANY, "Any action"), *((a, a) for a in KNOWN_ACTIONS)],
+        default=ANY,
+    )
+    outcome = SelectField(
+        "Delivery outcome",
+        widget=GovSelect(),
+        choices=[(ANY, "Any outcome"), *((o, o.replace("_", " ")) for o in sorted(OUTCOMES))],
+        default=ANY,
+    )
+    rule = StringField(
+        "Guardrail rule",
+        widget=GovTextInput(),
+        description="A rule named in a guardrail verdict, for example political.party",
+        validators=[Optional(), Length(max=120)],
+    )
+    post = IntegerField(
+        "Post number",
+        widget=GovTextInput(),
+        validators=[Optional(), NumberRange(min=1, message="Post number must be 1 or more")],
+    )
+    emergency = RadioField(
+        "Emergency posts",
+        widget=GovRadioInput(),
+        choices=[(ANY, "Any"), ("yes", "Only emergency posts"), ("no", "No emergency posts")],
+        default=ANY,
+    )
+
+    def set_choices(self, channels: list[tuple[int, str]], officers: list[tuple[int, str]]) -> None:
+        self.channel.choices = [(ANY, "Any channel"), *((str(i), n) for i, n in channels)]
+        self.officer.choices = [(ANY, "Anyone"), *((str(i), n) for i, n in officers)]
+
+    def validate_date_to(self, field: DateInputField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValueError("To must be the same as or after From")
+
+    def to_filter(self) -> AuditFilter:
+        """The filter the (validated) form asks for."""
+        return AuditFilter(
+            date_from=self.date_from.data,
+            date_to=self.date_to.data,
+            channel_id=int(self.channel.data) if self.channel.data else None,
+            officer_id=int(self.officer.data) if self.officer.data else None,
+            action=self.action.data or None,
+            outcome=self.outcome.data or None,
+            rule=(self.rule.data or "").strip() or None,
+            emergency={"yes": True, "no": False}.get(self.emergency.data or ""),
+            post_id=self.post.data,
+        )
