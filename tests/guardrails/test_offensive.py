@@ -65,6 +65,8 @@ def test_offensive_words_are_blocked(text: str, matched: str) -> None:
         "The old slag heap is now a nature reserve.",
         "Lower Dicker and Cocking have been gritted.",
         "Muff Diving Club hosts a beach clean.",
+        "Kinky Boots is on at the Playhouse.",
+        "Harbour Alliance Trust and Titty Ho residents meet on Monday.",
         "Try the cock-a-leekie soup at the Burns Night supper.",
     ],
 )

@@ -23,6 +23,8 @@ from tests.guardrails.helpers import rules, run
             "Tenant at Flat 2, 22 Orchard Close, KV4 9PL has been served notice.",
             "personal_data.address",
         ),
+        ("Mrs Ellis at 7 Moorside Lane has asked for help.", "personal_data.address"),
+        ("Peter Hall of 14 Lighthouse Lane called us.", "personal_data.address"),
         ("Claimant NI number QQ 12 34 56 C please contact us.", "personal_data.ni_number"),
         ("NI: AB123456C", "personal_data.ni_number"),
         ("NHS number 943 476 5919 was found on a wallet.", "personal_data.nhs_number"),
@@ -56,6 +58,7 @@ def test_personal_data_is_blocked(text: str, rule: str) -> None:
         "Peter Hall won the photography prize.",  # names alone are not personal data here
         "Reference 4857773456 is not an NHS number.",  # fails the check digit
         "Born in 1985, the library has served three generations.",
+        "The library at 5 Market Place reopens on Monday.",
     ],
 )
 def test_allowed_contacts_and_ordinary_numbers_pass(text: str) -> None:

@@ -41,6 +41,16 @@ def test_register_people_are_blocked_inside_a_period(text: str) -> None:
     assert finding.span is not None and text[finding.span[0] : finding.span[1]] == finding.matched
 
 
+def test_every_councillor_listed_after_a_title_is_found() -> None:
+    findings = run("Councillors Okafor, Brennan and Natarajan visited the school.")
+    assert {f.matched for f in findings if f.rule == PUBLICITY} == {
+        "Councillors Okafor",
+        "Brennan",
+        "Natarajan",
+    }
+    assert len(run("Councillor Okafor and officers visited.")) == 1
+
+
 def test_honorific_and_register_surname_is_only_advised() -> None:
     # "Mrs Okafor" may be any Okafor: the officer is told, the post is not stopped.
     findings = run("Mrs Okafor of the allotment society won first prize.")
@@ -105,6 +115,8 @@ def test_an_election_announced_after_approval_stops_the_post() -> None:
         "Labour has delivered on its promise.",
         "Thanks to Labour, Northmoor has free school meals.",
         "Our manifesto commitment to free parking is delivered.",
+        "Scottish Labour councillors backed the plan.",
+        "Alliance councillors backed the plan.",
     ],
 )
 def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:

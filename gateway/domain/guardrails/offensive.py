@@ -72,6 +72,11 @@ NAME_LIKE_WORDS = frozenset(
         "bloody",
         "willy",
         "muff",
+        "titty",
+        "ass",
+        "cumming",
+        "cummings",
+        "kinky",
     }
 )
 MIN_STEM_FOR_PLURAL = 4  # "cocks" -> "cock"; shorter stems ("as" -> "a") are not words here

@@ -120,6 +120,10 @@ _RESIDENT = re.compile(
     r"living)\b",
     re.IGNORECASE,
 )
+_PERSON_AT = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+[A-Z]|\b(?:resident|residents|tenant|tenants|owner|"
+    r"occupier|lives|living)\b|\b[A-Z][a-z]+\s+of\s*$"
+)
 VENUE_WINDOW = 40  # characters before a house number searched for a venue or a person
 
 
@@ -322,14 +326,33 @@ def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return found
 
 
-def _addresses(text: str, contacts: AllowedContacts) -> list[Finding]:
+def _home_addresses(text: str) -> list[Finding]:
+    """A house number and street said to be a person's ("Mr Hall of 14 Lighthouse Lane",
+    "the tenant at 22 Orchard Close"), with or without a postcode."""
     findings = []
+    for house in _HOUSE.finditer(text):
+        before = text[max(0, house.start() - VENUE_WINDOW) : house.start()]
+        if _PERSON_AT.search(before):
+            findings.append(
+                _finding(
+                    "address", Outcome.BLOCK, "This is someone's home address", house.span(), text
+                )
+            )
+    return findings
+
+
+def _addresses(text: str, contacts: AllowedContacts) -> list[Finding]:
+    findings = _home_addresses(text)
     for m in _POSTCODE.finditer(text):
         if m.group(1) + m.group(2) in contacts.postcodes:
             continue
         window_start = max(0, m.start() - ADDRESS_WINDOW)
         before = text[window_start : m.start()]
         house = _last(_HOUSE, before)
+        if house is not None:
+            # Found as someone's home already: the postcode finding below replaces it.
+            house_start = window_start + house.start()
+            findings = [f for f in findings if not (f.span and f.span[0] == house_start)]
         if house is not None and _is_venue(text, window_start + house.start()):
             house = None  # "the Hub, 5 Market Place, HB1 1XY": a venue, referred below
         if house is not None:

@@ -148,6 +148,7 @@ _POLITICIAN_TITLES = frozenset({"mp", "msp", "mep", "mla"})
 SURNAME_PARTY_WINDOW = 30
 HONORIFIC_AND_SURNAME = "honorific and surname"
 _TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
+_LIST_GAP = re.compile(r"\s*,\s*|\s+|\s*&\s*")  # between names in "Cllrs A, B and C"
 _OUR_MP = re.compile(
     r"\bour\s+(?:local\s+)?(?:MP|MSP|MLA)\b", re.IGNORECASE
 )  # characters between a surname and a party name that link them
@@ -307,11 +308,32 @@ class PoliticalMatcher:
                     hits.append(hit)
                     while i < n and words[i].start < hit.span[1]:
                         i += 1
+                    if word.folded in COUNCILLOR_TITLES:
+                        i = self._listed_after(text, words, i, hits)
                     continue
             i += 1
         if parties:
             hits.extend(self._surname_with_party(text, words, parties, hits))
         return hits
+
+    def _listed_after(self, text: str, words: list[Word], i: int, hits: list[PoliticalHit]) -> int:
+        """ "Councillors Okafor, Brennan and Hughes": register surnames listed after a title."""
+        while i < len(words) and _LIST_GAP.fullmatch(text[words[i - 1].end : words[i].start]):
+            j = i + 1 if words[i].folded == "and" else i
+            if j >= len(words) or (j != i and not text[words[i].end : words[j].start].isspace()):
+                break
+            found = self.register.full_name_at(words, j) or self.register.surname_at(words, j)
+            if not found:
+                break
+            length, people = found
+            start, end = words[j].start, words[j + length - 1].end
+            hits.append(
+                PoliticalHit(
+                    "person", (start, end), text[start:end], people, how="listed after a title"
+                )
+            )
+            i = j + length
+        return i
 
     def _titled(self, text: str, words: list[Word], i: int) -> PoliticalHit | None:
         """ "Cllr Okafor", "Councillor Tom Brennan", "Mrs Okafor"."""
