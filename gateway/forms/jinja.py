@@ -10,11 +10,20 @@ template from the two GOV.UK packages is on the stack, where it behaves like Jin
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 from flask import Flask
 from govuk_frontend_wtf.main import WTFormsHelpers
-from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader, StrictUndefined, Undefined
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    PackageLoader,
+    PrefixLoader,
+    StrictUndefined,
+    Undefined,
+)
+from jinja2.bccache import Bucket
 
 #: Template packages whose macros follow the Nunjucks convention of optional parameters.
 TOLERANT_PACKAGES = ("govuk_frontend_jinja", "govuk_frontend_wtf")
@@ -63,7 +72,35 @@ class GovukTolerantUndefined(StrictUndefined):
     __hash__ = Undefined.__hash__
 
 
+class SharedBytecodeCache(BytecodeCache):
+    """Compiled templates kept for the whole process, keyed by name and source checksum.
+
+    The GOV.UK macros are many small templates: compiling them costs about a second, once per
+    Flask app. Production builds one app a process, but the test suite builds hundreds; sharing
+    the compiled code (Jinja recompiles a template whose source changed) keeps tests fast.
+    """
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with self._lock:
+            data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        data = bucket.bytecode_to_string()
+        with self._lock:
+            self._store[bucket.key] = data
+
+
+_BYTECODE = SharedBytecodeCache()
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.bytecode_cache = _BYTECODE
     app.jinja_loader = ChoiceLoader(
         [
             app.jinja_loader,

@@ -11,32 +11,38 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms.fields import FieldList, FormField
 
 
-def _first_id(form: FlaskForm, name: str) -> str:
-    field = form._fields.get(name)
-    if field is None:
-        return name
-    # A date input's first box is what the link should focus (GOV.UK "Date input" errors).
-    if getattr(field.widget, "template", "").endswith("date.html"):
+def _field_errors(form: Any) -> Iterable[tuple[str, str]]:
+    """(element id, message) for each field with errors, in page order.
+
+    Read from each field rather than ``form.errors``: WTForms caches that dict at the first
+    look, and a view adds messages after validation (a service refusal, an image check).
+    """
+    for field in form:
+        if isinstance(field, FieldList):
+            for entry in field.entries:
+                if isinstance(entry, FormField):
+                    yield from _field_errors(entry.form)
+                elif entry.errors:
+                    yield entry.id, str(entry.errors[0])
+            continue
+        if isinstance(field, FormField):
+            yield from _field_errors(field.form)
+            continue
+        if field.errors:
+            errors = field.errors
+            message = errors[0] if isinstance(errors, list | tuple) else errors
+            yield _target_id(field), str(message)
+
+
+def _target_id(field: Any) -> str:
+    template = getattr(field.widget, "template", "")
+    # A date input's link goes to its first box (GOV.UK "Date input", error messages).
+    if template.endswith("date.html"):
         return f"{field.id}-day"
-    # Checkboxes and radios: the first option (GOV.UK: link to the first checkbox).
-    if getattr(field.widget, "template", "").endswith(("checkboxes.html", "radios.html")):
-        return field.id
     return field.id
-
-
-def _flatten(prefix: str, errors: Any) -> Iterable[tuple[str, str]]:
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            yield from _flatten(f"{prefix}{key}-", value)
-    elif isinstance(errors, list):
-        for index, item in enumerate(errors):
-            if isinstance(item, dict):
-                yield from _flatten(f"{prefix}{index}-", item)
-            elif item:
-                yield prefix.rstrip("-"), str(item)
-                break  # one message a field, as GOV.UK shows one under the field
 
 
 def error_list(forms: Iterable[FlaskForm | None], page_errors: Iterable[Any] = ()) -> list[dict]:
@@ -45,13 +51,11 @@ def error_list(forms: Iterable[FlaskForm | None], page_errors: Iterable[Any] = (
     for form in forms:
         if form is None:
             continue
-        for name, message in _flatten("", form.errors):
-            if name == "csrf_token":
+        for element_id, message in _field_errors(form):
+            if element_id.endswith("csrf_token"):
                 items.append({"text": message})
-                continue
-            top = name.split("-", 1)[0]
-            href = _first_id(form, top) if top == name else name
-            items.append({"text": message, "href": f"#{href}"})
+            else:
+                items.append({"text": message, "href": f"#{element_id}"})
     for error in page_errors:
         items.append({"text": error} if isinstance(error, str) else dict(error))
     return items
