@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from gateway.domain.guardrails import AllowedContacts, GuardrailInputError, Register
+from gateway.domain.guardrails import (
+    AllowedContacts,
+    Election,
+    ElectionKind,
+    GuardrailInputError,
+    PolicyContext,
+    PostToCheck,
+    Register,
+    check,
+)
 from gateway.domain.guardrails.register import words_of
+from tests.guardrails.helpers import IN_PERIOD
 
 
 def test_a_good_register() -> None:
@@ -74,3 +86,24 @@ def test_bad_contacts_lines_are_reported() -> None:
     message = str(caught.value)
     for line in (1, 2, 3, 4):
         assert f"line {line}:" in message
+
+
+class _NoIteration(tuple):
+    def __iter__(self):  # type: ignore[override]
+        raise AssertionError("the register was looped over while checking a post")
+
+
+def test_checking_a_post_never_loops_over_the_register() -> None:
+    # Issue #4: "names matched in one pass, not a loop over the register". Once the context
+    # is built, the people list may not be walked again, however many posts are checked.
+    rows = [f"Alex Surname{a}{b},Green Party,councillor,W" for a in "abcdefghij" for b in "xyz"]
+    register = Register.from_csv("name,party,role,ward\n" + "\n".join(rows))
+    election = Election(ElectionKind.LOCAL, date(2027, 5, 6), date(2027, 3, 29))
+    context = PolicyContext(register, (election,))
+    context.political  # noqa: B018 - build the compiled matcher now
+    register.people = _NoIteration(register.people)
+    post = PostToCheck("Cllr Surnamejz and Alex Surnameax opened it.")
+    findings = check(post, "x", IN_PERIOD, context)
+    publicity = {f.matched: f for f in findings if f.rule == "pre_election.councillor_publicity"}
+    assert set(publicity) == {"Cllr Surnamejz", "Alex Surnameax"}
+    assert all(f.reason.count("councillor (Green Party") == 1 for f in publicity.values())
