@@ -56,10 +56,22 @@ def _read(path: str | None) -> str:
     return ""
 
 
-def _context(people: str | None, contacts: str | None, nation: str, elections=()) -> PolicyContext:
+def _context(
+    people: str | None, contacts: str | None, nation: str, elections=(), strict: bool = False
+) -> PolicyContext:
+    """Build the context from files. Bad register rows and contacts lines are reported on
+    stderr with their line numbers; with ``strict`` they stop the command, otherwise the good
+    rows are used (a bulk run should not lose every verdict to one bad row)."""
     try:
-        register = Register.from_csv(_read(people)) if people else Register()
-        allowed = AllowedContacts.from_text(_read(contacts)) if contacts else AllowedContacts()
+        register, bad_rows = Register.parse_csv(_read(people)) if people else (Register(), [])
+        allowed, bad_lines = (
+            AllowedContacts.parse(_read(contacts)) if contacts else (AllowedContacts(), [])
+        )
+        problems = [f"{people}: {p}" for p in bad_rows] + [f"{contacts}: {p}" for p in bad_lines]
+        if problems and strict:
+            _fail("\n".join(problems))
+        for problem in problems:
+            click.echo(f"warning: {problem}", err=True)
         return PolicyContext(register, tuple(elections), allowed, holiday_nation=nation)
     except GuardrailInputError as exc:
         _fail(str(exc))
@@ -118,6 +130,9 @@ _people = click.option(
 _contacts = click.option(
     "--contacts", type=click.Path(dir_okay=False), help="Allowed departmental contacts."
 )
+_strict = click.option(
+    "--strict", is_flag=True, help="Stop on a bad register row or contacts line (default: warn)."
+)
 _nation = click.option(
     "--nation",
     type=click.Choice(["ENG", "SCT", "NIR"]),
@@ -142,10 +157,15 @@ _nation = click.option(
 )
 @click.option("--emergency", help="Emergency category, for a post outside office hours.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a finding.")
-def check_command(text, channel, at_text, people, contacts, nation, elections, emergency, as_json):
+@_strict
+def check_command(
+    text, channel, at_text, people, contacts, nation, elections, emergency, as_json, strict
+):
     """Print the findings for TEXT; exit 1 when any finding blocks it."""
     at = _parse_local(at_text) if at_text else datetime.now(UTC)
-    context = _context(people, contacts, nation, [_parse_election(e) for e in elections])
+    context = _context(
+        people, contacts, nation, [_parse_election(e) for e in elections], strict=strict
+    )
     try:
         findings = check(PostToCheck(text, emergency_category=emergency), channel, at, context)
     except GuardrailInputError as exc:
@@ -177,12 +197,13 @@ def check_command(text, channel, at_text, people, contacts, nation, elections, e
     show_default=True,
     help="Europe/London time to check at (inside the assumed election period).",
 )
-def classify_command(posts: TextIO, people, contacts, nation, at_text):
+@_strict
+def classify_command(posts: TextIO, people, contacts, nation, at_text, strict):
     """Read JSON lines {"id", "text"}; write {"id", "party_political", "personal_data",
     "offensive", "findings"} a line. party_political means "would be blocked or referred
     inside a pre-election period"."""
     at = _parse_local(at_text)
-    context = _classify_context(_context(people, contacts, nation), at)
+    context = _classify_context(_context(people, contacts, nation, strict=strict), at)
     bad = 0
     for number, line in enumerate(posts, start=1):
         if not line.strip():

@@ -55,12 +55,18 @@ def test_classify_reports_bad_lines_and_carries_on(tmp_path: Path) -> None:
     assert "line 2:" in result.stderr and "line 3:" in result.stderr and "empty" in result.stderr
 
 
-def test_classify_reports_bad_register_rows(tmp_path: Path) -> None:
-    args = _files(tmp_path, [{"id": "a", "text": "Hi"}])
-    Path(args[1]).write_text("name,party,role,ward\nCher,Independent,councillor,Abbey\n")
+def test_classify_warns_about_bad_register_rows_and_carries_on(tmp_path: Path) -> None:
+    args = _files(tmp_path, [{"id": "a", "text": "Cllr Okafor opened it."}])
+    Path(args[1]).write_text(
+        "name,party,role,ward\nR2 D2,Independent,councillor,Abbey\n"
+        "Margaret Okafor,Labour Party,councillor,Quayside\n"
+    )
     result = CliRunner().invoke(guardrails, ["classify", *args])
-    assert result.exit_code != 0
-    assert "line 2:" in result.output and "surname" in result.output
+    assert result.exit_code == 0
+    assert "warning:" in result.stderr and "line 2:" in result.stderr
+    assert json.loads(result.stdout)["party_political"] is True
+    strict = CliRunner().invoke(guardrails, ["classify", "--strict", *args])
+    assert strict.exit_code != 0 and "line 2:" in strict.output
 
 
 def test_check_prints_findings_and_exits_1_when_blocked() -> None:

@@ -124,49 +124,86 @@ class AllowedContacts:
     phone_numbers: frozenset[str] = frozenset()  # E.164, e.g. "+441632960000"
     email_domains: frozenset[str] = frozenset()  # lower case, e.g. "harbourside.gov.uk"
     postcodes: frozenset[str] = frozenset()  # council buildings, upper case, no space
+    email_addresses: frozenset[str] = frozenset()  # single allowed mailboxes, lower case
 
     @classmethod
     def from_text(cls, text: str) -> AllowedContacts:
-        """Parse the contacts format: ``email-domain: x``, ``phone: n`` and ``postcode: p``
-        lines; ``#`` starts a comment. Raises GuardrailInputError listing every bad line."""
+        """Parse the contacts format: ``email-domain: x``, ``phone: n``, ``email: a@b`` and
+        ``postcode: p`` lines; ``#`` starts a comment. Raises GuardrailInputError listing every
+        bad line."""
+        contacts, problems = cls.parse(text)
+        if problems:
+            raise GuardrailInputError("Bad contacts file:\n" + "\n".join(problems))
+        return contacts
+
+    @classmethod
+    def parse(cls, text: str) -> tuple[AllowedContacts, list[str]]:
+        """The contacts from every good line, and a message for every bad one (for callers,
+        such as the bulk classifier, that warn and carry on)."""
         phones: set[str] = set()
         domains: set[str] = set()
+        emails: set[str] = set()
         postcodes: set[str] = set()
-        errors: list[str] = []
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        problems: list[str] = []
+        for number, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+            line = raw.split("#", 1)[0].strip()
             if not line:
                 continue
             key, sep, value = line.partition(":")
-            key, value = key.strip().lower(), value.strip()
+            key, value = key.strip().lower().replace("_", "-"), value.strip()
             if not sep or not value:
-                errors.append(f"line {number}: expected 'kind: value', got {raw.strip()!r}")
-            elif key == "phone":
-                try:
-                    parsed = phonenumbers.parse(value, "GB")
-                except phonenumbers.NumberParseException as exc:
-                    errors.append(f"line {number}: {value!r} is not a telephone number ({exc})")
-                    continue
-                phones.add(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-            elif key in ("email-domain", "email_domain", "domain"):
+                problems.append(f"line {number}: expected 'kind: value', got {raw.strip()!r}")
+            elif key in ("phone", "telephone", "tel"):
+                e164 = _phone_e164(value)
+                if e164 is None:
+                    problems.append(f"line {number}: {value!r} is not a telephone number")
+                else:
+                    phones.add(e164)
+            elif key in ("email-domain", "domain"):
                 domain = value.lower().lstrip("@")
                 if not _EMAIL_DOMAIN_RE.match(domain):
-                    errors.append(f"line {number}: {value!r} is not an email domain")
+                    problems.append(f"line {number}: {value!r} is not an email domain")
                 else:
                     domains.add(domain)
+            elif key == "email":
+                if "@" not in value:
+                    problems.append(f"line {number}: {value!r} is not an email address")
+                else:
+                    emails.add(value.lower())
             elif key == "postcode":
                 postcodes.add(re.sub(r"\s+", "", value.upper()))
             else:
-                errors.append(
-                    f"line {number}: unknown kind {key!r} (use phone, email-domain or postcode)"
+                problems.append(
+                    f"line {number}: unknown kind {key!r} (use phone, email-domain, email or "
+                    "postcode)"
                 )
-        if errors:
-            raise GuardrailInputError("Bad contacts file:\n" + "\n".join(errors))
-        return cls(frozenset(phones), frozenset(domains), frozenset(postcodes))
+        contacts = cls(
+            frozenset(phones), frozenset(domains), frozenset(postcodes), frozenset(emails)
+        )
+        return contacts, problems
+
+    def allows_email(self, address: str) -> bool:
+        address = address.lower()
+        return address in self.email_addresses or self.allows_email_domain(
+            address.rpartition("@")[2]
+        )
 
     def allows_email_domain(self, domain: str) -> bool:
         domain = domain.lower()
         return any(domain == d or domain.endswith("." + d) for d in self.email_domains)
+
+
+def _phone_e164(value: str) -> str | None:
+    """A telephone number written in a contacts line, as E.164 (extra words allowed)."""
+    for match in phonenumbers.PhoneNumberMatcher(
+        value, "GB", leniency=phonenumbers.Leniency.POSSIBLE
+    ):
+        return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    try:
+        parsed = phonenumbers.parse(value, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 HOLIDAY_NATIONS = ("ENG", "SCT", "NIR")

@@ -291,7 +291,7 @@ def _emails(text: str, contacts: AllowedContacts) -> list[Finding]:
     findings = []
     for m in _EMAIL.finditer(text):
         local, domain = m.group(1).lower(), m.group(2).lower()
-        if contacts.allows_email_domain(domain):
+        if contacts.allows_email(m.group()):
             continue
         if domain not in FREEMAIL_DOMAINS and local in ROLE_MAILBOXES:
             findings.append(

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -19,17 +19,7 @@ from gateway.domain.guardrails.model import GuardrailInputError
 from gateway.domain.guardrails.wordlists import given_name_variants
 
 CSV_HEADER = ("name", "party", "role", "ward")
-ROLES = frozenset(
-    {
-        "councillor",
-        "candidate",
-        "mayor",
-        "elected mayor",
-        "police and crime commissioner",
-        "mp",
-        "co-opted member",
-    }
-)
+# Roles are free text; "candidate" marks someone standing, anything else a serving member.
 # Particles that belong to a surname ("de Souza", "van der Berg").
 SURNAME_PARTICLES = frozenset(
     {"de", "da", "di", "du", "van", "von", "der", "den", "le", "la", "st"}
@@ -82,7 +72,7 @@ class Person:
 
     @property
     def is_candidate(self) -> bool:
-        return self.role == "candidate"
+        return "candidate" in self.role
 
 
 def _name_keys(person: Person) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
@@ -165,12 +155,34 @@ class Register:
     def from_csv(cls, text: str) -> Register:
         """Parse ``name,party,role,ward`` CSV (header first). Raises GuardrailInputError
         naming every bad row by its line number and what is wrong with it."""
-        return cls(_parse_register_csv(text))
+        register, problems = cls.parse_csv(text)
+        if problems:
+            raise GuardrailInputError("Bad register CSV:\n" + "\n".join(problems))
+        return register
+
+    @classmethod
+    def parse_csv(cls, text: str) -> tuple[Register, list[str]]:
+        """The register from every good row, and a message for every bad one, for callers
+        that warn and carry on (the bulk classifier). A row short of its last fields is kept
+        with them empty, and reported. Raises GuardrailInputError only when nothing can be
+        read (no header, or no name column)."""
+        people, problems = _parse_register_csv(text)
+        return cls(people), problems
 
 
-def _parse_register_csv(text: str) -> Iterator[Person]:
-    reader = csv.reader(io.StringIO(text))
-    errors: list[str] = []
+def _columns(header: list[str]) -> dict[str, int]:
+    names = [h.strip().lower() for h in header]
+    if "name" not in names:
+        raise GuardrailInputError(
+            f"line 1: the header must name the columns {','.join(CSV_HEADER)}, "
+            f"got {','.join(header)!r}"
+        )
+    return {column: names.index(column) for column in CSV_HEADER if column in names}
+
+
+def _parse_register_csv(text: str) -> tuple[list[Person], list[str]]:
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    problems: list[str] = []
     people: list[Person] = []
     seen: dict[tuple[str, str], int] = {}
     try:
@@ -179,46 +191,43 @@ def _parse_register_csv(text: str) -> Iterator[Person]:
         raise GuardrailInputError(
             "The register is empty: expected a header name,party,role,ward."
         ) from None
-    if tuple(h.strip().lower() for h in header) != CSV_HEADER:
-        raise GuardrailInputError(
-            f"line 1: the header must be {','.join(CSV_HEADER)}, got {','.join(header)!r}"
-        )
+    columns = _columns(header)
+    width = len(header)
     while True:
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(f"line {reader.line_num}: {exc}")
+            problems.append(f"line {reader.line_num}: {exc}")
             continue
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(CSV_HEADER):
-            errors.append(f"line {line}: expected 4 fields (name,party,role,ward), got {len(row)}")
+        if len(row) > width:
+            problems.append(
+                f"line {line}: expected {width} fields ({','.join(header)}), got {len(row)}; "
+                "is there an unquoted comma in a name?"
+            )
             continue
-        name, party, role, ward = (" ".join(cell.split()) for cell in row)
-        role = role.lower()
-        problems = []
-        if not name:
-            problems.append("the name is empty")
-        elif _DIGIT_RE.search(name):
-            problems.append(f"the name {name!r} contains digits")
-        elif len(NAME_WORD_RE.findall(name)) < 2:
-            # One word alone ("Hall") would match ordinary text; names need a surname.
-            problems.append(f"the name {name!r} needs a given name and a surname")
-        if not party:
-            problems.append("the party is empty (write Independent for none)")
-        if role not in ROLES:
-            problems.append(f"unknown role {role!r} (use one of {', '.join(sorted(ROLES))})")
+        if len(row) < width:
+            problems.append(
+                f"line {line}: expected {width} fields ({','.join(header)}), got {len(row)}"
+            )
+            row = row + [""] * (width - len(row))
+        cell = {c: " ".join(row[i].split()) for c, i in columns.items()}
+        name, party = cell["name"], cell.get("party", "")
+        role, ward = cell.get("role", "").lower() or "councillor", cell.get("ward", "")
+        if not name or not NAME_WORD_RE.search(name):
+            problems.append(f"line {line}: the name is empty")
+            continue
+        if _DIGIT_RE.search(name):
+            problems.append(f"line {line}: the name {name!r} contains digits")
+            continue
         key = (fold(name), fold(ward))
-        if not problems and key in seen:
-            problems.append(f"duplicate of line {seen[key]}")
-        if problems:
-            errors.append(f"line {line}: " + "; ".join(problems))
+        if key in seen:
+            problems.append(f"line {line}: duplicate of line {seen[key]}")
             continue
         seen[key] = line
         people.append(Person(name=name, party=party, role=role, ward=ward))
-    if errors:
-        raise GuardrailInputError("Bad register CSV:\n" + "\n".join(errors))
-    return iter(people)
+    return people, problems
