@@ -208,6 +208,7 @@ def classify_command(posts: TextIO, people, contacts, nation, at_text, strict):
     for number, line in enumerate(posts, start=1):
         if not line.strip():
             continue
+        record: object = None
         try:
             record = json.loads(line)
             if not isinstance(record, dict) or "text" not in record:
@@ -216,6 +217,11 @@ def classify_command(posts: TextIO, people, contacts, nation, at_text, strict):
         except (json.JSONDecodeError, GuardrailInputError) as exc:
             click.echo(f"line {number}: {exc}", err=True)
             bad += 1
+            if isinstance(record, dict) and "id" in record:
+                # Still one verdict a post, so a scorer sees the post (an empty post has
+                # nothing to block), with the error alongside.
+                out = {"id": record["id"], **labels([]), "findings": [], "error": str(exc)}
+                click.echo(json.dumps(out, ensure_ascii=False))
             continue
         out = {
             "id": record.get("id"),
@@ -225,4 +231,5 @@ def classify_command(posts: TextIO, people, contacts, nation, at_text, strict):
         click.echo(json.dumps(out, ensure_ascii=False))
     if bad:
         click.echo(f"{bad} line(s) could not be classified", err=True)
-        sys.exit(1)
+        if strict:
+            sys.exit(1)

@@ -50,9 +50,12 @@ def test_classify_reports_bad_lines_and_carries_on(tmp_path: Path) -> None:
         posts_file.read_text() + "not json\n" + json.dumps({"id": "e", "text": " "}) + "\n"
     )
     result = CliRunner().invoke(guardrails, ["classify", *args])
-    assert result.exit_code == 1
-    assert '"id": "ok"' in result.stdout
+    assert result.exit_code == 0
+    verdicts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [v["id"] for v in verdicts] == ["ok", "e"]
+    assert "empty" in verdicts[1]["error"] and verdicts[1]["party_political"] is False
     assert "line 2:" in result.stderr and "line 3:" in result.stderr and "empty" in result.stderr
+    assert CliRunner().invoke(guardrails, ["classify", "--strict", *args]).exit_code == 1
 
 
 def test_classify_warns_about_bad_register_rows_and_carries_on(tmp_path: Path) -> None:
