@@ -219,7 +219,8 @@ def register_preview():
             page_errors=[{"text": p, "href": "#problems"} for p in problems[:20]],
         ), 400
     changes = _register_changes(register)
-    confirm = RegisterConfirmForm(data={"csv_text": text, "digest": _digest(text)})
+    # formdata=None: the upload form posted a field of the same name, which must not win.
+    confirm = RegisterConfirmForm(formdata=None, data={"csv_text": text, "digest": _digest(text)})
     return render_template("admin/register_preview.html", changes=changes, confirm=confirm)
 
 

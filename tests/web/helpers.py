@@ -48,9 +48,12 @@ class Page:
         """The GOV.UK error message shown beside the field (or its fieldset)."""
         node = self.soup.find(id=field_id)
         assert node is not None, f"no element #{field_id}"
-        group = node.find_parent(class_="govuk-form-group")
-        message = group.select_one(".govuk-error-message") if group else None
-        return " ".join(message.get_text(" ").split()) if message else ""
+        # A date input's boxes each sit in a form group of their own: look further out.
+        for group in node.find_parents(class_="govuk-form-group"):
+            message = group.select_one(".govuk-error-message")
+            if message is not None:
+                return " ".join(message.get_text(" ").split())
+        return ""
 
     def check_shape(self) -> None:
         soup = self.soup
