@@ -208,6 +208,7 @@ ELECTION_ADMINISTRATION = [
     "The Notice of Election for the district council elections has been published.",
     "The Statement of Persons Nominated has been published on our website.",
     "You do not need your poll card to vote.",
+    "Electoral registration canvass: please reply to our household enquiry form.",
     "Thinking of standing for election? Nomination packs are available from 1 April.",
     "Vote for the name of our new gritter in our survey!",
     "Votes for Women: the suffragette exhibition opens at the museum.",
