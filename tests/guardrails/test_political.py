@@ -25,7 +25,7 @@ PUBLICITY = "pre_election.councillor_publicity"
         "Cllr Okafor opened the new leisure centre.",
         "Councillor Margaret Okafor opened the new leisure centre.",
         "councillor okafor opened the new leisure centre.",
-        "Mayor Okafor opened the new leisure centre.",
+        "Leader Okafor opened the new leisure centre.",
         "Margaret Okafor's new leisure centre is open.",  # possessive
         "Tom Brennan cut the ribbon.",  # register says Thomas: a known short form
         "Labour's Okafor cut the ribbon.",  # surname with party
@@ -49,6 +49,31 @@ def test_every_councillor_listed_after_a_title_is_found() -> None:
         "Natarajan",
     }
     assert len(run("Councillor Okafor and officers visited.")) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Mayor of Harbourside, Cllr Margaret Okafor, will light the tree.",
+        "The Mayor, Cllr Okafor, will open the fete.",
+        "Cllr Okafor, the Mayor of Harbourside, will open the fete.",
+        "Chairman of the Council Cllr Brennan opened the show.",
+    ],
+)
+def test_a_civic_mayor_is_advised_not_blocked(text: str) -> None:
+    # LGA guidance: the civic mayor or chairman carries on civic duties in the period.
+    assert rules(run(text)) == {PUBLICITY} and rules(run(text), "advise") == {PUBLICITY}
+
+
+def test_a_civic_mayor_who_is_standing_or_in_a_mayoral_election_is_blocked() -> None:
+    assert PUBLICITY in rules(run("The Mayor, Cllr Aisha Rahman, opened it."), "block")
+    mayoral = Election(ElectionKind.MAYORAL, date(2027, 5, 6), date(2027, 3, 29))
+    ctx = PolicyContext(REGISTER, (mayoral,), ALLOWED)
+    assert PUBLICITY in rules(run("The Mayor, Cllr Okafor, opened it.", ctx), "block")
+    # A committee chair is a political role, not a civic one.
+    assert PUBLICITY in rules(
+        run("Chair of the Planning Committee, Cllr Okafor, said no."), "block"
+    )
 
 
 def test_honorific_and_register_surname_is_only_advised() -> None:

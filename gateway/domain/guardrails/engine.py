@@ -29,7 +29,7 @@ from gateway.domain.guardrails.model import (
 )
 from gateway.domain.guardrails.personal_data import find_personal_data
 from gateway.domain.guardrails.plain import plain_words
-from gateway.domain.guardrails.political import HONORIFIC_AND_SURNAME, PoliticalHit
+from gateway.domain.guardrails.political import CIVIC_ROLE, HONORIFIC_AND_SURNAME, PoliticalHit
 from gateway.domain.guardrails.register import fold
 
 # Swale customer use policy, "Service standards": outside office hours the council posts only
@@ -215,6 +215,11 @@ def _political_finding(
 ) -> Finding | None:
     kind = hit.kind
     any_period = council_wide or (by_elections[0] if by_elections else None)
+    if hit.how == CIVIC_ROLE and any_period and _civic_allowed(hit, periods):
+        return _pre(hit, "pre_election.councillor_publicity", Outcome.ADVISE,
+                    f"{hit.matched!r} is named in a civic role (mayor or chair of the "
+                    "council), which carries on in the period: keep the post to civic "
+                    "duties, with no political content or quotes", any_period)  # fmt: skip
     if kind == "person":
         if hit.how == HONORIFIC_AND_SURNAME:
             if any_period:
@@ -361,6 +366,14 @@ def _political_finding(
             hit.matched,
         )
     return None
+
+
+def _civic_allowed(hit: PoliticalHit, periods: list[ActivePeriod]) -> bool:
+    """A civic mayor may be named unless standing, or unless a mayoral election is on (then
+    "mayor" is a political office)."""
+    if any(p.election.kind is ElectionKind.MAYORAL for p in periods):
+        return False
+    return not any(p.is_candidate for p in hit.people)
 
 
 def _referendum(text: str, context: PolicyContext, at: datetime) -> list[Finding]:

@@ -6,6 +6,7 @@ force at the instant of the check. Every matcher is compiled once per PolicyCont
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -147,6 +148,18 @@ _GATED_PARTY = {"party": "a political group"}  # what a political_groups.txt mat
 _POLITICIAN_TITLES = frozenset({"mp", "msp", "mep", "mla"})
 SURNAME_PARTY_WINDOW = 30
 HONORIFIC_AND_SURNAME = "honorific and surname"
+CIVIC_ROLE = "civic role"
+CIVIC_WINDOW = 60  # characters before a name searched for "The Mayor of ...,"
+_CIVIC_OFFICE = (
+    r"(?:(?:Lord|Deputy|Civic|Town)\s+)?(?:Mayor|Mayoress|Provost)"
+    r"|(?:Chairman|Chairwoman|Chair)\s+of\s+(?:the\s+)?(?:\w+\s+)?Council"
+)
+_CIVIC_BEFORE = re.compile(
+    rf"\b(?:{_CIVIC_OFFICE})(?:\s+of\s+(?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)?"
+    r"\s*[,:]?\s*$"
+)
+_CIVIC_AFTER = re.compile(rf"\s*(?:,\s*(?:the\s+)?|\()(?:{_CIVIC_OFFICE})\b")
+_CIVIC_TITLE = re.compile(r"(?:Lord\s+|Deputy\s+)?Mayor\b", re.IGNORECASE)
 _TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
 _LIST_GAP = re.compile(r"\s*,\s*|\s+|\s*&\s*")  # between names in "Cllrs A, B and C"
 _OUR_MP = re.compile(
@@ -314,7 +327,7 @@ class PoliticalMatcher:
             i += 1
         if parties:
             hits.extend(self._surname_with_party(text, words, parties, hits))
-        return hits
+        return [_civic(text, h) for h in hits]
 
     def _listed_after(self, text: str, words: list[Word], i: int, hits: list[PoliticalHit]) -> int:
         """ "Councillors Okafor, Brennan and Hughes": register surnames listed after a title."""
@@ -459,6 +472,21 @@ class PoliticalMatcher:
         if parties or not text.isascii() or not self._starters.isdisjoint(plain):
             hits += self.people(text, words_of(text), parties)
         return hits
+
+
+def _civic(text: str, hit: PoliticalHit) -> PoliticalHit:
+    """Mark a person named in a civic role ("The Mayor of Harbourside, Cllr Bell"): the civic
+    mayor or chairman carries on civic duties in a pre-election period (LGA guidance)."""
+    if hit.kind not in ("person", "councillor_title"):
+        return hit
+    start, end = hit.span
+    if (
+        _CIVIC_BEFORE.search(text, max(0, start - CIVIC_WINDOW), start)
+        or _CIVIC_AFTER.match(text, end)
+        or _CIVIC_TITLE.match(hit.matched)
+    ):
+        return dataclasses.replace(hit, how=CIVIC_ROLE)
+    return hit
 
 
 def _outermost(hits: list[PoliticalHit]) -> list[PoliticalHit]:
