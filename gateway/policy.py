@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
+from gateway.domain.emergency import policy_category
 from gateway.domain.guardrails import (
     AllowedContacts,
     Election,
@@ -107,7 +108,7 @@ def post_to_check(post: Post) -> PostToCheck:
             )
             for i in post.images
         ),
-        emergency_category=post.emergency_category,
+        emergency_category=policy_category(post.emergency_category),
     )
 
 

@@ -226,5 +226,6 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PLATFORM_ALLOWED_HOSTS": tuple(
             h.strip() for h in env.get("GATEWAY_PLATFORM_ALLOWED_HOSTS", "").split(",") if h.strip()
         ),
+        "EMERGENCY_POSTS_PER_HOUR": _int(env, "GATEWAY_EMERGENCY_POSTS_PER_HOUR", 5),
         "HOLIDAY_NATION": _choice(env, "GATEWAY_HOLIDAY_NATION", "ENG", ("ENG", "SCT", "NIR")),
     }

@@ -174,10 +174,10 @@ def _publish_time_problems(
         found = findings_for(post, at=now)[delivery.channel_id]
     except GuardrailInputError as exc:
         return f"The guardrails could not check it: {exc}", {}
+    # The same shape as every other verdict: findings keyed by channel id.
     verdict = {
         "stage": "publish",
-        "channel_id": delivery.channel_id,
-        "findings": [f.as_dict() for f in found],
+        "findings": {str(delivery.channel_id): [f.as_dict() for f in found]},
     }
     blocking = [f for f in found if f.outcome is Outcome.BLOCK]
     if blocking:

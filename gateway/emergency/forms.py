@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovFileInput,
+    GovRadioInput,
+    GovTextArea,
+)
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from gateway.domain.emergency import CATEGORIES
+from gateway.web.forms import ChannelsField
+
+
+class EmergencyForm(FlaskForm):
+    category = RadioField(
+        "What kind of emergency is it?",
+        widget=GovRadioInput(),
+        choices=[SelectChoice(key, label) for key, label in CATEGORIES.items()],
+        validators=[InputRequired("Choose what kind of emergency this is")],
+    )
+    text = TextAreaField(
+        "Text of the post",
+        widget=GovCharacterCount(),
+        validators=[InputRequired("Enter the text of the post")],
+    )
+    channels = ChannelsField(
+        "Channels",
+        coerce=int,
+        validators=[InputRequired("Choose at least one channel")],
+    )
+    image = FileField("Image (optional)", widget=GovFileInput())
+    alt_text = TextAreaField(
+        "Alt text for the image",
+        widget=GovTextArea(),
+        validators=[Length(max=1000, message="Alt text must be 1,000 characters or fewer")],
+    )
+
+
+class ReviewForm(FlaskForm):
+    outcome = RadioField(
+        "Your review",
+        widget=GovRadioInput(),
+        choices=[
+            SelectChoice("reviewed", "Reviewed: it was right to post it"),
+            SelectChoice("concern", "Raise a concern"),
+        ],
+        validators=[InputRequired("Choose whether you have a concern")],
+    )
+    note = TextAreaField(
+        "Note",
+        widget=GovTextArea(),
+        validators=[Length(max=2000, message="The note must be 2,000 characters or fewer")],
+    )

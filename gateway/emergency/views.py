@@ -1,0 +1,134 @@
+"""Emergency posts: the duty officer's form and the review list."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from gateway.domain.emergency import CATEGORIES
+from gateway.domain.roles import Role
+from gateway.emergency.forms import EmergencyForm, ReviewForm
+from gateway.events import post_event
+from gateway.extensions import db
+from gateway.models import Post
+from gateway.posts import emergency
+from gateway.posts import images as image_store
+from gateway.posts.service import NewImage, PostError
+from gateway.security import requires
+from gateway.web.posts import channel_choices
+
+bp = Blueprint("emergency", __name__, url_prefix="/emergency")
+REVIEWERS = (Role.OFFICER, Role.DUTY_OFFICER, Role.MONITORING_OFFICER)
+FIELDS = {"category": "category", "text": "text", "channels": "channels", "images": "image"}
+
+
+def _image(form: EmergencyForm) -> list[NewImage] | None:
+    upload = form.image.data
+    alt = (form.alt_text.data or "").strip()
+    if upload is None or not getattr(upload, "filename", ""):
+        if alt:
+            form.image.errors.append("Choose the image, or delete its alt text")
+            return None
+        return []
+    data = upload.read()
+    try:
+        image_store.inspect_image(data, upload.filename)
+    except image_store.ImageError as exc:
+        form.image.errors.append(str(exc))
+        return None
+    if not alt:
+        form.alt_text.errors.append("Enter alt text that describes the image")
+        form.image.errors.append("Choose the image again after adding its alt text")
+        return None
+    return [NewImage(upload.filename, upload.mimetype or "", data, alt)]
+
+
+@bp.route("", methods=["GET", "POST"])
+@requires(Role.DUTY_OFFICER)
+def new():
+    form = EmergencyForm()
+    form.channels.choices = channel_choices()
+    if request.method == "GET":
+        # Every enabled channel is chosen already: at 3am there is no time to tick boxes.
+        form.channels.data = [c.value for c in form.channels.choices]
+    findings, page_errors = [], []
+    if form.validate_on_submit():
+        images = _image(form)
+        if images is not None:
+            args = {
+                "text": form.text.data,
+                "channel_ids": form.channels.data,
+                "category": form.category.data,
+                "images": images,
+            }
+            try:
+                if request.form.get("action") == "check":
+                    findings = emergency.check(current_user, **args)
+                else:
+                    post = emergency.publish_now(current_user, **args)
+                    db.session.commit()
+                    post_event.send(
+                        current_app._get_current_object(), event="emergency", post_id=post.id
+                    )
+                    flash("The emergency post is going out now. It will be reviewed tomorrow.")
+                    return redirect(url_for("web.post_show", post_id=post.id))
+            except PostError as exc:
+                # The verdict that stopped it stays in the log; nothing else was saved.
+                db.session.rollback()
+                target = FIELDS.get(exc.field or "")
+                (getattr(form, target).errors if target else page_errors).append(exc.message)
+                try:
+                    findings = emergency.check(current_user, **args)
+                except PostError:
+                    db.session.rollback()
+    status = 400 if (form.errors or page_errors) else 200
+    return (
+        render_template(
+            "emergency/new.html", form=form, findings=findings, page_errors=page_errors
+        ),
+        status,
+    )
+
+
+@bp.get("/reviews")
+@requires(*REVIEWERS)
+def reviews():
+    return render_template(
+        "emergency/reviews.html",
+        waiting=emergency.awaiting_review(),
+        categories=CATEGORIES,
+        review_form=ReviewForm(),
+    )
+
+
+@bp.post("/reviews/<int:post_id>")
+@requires(*REVIEWERS)
+def review(post_id: int):
+    post = db.session.get(Post, post_id)
+    if post is None:
+        abort(404)
+    form = ReviewForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            emergency.review(
+                post, current_user, concern=form.outcome.data == "concern", note=form.note.data
+            )
+            db.session.commit()
+            flash("Review recorded.")
+            return redirect(url_for("emergency.reviews"))
+        except PostError as exc:
+            db.session.rollback()
+            error = exc.message
+    else:
+        error = "; ".join(m for msgs in form.errors.values() for m in msgs)
+    return (
+        render_template(
+            "emergency/reviews.html",
+            waiting=emergency.awaiting_review(),
+            categories=CATEGORIES,
+            review_form=form,
+            page_errors=[error] if error else [],
+        ),
+        400,
+    )
