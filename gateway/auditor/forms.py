@@ -3,9 +3,12 @@ each field rendered by its GOV.UK Frontend macro."""
 
 from __future__ import annotations
 
+import re
+
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovTextInput
 from wtforms import Form, IntegerField, RadioField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from gateway.audit.query import AuditFilter
 from gateway.forms.fields import DateInputField, DateOptional
@@ -51,6 +54,8 @@ KNOWN_ACTIONS = (
     "user.sessions_ended",
 )
 ANY = ""
+#: The shape of an action in a leaf (gateway.transparency.leaf).
+ACTION_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 
 
 class _IdSelect(SelectField):
@@ -60,7 +65,17 @@ class _IdSelect(SelectField):
         # The choices are built per request; an id that is no longer listed is still a valid
         # filter (a deleted channel's entries stay in the log), so only the shape is checked.
         if self.data and not str(self.data).isdigit():
-            raise ValueError(f"{self.label.text}: choose from the list")
+            raise ValidationError(f"{self.label.text}: choose from the list")
+
+
+class _ActionSelect(SelectField):
+    widget = GovSelect()
+
+    def pre_validate(self, form: Form) -> None:
+        # Any action the log can hold is a valid filter, listed or not (an action written by a
+        # newer version, or one retired since, still has entries).
+        if self.data and not ACTION_PATTERN.fullmatch(self.data):
+            raise ValidationError("Action must be a dotted name such as post.approved")
 
 
 class AuditFilterForm(Form):
@@ -72,16 +87,18 @@ class AuditFilterForm(Form):
     )
     channel = _IdSelect("Channel", default=ANY)
     officer = _IdSelect("Officer (who acted)", default=ANY)
-    action = SelectField(
+    action = _ActionSelect(
         "Action",
-        widget=GovSelect(),
-        choices=[(ANY, "Any action"), *((a, a) for a in KNOWN_ACTIONS)],
+        choices=[SelectChoice(ANY, "Any action"), *(SelectChoice(a, a) for a in KNOWN_ACTIONS)],
         default=ANY,
     )
     outcome = SelectField(
         "Delivery outcome",
         widget=GovSelect(),
-        choices=[(ANY, "Any outcome"), *((o, o.replace("_", " ")) for o in sorted(OUTCOMES))],
+        choices=[
+            SelectChoice(ANY, "Any outcome"),
+            *(SelectChoice(o, o.replace("_", " ")) for o in sorted(OUTCOMES)),
+        ],
         default=ANY,
     )
     rule = StringField(
@@ -98,17 +115,27 @@ class AuditFilterForm(Form):
     emergency = RadioField(
         "Emergency posts",
         widget=GovRadioInput(),
-        choices=[(ANY, "Any"), ("yes", "Only emergency posts"), ("no", "No emergency posts")],
+        choices=[
+            SelectChoice(ANY, "Any"),
+            SelectChoice("yes", "Only emergency posts"),
+            SelectChoice("no", "No emergency posts"),
+        ],
         default=ANY,
     )
 
     def set_choices(self, channels: list[tuple[int, str]], officers: list[tuple[int, str]]) -> None:
-        self.channel.choices = [(ANY, "Any channel"), *((str(i), n) for i, n in channels)]
-        self.officer.choices = [(ANY, "Anyone"), *((str(i), n) for i, n in officers)]
+        self.channel.choices = [
+            SelectChoice(ANY, "Any channel"),
+            *(SelectChoice(str(i), n) for i, n in channels),
+        ]
+        self.officer.choices = [
+            SelectChoice(ANY, "Anyone"),
+            *(SelectChoice(str(i), n) for i, n in officers),
+        ]
 
     def validate_date_to(self, field: DateInputField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValueError("To must be the same as or after From")
+            raise ValidationError("To must be the same as or after From")
 
     def to_filter(self) -> AuditFilter:
         """The filter the (validated) form asks for."""

@@ -35,10 +35,10 @@ def quick_password_hashing(monkeypatch):
 
 
 def make_entries(n: int, *, action: str = "test.entry", **payload) -> None:
-    """``n`` committed entries by a system actor, each naming its number in the payload."""
+    """``n`` entries by a system actor, each naming its number in the payload, committed."""
     for i in range(n):
         record(action, actor=Actor.system(), payload={"n": i, **payload})
-        db.session.commit()
+    db.session.commit()
 
 
 def entries() -> list[AuditEntry]:
