@@ -16,9 +16,19 @@ from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import Channel
 from tests.conftest import AuthActions
-from tests.platforms.accounts import IG_USER, PAGE_ID, PAGE_TOKEN, X_ACCOUNT, X_CREDENTIALS
 
 LONDON = ZoneInfo("Europe/London")
+# Test accounts (kept here: importing tests.platforms.accounts loads the whole fake platform).
+X_ACCOUNT = "1500000000000000001"
+X_CREDENTIALS = {
+    "consumer_key": "ck-web-tests",
+    "consumer_secret": "cs-web-tests-secret",
+    "access_token": f"{X_ACCOUNT}-at-web-tests",
+    "access_token_secret": "ats-web-tests-secret",
+}
+PAGE_ID = "104000000000001"
+PAGE_TOKEN = "EAAWebTestsPageToken"
+IG_USER = "17841400000000001"
 #: A Tuesday at 10:00 in London, in office hours and no bank holiday near.
 NOW = datetime(2027, 3, 9, 10, 0, tzinfo=LONDON)
 #: The next morning, when the tests' posts go out (Wednesday 10 March 2027, 10:30).
