@@ -36,6 +36,9 @@ from gateway.domain.guardrails import (
 CORPUS = Path(os.environ.get("GUARDRAILS_CORPUS", "/work/shared/corpus"))
 SIZES = (50, 500, 5_000)
 SEED = 4  # fixed so every run builds the same synthetic registers
+# CPU time of this process, not wall time: on a shared machine other sessions' work would
+# otherwise count as ours. With taskset to one core this is "checks per second on one core".
+CLOCK = time.process_time
 GIVEN = ["Alex", "Sam", "Jo", "Priya", "Tom", "Aisha", "Gareth", "Mei", "Olu", "Nina", "Ravi"]
 PARTIES = ["Labour Party", "Conservative and Unionist Party", "Liberal Democrats", "Green Party"]
 
@@ -72,12 +75,12 @@ def rate(context: PolicyContext, texts: list[str], seconds: float) -> float:
     prepared = [PostToCheck(t) for t in texts]
     for post in prepared:  # warm the caches (compiled matchers, holidays)
         check(post, "x", at, context)
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    done, start = 0, CLOCK()
+    while CLOCK() - start < seconds:
         for post in prepared:
             check(post, "x", at, context)
         done += len(prepared)
-    return done / (time.perf_counter() - start)
+    return done / (CLOCK() - start)
 
 
 def baseline_rate(texts: list[str], seconds: float) -> float:
@@ -86,12 +89,12 @@ def baseline_rate(texts: list[str], seconds: float) -> float:
     from better_profanity import profanity
 
     profanity.load_censor_words()
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    done, start = 0, CLOCK()
+    while CLOCK() - start < seconds:
         for text in texts:
             profanity.contains_profanity(text)
         done += len(texts)
-    return done / (time.perf_counter() - start)
+    return done / (CLOCK() - start)
 
 
 def main() -> None:
