@@ -121,8 +121,9 @@ _AMBIGUOUS_AFTER = re.compile(
     r"group|groups|mps?|msps?|meps?|mlas?|candidates?|leader|leaders|leadership|party|"
     r"government|administration|voters|supporters|activists|manifesto|campaigners?|peers?|"
     r"politicians?|ministers?|opposition|spokes(?:person|man|woman)|whip|deliver(?:s|ed)?|"
-    r"council|councils|said|says|claims?|claimed|pledged?|pledges|promised?|promises|wants|"
-    r"backs|backed|opposes|opposed|won|wins|lost|loses|gained|gains|controls|controlled)\b)",
+    r"council(?!\s+tax)|councils|said|says|claims?|claimed|pledged?|pledges|promised?|"
+    r"promises|wants|backs|backed|opposes|opposed|won|wins|lost|loses|gained|gains|controls|"
+    r"controlled)\b)",
     re.IGNORECASE,
 )
 _AMBIGUOUS_BEFORE = re.compile(
@@ -146,7 +147,7 @@ _VOTE_FOR = re.compile(
 )
 _GATED_PARTY = {"party": "a political group"}  # what a political_groups.txt match names
 _POLITICIAN_TITLES = frozenset({"mp", "msp", "mep", "mla"})
-SURNAME_PARTY_WINDOW = 30
+SURNAME_PARTY_WINDOW = 30  # characters between a surname and a party name that link them
 HONORIFIC_AND_SURNAME = "honorific and surname"
 CIVIC_ROLE = "civic role"
 CIVIC_WINDOW = 60  # characters before a name searched for "The Mayor of ...,"
@@ -162,9 +163,7 @@ _CIVIC_AFTER = re.compile(rf"\s*(?:,\s*(?:the\s+)?|\()(?:{_CIVIC_OFFICE})\b")
 _CIVIC_TITLE = re.compile(r"(?:Lord\s+|Deputy\s+)?Mayor\b", re.IGNORECASE)
 _TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
 _LIST_GAP = re.compile(r"\s*,\s*|\s+|\s*&\s*")  # between names in "Cllrs A, B and C"
-_OUR_MP = re.compile(
-    r"\bour\s+(?:local\s+)?(?:MP|MSP|MLA)\b", re.IGNORECASE
-)  # characters between a surname and a party name that link them
+_OUR_MP = re.compile(r"\bour\s+(?:local\s+)?(?:MP|MSP|MLA)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
