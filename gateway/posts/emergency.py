@@ -92,6 +92,7 @@ def publish_now(
     except rules.EmergencyError as exc:
         raise PostError(exc.message) from None
     post = _draft(officer, text, channel_ids, category, images)
+    service._check_channels(post)
     now = utcnow()
     post.scheduled_at = now
     found = service.findings_for(post, at=now)

@@ -260,10 +260,37 @@ def _verdict_payload(stage: str, found: dict[int, list[Finding]]) -> dict:
     }
 
 
+def channel_problems(post: Post) -> list[str]:
+    """Why a channel could not take this post, found when it is scheduled, not at 3am."""
+    from gateway.credentials import CredentialsError, decrypt_credentials
+
+    problems = []
+    for delivery in post.deliveries:
+        channel = delivery.channel
+        name = channel.display_name
+        if not channel.enabled:
+            problems.append(f"{name} is disabled: choose another channel.")
+        elif channel.needs_reauthorisation or channel.credentials_encrypted is None:
+            problems.append(f"{name} needs to be reconnected by an administrator first.")
+        else:
+            try:
+                decrypt_credentials(channel.id, channel.credentials_encrypted)
+            except CredentialsError:
+                problems.append(f"{name}'s stored credentials cannot be read: reconnect it.")
+    return problems
+
+
+def _check_channels(post: Post) -> None:
+    problems = channel_problems(post)
+    if problems:
+        raise PostError(" ".join(problems), "channels")
+
+
 def submit(post: Post, actor: User) -> list[Finding]:
     """Send a draft for approval. Refused while a guardrail blocks it."""
     if post.author_id != actor.id and not actor.has_role(Role.OFFICER):
         raise PostError("Only its author can submit this post.")
+    _check_channels(post)
     now = utcnow()
     if post.scheduled_at is None and not post.emergency_category:
         raise PostError("Choose the date and time the post goes out.", "scheduled_at")
@@ -347,6 +374,7 @@ def approve(post: Post, approver: User) -> None:
         raise PostError("This post is already approved.")
     if post.status_enum is not PostStatus.AWAITING_APPROVAL:
         raise PostError(f"A post that is {post.status_enum.label.lower()} cannot be approved.")
+    _check_channels(post)
     found = findings_for(post)
     record(
         "guardrails.verdict",

@@ -306,15 +306,17 @@ def test_a_wrong_token_holds_the_channel_for_reconnection(app, clock, fake, chan
 
 
 def test_credentials_copied_to_another_channel_do_not_decrypt(app, clock, fake, channels, officers):
+    post_id = approved_post(app, officers, [channels["facebook"]])
     with app.app_context():
+        # someone with database access copies X's ciphertext onto the Facebook row
         x = db.session.get(Channel, channels["x"])
         fb = db.session.get(Channel, channels["facebook"])
         fb.credentials_encrypted = x.credentials_encrypted
         db.session.commit()
-    post_id = approved_post(app, officers, [channels["facebook"]])
     run_worker(app)
     [(_, status, _, reason)] = deliveries(app, post_id)
     assert status == "held" and "do not belong to this channel" in reason
+    assert fake.posts() == []
 
 
 def test_a_worker_that_died_mid_attempt_is_resolved_by_asking_the_platform(
