@@ -212,6 +212,24 @@ def test_controversy_is_referred(text: str) -> None:
     assert "party_political.controversial" in rules(run(text, OUTSIDE, NO_PERIOD), "refer")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'The Leader of the Council said: "We are delighted with the new pool."',
+        "The cabinet member for housing said the homes would be ready in May.",
+        '"This is great news," said the council leader.',
+    ],
+)
+def test_councillors_quoted_by_role_are_referred_inside_a_period_only(text: str) -> None:
+    assert rules(run(text), "refer") == {"pre_election.councillor_quote"}
+    assert run(text, OUTSIDE, NO_PERIOD) == []
+
+
+def test_officers_quoted_and_councils_acting_are_fine() -> None:
+    assert run("Our head of planning said the plan was refused.") == []
+    assert run("The Leader of the Council has written to residents about the budget.") == []
+
+
 def test_asking_for_votes_is_referred_inside_a_period() -> None:
     findings = run("Vote for a fairer deal for our town on Thursday.")
     assert "pre_election.influence" in rules(findings, "refer")

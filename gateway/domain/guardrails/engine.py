@@ -289,6 +289,12 @@ def _political_finding(
                 hit.matched,
             )
         return None
+    if kind == "quote":
+        if any_period:
+            return _pre(hit, "pre_election.councillor_quote", Outcome.REFER,
+                        f"{hit.matched!r} quotes a councillor's views by their role; publish "
+                        "decisions factually, quoting an officer instead", any_period)  # fmt: skip
+        return None
     if kind == "politician":
         if any_period:
             return _pre(

@@ -169,7 +169,7 @@ _OUR_MP = re.compile(r"\bour\s+(?:local\s+)?(?:MP|MSP|MLA)\b", re.IGNORECASE)
 @dataclass(frozen=True)
 class PoliticalHit:
     kind: str  # person | councillor_title | party_label | politician | party | campaign |
-    # slogan | controversial | vote_for
+    # slogan | controversial | vote_for | quote
     span: tuple[int, int]
     matched: str
     people: tuple[Person, ...] = ()
@@ -222,6 +222,7 @@ class PoliticalMatcher:
                 ("campaign", "campaign_phrases.txt"),
                 ("controversial", "controversial.txt"),
                 ("party", "political_groups.txt"),
+                ("quote", "councillor_quotes.txt"),
             )
             for entry in gated_patterns(name)
         ]
