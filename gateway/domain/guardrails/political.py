@@ -373,6 +373,7 @@ class PoliticalMatcher:
             title.folded in COUNCILLOR_TITLES
             and nxt.capitalised
             and nxt.folded not in NOT_A_NAME_AFTER_COUNCILLOR
+            and nxt.folded not in _TITLES
         ):
             end = nxt.end
             if j + 1 < len(words) and words[j + 1].capitalised and text[end] == " ":
