@@ -102,6 +102,23 @@ def test_unknown_councillor_by_title_is_blocked_inside_a_period() -> None:
     assert PUBLICITY in rules(run("Cllr Jean Haworth will open the fete."), "block")
 
 
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Thanks to @CllrOkafor for opening the park!", PUBLICITY),
+        ("Great to see #CllrSmith at the fete", PUBLICITY),
+        ("Out and about today #VoteLabour", "party_political.campaign"),
+        ("Proud of @UKLabour councillors", "party_political.party_name"),
+    ],
+)
+def test_handles_and_hashtags(text: str, rule: str) -> None:
+    assert rule in rules(run(text), "block")
+
+
+def test_ordinary_handles_and_hashtags_pass() -> None:
+    assert run("Get your #GreenBin sticker and follow @HarboursideCouncil") == []
+
+
 def test_surname_alone_is_not_a_person() -> None:
     # Register surnames are ordinary words and names; alone they are not publicity.
     assert rules(run("Okafor Street is closed for resurfacing.")) == set()

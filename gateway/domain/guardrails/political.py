@@ -223,6 +223,7 @@ class PoliticalMatcher:
                 ("controversial", "controversial.txt"),
                 ("party", "political_groups.txt"),
                 ("quote", "councillor_quotes.txt"),
+                ("councillor_title", "social_handles.txt"),
             )
             for entry in gated_patterns(name)
         ]

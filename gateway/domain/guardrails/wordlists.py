@@ -116,9 +116,11 @@ def gated_patterns(name: str) -> tuple[GatedPattern, ...]:
     the line of a bad expression or trigger, so an admin's edit fails loudly."""
     entries = []
     for line in data_lines(name):
-        words, sep, source = line.partition(" :: ")
+        words, sep, source = (
+            line.partition(" :: ") if not line.startswith(":: ") else ("", "", line[3:])
+        )
         if not sep:
-            words, source = "", line
+            words, source = "", source or line
         triggers = words.split()
         if sep and (not triggers or not all(_TRIGGER.fullmatch(t) for t in triggers)):
             raise GuardrailInputError(f"{name}: triggers must be lower-case words in {line!r}")
