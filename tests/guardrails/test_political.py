@@ -24,6 +24,7 @@ PUBLICITY = "pre_election.councillor_publicity"
         "Margaret Okafor opened the new leisure centre.",
         "Cllr Okafor opened the new leisure centre.",
         "Councillor Margaret Okafor opened the new leisure centre.",
+        "Cllr. Okafor opened the new leisure centre.",
         "councillor okafor opened the new leisure centre.",
         "Leader Okafor opened the new leisure centre.",
         "Margaret Okafor's new leisure centre is open.",  # possessive
@@ -187,6 +188,7 @@ def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:
         "It's time for change at the tip: new opening hours from Monday.",
         "A knee-jerk reaction helps no one: read the facts first.",
         "Become a Councillor Event on Tuesday at the Town Hall.",
+        "Contact your ward councillor. Find yours on our website.",
         "Councillor Call for Action: how residents can raise an issue.",
         "Labour Day is not a bank holiday in the UK.",
     ],

@@ -162,6 +162,7 @@ _CIVIC_BEFORE = re.compile(
 _CIVIC_AFTER = re.compile(rf"\s*(?:,\s*(?:the\s+)?|\()(?:{_CIVIC_OFFICE})\b")
 _CIVIC_TITLE = re.compile(r"(?:Lord\s+|Deputy\s+)?Mayor\b", re.IGNORECASE)
 _TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
+_ABBREVIATED_TITLES = frozenset({"cllr", "cllrs", "mr", "mrs", "ms", "mx", "dr"})
 _LIST_GAP = re.compile(r"\s*,\s*|\s+|\s*&\s*")  # between names in "Cllrs A, B and C"
 _OUR_MP = re.compile(r"\bour\s+(?:local\s+)?(?:MP|MSP|MLA)\b", re.IGNORECASE)
 
@@ -352,9 +353,12 @@ class PoliticalMatcher:
     def _titled(self, text: str, words: list[Word], i: int) -> PoliticalHit | None:
         """ "Cllr Okafor", "Councillor Tom Brennan", "Mrs Okafor"."""
         j = i + 1
-        if j >= len(words) or not re.fullmatch(r"\.?\s+", text[words[i].end : words[j].start]):
-            return None
         title = words[i]
+        # A full stop may follow an abbreviation ("Cllr. Okafor", "Mrs. Okafor") but ends the
+        # sentence after a whole word ("Contact your councillor. Find yours online.").
+        gap = r"\.?\s+" if title.folded in _ABBREVIATED_TITLES else r"\s+"
+        if j >= len(words) or not re.fullmatch(gap, text[title.end : words[j].start]):
+            return None
         full = self.register.full_name_at(words, j)
         found = full or self.register.surname_at(words, j, capitalised=title.folded in HONORIFICS)
         if found:
