@@ -189,6 +189,7 @@ def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:
         "A knee-jerk reaction helps no one: read the facts first.",
         "Become a Councillor Event on Tuesday at the Town Hall.",
         "Contact your ward councillor. Find yours on our website.",
+        "Councillors Approve New Housing Strategy",
         "Councillor Call for Action: how residents can raise an issue.",
         "Labour Day is not a bank holiday in the UK.",
     ],

@@ -376,6 +376,8 @@ class PoliticalMatcher:
         nxt = words[j]
         if (
             title.folded in COUNCILLOR_TITLES
+            # "Councillors Approve Budget" is a headline; "Cllrs Smith and Jones" are names.
+            and title.folded != "councillors"
             and nxt.capitalised
             and nxt.folded not in NOT_A_NAME_AFTER_COUNCILLOR
             and nxt.folded not in _TITLES
