@@ -77,6 +77,8 @@ NAME_LIKE_WORDS = frozenset(
         "cumming",
         "cummings",
         "kinky",
+        "muppet",
+        "muppets",
     }
 )
 MIN_STEM_FOR_PLURAL = 4  # "cocks" -> "cock"; shorter stems ("as" -> "a") are not words here
