@@ -110,14 +110,17 @@ def test_unknown_councillor_by_title_is_blocked_inside_a_period() -> None:
         ("Great to see #CllrSmith at the fete", PUBLICITY),
         ("Out and about today #VoteLabour", "party_political.campaign"),
         ("Proud of @UKLabour councillors", "party_political.party_name"),
+        ("VOTE LABOUR ON THURSDAY", "party_political.campaign"),
+        ("LABOUR COUNCILLORS SAVED THE LIBRARY", "party_political.party_name"),
     ],
 )
 def test_handles_and_hashtags(text: str, rule: str) -> None:
     assert rule in rules(run(text), "block")
 
 
-def test_ordinary_handles_and_hashtags_pass() -> None:
+def test_ordinary_handles_hashtags_and_capitals_pass() -> None:
     assert run("Get your #GreenBin sticker and follow @HarboursideCouncil") == []
+    assert run("GREEN BIN COLLECTIONS RESUME. REFORM OF PARKING: HAVE YOUR SAY") == []
 
 
 def test_surname_alone_is_not_a_person() -> None:

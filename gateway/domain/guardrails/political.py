@@ -214,7 +214,11 @@ class PoliticalMatcher:
         self._party_any_case = _alternation(
             [a.text for a in aliases if not a.case_sensitive], re.IGNORECASE
         )
-        self._party_cased = _alternation([a.text for a in aliases if a.case_sensitive])
+        # Ordinary-word names also in capitals ("VOTE LABOUR"): in capitals every word looks
+        # like a name, so only the before/after contexts can make them the party.
+        cased = [a.text for a in aliases if a.case_sensitive]
+        cased += [a.text.upper() for a in aliases if a.ambiguous]
+        self._party_cased = _alternation(cased)
         # Campaign phrasing, controversy and political groups: expressions from data files,
         # each woken only by its trigger words.
         entries = [
