@@ -396,7 +396,8 @@ class PoliticalMatcher:
         self, text: str, words: list[Word], parties: list[PoliticalHit], found: list[PoliticalHit]
     ) -> list[PoliticalHit]:
         """A register surname within a few characters of a party name ("Labour's Okafor")."""
-        covered = [h.span for h in found]
+        # Words already a name or part of a party name ("Green" in "Green Party") are skipped.
+        covered = [h.span for h in found] + [p.span for p in parties]
         hits = []
         for i, word in enumerate(words):
             if any(s <= word.start < e for s, e in covered):
