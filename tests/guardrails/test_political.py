@@ -278,6 +278,7 @@ ELECTION_ADMINISTRATION = [
     "Thinking of standing for election? Nomination packs are available from 1 April.",
     "Vote for the name of our new gritter in our survey!",
     "Votes for Women: the suffragette exhibition opens at the museum.",
+    "Young people vote for their Youth MP this week.",
     "Vote for your favourite park in the People's Choice awards! Voting closes Friday.",
 ]
 
