@@ -1,0 +1,559 @@
+"""Benchmark: emergency posts behind a backlog (issue #7, "Speed"). A script, not a test; it
+stops by itself (a watchdog ends it after ``--time-limit`` seconds, 9 minutes by default).
+
+Run from the repository root:
+
+    .venv/bin/python bench/bench_emergency.py
+    .venv/bin/python bench/bench_emergency.py --workers 8 --concurrency 2
+
+What runs, all on this machine over loopback, each part in its own process (the set-up is
+bench/bench_publish.py's ``Bench``, imported, not copied):
+- PostgreSQL: a throw-away database ``gw_bench_<pid>`` on 127.0.0.1:5432, dropped at the end;
+  Redis db ``--redis-db`` (10), flushed before and after.
+- ``gateway fakeplatform`` with every request delayed ``--latency-ms`` (50 ms), so the backlog's
+  platform calls are in flight while the emergency posts go out.
+- ``gateway web`` (waitress), ``gateway scheduler`` and ``--workers`` ``gateway worker``
+  processes (emergency queue first: gateway/queue.py QUEUE_ORDER).
+
+The backlog, written straight into the database in the state an approval leaves it (approved
+post, scheduled deliveries, an Approval by a second officer whose fingerprint is
+``fingerprint(content_of(post))``), with the RQ jobs an approval would queue:
+- ``--waiting`` (5,000) posts due on the next working day at 10:00 Europe/London: their jobs sit
+  in RQ's scheduled registry of the "publish" queue.
+- ``--in-flight`` (500) posts due now, written once the workers listen; the scheduler's release
+  loop puts them on the "publish" queue within 50 ms. Ordinary posts need office hours
+  when they are published, so outside office hours (or within 15 minutes of closing) these are
+  emergency posts too, on the "emergency" queue; the report says which.
+Every backlog post goes to X and Facebook on the fake.
+
+Then ``--posts`` (200) emergency posts through the real form over HTTP: one duty officer signed
+in through the sign-in form, each post a GET of /emergency (CSRF token) and a timed POST, one
+after another on ``--concurrency`` sessions. Each delivery is timed from the start of the POST
+to the fake's ``received_at`` for its text and platform (GET /_fake/posts); a post is out when
+both of its deliveries are.
+
+Baseline, in the same run against the same fake once the gateway has stopped: the same adapter
+call (``gateway.platforms.adapter_for(...).publish``) made directly in this process for the
+same number of posts, timed from the call to ``received_at``.
+
+Where the time goes, per emergency post, from the rows the gateway writes (same clock):
+form (POST to ``posts.created_at``), guardrails and audit (to the "emergency.published" audit
+entry), commit and response (to the 302 arriving), queue wait (302 to the worker's claim,
+``attempt_started_at``), worker (claim to the fake's receipt) and platform (receipt to
+``published_at``, which includes the 50 ms latency and recording the outcome).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_publish import Bench, _pct, gateway_processes, log, office_hours_left  # noqa: E402
+
+#: The two platforms of the issue's benchmark. Bench also makes an Instagram channel; the
+#: emergency form is posted with these two ticked only.
+PLATFORMS = ("x", "facebook")
+#: Large, so the per-officer hourly limit (issue 7, "No back door") does not stop the run.
+POSTS_PER_HOUR_FOR_RUN = 1_000_000
+#: Backlog rows are written and their jobs queued in batches of this many.
+BATCH = 500
+#: After the last emergency POST, how long the deliveries may take to arrive before scoring.
+DRAIN_SECONDS = 60.0
+#: The issue's aim for the whole path, form to platform (issue 7, "Speed").
+AIM_SECONDS = 1.0
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+WAITING_HOUR_LONDON = 10
+
+
+# -- the backlog ---------------------------------------------------------------------------------
+def next_working_morning(now: datetime) -> datetime:
+    """10:00 Europe/London on the next weekday: inside office hours, long after the run."""
+    from gateway.domain.guardrails.clock import LONDON
+
+    day = now.astimezone(LONDON).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, WAITING_HOUR_LONDON, tzinfo=LONDON)
+
+
+def insert_backlog(
+    bench: Bench, tag: str, n_posts: int, due: datetime, *, spread: timedelta, emergency: bool
+) -> list[int]:
+    """Approved posts with scheduled deliveries, as ``service.approve`` leaves them (without its
+    audit entries), in batches. Returns the delivery ids."""
+    from gateway.audit import content_of
+    from gateway.domain.fingerprint import fingerprint
+    from gateway.domain.statuses import DeliveryStatus, PostStatus
+    from gateway.extensions import db
+    from gateway.models import Approval, Delivery, Post
+
+    channel_ids = [bench.channels[p] for p in PLATFORMS]
+    run = uuid.uuid4().hex[:6]
+    delivery_ids: list[int] = []
+    with bench.app.app_context():
+        for start in range(0, n_posts, BATCH):
+            posts = []
+            for i in range(start, min(n_posts, start + BATCH)):
+                at = (due + spread * i).replace(microsecond=0)
+                post = Post(
+                    text=f"Bench {tag} {run} number {i}: garden waste collections run as normal.",
+                    author_id=bench.author_id,
+                    status=PostStatus.APPROVED.value,
+                    scheduled_at=at,
+                    emergency_category="severe_weather" if emergency else None,
+                )
+                post.images = []
+                post.deliveries = [
+                    Delivery(channel_id=c, due_at=at, status=DeliveryStatus.SCHEDULED.value)
+                    for c in channel_ids
+                ]
+                if not emergency:
+                    # What the publish job checks: an approval by someone other than the
+                    # author, bound to exactly this content (issue 5).
+                    post.approvals = [
+                        Approval(
+                            approver_id=bench.approver_id,
+                            fingerprint=fingerprint(content_of(post)),
+                            decision="approved",
+                        )
+                    ]
+                posts.append(post)
+            db.session.add_all(posts)
+            db.session.commit()
+            delivery_ids += [d.id for p in posts for d in p.deliveries]
+            db.session.remove()
+    return delivery_ids
+
+
+def queue_jobs(bench: Bench, delivery_ids: list[int], *, at: datetime | None, queue: str) -> None:
+    """The jobs an approval queues after its commit (gateway.publishing.release)."""
+    from rq import Queue
+
+    from gateway.publishing.release import RELEASE_AHEAD, ceil_to_second, publish_job_id
+    from workers.options import job_options
+    from workers.publish import publish_delivery
+
+    q = Queue(queue, connection=bench.redis)
+    for start in range(0, len(delivery_ids), BATCH):
+        with bench.redis.pipeline() as pipe:
+            for delivery_id in delivery_ids[start : start + BATCH]:
+                options = {"job_id": publish_job_id(delivery_id), "pipeline": pipe, **job_options()}
+                if at is None:
+                    q.enqueue(publish_delivery, delivery_id, **options)
+                else:
+                    when = ceil_to_second(at - RELEASE_AHEAD)
+                    q.enqueue_at(when, publish_delivery, delivery_id, **options)
+            pipe.execute()
+
+
+# -- the duty officer at the form ---------------------------------------------------------------
+@dataclass
+class Sent:
+    text: str
+    posted: float  # epoch s, just before the POST
+    answered: float = math.nan  # the 302 arrived
+    status: int = 0
+    publish_queue: int = 0  # jobs waiting on the "publish" queue at the POST
+    error: str = ""
+
+
+def sign_in(web_url: str, email: str, password: str):  # noqa: ANN201 - a requests.Session
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{web_url}/sign-in", timeout=10)
+    token = CSRF.search(page.text).group(1)
+    answer = session.post(
+        f"{web_url}/sign-in",
+        data={"email": email, "password": password, "csrf_token": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    if answer.status_code != 302:
+        raise SystemExit(f"sign-in failed: {answer.status_code}")
+    return session
+
+
+def post_emergencies(bench: Bench, texts: list[str], email: str, password: str) -> list[Sent]:
+    """Each text through the real form: GET (for the CSRF token, untimed), then a timed POST."""
+    channels = [str(bench.channels[p]) for p in PLATFORMS]
+    lanes = bench.args.concurrency
+    results: list[Sent] = []
+    lock = threading.Lock()
+    todo = iter(texts)
+
+    def lane() -> None:
+        session = sign_in(bench.web_url, email, password)
+        while True:
+            with lock:
+                text = next(todo, None)
+            if text is None:
+                return
+            page = session.get(f"{bench.web_url}/emergency", timeout=30)
+            token = CSRF.search(page.text).group(1)
+            data = {
+                "csrf_token": token,
+                "category": "flooding",
+                "text": text,
+                "channels": channels,
+                "alt_text": "",
+                "action": "publish",
+            }
+            sent = Sent(text, time.time(), publish_queue=bench.redis.llen("rq:queue:publish"))
+            try:
+                answer = session.post(
+                    f"{bench.web_url}/emergency", data=data, allow_redirects=False, timeout=30
+                )
+                sent.answered, sent.status = time.time(), answer.status_code
+                if answer.status_code != 302:
+                    sent.error = answer.text[:300]
+            except Exception as exc:  # noqa: BLE001 - counted as a failure in the report
+                sent.error = repr(exc)
+            with lock:
+                results.append(sent)
+
+    threads = [threading.Thread(target=lane, daemon=True) for _ in range(lanes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def flood_texts(n: int) -> list[str]:
+    # Distinct texts: X refuses a duplicate, and receipts are matched on text and platform.
+    run = uuid.uuid4().hex[:6]
+    return [
+        f"Flood warning {run} number {i}: the river is rising at Saltmarsh. "
+        "Avoid the quayside road tonight."
+        for i in range(n)
+    ]
+
+
+# -- scoring -------------------------------------------------------------------------------------
+@dataclass
+class Score:
+    name: str
+    per_delivery: list[float] = field(default_factory=list)
+    per_post: list[float] = field(default_factory=list)
+    missing: int = 0
+    doubled: int = 0
+
+    def line(self) -> str:
+        d, p = self.per_delivery, self.per_post
+        return (
+            f"| {self.name} | {len(p)} posts, {len(d)} deliveries | "
+            f"{_pct(p, 50) * 1000:.0f} | {_pct(p, 99) * 1000:.0f} | "
+            f"{max(p, default=math.nan) * 1000:.0f} | "
+            f"{_pct(d, 50) * 1000:.0f} | {_pct(d, 99) * 1000:.0f} | "
+            f"{max(d, default=math.nan) * 1000:.0f} | {self.missing} | {self.doubled} |"
+        )
+
+
+def score(name: str, started: dict[tuple[str, str], float], receipts: list[dict]) -> Score:
+    """``started``: (platform, text) -> epoch s when its POST (or adapter call) began. A post's
+    figure is its slower delivery: it is out when every channel has it."""
+    result = Score(name)
+    seen: dict[tuple[str, str], float] = {}
+    for post in receipts:
+        key = (post["platform"], post["text"])
+        if key not in started:
+            continue
+        if key in seen:
+            result.doubled += 1
+            continue
+        seen[key] = post["received_at"]
+    for text in dict.fromkeys(text for _, text in started):
+        got = [seen[(p, text)] - started[(p, text)] for p in PLATFORMS if (p, text) in seen]
+        result.per_delivery += got
+        result.missing += len(PLATFORMS) - len(got)
+        if len(got) == len(PLATFORMS):
+            result.per_post.append(max(got))
+    return result
+
+
+def wait_receipts(bench: Bench, texts: list[str], deadline: float) -> list[dict]:
+    wanted = {(p, t) for t in texts for p in PLATFORMS}
+    while True:
+        receipts = bench.receipts()
+        got = {(r["platform"], r["text"]) for r in receipts} & wanted
+        if len(got) >= len(wanted) or time.time() > deadline:
+            return receipts
+        time.sleep(0.5)
+
+
+def failed_jobs(bench: Bench, queue: str) -> dict[int, str]:
+    """Delivery id -> the last line of the error, for the queue's failed publish jobs (kept for
+    a week: workers/options.py FAILURE_TTL_SECONDS). The sweep re-queues each such delivery."""
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry
+
+    registry = FailedJobRegistry(queue=Queue(queue, connection=bench.redis))
+    out: dict[int, str] = {}
+    for job in Job.fetch_many(registry.get_job_ids(), connection=bench.redis):
+        if job is None or not job.id.startswith("publish-delivery-"):
+            continue
+        last = job.exc_info or ""
+        out[int(job.id.rsplit("-", 1)[1])] = (last.strip().splitlines() or [""])[-1][:160]
+    return out
+
+
+STAGES = (
+    "form",
+    "guardrails+audit",
+    "commit+answer",
+    "queue (first job ran)",
+    "queue (first job failed, re-queued by the sweep)",
+    "worker",
+    "platform",
+)
+
+
+def stages(
+    bench: Bench, sent: list[Sent], receipts: list[dict], failed: dict[int, str]
+) -> dict[str, list[float]]:
+    """Seconds spent in each part of the path, per emergency delivery (see the module doc)."""
+    from sqlalchemy import cast, select
+    from sqlalchemy.types import String
+
+    from gateway.extensions import db
+    from gateway.models import AuditEntry, Channel, Delivery, Post
+
+    by_text = {s.text: s for s in sent if s.status == 302}
+    received = {(r["platform"], r["text"]): r["received_at"] for r in receipts}
+    out: dict[str, list[float]] = {k: [] for k in STAGES}
+    with bench.app.app_context():
+        published_entry = (
+            select(AuditEntry.time)
+            .where(
+                AuditEntry.action == "emergency.published",
+                AuditEntry.object_id == cast(Post.id, String),
+            )
+            .scalar_subquery()
+        )
+        rows = db.session.execute(
+            select(
+                Post.text,
+                Post.created_at,
+                published_entry,
+                Channel.platform,
+                Delivery.id,
+                Delivery.attempt_started_at,
+                Delivery.published_at,
+            )
+            .join(Delivery, Delivery.post_id == Post.id)
+            .join(Channel, Channel.id == Delivery.channel_id)
+            .where(Post.text.in_(list(by_text)))
+        ).all()
+        db.session.remove()
+    for text, created, entry, platform, delivery_id, claimed, published in rows:
+        s = by_text[text]
+        got = received.get((platform, text))
+        if None in (created, entry, claimed, published) or got is None:
+            continue
+        out["form"].append(created.timestamp() - s.posted)
+        out["guardrails+audit"].append((entry - created).total_seconds())
+        out["commit+answer"].append(s.answered - entry.timestamp())
+        key = STAGES[4] if delivery_id in failed else STAGES[3]
+        out[key].append(claimed.timestamp() - s.answered)
+        out["worker"].append(got - claimed.timestamp())
+        out["platform"].append(published.timestamp() - got)
+    return out
+
+
+def wait_for_workers(bench: Bench, n: int, timeout: float = 120.0) -> float:
+    """Seconds until ``n`` workers have registered: starting one imports the whole app, which
+    takes several seconds on a busy machine; the backlog is queued only once all listen."""
+    from rq import Worker
+
+    started = time.monotonic()
+    while Worker.count(connection=bench.redis) < n:
+        if time.monotonic() - started > timeout:
+            raise SystemExit(f"only {Worker.count(connection=bench.redis)} of {n} workers started")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+# -- the baseline --------------------------------------------------------------------------------
+def baseline(bench: Bench, texts: list[str]) -> dict[tuple[str, str], float]:
+    """The adapter call alone, in this process, one after another: (platform, text) -> the
+    start of that call. Each call is timed from its own start, as if both ran at once."""
+    from bench_publish import ACCOUNTS, CREDS
+
+    from gateway.platforms import ChannelConfig, DeliveryRequest, adapter_for
+
+    started: dict[tuple[str, str], float] = {}
+    for i, text in enumerate(texts):
+        for platform in PLATFORMS:
+            started[(platform, text)] = time.time()
+            channel = ChannelConfig(platform, ACCOUNTS[platform], CREDS[platform], bench.fake_url)  # type: ignore[arg-type]
+            with adapter_for(channel, allowed_hosts=("127.0.0.1",)) as publisher:
+                publisher.publish(DeliveryRequest(i, "bench", text, ()))
+    return started
+
+
+# -- main ----------------------------------------------------------------------------------------
+def _stop_after(seconds: int) -> None:
+    def _alarm(signum: int, frame: Any) -> None:
+        # SystemExit unwinds through Bench.__exit__: processes stopped, database dropped.
+        raise SystemExit(f"bench_emergency: stopped by the {seconds} s watchdog")
+
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=200, help="emergency posts via the form")
+    parser.add_argument("--waiting", type=int, default=5000, help="backlog posts due later")
+    parser.add_argument("--in-flight", type=int, default=500, help="backlog posts due now")
+    parser.add_argument("--workers", type=int, default=4, help="`gateway worker` processes")
+    parser.add_argument("--worker-args", default="", help="extra `gateway worker` options")
+    parser.add_argument("--concurrency", type=int, default=1, help="officers posting at once")
+    parser.add_argument("--latency-ms", type=int, default=50, help="fake platform latency")
+    parser.add_argument("--redis-db", type=int, default=10)
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--time-limit", type=int, default=540, help="watchdog, seconds")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args()
+    args.worker_args = args.worker_args.split()
+    _stop_after(args.time_limit)
+    os.environ["GATEWAY_EMERGENCY_POSTS_PER_HOUR"] = str(POSTS_PER_HOUR_FOR_RUN)
+    # Plain HTTP on loopback: a Secure session cookie would never be sent back by the client.
+    os.environ["GATEWAY_COOKIE_SECURE"] = "0"
+    # Ordinary posts may only be published in office hours; keep a margin for the run.
+    ordinary = office_hours_left() >= 15 * 60
+    mode = "ordinary" if ordinary else "emergency (outside office hours)"
+
+    from gateway import users
+    from gateway.audit import Actor
+    from gateway.extensions import db
+    from gateway.queue import EMERGENCY_QUEUE, PUBLISH_QUEUE
+
+    with Bench(args) as bench:
+        email, password = "duty@bench.example", "bench-" + uuid.uuid4().hex
+        with bench.app.app_context():
+            users.create_user(email, ["duty_officer"], password, actor=Actor.system())
+            db.session.commit()
+            db.session.remove()
+        texts = flood_texts(args.posts)
+        base_texts = [f"Baseline {t}" for t in flood_texts(args.posts)]
+
+        t = time.time()
+        later = next_working_morning(datetime.now(UTC))
+        waiting = insert_backlog(
+            bench, "waiting", args.waiting, later, spread=timedelta(seconds=1), emergency=False
+        )
+        queue_jobs(bench, waiting, at=later, queue=PUBLISH_QUEUE)
+        log(f"{args.waiting} waiting posts ({len(waiting)} deliveries) in {time.time() - t:.1f} s")
+
+        with gateway_processes(bench, args.workers):
+            ready = wait_for_workers(bench, args.workers)
+            log(f"{args.workers} workers listening after {ready:.1f} s")
+            t = time.time()
+            now = datetime.now(UTC)
+            in_flight = insert_backlog(
+                bench, "now", args.in_flight, now, spread=timedelta(0), emergency=not ordinary
+            )
+            # No enqueue here: the scheduler's release loop (every 50 ms) queues due deliveries
+            # that have no job, and queueing them here as well would race it and put each job
+            # id on the queue twice.
+            log(
+                f"{args.in_flight} {mode} posts due now ({len(in_flight)} deliveries) written in "
+                f"{time.time() - t:.1f} s; {args.workers} workers"
+            )
+            time.sleep(1.0)  # the workers are busy with the backlog before the first POST
+            t = time.time()
+            sent = post_emergencies(bench, texts, email, password)
+            log(f"{len(sent)} emergency POSTs in {time.time() - t:.1f} s")
+            receipts = wait_receipts(bench, texts, time.time() + DRAIN_SECONDS)
+            backlog_left = bench.redis.llen("rq:queue:publish")
+        posted = {(p, s.text): s.posted for s in sent if s.status == 302 for p in PLATFORMS}
+        gateway = score(f"gateway, {args.workers} workers", posted, receipts)
+        failed = failed_jobs(bench, EMERGENCY_QUEUE)
+        failed_backlog = failed_jobs(bench, PUBLISH_QUEUE)
+        parts = stages(bench, sent, receipts, failed)
+        in_flight_texts = {r["text"] for r in receipts if r["text"].startswith("Bench now")}
+
+        log("baseline: the adapter call in this process")
+        base = score("baseline: adapter call", baseline(bench, base_texts), bench.receipts())
+
+    failures = [s for s in sent if s.status != 302]
+    queued_at_post = [s.publish_queue for s in sent]
+    print()
+    print(
+        f"{args.posts} emergency posts through the form ({args.concurrency} at a time) to X and "
+        f"Facebook, {args.workers} `gateway worker` processes, fake latency {args.latency_ms} ms; "
+        f"backlog {args.waiting} waiting + {args.in_flight} due now ({mode})."
+    )
+    print()
+    print(
+        "| Path | Measured | post p50 ms | post p99 ms | post max ms | delivery p50 ms "
+        "| delivery p99 ms | delivery max ms | missing | doubled |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(gateway.line())
+    print(base.line())
+    for q in (50, 99):
+        per_delivery = _pct(gateway.per_delivery, q) / _pct(base.per_delivery, q)
+        per_post = _pct(gateway.per_post, q) / _pct(base.per_post, q)
+        print(
+            f"Ratio gateway/baseline at p{q}: {per_delivery:.1f}x a delivery, "
+            f"{per_post:.1f}x a post"
+        )
+    aim = _pct(gateway.per_post, 99) < AIM_SECONDS
+    print(f"Aim p99 < {AIM_SECONDS:.0f} s: {'met' if aim else 'MISSED'}")
+    print(
+        f"Jobs on the publish queue at each POST: min {min(queued_at_post, default=0)}, "
+        f"median {_pct([float(x) for x in queued_at_post], 50):.0f}, "
+        f"max {max(queued_at_post, default=0)}; left when the last emergency post was out: "
+        f"{backlog_left}; in-flight backlog posts received: {len(in_flight_texts)}"
+    )
+    errors = sorted(set(failed.values()) | set(failed_backlog.values()))
+    print(
+        f"Failed publish jobs (the sweep re-queued them): {len(failed)} on the emergency queue, "
+        f"{len(failed_backlog)} on the publish queue; errors: {errors}"
+    )
+    if failures:
+        print(f"{len(failures)} POSTs failed, first: {failures[0].status} {failures[0].error!r}")
+    print()
+    print("| Stage (per emergency delivery) | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|")
+    for name, values in parts.items():
+        print(
+            f"| {name} | {_pct(values, 50) * 1000:.0f} | {_pct(values, 99) * 1000:.0f} | "
+            f"{max(values, default=math.nan) * 1000:.0f} |"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "gateway": gateway.__dict__,
+                    "baseline": base.__dict__,
+                    "stages": parts,
+                    "publish_queue_at_post": queued_at_post,
+                    "failed_emergency_jobs": failed,
+                    "failed_publish_jobs": failed_backlog,
+                },
+                indent=1,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
