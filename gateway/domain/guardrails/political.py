@@ -233,6 +233,7 @@ class PoliticalMatcher:
             for entry in gated_patterns(name)
         ]
         self._gated = [(kind, entry.pattern) for kind, entry in entries]
+        self._entries = [entry for _, entry in entries]
         # Trigger word -> indexes of the expressions it wakes (one set intersection a post).
         self._by_trigger: dict[str, list[int]] = {}
         self._always = [i for i, (_, e) in enumerate(entries) if e.triggers is None]
@@ -431,7 +432,7 @@ class PoliticalMatcher:
             plain = plain_words(text)
         hits = [
             PoliticalHit(kind, m.span(), m.group(), party=_GATED_PARTY.get(kind, ""))
-            for kind, pattern in self._gated_for(plain)
+            for kind, pattern in self._gated_for(text, plain)
             for m in pattern.finditer(text)
         ]
         if self._slogans is not None and not self._slogan_starters.isdisjoint(plain):
@@ -453,12 +454,12 @@ class PoliticalMatcher:
             hits += self._vote_for(text)
         return hits
 
-    def _gated_for(self, plain: frozenset[str]) -> list[tuple[str, re.Pattern[str]]]:
+    def _gated_for(self, text: str, plain: frozenset[str]) -> list[tuple[str, re.Pattern[str]]]:
         """The data-file expressions whose trigger words the post contains, in file order."""
         chosen = set(self._always)
         for word in self._trigger_words.intersection(plain):
             chosen.update(self._by_trigger[word])
-        return [self._gated[i] for i in sorted(chosen)]
+        return [self._gated[i] for i in sorted(chosen) if self._entries[i].wanted(text, plain)]
 
     def _vote_for(self, text: str) -> list[PoliticalHit]:
         """Asking for votes, once election-administration phrases ("vote by post") are masked

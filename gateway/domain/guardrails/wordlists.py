@@ -96,37 +96,50 @@ def election_administration() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 @dataclass(frozen=True)
 class GatedPattern:
-    """A data-file regular expression and the words one of which a post must contain for it
-    to run (None: always runs)."""
+    """A data-file regular expression, the words one of which a post must contain for it to
+    run (None: no word needed), and characters one of which it must contain ("" : none)."""
 
     triggers: frozenset[str] | None
     pattern: re.Pattern[str]
+    chars: str = ""
+
+    def wanted(self, text: str, plain: frozenset[str]) -> bool:
+        if self.chars and not any(c in text for c in self.chars):
+            return False
+        return self.triggers is None or not self.triggers.isdisjoint(plain)
 
     def finditer(self, text: str, plain: frozenset[str]) -> Iterator[re.Match[str]]:
-        if self.triggers is None or not self.triggers.isdisjoint(plain):
+        if self.wanted(text, plain):
             yield from self.pattern.finditer(text)
 
 
 _TRIGGER = re.compile(r"[a-z]+")
+TRIGGER_CHARS = "@#"  # single-character triggers: the post must contain one of them
 
 
 @cache
 def gated_patterns(name: str) -> tuple[GatedPattern, ...]:
-    """Lines ``trigger words :: regex`` of ``data/<name>``; raises GuardrailInputError naming
-    the line of a bad expression or trigger, so an admin's edit fails loudly."""
+    """Lines ``triggers :: regex`` of ``data/<name>``: triggers are lower-case words (one must
+    be in the post) and/or the characters @ and # (one must be in the post); ``:: regex`` has
+    none. Raises GuardrailInputError naming a bad line, so an admin's edit fails loudly."""
     entries = []
     for line in data_lines(name):
-        words, sep, source = (
-            line.partition(" :: ") if not line.startswith(":: ") else ("", "", line[3:])
-        )
-        if not sep:
-            words, source = "", source or line
-        triggers = words.split()
-        if sep and (not triggers or not all(_TRIGGER.fullmatch(t) for t in triggers)):
-            raise GuardrailInputError(f"{name}: triggers must be lower-case words in {line!r}")
+        if line.startswith(":: "):
+            triggers, source = [], line[3:]
+        else:
+            words, sep, source = line.partition(" :: ")
+            if not sep:
+                raise GuardrailInputError(f"{name}: expected 'triggers :: regex' in {line!r}")
+            triggers = words.split()
+        chars = "".join(t for t in triggers if t in TRIGGER_CHARS)
+        words_only = [t for t in triggers if t not in TRIGGER_CHARS]
+        if not all(_TRIGGER.fullmatch(t) for t in words_only):
+            raise GuardrailInputError(
+                f"{name}: triggers must be lower-case words, @ or # in {line!r}"
+            )
         try:
             pattern = re.compile(source.strip(), re.IGNORECASE)
         except re.error as exc:
             raise GuardrailInputError(f"{name}: bad expression {source!r}: {exc}") from exc
-        entries.append(GatedPattern(frozenset(triggers) if sep else None, pattern))
+        entries.append(GatedPattern(frozenset(words_only) or None, pattern, chars))
     return tuple(entries)
