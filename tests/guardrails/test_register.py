@@ -33,6 +33,16 @@ def test_a_good_register() -> None:
     assert register.full_name_at(words, 5) is not None
 
 
+def test_titles_and_post_nominals_in_the_register_are_not_part_of_the_name() -> None:
+    register = Register.from_csv(
+        "name,party,role,ward\nCllr Jane Smith,Labour Party,councillor,A\n"
+        "Peter Hall MBE,Green Party,councillor,B\n"
+    )
+    assert register.full_name_at(words_of("Jane Smith spoke"), 0) is not None
+    assert register.full_name_at(words_of("Peter Hall spoke"), 0) is not None
+    assert register.surname_at(words_of("Hall"), 0) is not None
+
+
 def test_every_bad_row_is_reported_with_its_line_number() -> None:
     text = (
         "name,party,role,ward\n"

@@ -25,6 +25,10 @@ SURNAME_PARTICLES = frozenset(
     {"de", "da", "di", "du", "van", "von", "der", "den", "le", "la", "st"}
 )
 
+NAME_PREFIXES = frozenset(
+    {"cllr", "councillor", "mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady"}
+)
+POSTNOMINAL_MAX = 4  # "MBE", "OBE", "JP", "MP", "FRSA": capitals this short after a name
 NAME_WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _DIGIT_RE = re.compile(r"\d")
 
@@ -77,7 +81,14 @@ class Person:
 
 def _name_keys(person: Person) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
     """(full-name keys, surname key) for one person."""
-    tokens = [fold(w) for w in NAME_WORD_RE.findall(person.name)]
+    written = NAME_WORD_RE.findall(person.name)
+    # A register may write "Cllr Jane Smith" or "Jane Smith MBE": titles and post-nominal
+    # letters are not part of the name a post will use.
+    while len(written) > 2 and fold(written[0]) in NAME_PREFIXES:
+        written = written[1:]
+    while len(written) > 2 and written[-1].isupper() and len(written[-1]) <= POSTNOMINAL_MAX:
+        written = written[:-1]
+    tokens = [fold(w) for w in written]
     surname_start = len(tokens) - 1
     while surname_start > 1 and tokens[surname_start - 1] in SURNAME_PARTICLES:
         surname_start -= 1
