@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, or_, select
 
 from gateway.domain.statuses import DeliveryStatus, PostStatus
@@ -25,6 +26,11 @@ from workers.enqueue import enqueue_after_commit
 #: The sweep hands deliveries due this soon to the queue; the job then waits for the exact
 #: instant, so a post is never published before its time and lateness stays well under 1 s.
 RELEASE_AHEAD = timedelta(seconds=1.5)
+#: How often the release loop (``release_now``) looks for deliveries that have just fallen due.
+#: RQ's own scheduler keeps whole seconds and polls once a second, so it hands a job over up
+#: to a second early (the job then sleeps in a worker) or late; measured in bench/bench_publish.py
+#: and docs/benchmarks.md. This loop moves each job within one tick after its exact time.
+RELEASE_TICK_SECONDS = 0.05
 #: Jobs in these states will still run: the sweep leaves them alone.
 LIVE_STATES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
 CLAIMABLE = (DeliveryStatus.SCHEDULED.value, DeliveryStatus.RETRY.value)
@@ -101,6 +107,47 @@ def release_due(app: Flask, *, now: datetime | None = None) -> int:
         )
         enqueued += 1
     return enqueued
+
+
+def release_now(app: Flask, *, now: datetime | None = None) -> int:
+    """Hand every delivery that is due now to its queue: move its job out of RQ's scheduled
+    registry, or enqueue it if it has no live job. Never before its time, so no worker waits.
+
+    Run every RELEASE_TICK_SECONDS by the scheduler process. A job moved here and by RQ's own
+    scheduler at the same moment would run twice; the claim's compare-and-set makes the second
+    run do nothing.
+    """
+    from workers.options import job_options
+    from workers.publish import publish_delivery
+
+    now = now or utcnow()
+    due_time = func.coalesce(Delivery.next_attempt_at, Delivery.due_at)
+    rows = db.session.execute(
+        select(Delivery.id, Post.emergency_category)
+        .join(Post, Post.id == Delivery.post_id)
+        .where(Delivery.status.in_(CLAIMABLE), due_time <= now)
+        .order_by(due_time)
+    ).all()
+    db.session.rollback()  # hold no snapshot or lock between ticks
+    if not rows:
+        return 0
+    conn = redis_connection(app)
+    jobs = Job.fetch_many([publish_job_id(delivery_id) for delivery_id, _ in rows], conn)
+    released = 0
+    for (delivery_id, emergency), job in zip(rows, jobs, strict=True):
+        queue = get_queue(_queue_name(bool(emergency)), app)
+        status = job.get_status(refresh=False) if job is not None else None
+        if status is JobStatus.SCHEDULED:
+            # Only the remover enqueues: ZREM answers 1 to exactly one caller.
+            if conn.zrem(ScheduledJobRegistry(queue=queue).key, job.id):
+                queue.enqueue_job(job)
+                released += 1
+        elif status not in LIVE_STATES:
+            queue.enqueue(
+                publish_delivery, delivery_id, job_id=publish_job_id(delivery_id), **job_options()
+            )
+            released += 1
+    return released
 
 
 def release_stale(app: Flask, *, now: datetime | None = None) -> int:
