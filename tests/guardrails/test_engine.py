@@ -167,3 +167,26 @@ def test_the_package_is_pure() -> None:
 def test_context_caches_its_compiled_matchers() -> None:
     assert INSIDE.political is INSIDE.political
     assert INSIDE.offensive is INSIDE.offensive
+
+
+def test_fifty_ordinary_service_posts_raise_no_label() -> None:
+    # Health, Pride, Holocaust Memorial Day, drugs and knife-crime services, elections staff,
+    # canvass: everyday council posts that word lists can trip over.
+    from gateway.cli.guardrails import CLASSIFY_DEFAULT_AT, _classify_context, _parse_local
+
+    at = _parse_local(CLASSIFY_DEFAULT_AT)
+    context = _classify_context(
+        PolicyContext(
+            Register.from_csv((DATA / "portmere-people.csv").read_text()),
+            (),
+            AllowedContacts.from_text((DATA / "portmere-contacts.txt").read_text()),
+        ),
+        at,
+    )
+    raised = {}
+    for line in (DATA / "service-posts.jsonl").read_text().splitlines():
+        post = json.loads(line)
+        got = labels(check(PostToCheck(post["text"]), "facebook", at, context))
+        if any(got.values()):
+            raised[post["text"]] = got
+    assert raised == {}
