@@ -159,7 +159,8 @@ def sign_now(app: Flask | None = None) -> Signed:
     key = signing_key(app)
     origin = app.config["LOG_ORIGIN"]
     latest = latest_checkpoint()
-    size = log_size()
+    head = db.session.get(AuditHead, 1)
+    size, head_hash = (0, GENESIS_PREV) if head is None else (head.last_seq + 1, head.last_hash)
     if latest is not None and latest.size >= size and latest.origin == origin:
         cp = Checkpoint(origin, latest.size, bytes.fromhex(latest.root_hash))
         return Signed(latest, cp, bytes(latest.note), False)
@@ -175,6 +176,12 @@ def sign_now(app: Flask | None = None) -> Signed:
             )
         builder.append_leaf(leaf)
         prev = entry_hash(leaf)
+    if builder.size == size and prev != head_hash:
+        # The last entry has no successor whose "prev" vouches for it: the head row does.
+        raise CheckpointSigningError(
+            f"entry {size - 1} does not hash to what the head row recorded when it was "
+            "written: run `gateway audit verify`; no checkpoint was signed"
+        )
     if builder.size != size:
         raise CheckpointSigningError(
             f"the log's head says {size} entries but {builder.size} were found; no checkpoint "

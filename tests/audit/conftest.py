@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from gateway.audit import Actor, record
 from gateway.extensions import db
-from gateway.models import AuditEntry, AuditHead, User
+from gateway.models import AuditEntry, AuditHead, LogCheckpoint, User
 from gateway.transparency.canonical import canonical_json
 from tests.publishing.conftest import (  # noqa: F401 - fixtures used by this folder's tests
     channels,
@@ -46,13 +46,31 @@ def entries() -> list[AuditEntry]:
 
 
 def bypass_trigger() -> None:
-    """Tamper as someone with full control of the database would (past the trigger), as
-    tests/foundation/test_audit_chain.py does."""
+    """Tamper as someone with full control of the database would (past the append-only
+    triggers of the log and its checkpoints), as tests/foundation/test_audit_chain.py does."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
+        for table in ("audit_entries", "log_checkpoints"):
+            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
     else:
-        db.session.execute(text("DROP TRIGGER audit_entries_no_update"))
-        db.session.execute(text("DROP TRIGGER audit_entries_no_delete"))
+        for table in ("audit_entries", "log_checkpoints"):
+            for verb in ("update", "delete"):
+                db.session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{verb}"))
+
+
+def snapshot() -> dict:
+    """Every row of the log, its head and its checkpoints, to put back with :func:`restore`."""
+    return {
+        table: [dict(r._mapping) for r in db.session.execute(select(table))]
+        for table in (AuditEntry.__table__, AuditHead.__table__, LogCheckpoint.__table__)
+    }
+
+
+def restore(saved: dict) -> None:
+    """Put the log back exactly as :func:`snapshot` saw it (triggers already bypassed)."""
+    for table, rows in saved.items():
+        db.session.execute(table.delete())
+        if rows:
+            db.session.execute(table.insert(), rows)
 
 
 def rewrite_from(seq: int, change) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gateway.audit import checkpoints
 from gateway.audit.checkpoints import checkpoint_sweep, due, sign_now
@@ -16,7 +16,7 @@ from gateway.models import LogCheckpoint
 from gateway.models.base import utcnow
 from gateway.transparency.checkpoint import load_signing_key, open_checkpoint, verifier_for
 from gateway.transparency.merkle import RootBuilder
-from tests.audit.conftest import make_entries
+from tests.audit.conftest import bypass_trigger, entries, make_entries
 from workers.sweeps import SWEEPS
 
 
@@ -27,7 +27,7 @@ def _root_of_all() -> tuple[int, bytes]:
     return builder.size, builder.root()
 
 
-def test_the_embedded_key_is_made_in_the_instance_folder_owner_only(app):
+def test_a_checkpoint_is_signed_with_the_instance_key_and_stored(app):
     with app.app_context():
         path = app.config["LOG_SIGNING_KEY_PATH"]
         assert path.startswith(app.config["INSTANCE_PATH"])
@@ -38,8 +38,7 @@ def test_the_embedded_key_is_made_in_the_instance_folder_owner_only(app):
         assert checkpoints.signing_key().public_key() == key.public_key()
         assert load_signing_key(path).public_key() == key.public_key()
 
-
-def test_a_checkpoint_signs_the_root_of_every_entry_and_is_stored(app):
+    # a checkpoint signs the root of every entry and is stored
     with app.app_context():
         make_entries(5)
         signed = sign_now()
@@ -63,7 +62,7 @@ def test_a_checkpoint_signs_the_root_of_every_entry_and_is_stored(app):
             assert raw not in bytes(column) and raw.hex().encode() not in bytes(column)
 
 
-def test_nothing_new_signs_nothing_and_later_roots_are_built_incrementally(app):
+def test_roots_are_built_incrementally_and_never_over_a_broken_chain(app):
     with app.app_context():
         make_entries(3)
         first = sign_now()
@@ -77,30 +76,22 @@ def test_nothing_new_signs_nothing_and_later_roots_are_built_incrementally(app):
             assert (signed.checkpoint.size, signed.checkpoint.root_hash) == _root_of_all()
         assert checkpoints.count_checkpoints() == 4
 
-
-def test_signing_refuses_a_log_whose_chain_is_broken_past_the_last_checkpoint(app):
-    from sqlalchemy import text
-
-    from tests.audit.conftest import bypass_trigger, entries
-
-    with app.app_context():
-        make_entries(3)
-        sign_now()
-        db.session.commit()
+        # entry 18 edited after the checkpoint of 17, not re-chained: signing would bless it
         make_entries(2)
         bypass_trigger()
         db.session.execute(
-            text("UPDATE audit_entries SET leaf = :l WHERE seq = 4"),
-            {"l": bytes(entries()[4].leaf).replace(b'"n":1', b'"n":7')},
+            text("UPDATE audit_entries SET leaf = :l WHERE seq = 18"),
+            {"l": bytes(entries()[18].leaf).replace(b'"n":1', b'"n":7')},
         )
         db.session.commit()
-        # entry 4 edited without re-chaining: signing it would bless the edit
-        make_entries(1)
-        with pytest.raises(checkpoints.CheckpointSigningError, match="entry 5 does not link"):
+        with pytest.raises(checkpoints.CheckpointSigningError, match="entry 18 does not hash"):
+            sign_now()
+        make_entries(1)  # and once an entry follows it, that one no longer links
+        with pytest.raises(checkpoints.CheckpointSigningError, match="entry 19 does not link"):
             sign_now()
 
 
-def test_the_sweep_signs_when_the_log_grew_and_the_interval_passed(app, tmp_path):
+def test_the_sweep_and_the_command_sign_checkpoints(app, runner, tmp_path):
     assert checkpoint_sweep in SWEEPS
     app.config["CHECKPOINT_DIR"] = str(tmp_path / "kept")
     with app.app_context():
@@ -117,8 +108,7 @@ def test_the_sweep_signs_when_the_log_grew_and_the_interval_passed(app, tmp_path
         assert due(now=utcnow() + timedelta(minutes=1), app=app)
         assert not due(now=utcnow() + timedelta(seconds=30), app=app)
 
-
-def test_the_checkpoint_command_prints_the_signed_note(app, runner):
+    # gateway audit checkpoint prints the signed note
     from gateway.cli import main
 
     with app.app_context():
@@ -126,7 +116,7 @@ def test_the_checkpoint_command_prints_the_signed_note(app, runner):
     result = runner.invoke(main, ["audit", "checkpoint"])
     assert result.exit_code == 0, result.output
     lines = result.output.split("\n")
-    assert lines[0] == app.config["LOG_ORIGIN"] and lines[1] == "2"
+    assert lines[0] == app.config["LOG_ORIGIN"] and lines[1] == "5"
     assert lines[4].startswith("\u2014 " + app.config["LOG_ORIGIN"] + " ")
 
 
