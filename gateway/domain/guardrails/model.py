@@ -244,7 +244,7 @@ class PolicyContext:
 
     @cached_property
     def periods(self):  # -> tuple[ActivePeriod, ...]
-        from gateway.domain.guardrails.engine import all_periods
+        from gateway.domain.guardrails.periods import all_periods
 
         return all_periods(self)
 

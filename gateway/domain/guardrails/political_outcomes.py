@@ -1,0 +1,274 @@
+"""Outcomes of political findings: what each kind of hit means at this instant.
+
+``political`` finds names, parties, campaigning and controversy; this module decides, from the
+pre-election periods in force, whether each blocks, is referred or is only advised (issue #4,
+rules 1 and 2), and words the reason with the clause it comes from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.domain.guardrails.clock import referendum_restriction
+from gateway.domain.guardrails.model import ElectionKind, Finding, Outcome, PolicyContext
+from gateway.domain.guardrails.periods import ActivePeriod
+from gateway.domain.guardrails.political import CIVIC_ROLE, HONORIFIC_AND_SURNAME, PoliticalHit
+from gateway.domain.guardrails.register import fold
+
+CODE = "Code of Recommended Practice on Local Authority Publicity, paras 33-35"
+SWALE_PRE = "Swale customer use policy, 'Pre-election period'"
+CROMER_PARTY = "Cromer social media policy 4"
+PRE_CLAUSE = f"{CODE}; {SWALE_PRE}"
+PARTY_CLAUSE = f"{CROMER_PARTY}; Local Government Act 1986, s.2"
+_PRE_WHY = (
+    "In a pre-election period the council must not publish anything that could be seen to "
+    "support a political party or candidate (Code of Recommended Practice on Local Authority "
+    "Publicity, para. 34; Swale policy, 'Pre-election period')"
+)
+_PARTY_WHY = (
+    "Council publicity is never party-political: staff must not publish material for any party "
+    "political purposes (Cromer social media policy 4), and a council may not publish material "
+    "designed to affect support for a political party, including references to a party or to "
+    "people identified with one (Local Government Act 1986, s.2)"
+)
+
+
+def political_findings(
+    text: str,
+    plain: frozenset[str],
+    context: PolicyContext,
+    periods: list[ActivePeriod],
+    at: datetime,
+) -> list[Finding]:
+    hits = context.political.scan(text, plain)
+    council_wide = next((p for p in periods if p.council_wide), None)
+    by_elections = [p for p in periods if not p.council_wide]
+    findings: list[Finding] = []
+    for hit in hits:
+        finding = _political_finding(hit, council_wide, by_elections, periods)
+        if finding is not None:
+            findings.append(finding)
+    findings += _referendum(text, context, at)
+    return findings
+
+
+def _pre(
+    hit: PoliticalHit, rule: str, outcome: Outcome, what: str, period: ActivePeriod
+) -> Finding:
+    return Finding(
+        rule,
+        outcome,
+        f"{what}. It is {period.description}. {_PRE_WHY}.",
+        PRE_CLAUSE,
+        hit.span,
+        hit.matched,
+    )
+
+
+def _person_words(hit: PoliticalHit) -> str:
+    people = "; ".join(
+        f"{p.name}, {p.role} ({p.party}{', ' + p.ward if p.ward else ''})" for p in hit.people
+    )
+    return f"{hit.matched!r} ({hit.how}) names {people}"
+
+
+def _political_finding(
+    hit: PoliticalHit,
+    council_wide: ActivePeriod | None,
+    by_elections: list[ActivePeriod],
+    periods: list[ActivePeriod],
+) -> Finding | None:
+    kind = hit.kind
+    any_period = council_wide or (by_elections[0] if by_elections else None)
+    if hit.how == CIVIC_ROLE and any_period and _civic_allowed(hit, periods):
+        return _pre(hit, "pre_election.councillor_publicity", Outcome.ADVISE,
+                    f"{hit.matched!r} is named in a civic role (mayor or chair of the "
+                    "council), which carries on in the period: keep the post to civic "
+                    "duties, with no political content or quotes", any_period)  # fmt: skip
+    if kind == "person":
+        if hit.how == HONORIFIC_AND_SURNAME:
+            if any_period:
+                return _pre(hit, "pre_election.councillor_publicity", Outcome.ADVISE,
+                            f"{_person_words(hit)}, if this is the same person",
+                            any_period)  # fmt: skip
+            return None
+        if council_wide:
+            return _pre(
+                hit,
+                "pre_election.councillor_publicity",
+                Outcome.BLOCK,
+                f"{_person_words(hit)}: no publicity for councillors or candidates",
+                council_wide,
+            )
+        for period in by_elections:
+            wards = {fold(w) for w in period.election.wards}
+            if any(fold(p.ward) in wards for p in hit.people):
+                return _pre(
+                    hit,
+                    "pre_election.councillor_publicity",
+                    Outcome.BLOCK,
+                    f"{_person_words(hit)}, who stands or serves in a ward with a "
+                    "by-election: blocked council-wide",
+                    period,
+                )
+        if by_elections:
+            return _pre(
+                hit,
+                "pre_election.councillor_publicity",
+                Outcome.ADVISE,
+                f"{_person_words(hit)}: not in a by-election ward, but take care",
+                by_elections[0],
+            )
+        if hit.party:
+            return Finding(
+                "party_political.party_label",
+                Outcome.REFER,
+                f"{hit.matched!r} is linked to the {hit.party}. {_PARTY_WHY}.",
+                PARTY_CLAUSE,
+                hit.span,
+                hit.matched,
+            )
+        return None
+    if kind in ("councillor_title", "party_label"):
+        what = (
+            f"{hit.matched!r} names a councillor"
+            if kind == "councillor_title"
+            else f"{hit.matched!r} labels a person by party"
+        )
+        if any_period:
+            outcome = Outcome.BLOCK if council_wide or kind == "party_label" else Outcome.REFER
+            return _pre(
+                hit,
+                "pre_election.councillor_publicity",
+                outcome,
+                f"{what}: no publicity for councillors or candidates",
+                any_period,
+            )
+        if kind == "party_label":
+            return Finding(
+                "party_political.party_label",
+                Outcome.REFER,
+                f"{what}. {_PARTY_WHY}.",
+                PARTY_CLAUSE,
+                hit.span,
+                hit.matched,
+            )
+        return None
+    if kind == "quote":
+        if any_period:
+            return _pre(hit, "pre_election.councillor_quote", Outcome.REFER,
+                        f"{hit.matched!r} quotes a councillor's views by their role; publish "
+                        "decisions factually, quoting an officer instead", any_period)  # fmt: skip
+        return None
+    if kind == "politician":
+        if any_period:
+            return _pre(
+                hit,
+                "pre_election.politician",
+                Outcome.REFER,
+                f"{hit.matched!r} names an elected politician, who may be a candidate",
+                any_period,
+            )
+        return None
+    if kind == "party":
+        if any_period:
+            return _pre(
+                hit,
+                "party_political.party_name",
+                Outcome.BLOCK,
+                f"{hit.matched!r} names a political party ({hit.party})",
+                any_period,
+            )
+        return Finding(
+            "party_political.party_name",
+            Outcome.REFER,
+            f"{hit.matched!r} names a political party ({hit.party}); crediting or "
+            f"attacking a party or group is never allowed. {_PARTY_WHY}.",
+            PARTY_CLAUSE,
+            hit.span,
+            hit.matched,
+        )
+    if kind in ("campaign", "slogan"):
+        what = "campaign phrasing" if kind == "campaign" else "a party or campaign slogan"
+        return Finding(
+            f"party_political.{kind}",
+            Outcome.BLOCK,
+            f"{hit.matched!r} is {what}, which seeks to influence voters. {_PARTY_WHY}."
+            + (f" It is also {any_period.description}." if any_period else ""),
+            PARTY_CLAUSE,
+            hit.span,
+            hit.matched,
+        )
+    if kind == "controversial":
+        if any_period:
+            return _pre(
+                hit,
+                "pre_election.controversial",
+                Outcome.REFER,
+                f"{hit.matched!r} takes a side on a politically controversial issue; "
+                "refer it to the monitoring officer",
+                any_period,
+            )
+        return Finding(
+            "party_political.controversial",
+            Outcome.REFER,
+            f"{hit.matched!r} attacks a government or party; refer it to the "
+            f"monitoring officer. {_PARTY_WHY}.",
+            PARTY_CLAUSE,
+            hit.span,
+            hit.matched,
+        )
+    if kind == "vote_for":
+        if any_period:
+            return _pre(
+                hit,
+                "pre_election.influence",
+                Outcome.REFER,
+                f"{hit.matched!r} asks for votes; only election administration (how, "
+                "when and where to vote) may be published",
+                any_period,
+            )
+        return Finding(
+            "party_political.influence",
+            Outcome.ADVISE,
+            f"{hit.matched!r} asks for votes: fine for an award, not for an election.",
+            PARTY_CLAUSE,
+            hit.span,
+            hit.matched,
+        )
+    return None
+
+
+def _civic_allowed(hit: PoliticalHit, periods: list[ActivePeriod]) -> bool:
+    """A civic mayor may be named unless standing, or unless a mayoral election is on (then
+    "mayor" is a political office)."""
+    if any(p.election.kind is ElectionKind.MAYORAL for p in periods):
+        return False
+    return not any(p.is_candidate for p in hit.people)
+
+
+def _referendum(text: str, context: PolicyContext, at: datetime) -> list[Finding]:
+    findings = []
+    lowered = text.casefold()
+    for election in context.elections:
+        window = referendum_restriction(election)
+        if window is None or not window[0] <= at < window[1]:
+            continue
+        for term in election.subject_terms:
+            index = lowered.find(term.casefold())
+            if index >= 0:
+                span = (index, index + len(term))
+                findings.append(
+                    Finding(
+                        "pre_election.referendum_subject",
+                        Outcome.BLOCK,
+                        f"{text[span[0] : span[1]]!r} is about the subject of the referendum on "
+                        f"{election.polling_day:%d %B %Y}: in the 28 days before it the council "
+                        "publishes nothing about its subject, not even general information. "
+                        f"{_PRE_WHY}.",
+                        PRE_CLAUSE,
+                        span,
+                        text[span[0] : span[1]],
+                    )
+                )
+    return findings
