@@ -68,6 +68,7 @@ def test_offensive_words_are_blocked(text: str, matched: str) -> None:
         "Muff Diving Club hosts a beach clean.",
         "Kinky Boots is on at the Playhouse.",
         "The Muppet Christmas Carol is on at the cinema.",
+        "Quiz night at the Cock and Bull on Friday.",
         "Harbour Alliance Trust and Titty Ho residents meet on Monday.",
         "Try the cock-a-leekie soup at the Burns Night supper.",
     ],

@@ -193,6 +193,8 @@ def test_party_names_are_blocked_inside_and_referred_outside(text: str) -> None:
         "Become a Councillor Event on Tuesday at the Town Hall.",
         "Contact your ward councillor. Find yours on our website.",
         "Councillors Approve New Housing Strategy",
+        "Tory Hill allotments are open on Sunday.",
+        "The Labour Club car park is closed.",
         "Councillor Call for Action: how residents can raise an issue.",
         "Labour Day is not a bank holiday in the UK.",
     ],

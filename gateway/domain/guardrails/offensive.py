@@ -245,6 +245,8 @@ class OffensiveMatcher:
             return False
         if index + 1 < len(tokens) and tokens[index + 1][2][:1].isupper():
             return True
+        if index >= 1 and tokens[index - 1][2].lower() == "the":
+            return True  # "the Cock and Bull", "The Fanny": a name, as capitalised after "the"
         # A capitalised word before counts unless it merely starts a sentence ("You dick").
         if index >= 1 and tokens[index - 1][2][:1].isupper():
             return index >= 2 and not tokens[index - 2][2].endswith((".", "!", "?"))

@@ -131,6 +131,10 @@ _AMBIGUOUS_BEFORE = re.compile(
     r"joined|a\s+vote\s+for|vote\s+for|voting\s+for)\s+(?:the\s+)?$",
     re.IGNORECASE,
 )
+_PLACE_AFTER = re.compile(
+    r"[ \t]+(?:Road|Street|Lane|Hill|Island|Brook|Way|Close|Avenue|Park|Farm|Top|Club|Inn|"
+    r"Arms|Hall|House|Estate|Rooms)\b"
+)
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "our", "its", "their", "your"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“(])\s*$")
 # "Jane Smith (Lab)": a person labelled by party, whether or not on the register.
@@ -259,8 +263,8 @@ class PoliticalMatcher:
                 continue
             for m in pattern.finditer(text):
                 alias = self._alias_for(m.group())
-                if alias is None:
-                    continue
+                if alias is None or _PLACE_AFTER.match(text, m.end()):
+                    continue  # "Tory Hill", "Labour Club": a place or building
                 if alias.ambiguous and not self._political_context(text, m.start(), m.end()):
                     continue
                 hits.append(PoliticalHit("party", m.span(), m.group(), party=alias.party))
