@@ -187,6 +187,11 @@ def _save(form: PostForm, post: Post | None, page_errors: list):
         db.session.commit()
         page_errors.append(exc.message)
         db.session.refresh(post)
+        form.expected_version.data = str(post.version)
+        # The images are saved with the draft: empty their slots, or the form would ask for
+        # the files again (a browser never refills a file input).
+        for entry in form.images.entries:
+            entry.form.alt_text.data = ""
         return None, post
     notify.post_awaits_approval(post)
     flash("Submitted for approval. Another officer needs to approve it.")
