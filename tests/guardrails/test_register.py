@@ -151,3 +151,21 @@ def test_checking_a_post_never_loops_over_the_register() -> None:
     publicity = {f.matched: f for f in findings if f.rule == "pre_election.councillor_publicity"}
     assert set(publicity) == {"Cllr Surnamejz", "Alex Surnameax"}
     assert all(f.reason.count("councillor (Green Party") == 1 for f in publicity.values())
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("Vote :: \\bvote\\b", "lower-case words"),
+        ("vote :: (unclosed", "bad expression"),
+        ("no separator here", "triggers :: regex"),
+    ],
+)
+def test_a_bad_data_file_line_fails_loudly(monkeypatch, line: str, message: str) -> None:
+    # An admin's edit to a data file must stop the engine loading, naming the line, rather
+    # than silently dropping a rule.
+    from gateway.domain.guardrails import wordlists
+
+    monkeypatch.setattr(wordlists, "data_lines", lambda name: [line])
+    with pytest.raises(GuardrailInputError, match=message):
+        wordlists.gated_patterns.__wrapped__(f"test-{message}.txt")
