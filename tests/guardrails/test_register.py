@@ -43,6 +43,15 @@ def test_titles_and_post_nominals_in_the_register_are_not_part_of_the_name() -> 
     assert register.surname_at(words_of("Hall"), 0) is not None
 
 
+def test_short_and_full_given_names_both_ways() -> None:
+    register = Register.from_csv(
+        "name,party,role,ward\nBob Smith,Labour Party,councillor,A\n"
+        "Thomas Brennan,Green Party,councillor,B\nSiân O'Neill-Price,Plaid Cymru,councillor,C\n"
+    )
+    for text in ("Robert Smith", "Tom Brennan", "Sian O’Neill-Price"):
+        assert register.full_name_at(words_of(text), 0) is not None, text
+
+
 def test_every_bad_row_is_reported_with_its_line_number() -> None:
     text = (
         "name,party,role,ward\n"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from gateway.domain.guardrails.model import GuardrailInputError
-from gateway.domain.guardrails.wordlists import given_name_variants
+from gateway.domain.guardrails.wordlists import full_given_names, given_name_variants
 
 CSV_HEADER = ("name", "party", "role", "ward")
 # Roles are free text; "candidate" marks someone standing, anything else a serving member.
@@ -95,8 +95,11 @@ def _name_keys(person: Person) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
     surname = tuple(tokens[surname_start:])
     given = tokens[0]
     keys = {tuple(tokens), (given, *surname)}
-    for short in given_name_variants().get(given, ()):
-        keys.add((short, *surname))
+    # Both ways: "Thomas" on the register is "Tom" in a post, and "Bob" is "Robert".
+    for other in given_name_variants().get(given, frozenset()) | full_given_names().get(
+        given, frozenset()
+    ):
+        keys.add((other, *surname))
     return sorted(keys), surname
 
 

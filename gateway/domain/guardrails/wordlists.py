@@ -82,6 +82,16 @@ def given_name_variants() -> dict[str, frozenset[str]]:
 
 
 @cache
+def full_given_names() -> dict[str, frozenset[str]]:
+    """Short form (folded) -> the given names it shortens ("bob" -> {"robert"})."""
+    full: dict[str, set[str]] = {}
+    for name, shorts in given_name_variants().items():
+        for short in shorts:
+            full.setdefault(short, set()).add(name)
+    return {k: frozenset(v) for k, v in full.items()}
+
+
+@cache
 def election_administration() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(allowed election-administration phrases, non-election voting context words)."""
     admin: list[str] = []
