@@ -78,6 +78,8 @@ def test_place_names_and_ordinary_words_are_not_flagged(text: str) -> None:
 
 
 def test_an_admin_can_add_words() -> None:
-    extended = PolicyContext(REGISTER, (), ALLOWED, extra_offensive_words=frozenset({"flibbertigibbet"}))
+    extended = PolicyContext(
+        REGISTER, (), ALLOWED, extra_offensive_words=frozenset({"flibbertigibbet"})
+    )
     assert "offensive" not in rules(run("What a flibbertigibbet."))  # not in the default lists
     assert "offensive" in rules(run("What a flibbertigibbet.", extended))
