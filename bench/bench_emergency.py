@@ -60,7 +60,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The tree this script sits in, ahead of the editable install: a clean export of a commit
+# (``git archive``) measures that commit, not the work tree the install points at.
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
 from bench_publish import Bench, _pct, gateway_processes, log, office_hours_left  # noqa: E402
 
@@ -76,6 +78,8 @@ DRAIN_SECONDS = 60.0
 #: The issue's aim for the whole path, form to platform (issue 7, "Speed").
 AIM_SECONDS = 1.0
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+#: The links of the GOV.UK error summary: why a POST was refused.
+ERROR = re.compile(r'<a href="#[^"]*">([^<]+)</a>')
 WAITING_HOUR_LONDON = 10
 
 
@@ -220,7 +224,7 @@ def post_emergencies(bench: Bench, texts: list[str], email: str, password: str) 
                 )
                 sent.answered, sent.status = time.time(), answer.status_code
                 if answer.status_code != 302:
-                    sent.error = answer.text[:300]
+                    sent.error = " / ".join(ERROR.findall(answer.text)) or answer.text[:300]
             except Exception as exc:  # noqa: BLE001 - counted as a failure in the report
                 sent.error = repr(exc)
             with lock:
