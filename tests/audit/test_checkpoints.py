@@ -17,6 +17,7 @@ from gateway.models.base import utcnow
 from gateway.transparency.checkpoint import load_signing_key, open_checkpoint, verifier_for
 from gateway.transparency.merkle import RootBuilder
 from tests.audit.conftest import bypass_trigger, entries, make_entries
+from tests.conftest import TEST_PASSWORD
 from workers.sweeps import SWEEPS
 
 
@@ -91,15 +92,29 @@ def test_roots_are_built_incrementally_and_never_over_a_broken_chain(app):
             sign_now()
 
 
-def test_the_sweep_and_the_command_sign_checkpoints(app, runner, tmp_path):
+def test_the_sweep_and_the_command_sign_checkpoints(app, runner, tmp_path, monkeypatch):
+    from gateway.notifications import mail
+
+    sent = []
+    monkeypatch.setattr(mail, "send", lambda email: sent.append(email) or len(email.to))
     assert checkpoint_sweep in SWEEPS
     app.config["CHECKPOINT_DIR"] = str(tmp_path / "kept")
     with app.app_context():
         assert checkpoint_sweep(app) is None  # an empty log: nothing to sign
-        make_entries(2)
+        from gateway import users
+        from gateway.audit import Actor
+
+        users.create_user(
+            "mo@council.example", ["monitoring_officer"], TEST_PASSWORD, actor=Actor.system()
+        )
+        make_entries(1)
         assert checkpoint_sweep(app) == "signed checkpoint of 2 entries"
+        note = bytes(checkpoints.latest_checkpoint().note)
         kept = tmp_path / "kept" / "checkpoint-000000000002"
-        assert kept.read_bytes() == bytes(checkpoints.latest_checkpoint().note)
+        assert kept.read_bytes() == note
+        # and the monitoring officer is sent it, to keep where the operators cannot reach
+        (email,) = sent
+        assert email.to == ("mo@council.example",) and note.decode() in email.body
         make_entries(1)
         assert not due(app=app)  # grew, but the last one is younger than 5 minutes
         assert checkpoint_sweep(app) is None
