@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from gateway.domain.guardrails import Outcome
@@ -69,26 +69,39 @@ def outcome_label(outcome: Outcome) -> str:
     return _OUTCOME_LABELS.get(Outcome(outcome), str(outcome))
 
 
+#: The menu: (endpoint, words, roles that see it or None for everyone, endpoint prefix that
+#: marks it current). Pages other issues add appear once their blueprint is registered.
+MENU: tuple[tuple[str, str, tuple[Role, ...] | None, str | None], ...] = (
+    ("web.dashboard", "Dashboard", None, None),
+    ("web.post_new", "New post", (Role.OFFICER, Role.DUTY_OFFICER), None),
+    ("emergency.new", "Emergency post", (Role.DUTY_OFFICER,), None),
+    ("web.approvals", "Approvals", (Role.OFFICER, Role.MONITORING_OFFICER), None),
+    (
+        "emergency.reviews",
+        "Emergency reviews",
+        (Role.OFFICER, Role.DUTY_OFFICER, Role.MONITORING_OFFICER),
+        None,
+    ),
+    ("web.schedule_week", "Schedule", None, "web.schedule"),
+    ("auditor.entries", "Publish log", (Role.AUDITOR, Role.MONITORING_OFFICER), "auditor."),
+    ("admin.index", "Admin", (Role.ADMIN,), "admin."),
+)
+
+
 def navigation_items() -> list[dict[str, Any]]:
     """The menu for the signed-in user's roles; the server checks the roles again anyway."""
     if not current_user.is_authenticated:
         return []
-    items = [("web.dashboard", "Dashboard", None)]
-    if current_user.has_role(Role.OFFICER, Role.DUTY_OFFICER):
-        items.append(("web.post_new", "New post", None))
-    if current_user.has_role(Role.OFFICER, Role.MONITORING_OFFICER):
-        items.append(("web.approvals", "Approvals", None))
-    items.append(("web.schedule_week", "Schedule", None))
-    if current_user.has_role(Role.ADMIN):
-        items.append(("admin.index", "Admin", "admin."))
     endpoint = request.endpoint or ""
+    views = current_app.view_functions
     return [
         {
             "href": url_for(name),
             "text": text,
             "active": endpoint == name or bool(prefix and endpoint.startswith(prefix)),
         }
-        for name, text, prefix in items
+        for name, text, roles, prefix in MENU
+        if name in views and (roles is None or current_user.has_role(*roles))
     ]
 
 
