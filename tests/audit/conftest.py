@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from gateway.audit import Actor, record
 from gateway.extensions import db
-from gateway.models import AuditEntry, AuditHead, LogCheckpoint, User
+from gateway.models import AuditEntry, AuditFacet, AuditHead, LogCheckpoint, User
 from gateway.transparency.canonical import canonical_json
 from tests.publishing.conftest import (  # noqa: F401 - fixtures used by this folder's tests
     channels,
@@ -49,10 +49,10 @@ def bypass_trigger() -> None:
     """Tamper as someone with full control of the database would (past the append-only
     triggers of the log and its checkpoints), as tests/foundation/test_audit_chain.py does."""
     if db.engine.dialect.name == "postgresql":
-        for table in ("audit_entries", "log_checkpoints"):
+        for table in ("audit_entries", "log_checkpoints", "audit_facets"):
             db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
     else:
-        for table in ("audit_entries", "log_checkpoints"):
+        for table in ("audit_entries", "log_checkpoints", "audit_facets"):
             for verb in ("update", "delete"):
                 db.session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{verb}"))
 
@@ -61,7 +61,12 @@ def snapshot() -> dict:
     """Every row of the log, its head and its checkpoints, to put back with :func:`restore`."""
     return {
         table: [dict(r._mapping) for r in db.session.execute(select(table))]
-        for table in (AuditEntry.__table__, AuditHead.__table__, LogCheckpoint.__table__)
+        for table in (
+            AuditEntry.__table__,
+            AuditHead.__table__,
+            LogCheckpoint.__table__,
+            AuditFacet.__table__,
+        )
     }
 
 

@@ -26,7 +26,7 @@ from tests.audit.conftest import (
 
 def _signed_log(app, n=6):
     with app.app_context():
-        make_entries(n)
+        make_entries(n, outcome="failed")
         sign_now()
         db.session.commit()
 
@@ -99,6 +99,11 @@ def _fork():
     _add_checkpoint(signing_key(), root=b"\x07" * 32)
 
 
+def _hide_an_entry_from_filters():
+    # an outcome's facet row removed: the entry would vanish from "outcome = failed" views
+    db.session.execute(text("DELETE FROM audit_facets WHERE name = 'outcome'"))
+
+
 TAMPERING = [
     (_edit_one_byte, "entry 2"),
     (_rewrite_and_rechain, "do not hash to the checkpoint's root"),
@@ -106,6 +111,7 @@ TAMPERING = [
     (_swap_two, "entry 2"),
     (_rewrite_and_forge_a_checkpoint, "not one this log's key signed"),
     (_fork, "a fork"),
+    (_hide_an_entry_from_filters, "the filter index says 0 entries have outcome 'failed'"),
 ]
 
 
