@@ -212,11 +212,37 @@ def _offset_query_ms(app, offset: int, requests: int) -> float:
         return samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
 
 
+def _time_whole_log(app) -> None:
+    """Signing the first checkpoint (every leaf hashed) and the whole in-app check, once each:
+    what "Sign a checkpoint now" and "Check the whole log now" cost on this log."""
+    from gateway.audit.check import check_database
+    from gateway.audit.checkpoints import sign_now
+    from gateway.extensions import db
+
+    with app.app_context():
+        started = time.perf_counter()
+        signed = sign_now(app)
+        db.session.commit()
+        signing = time.perf_counter() - started
+        started = time.perf_counter()
+        result = check_database()
+        checking = time.perf_counter() - started
+    print(f"first checkpoint of {signed.checkpoint.size:,} entries signed in {signing:.1f} s")
+    print(f"whole check (gateway audit verify): {checking:.1f} s, ok={result.ok}")
+    if not result.ok:
+        print("  " + result.problems[0])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="also time signing the first checkpoint and `gateway audit verify`'s whole check",
+    )
     args = parser.parse_args()
     posts = max(1, round(args.entries / ENTRIES_PER_POST))
     name = f"gw_bench_auditor_{os.getpid()}"
@@ -253,6 +279,8 @@ def main() -> int:
                 results.append((label, p50, p95, rows))
                 print(f"{label:40s} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  rows {rows}", flush=True)
             offset = _offset_query_ms(app, middle, max(5, args.requests // 4))
+            if args.verify:
+                _time_whole_log(app)
             with app.app_context():
                 from gateway.extensions import db
 
