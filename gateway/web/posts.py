@@ -185,8 +185,15 @@ def _save(form: PostForm, post: Post | None, page_errors: list):
     except PostError as exc:
         # The draft is kept (committed above); the verdict the service recorded is kept too.
         db.session.commit()
-        page_errors.append(exc.message)
         db.session.refresh(post)
+        # Blocking findings are listed in the summary one by one (with their clause): say
+        # once what to do rather than repeat them all in one sentence.
+        blocked = any(f.outcome is Outcome.BLOCK for f in _findings_view(post)[0])
+        page_errors.append(
+            "The post cannot be submitted until you fix what the guardrails blocked."
+            if blocked
+            else exc.message
+        )
         form.expected_version.data = str(post.version)
         # The images are saved with the draft: empty their slots, or the form would ask for
         # the files again (a browser never refills a file input).
