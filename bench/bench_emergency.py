@@ -55,6 +55,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,7 +66,7 @@ from typing import Any
 # (``git archive``) measures that commit, not the work tree the install points at.
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
-from bench_publish import Bench, _pct, gateway_processes, log, office_hours_left  # noqa: E402
+from bench_publish import Bench, _pct, log, office_hours_left  # noqa: E402
 
 #: The two platforms of the issue's benchmark. Bench also makes an Instagram channel; the
 #: emergency form is posted with these two ticked only.
@@ -378,6 +380,18 @@ def stages(
         out["worker"].append(got - claimed.timestamp())
         out["platform"].append(published.timestamp() - got)
     return out
+
+
+@contextmanager
+def gateway_processes(bench: Bench, workers: int) -> Iterator[None]:
+    """``gateway scheduler`` and ``workers`` separate ``gateway worker`` processes (one RQ worker
+    each: the form every version of the command has)."""
+    procs = [bench.gateway("scheduler")]
+    procs += [bench.gateway("worker", *bench.args.worker_args) for _ in range(workers)]
+    try:
+        yield
+    finally:
+        bench.stop(procs)
 
 
 def wait_for_workers(bench: Bench, n: int, timeout: float = 120.0) -> float:
