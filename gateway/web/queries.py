@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from gateway.domain.guardrails.clock import LONDON, local_to_utc
 from gateway.domain.roles import Role
@@ -48,10 +48,31 @@ class Section:
     empty: str = "None."
 
 
-def _section(key: str, title: str, query: Select[Any], empty: str) -> Section:
-    count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    posts = list(db.session.scalars(query.limit(SECTION_ROWS)).unique()) if count else []
-    return Section(key, title, count or 0, posts, empty)
+def _sections(specs: list[tuple[str, str, Select[Any], str]]) -> list[Section]:
+    """Every section's count in one statement (one scalar subquery each, so each still uses
+    its index), then one LIMITed SELECT for each section that has rows."""
+    counts = db.session.execute(
+        select(
+            *(
+                select(func.count()).select_from(q.order_by(None).subquery()).scalar_subquery()
+                for _, _, q, _ in specs
+            )
+        )
+    ).one()
+    sections = []
+    for (key, title, query, empty), count in zip(specs, counts, strict=True):
+        posts = []
+        if count:
+            # The author is shown, so it is joined in; their roles are not needed here.
+            posts = list(
+                db.session.scalars(
+                    query.options(joinedload(Post.author).lazyload(User.role_rows)).limit(
+                        SECTION_ROWS
+                    )
+                ).unique()
+            )
+        sections.append(Section(key, title, count or 0, posts, empty))
+    return sections
 
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -72,8 +93,8 @@ def dashboard(user: User, now: datetime | None = None) -> list[Section]:
     week_from, _ = local_day_bounds(week_start)
     _, week_to = local_day_bounds(week_start + timedelta(days=6))
     by_time = (Post.scheduled_at, Post.id)
-    sections = [
-        _section(
+    specs = [
+        (
             "drafts",
             "My drafts",
             select(Post)
@@ -81,7 +102,7 @@ def dashboard(user: User, now: datetime | None = None) -> list[Section]:
             .order_by(Post.updated_at.desc(), Post.id.desc()),
             "You have no drafts.",
         ),
-        _section(
+        (
             "mine-awaiting",
             "My posts awaiting approval",
             select(Post)
@@ -91,16 +112,16 @@ def dashboard(user: User, now: datetime | None = None) -> list[Section]:
         ),
     ]
     if user.has_role(Role.OFFICER):
-        sections.append(
-            _section(
+        specs.append(
+            (
                 "to-approve",
                 "Waiting for you to approve",
                 approval_queue_query(user),
                 "Nothing is waiting for you.",
             )
         )
-    sections += [
-        _section(
+    specs += [
+        (
             "today",
             "Going out today",
             select(Post)
@@ -112,7 +133,7 @@ def dashboard(user: User, now: datetime | None = None) -> list[Section]:
             .order_by(*by_time),
             "Nothing is scheduled for today.",
         ),
-        _section(
+        (
             "week",
             "This week",
             select(Post)
@@ -124,7 +145,7 @@ def dashboard(user: User, now: datetime | None = None) -> list[Section]:
             .order_by(*by_time),
             "Nothing is scheduled this week.",
         ),
-        _section(
+        (
             "problems",
             "Failed or blocked",
             select(Post)
@@ -132,7 +153,7 @@ def dashboard(user: User, now: datetime | None = None) -> list[Section]:
             .order_by(Post.updated_at.desc(), Post.id.desc()),
             "No failures.",
         ),
-        _section(
+        (
             "held",
             "Held for a person",
             select(Post)
@@ -145,7 +166,7 @@ def dashboard(user: User, now: datetime | None = None) -> list[Section]:
             "Nothing is held.",
         ),
     ]
-    return sections
+    return _sections(specs)
 
 
 def approval_queue_query(user: User) -> Select[Any]:
@@ -162,7 +183,9 @@ def approval_queue(user: User, page: int = 1) -> tuple[int, list[Post]]:
     query = approval_queue_query(user)
     count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(
-        query.options(selectinload(Post.deliveries))
+        query.options(
+            selectinload(Post.deliveries), joinedload(Post.author).lazyload(User.role_rows)
+        )
         .limit(QUEUE_PAGE_ROWS)
         .offset((max(page, 1) - 1) * QUEUE_PAGE_ROWS)
     ).unique()
@@ -181,7 +204,8 @@ def scheduled_between(start: datetime, end: datetime) -> list[Delivery]:
                 Post.scheduled_at < end,
                 Post.status.notin_((PostStatus.CANCELLED.value, PostStatus.REJECTED.value)),
             )
-            .options(selectinload(Delivery.post))
+            # The calendar shows no author: skip the joined load of each post's author.
+            .options(selectinload(Delivery.post).lazyload(Post.author))
             .order_by(Post.scheduled_at, Delivery.id)
         ).unique()
     )

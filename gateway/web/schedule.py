@@ -20,6 +20,8 @@ from gateway.web import queries
 from gateway.web.posts import PLATFORM_NAMES
 from gateway.web.views import bp
 
+#: Posts listed in one day of the month view; the rest are a link to that day's week.
+MONTH_CELL_ROWS = 8
 #: Nobody plans further than this; a typed-in year 9999 must not build a huge page.
 MAX_YEARS_AWAY = 5
 
@@ -143,5 +145,6 @@ def schedule_month():
         previous=(first - timedelta(days=1)).replace(day=1),
         next=last + timedelta(days=1),
         today=today,
+        month_cell_rows=MONTH_CELL_ROWS,
         platform_names=PLATFORM_NAMES,
     )

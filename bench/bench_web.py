@@ -1,0 +1,326 @@
+"""Benchmark: the dashboard, approval queue and schedule pages with 100,000 posts in
+PostgreSQL and 20 signed-in officers at once (issue 6, "Speed").
+
+    .venv/bin/python bench/bench_web.py [--posts 100000] [--users 20] [--seconds 15]
+
+Creates a throw-away PostgreSQL database (admin URL from BENCH_PG_URL, else TEST_PG_URL, else
+postgresql://postgres@127.0.0.1:5432/test), migrates it to head and loads, with COPY, 100,000
+posts (two deliveries each): most published over the past ten years, and about 28 a day over
+the next 90 days scheduled, awaiting approval or drafts; some failed and held. It starts the gateway as production runs it
+(``gateway web``: waitress, 8 threads, one process) on loopback, signs in ``--users`` officers
+through the real sign-in form, and drives each page with wrk (``wrk -t20 -c20``: 20 users, each
+with its own session, asking again as soon as a page arrives: no think time, the worst case).
+
+Baseline in the same run: ``/healthz`` (the process answers, no database, no template) under
+the same load. Query counts per page are counted in-process with a SQLAlchemy event. The
+database is dropped at the end (``--keep`` keeps it). Needs ``wrk`` (Debian: apt-get install
+wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "correct-horse-battery-staple-42"
+#: Share of posts in each status; the rest are published.
+#: Future posts (approved, awaiting approval, drafts) fall in the next 90 days and the rest in
+#: the past ten years: about 28 posts a day either way, a busy council's volume.
+MIX = [
+    ("awaiting_approval", 0.005),
+    ("approved", 0.01),
+    ("draft", 0.01),
+    ("failed", 0.01),
+    ("rejected", 0.01),
+    ("cancelled", 0.01),
+]
+FUTURE_MINUTES = 60 * 24 * 90
+PAST_MINUTES = 60 * 24 * 365 * 10
+PAGES = [
+    ("/healthz", "baseline: /healthz (no database, no template)"),
+    ("/", "dashboard"),
+    ("/approvals", "approval queue"),
+    ("/schedule", "schedule, this week"),
+    ("/schedule/month", "schedule, this month"),
+]
+REDIS_DB_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
+def _admin_url() -> str:
+    return os.environ.get("BENCH_PG_URL") or os.environ.get(
+        "TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+
+
+def _db_url(name: str) -> str:
+    return re.sub(r"/[^/]*$", f"/{name}", _admin_url())
+
+
+def _env(url: str, instance: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        GATEWAY_INSTANCE_PATH=str(instance),
+        DATABASE_URL=url,
+        REDIS_URL=REDIS_DB_URL,
+        GATEWAY_COOKIE_SECURE="false",  # plain http on loopback
+        GATEWAY_SIGNIN_RATE_LIMIT="10000 per minute",
+    )
+    return env
+
+
+def _migrate_and_users(url: str, instance: Path, users: int) -> tuple[list[str], list[int]]:
+    os.environ.update(_env(url, instance))
+    from flask_migrate import upgrade
+
+    from gateway import users as user_service
+    from gateway.app import create_app
+    from gateway.audit import Actor
+    from gateway.extensions import db
+    from gateway.models import Channel
+
+    app = create_app()
+    emails, ids = [], []
+    with app.app_context():
+        upgrade()
+        for i in range(users):
+            email = f"officer{i:02d}@council.example"
+            user = user_service.create_user(email, ["officer"], PASSWORD, actor=Actor.system())
+            emails.append(email)
+            ids.append(user.id)
+        for platform_name, name in (("x", "Council on X"), ("facebook", "Council Facebook")):
+            db.session.add(
+                Channel(platform=platform_name, display_name=name, external_account_id=name)
+            )
+        db.session.commit()
+    return emails, ids
+
+
+def _load(url: str, posts: int, author_ids: list[int]) -> None:
+    started = time.perf_counter()
+    rng = random.Random(6)
+    now = datetime.now(UTC)
+    statuses = []
+    for status, share in MIX:
+        statuses += [status] * round(share * 2000)
+    statuses += ["published"] * (2000 - len(statuses))
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        channel_ids = [r[0] for r in cur.execute("SELECT id FROM channels ORDER BY id")]
+        first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM posts").fetchone()[0]
+        with cur.copy(
+            "COPY posts (id, text, author_id, status, scheduled_at, created_at, updated_at, "
+            "version) FROM STDIN"
+        ) as copy:
+            rows = []
+            for i in range(posts):
+                status = rng.choice(statuses)
+                if status in ("approved", "awaiting_approval", "draft"):
+                    at = now + timedelta(minutes=rng.randrange(0, FUTURE_MINUTES))
+                else:
+                    at = now - timedelta(minutes=rng.randrange(0, PAST_MINUTES))
+                rows.append((first + i, status, at))
+                copy.write_row(
+                    (
+                        first + i,
+                        f"Post {i}: bins, roadworks and library opening hours this week.",
+                        rng.choice(author_ids),
+                        status,
+                        at,
+                        at - timedelta(days=2),
+                        at - timedelta(days=1),
+                        1,
+                    )
+                )
+        with cur.copy(
+            "COPY deliveries (post_id, channel_id, due_at, status, attempts) FROM STDIN"
+        ) as copy:
+            for post_id, status, at in rows:
+                for channel_id in channel_ids:
+                    delivery = {
+                        "published": "published",
+                        "approved": "scheduled",
+                        "failed": "failed",
+                        "cancelled": "cancelled",
+                    }.get(status, "pending")
+                    if status == "approved" and rng.random() < 0.01:
+                        delivery = "held"
+                    copy.write_row((post_id, channel_id, at, delivery, 1))
+        cur.execute("SELECT setval('posts_id_seq', (SELECT max(id) FROM posts))")
+        cur.execute("SELECT setval('deliveries_id_seq', (SELECT max(id) FROM deliveries))")
+        conn.commit()
+        conn.execute("ANALYZE")
+    print(f"loaded {posts:,} posts in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(url: str, instance: Path, port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gateway"),
+            "web",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=_env(url, instance),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the gateway did not start")
+
+
+def _sign_in(base: str, email: str) -> str:
+    session = requests.Session()
+    page = session.get(f"{base}/sign-in", timeout=10).text
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    response = session.post(
+        f"{base}/sign-in",
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 302, response.status_code
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    assert session.get(f"{base}/", timeout=30, allow_redirects=False).status_code == 200
+    return cookie
+
+
+def _query_counts(url: str, instance: Path, email: str) -> dict[str, int]:
+    from sqlalchemy import event
+
+    from gateway.app import create_app
+    from gateway.extensions import db
+
+    app = create_app({"SERVER_NAME": "localhost", "WTF_CSRF_SSL_STRICT": False})
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    counts = {}
+    with app.app_context():
+        engine = db.engine
+    for path, _ in PAGES:
+        statements: list[str] = []
+
+        def count(*args, statements=statements):  # noqa: ANN002
+            statements.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        response = client.get(path)
+        event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200, (path, response.status_code)
+        counts[path] = len(statements)
+    return counts
+
+
+def _wrk(base: str, path: str, cookies: Path, users: int, seconds: int) -> dict:
+    result = subprocess.run(
+        [
+            "wrk",
+            f"-t{users}",
+            f"-c{users}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / "web_load.lua"),
+            base + path,
+        ],
+        env={**os.environ, "COOKIES_FILE": str(cookies)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("JSON "))
+    return json.loads(line[5:])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    name = f"gw_bench_web_{os.getpid()}"
+    with psycopg.connect(_admin_url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    server = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            instance = Path(tmp) / "instance"
+            url = _db_url(name)
+            emails, ids = _migrate_and_users(url, instance, args.users)
+            _load(url, args.posts, ids)
+            counts = _query_counts(url, instance, emails[0])
+            port = _free_port()
+            server = _serve(url, instance, port)
+            base = f"http://127.0.0.1:{port}"
+            cookies = Path(tmp) / "cookies.txt"
+            cookies.write_text("\n".join(_sign_in(base, e) for e in emails) + "\n")
+            print(
+                f"{platform.python_implementation()} {platform.python_version()}, "
+                f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+                f"{args.posts:,} posts, {args.users} users, {args.seconds} s a page, "
+                "waitress 8 threads, wrk on the same machine"
+            )
+            print("| Page | Requests/s | p50 | p95 | p99 | p95 / baseline p95 | Queries |")
+            print("|---|---|---|---|---|---|---|")
+            baseline = None
+            for path, label in PAGES:
+                _wrk(base, path, cookies, args.users, 2)  # warm-up
+                figures = _wrk(base, path, cookies, args.users, args.seconds)
+                if figures["errors"]:
+                    print(f"  {figures['errors']} errors on {path}")
+                baseline = baseline or figures["p95_ms"]
+                print(
+                    f"| {label} | {figures['requests'] / figures['seconds']:.0f} "
+                    f"| {figures['p50_ms']:.0f} ms | {figures['p95_ms']:.0f} ms "
+                    f"| {figures['p99_ms']:.0f} ms | {figures['p95_ms'] / baseline:.1f}x "
+                    f"| {counts[path]} |",
+                    flush=True,
+                )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
+        if not args.keep:
+            with psycopg.connect(_admin_url(), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
