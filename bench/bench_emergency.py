@@ -577,7 +577,8 @@ def main() -> None:
     errors = sorted(set(failed.values()) | set(failed_backlog.values()))
     print(
         f"Publish jobs that raised (the sweep re-queued them): {len(failed)} of the "
-        f"{2 * len(sent)} emergency deliveries, {len(failed_backlog)} of the backlog's; "
+        f"{2 * len(sent)} timed emergency deliveries, {len(failed_backlog)} others (warm-up, "
+        f"backlog); "
         f"errors: {errors}"
     )
     print(
