@@ -83,6 +83,7 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 #: The links of the GOV.UK error summary: why a POST was refused.
 ERROR = re.compile(r'<a href="#[^"]*">([^<]+)</a>')
 WAITING_HOUR_LONDON = 10
+BACKLOG_TEXT = "garden waste collections run as normal."
 
 
 # -- the backlog ---------------------------------------------------------------------------------
@@ -100,48 +101,79 @@ def insert_backlog(
     bench: Bench, tag: str, n_posts: int, due: datetime, *, spread: timedelta, emergency: bool
 ) -> list[int]:
     """Approved posts with scheduled deliveries, as ``service.approve`` leaves them (without its
-    audit entries), in batches. Returns the delivery ids."""
+    audit entries), by multi-row INSERTs in batches (the ORM's unit of work took two minutes
+    for 5,000 posts on the shared machine). Returns the delivery ids."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import insert
+
     from gateway.audit import content_of
     from gateway.domain.fingerprint import fingerprint
     from gateway.domain.statuses import DeliveryStatus, PostStatus
     from gateway.extensions import db
     from gateway.models import Approval, Delivery, Post
+    from gateway.models.base import utcnow
 
     channel_ids = [bench.channels[p] for p in PLATFORMS]
     run = uuid.uuid4().hex[:6]
+    category = "severe_weather" if emergency else None
     delivery_ids: list[int] = []
     with bench.app.app_context():
         for start in range(0, n_posts, BATCH):
-            posts = []
-            for i in range(start, min(n_posts, start + BATCH)):
-                at = (due + spread * i).replace(microsecond=0)
-                post = Post(
-                    text=f"Bench {tag} {run} number {i}: garden waste collections run as normal.",
-                    author_id=bench.author_id,
-                    status=PostStatus.APPROVED.value,
-                    scheduled_at=at,
-                    emergency_category="severe_weather" if emergency else None,
-                )
-                post.images = []
-                post.deliveries = [
-                    Delivery(channel_id=c, due_at=at, status=DeliveryStatus.SCHEDULED.value)
-                    for c in channel_ids
-                ]
-                if not emergency:
-                    # What the publish job checks: an approval by someone other than the
-                    # author, bound to exactly this content (issue 5).
-                    post.approvals = [
-                        Approval(
-                            approver_id=bench.approver_id,
-                            fingerprint=fingerprint(content_of(post)),
-                            decision="approved",
-                        )
-                    ]
-                posts.append(post)
-            db.session.add_all(posts)
+            made = utcnow()
+            rows = [
+                {
+                    "text": f"Bench {tag} {run} number {i}: {BACKLOG_TEXT}",
+                    "author_id": bench.author_id,
+                    "status": PostStatus.APPROVED.value,
+                    "scheduled_at": (due + spread * i).replace(microsecond=0),
+                    "emergency_category": category,
+                    "created_at": made,
+                    "updated_at": made,
+                    "version": 1,
+                }
+                for i in range(start, min(n_posts, start + BATCH))
+            ]
+            ids = db.session.scalars(
+                insert(Post).returning(Post.id, sort_by_parameter_order=True), rows
+            ).all()
+            deliveries = [
+                {
+                    "post_id": post_id,
+                    "channel_id": c,
+                    "due_at": row["scheduled_at"],
+                    "status": DeliveryStatus.SCHEDULED.value,
+                    "attempts": 0,
+                }
+                for post_id, row in zip(ids, rows, strict=True)
+                for c in channel_ids
+            ]
+            delivery_ids += db.session.scalars(
+                insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), deliveries
+            ).all()
+            if not emergency:
+                # What the publish job checks: an approval by someone other than the author,
+                # bound to exactly this content (issue 5), hashed by the real content_of.
+                approvals = []
+                for post_id, row in zip(ids, rows, strict=True):
+                    shape = SimpleNamespace(
+                        **row,
+                        images=[],
+                        deliveries=[SimpleNamespace(channel_id=c) for c in channel_ids],
+                    )
+                    approvals.append(
+                        {
+                            "post_id": post_id,
+                            "approver_id": bench.approver_id,
+                            "fingerprint": fingerprint(content_of(shape)),  # type: ignore[arg-type]
+                            "decision": "approved",
+                            "current": True,
+                            "created_at": made,
+                        }
+                    )
+                db.session.execute(insert(Approval), approvals)
             db.session.commit()
-            delivery_ids += [d.id for p in posts for d in p.deliveries]
-            db.session.remove()
+        db.session.remove()
     return delivery_ids
 
 
