@@ -606,7 +606,8 @@ def main() -> None:
         f"max {max(queued_at_post, default=0)}; left when the last emergency post was out: "
         f"{backlog_left}; in-flight backlog posts received: {len(in_flight_texts)}"
     )
-    errors = sorted(set(failed.values()) | set(failed_backlog.values()))
+    kinds = [re.sub(r"\d+", "N", e) for e in [*failed.values(), *failed_backlog.values()]]
+    errors = {kind: kinds.count(kind) for kind in sorted(set(kinds))}
     print(
         f"Publish jobs that raised (the sweep re-queued them): {len(failed)} of the "
         f"{2 * len(sent)} timed emergency deliveries, {len(failed_backlog)} others (warm-up, "
