@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, exists, select
+from sqlalchemy.orm import aliased
 
 from gateway.audit import facets
 from gateway.extensions import db
@@ -94,29 +95,51 @@ def _has_facet(name: str, value: str) -> ColumnElement[bool]:
     )
 
 
-def conditions(f: AuditFilter, bounds: tuple[int, int | None]) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of the filter, given its seq range."""
-    lo, hi = bounds
-    where: list[ColumnElement[bool]] = []
-    if lo:
-        where.append(AuditEntry.seq >= lo)
-    if hi is not None:
-        where.append(AuditEntry.seq < hi)
+#: Facet filters, most likely rare first. A filtered query is driven from the first one present:
+#: it walks that facet's (name, value, seq) key backwards, so it reads matching entries only,
+#: instead of walking every entry and probing the facets of each.
+LEAD_ORDER = (facets.POST, facets.RULE, facets.OUTCOME, facets.EMERGENCY, facets.CHANNEL)
+
+
+def filtered(f: AuditFilter, *columns: Any) -> tuple[Select[Any], list[Any]]:
+    """A SELECT of ``columns`` for the filter, and the seq columns a range must bound (the
+    entries' and, when a facet leads the query, that facet's: bounding both lets the database
+    walk whichever index it likes)."""
+    values = {
+        facets.POST: f.post_id,
+        facets.RULE: f.rule,
+        facets.OUTCOME: f.outcome,
+        facets.EMERGENCY: facets.YES if f.emergency is True else None,
+        facets.CHANNEL: f.channel_id,
+    }
+    wanted = [(name, str(values[name])) for name in LEAD_ORDER if values[name] is not None]
+    stmt = select(*columns)
+    seqs: list[Any] = [AuditEntry.seq]
+    if wanted:
+        (name, value), wanted = wanted[0], wanted[1:]
+        lead = aliased(AuditFacet)
+        stmt = stmt.join(
+            lead, and_(lead.seq == AuditEntry.seq, lead.name == name, lead.value == value)
+        )
+        seqs.append(lead.seq)
+    where: list[ColumnElement[bool]] = [_has_facet(name, value) for name, value in wanted]
     if f.action is not None:
         where.append(AuditEntry.action == f.action)
     if f.officer_id is not None:
         where.append(AuditEntry.actor_id == f.officer_id)
-    wanted = [
-        (facets.CHANNEL, f.channel_id),
-        (facets.OUTCOME, f.outcome),
-        (facets.RULE, f.rule),
-        (facets.POST, f.post_id),
-    ]
-    where.extend(_has_facet(name, str(v)) for name, v in wanted if v is not None)
-    if f.emergency is True:
-        where.append(_has_facet(facets.EMERGENCY, facets.YES))
-    elif f.emergency is False:
+    if f.emergency is False:
         where.append(~_has_facet(facets.EMERGENCY, facets.YES))
+    return stmt.where(*where), seqs
+
+
+def in_range(seqs: list[Any], lo: int | None = None, hi: int | None = None) -> list[Any]:
+    """``lo <= seq < hi`` on every one of ``seqs``."""
+    where = []
+    for seq in seqs:
+        if lo:
+            where.append(seq >= lo)
+        if hi is not None:
+            where.append(seq < hi)
     return where
 
 
@@ -177,11 +200,13 @@ def page(
     bounds = seq_range(f)
     if bounds is None:
         return Page([], None, None)
-    stmt: Select[tuple[AuditEntry]] = select(AuditEntry).where(and_(True, *conditions(f, bounds)))
+    stmt, seqs = filtered(f, AuditEntry)
+    stmt = stmt.where(*in_range(seqs, *bounds))
+    order = seqs[-1]
     if after is not None:
         rows = list(
             db.session.scalars(
-                stmt.where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(size + 1)
+                stmt.where(*in_range(seqs, lo=after + 1)).order_by(order).limit(size + 1)
             )
         )
         more_newer = len(rows) > size
@@ -190,8 +215,8 @@ def page(
         older = rows[-1].seq if rows else after + 1
     else:
         if before is not None:
-            stmt = stmt.where(AuditEntry.seq < before)
-        rows = list(db.session.scalars(stmt.order_by(AuditEntry.seq.desc()).limit(size + 1)))
+            stmt = stmt.where(*in_range(seqs, hi=before))
+        rows = list(db.session.scalars(stmt.order_by(order.desc()).limit(size + 1)))
         more_older = len(rows) > size
         rows = rows[:size]
         older = rows[-1].seq if more_older else None
@@ -204,14 +229,13 @@ def matching_seqs(f: AuditFilter, stop: int) -> Iterator[int]:
     bounds = seq_range(f)
     if bounds is None:
         return
-    where = conditions(f, bounds)
-    last = -1
+    lo, hi = bounds
+    stop = stop if hi is None else min(stop, hi)
+    stmt, seqs = filtered(f, AuditEntry.seq)
+    last = lo - 1
     while True:
         batch: Sequence[int] = db.session.scalars(
-            select(AuditEntry.seq)
-            .where(and_(AuditEntry.seq > last, AuditEntry.seq < stop, *where))
-            .order_by(AuditEntry.seq)
-            .limit(10_000)
+            stmt.where(*in_range(seqs, last + 1, stop)).order_by(seqs[-1]).limit(10_000)
         ).all()
         if not batch:
             return
