@@ -6,7 +6,8 @@ PostgreSQL and 20 signed-in officers at once (issue 6, "Speed").
 Creates a throw-away PostgreSQL database (admin URL from BENCH_PG_URL, else TEST_PG_URL, else
 postgresql://postgres@127.0.0.1:5432/test), migrates it to head and loads, with COPY, 100,000
 posts (two deliveries each): most published over the past ten years, and about 28 a day over
-the next 90 days scheduled, awaiting approval or drafts; some failed and held. It starts the gateway as production runs it
+the next 90 days scheduled, awaiting approval or drafts; some failed and held.
+It starts the gateway as production runs it
 (``gateway web``: waitress, 8 threads, one process) on loopback, signs in ``--users`` officers
 through the real sign-in form, and drives each page with wrk (``wrk -t20 -c20``: 20 users, each
 with its own session, asking again as soon as a page arrives: no think time, the worst case).
