@@ -426,6 +426,36 @@ def gateway_processes(bench: Bench, workers: int) -> Iterator[None]:
         bench.stop(procs)
 
 
+def release_tick_seconds(bench: Bench, times: int = 5) -> tuple[float, int]:
+    """How long one pass of the scheduler's release loop takes now (median of ``times``), and
+    how many due, claimable deliveries it reads. The same function the scheduler runs every
+    RELEASE_TICK_SECONDS; here a job it finds already queued is left alone, as there."""
+    from sqlalchemy import func, select
+
+    from gateway.domain.statuses import DeliveryStatus
+    from gateway.extensions import db
+    from gateway.models import Delivery
+    from gateway.models.base import utcnow
+    from gateway.publishing.release import release_now
+
+    took = []
+    with bench.app.app_context():
+        due = db.session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
+                Delivery.status.in_((DeliveryStatus.SCHEDULED.value, DeliveryStatus.RETRY.value)),
+                func.coalesce(Delivery.next_attempt_at, Delivery.due_at) <= utcnow(),
+            )
+        )
+        for _ in range(times):
+            t = time.perf_counter()
+            release_now(bench.app)
+            took.append(time.perf_counter() - t)
+            db.session.remove()
+    return sorted(took)[len(took) // 2], due
+
+
 def emergency_deliveries(bench: Bench, sent: list[Sent]) -> set[int]:
     from sqlalchemy import select
 
@@ -556,6 +586,7 @@ def main() -> None:
             t = time.time()
             sent = post_emergencies(bench, texts, email, password)
             log(f"{len(sent)} emergency POSTs in {time.time() - t:.1f} s")
+            tick, due_now = release_tick_seconds(bench)
             receipts = wait_receipts(bench, texts, time.time() + DRAIN_SECONDS)
             backlog_left = bench.redis.llen("rq:queue:publish")
         posted = {(p, s.text): s.posted for s in sent if s.status == 302 for p in PLATFORMS}
@@ -618,6 +649,10 @@ def main() -> None:
         f"Warm-up (first posts after start, not in the figures above), POST to the last "
         f"receipt: {', '.join(f'{v * 1000:.0f} ms' for v in cold.per_post) or 'none'}"
     )
+    print(
+        f"One pass of the release loop after the last POST: {tick * 1000:.0f} ms (median of 5), "
+        f"reading {due_now} due deliveries"
+    )
     if failures:
         print(f"{len(failures)} POSTs failed, first: {failures[0].status} {failures[0].error!r}")
     print()
@@ -637,6 +672,8 @@ def main() -> None:
                     "stages": parts,
                     "publish_queue_at_post": queued_at_post,
                     "warm_up": cold.__dict__,
+                    "release_tick_seconds": tick,
+                    "due_at_tick": due_now,
                     "failed_emergency_jobs": failed,
                     "failed_publish_jobs": failed_backlog,
                 },
