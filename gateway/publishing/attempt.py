@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from gateway.audit import Actor, content_of, record
 from gateway.credentials import CredentialsError, decrypt_credentials
@@ -228,6 +228,30 @@ def _request(post: Post, delivery: Delivery, attempt_id: str) -> DeliveryRequest
     )
 
 
+def _lock_for_outcome(delivery: Delivery) -> Post:
+    """Lock the post, and load what settling it reads before the audit entry takes the log's
+    head row (see claim)."""
+    post = _lock_post(delivery.post_id)
+    _ = list(post.deliveries), delivery.channel.platform
+    return post
+
+
+def _lock_post(post_id: int) -> Post:
+    """The post's row, locked until the commit and read afresh.
+
+    A post's deliveries (one per channel, all due at once) are published by different workers
+    at the same moment, and each may change the post's status. Without the lock the post's
+    version check (optimistic locking) fails all but one of them; with it they take turns, and
+    each settles the post from its siblings' committed statuses.
+    """
+    return db.session.execute(
+        select(Post)
+        .where(Post.id == post_id)
+        .with_for_update(of=Post)  # the author is joined in: lock only the post's row
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def claim(delivery_id: int) -> Prepared | str:
     """Steps 1-3. Returns what to publish, or why there is nothing to do."""
     now = utcnow()
@@ -275,10 +299,25 @@ def claim(delivery_id: int) -> Prepared | str:
         db.session.rollback()
         return "claimed by another worker"
     db.session.refresh(delivery)
+    post = _lock_post(delivery.post_id)
     if post.status_enum is PostStatus.APPROVED:
         post.status = transition(post.status_enum, PostStatus.PUBLISHING).value
     channel = delivery.channel
     problem, verdict = _publish_time_problems(post, delivery, now)
+    usable = channel.enabled and not channel.needs_reauthorisation
+    # Everything slow (decryption, reading the image, signing its URL) happens before the first
+    # audit entry: from that entry to the commit this transaction holds the log's head row,
+    # which every publish, approval and edit waits for (one hash chain, written in turn).
+    config: ChannelConfig | None = None
+    reauthorise: NeedsReauthorisation | None = None
+    request: DeliveryRequest | None = None
+    if problem is None and usable:
+        try:
+            config = _channel_config(channel)
+        except NeedsReauthorisation as exc:
+            reauthorise = exc
+        else:
+            request = _request(post, delivery, attempt_id)
     if verdict:
         record(
             "guardrails.verdict",
@@ -287,7 +326,7 @@ def claim(delivery_id: int) -> Prepared | str:
             payload=verdict,
             content=content_of(post),
         )
-    if problem is None and (not channel.enabled or channel.needs_reauthorisation):
+    if problem is None and not usable:
         reason = "disabled" if not channel.enabled else "waiting to be reconnected"
         _hold(delivery, f"The channel {channel.display_name} is {reason}.", None)
         settle_post(post)
@@ -307,11 +346,10 @@ def claim(delivery_id: int) -> Prepared | str:
         db.session.commit()
         _notify("blocked", post.id)
         return "blocked"
-    try:
-        config = _channel_config(channel)
-    except NeedsReauthorisation as exc:
+    if reauthorise is not None or config is None or request is None:
         channel.needs_reauthorisation = True
-        _hold(delivery, f"The channel needs to be reconnected: {exc.reason}", None)
+        reason = reauthorise.reason if reauthorise is not None else "no credentials"
+        _hold(delivery, f"The channel needs to be reconnected: {reason}", None)
         db.session.commit()
         return "held: credentials"
     prepared = Prepared(
@@ -320,7 +358,7 @@ def claim(delivery_id: int) -> Prepared | str:
         attempt_id=attempt_id,
         platform=channel.platform,
         channel=config,
-        request=_request(post, delivery, attempt_id),
+        request=request,
         started_at=now,
     )
     record(
@@ -374,11 +412,13 @@ def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
     if delivery is None or delivery.attempt_id != prepared.attempt_id:
         log.error("attempt %s lost its claim before its outcome was recorded", prepared.attempt_id)
         return "claim lost"
+    _lock_for_outcome(delivery)
     if isinstance(result, OutcomeUnknown):
         # Never retried blindly: ask the platform whether the post exists.
         db.session.rollback()
         found = look_up(prepared)
         delivery = db.session.get(Delivery, prepared.delivery_id)
+        _lock_for_outcome(delivery)
         if isinstance(found, PostRef):
             result = found
         else:

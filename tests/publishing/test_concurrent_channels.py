@@ -1,0 +1,54 @@
+"""A post's deliveries (one per channel, all due at once) published by workers at the same moment.
+
+Each attempt changes the post's status (approved -> publishing -> published); the post row is
+versioned, so without a lock all but one of them failed with a stale version and their
+deliveries were only published later by the sweep (found by bench/bench_publish.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from gateway.extensions import db
+from gateway.models import Delivery
+from gateway.publishing import attempt
+from tests.publishing.conftest import approved_post, deliveries, post_status
+
+
+def test_deliveries_of_one_post_published_at_once_all_succeed_and_settle_the_post(
+    app, clock, fake, channels, officers
+):
+    post_id = approved_post(app, officers, [channels["x"], channels["facebook"]])
+    with app.app_context():
+        ids = db.session.scalars(
+            select(Delivery.id).where(Delivery.post_id == post_id).order_by(Delivery.id)
+        ).all()
+    clock.shift(timedelta(seconds=2))
+    # Slow answers keep both attempts open at the same time.
+    fake.inject_fault("latency", latency_ms=300, times=None)
+    results: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(ids))
+
+    def worker(delivery_id: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(attempt.publish(delivery_id))
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(results) == ["published", "published"], (errors, results)
+    assert [r[1] for r in deliveries(app, post_id)] == ["published", "published"]
+    assert post_status(app, post_id) == "published"
+    assert len(fake.posts("x")) == 1 and len(fake.posts("facebook")) == 1
