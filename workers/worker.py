@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
+from rq.worker_pool import WorkerPool
 
 from gateway.extensions import db
 from gateway.queue import QUEUE_ORDER, redis_connection
 from workers.options import WORKER_TTL_SECONDS
+
+#: Worker processes ``gateway worker`` runs when not told otherwise. A publish job spends most
+#: of its time waiting on the platform and the database, so there are more processes than
+#: cores; docs/benchmarks.md ("Publishing") has the measurements behind the number.
+DEFAULT_PROCESSES = 1
 
 
 class _AppContextMixin:
     """Each job runs in a fresh app context, and its database session ends with it."""
 
     flask_app: Flask
+    #: None: run RQ's own scheduler as work() is told. RQ's WorkerPool always asks for it, so
+    #: pooled workers carry the choice on their class.
+    rq_scheduler: bool | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("worker_ttl", WORKER_TTL_SECONDS)
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        if self.rq_scheduler is not None:
+            kwargs["with_scheduler"] = self.rq_scheduler
+        return super().work(*args, **kwargs)  # type: ignore[misc]
 
     def execute_job(self, job, queue):  # noqa: ANN001, ANN201
         with self.flask_app.app_context():
@@ -41,10 +61,42 @@ def build_worker(
 ) -> Worker:
     conn = redis_connection(app)
     cls = GatewayForkingWorker if fork else GatewaySimpleWorker
-    worker = cls(
-        [Queue(name, connection=conn) for name in queues],
-        connection=conn,
-        worker_ttl=WORKER_TTL_SECONDS,
-    )
+    worker = cls([Queue(name, connection=conn) for name in queues], connection=conn)
     worker.flask_app = app
     return worker
+
+
+def run_workers(
+    app: Flask,
+    *,
+    processes: int = DEFAULT_PROCESSES,
+    fork: bool = False,
+    burst: bool = False,
+    rq_scheduler: bool = False,
+    queues: tuple[str, ...] = QUEUE_ORDER,
+) -> None:
+    """Run ``processes`` workers. More than one runs under RQ's WorkerPool, which forks them,
+    restarts any that dies and passes a stop signal on to all.
+
+    ``rq_scheduler``: also let the workers run RQ's scheduler. The scheduler process's release
+    loop (gateway.publishing.release.release_now) already moves each due job to the queue at its
+    exact time; RQ's scheduler works in whole seconds and would hand jobs over up to a second
+    early, leaving workers asleep in them. Turn it on only to keep scheduled jobs moving while
+    no ``gateway scheduler`` runs.
+    """
+    if processes <= 1:
+        worker = build_worker(app, fork=fork, queues=queues)
+        worker.work(burst=burst, with_scheduler=rq_scheduler, logging_level="INFO")
+        return
+    with app.app_context():
+        db.engine.dispose()  # no database connection may be shared across the fork
+    base = GatewayForkingWorker if fork else GatewaySimpleWorker
+    # WorkerPool builds each worker itself in its forked child: the class carries the app.
+    pooled = type(base.__name__, (base,), {"flask_app": app, "rq_scheduler": rq_scheduler})
+    pool = WorkerPool(
+        list(queues),
+        connection=redis_connection(app),
+        num_workers=processes,
+        worker_class=pooled,
+    )
+    pool.start(burst=burst, logging_level="INFO")

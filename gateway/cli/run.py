@@ -38,15 +38,31 @@ def web_command(host: str, port: int, threads: int) -> None:
     serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="gateway")
 
 
-@click.command("worker", help="Run an RQ worker (emergency queue first).")
+@click.command("worker", help="Run RQ workers (emergency queue first).")
 @click.option("--fork", is_flag=True, help="Fork a work-horse per job (slower, more isolated).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=lambda: int(os.environ.get("GATEWAY_WORKER_PROCESSES") or 0) or None,
+    help="Worker processes (default GATEWAY_WORKER_PROCESSES, else 1).",
+)
+@click.option(
+    "--rq-scheduler/--no-rq-scheduler",
+    default=False,
+    help="Also run RQ's whole-second scheduler (only needed while no `gateway scheduler` runs).",
+)
 @with_appcontext
-def worker_command(fork: bool, burst: bool) -> None:
-    from workers.worker import build_worker
+def worker_command(fork: bool, burst: bool, processes: int | None, rq_scheduler: bool) -> None:
+    from workers.worker import DEFAULT_PROCESSES, run_workers
 
-    worker = build_worker(current_app._get_current_object(), fork=fork)
-    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    run_workers(
+        current_app._get_current_object(),
+        processes=processes or DEFAULT_PROCESSES,
+        fork=fork,
+        burst=burst,
+        rq_scheduler=rq_scheduler,
+    )
 
 
 @click.command("scheduler", help="Run the sweep that finds due work and queues it.")
