@@ -12,9 +12,9 @@ from gateway.extensions import db
 from gateway.queue import QUEUE_ORDER, redis_connection
 from workers.options import WORKER_TTL_SECONDS
 
-#: Worker processes ``gateway worker`` runs when not told otherwise. A publish job spends most
-#: of its time waiting on the platform and the database, so there are more processes than
-#: cores; docs/benchmarks.md ("Publishing") has the measurements behind the number.
+#: Worker processes ``gateway worker`` runs when not told otherwise: one, so ``gateway up`` stays
+#: small. Under load run more processes than cores (a publish job mostly waits on the platform
+#: and the database): docs/benchmarks.md ("Publishing") measured 8 on 2 cores.
 DEFAULT_PROCESSES = 1
 
 
