@@ -11,7 +11,6 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -185,13 +184,3 @@ def verify_chain() -> ChainProblem | None:
     if head.last_seq != expected_seq - 1 or head.last_hash != prev_hash:
         return ChainProblem(None, "entries after the last one were removed (truncated)")
     return None
-
-
-def entries_since(when: datetime) -> list[AuditEntry]:
-    return list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.time >= when.astimezone(UTC))
-            .order_by(AuditEntry.seq)
-        )
-    )
