@@ -6,7 +6,6 @@ same question of the same pure engine (gateway.domain.guardrails).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from datetime import datetime
 
@@ -26,13 +25,12 @@ from gateway.domain.guardrails import (
 )
 from gateway.domain.guardrails.register import Person, Register
 from gateway.extensions import db
-from gateway.models import AllowedContact, ClosureDay, Post, RegisterPerson
+from gateway.models import AllowedContact, ClosureDay, PolicyVersion, Post, RegisterPerson
 from gateway.models import Election as ElectionRow
 
 _cache_lock = threading.Lock()
-#: Compiled contexts by the digest of the rows they were built from: a change to any row
-#: gives a new digest, so a publish-time check always sees the register as it is now.
-_cache: dict[str, PolicyContext] = {}
+#: Compiled contexts by (database, policy version, nation).
+_cache: dict[tuple[str, int, str], PolicyContext] = {}
 _CACHE_SIZE = 4
 
 
@@ -50,6 +48,20 @@ def _election(row: ElectionRow) -> Election:
 
 
 def current_context() -> PolicyContext:
+    """The policy as it is in the database now: one query when nothing changed.
+
+    Contexts are cached by the policy data's version number, which database triggers move on
+    with any change to the register, elections, allowed contacts or closure days (migration
+    0005), so a publish-time check always sees the data as it is at that instant.
+    """
+    version = db.session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1))
+    nation = current_app.config.get("HOLIDAY_NATION", "ENG")
+    # The database's identity too: a process may serve several databases (tests, benchmarks).
+    key = (str(db.engine.url), version, nation)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
     people = db.session.execute(
         select(
             RegisterPerson.name, RegisterPerson.party, RegisterPerson.role, RegisterPerson.ward
@@ -60,25 +72,6 @@ def current_context() -> PolicyContext:
         select(AllowedContact.kind, AllowedContact.value).order_by(AllowedContact.id)
     ).all()
     closures = db.session.scalars(select(ClosureDay.day)).all()
-    nation = current_app.config.get("HOLIDAY_NATION", "ENG")
-    digest = hashlib.sha256(
-        repr(
-            (
-                people,
-                [
-                    (e.kind, e.polling_day, e.notice_published, e.wards, e.subject)
-                    for e in elections
-                ],
-                contacts,
-                sorted(closures),
-                nation,
-            )
-        ).encode()
-    ).hexdigest()
-    with _cache_lock:
-        cached = _cache.get(digest)
-    if cached is not None:
-        return cached
     contacts_text = "\n".join(f"{kind}: {value}" for kind, value in contacts)
     context = PolicyContext(
         register=Register(Person(*p) for p in people),
@@ -87,10 +80,11 @@ def current_context() -> PolicyContext:
         closure_days=frozenset(closures),
         holiday_nation=nation,
     )
-    with _cache_lock:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.clear()
-        _cache[digest] = context
+    if version is not None:
+        with _cache_lock:
+            if len(_cache) >= _CACHE_SIZE:
+                _cache.clear()
+            _cache[key] = context
     return context
 
 

@@ -1,8 +1,8 @@
 """The one function that writes audit entries, and the check of the chain in the database.
 
 Every entry is written in the caller's transaction, so it commits or rolls back with the change
-it records. Writers are serialised by locking the single ``audit_head`` row, which also gives
-contiguous sequence numbers and times that never go backwards.
+it records. Writers are serialised by locking the single ``audit_head`` row at commit, which
+also gives contiguous sequence numbers and times that never go backwards.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
 
 from gateway.audit.facets import facets_of
 from gateway.extensions import db
@@ -59,12 +61,23 @@ def content_of(post: Post) -> dict[str, Any]:
     }
 
 
-def _store_content(content: Mapping[str, Any]) -> str:
-    data = canonical_json(content)
-    digest = hashlib.sha256(data).hexdigest()
-    if db.session.get(PostContent, digest) is None:
-        db.session.add(PostContent(sha256=digest, content=data))
-    return digest
+@dataclass
+class Entry:
+    """One entry asked for by :func:`record`. Its number, time, leaf and hash are given when the
+    transaction commits (see :func:`_write_pending`)."""
+
+    action: str
+    actor: Actor
+    obj: tuple[str, Any] | None
+    payload: dict[str, Any]
+    content: Mapping[str, Any] | None
+    seq: int | None = None
+    time: datetime | None = None
+    leaf: bytes | None = None
+    entry_hash: str | None = None
+
+
+_PENDING = "audit_pending"
 
 
 def record(
@@ -74,52 +87,120 @@ def record(
     obj: tuple[str, Any] | None = None,
     payload: Mapping[str, Any] | None = None,
     content: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry to the log inside the current transaction (the caller commits)."""
-    head = db.session.execute(
-        select(AuditHead)
+) -> Entry:
+    """Append one entry to the log in the current transaction (the caller commits).
+
+    The entry is chained and written when the transaction commits, after every other change
+    of the transaction is flushed: the log's head row is locked only for those last few
+    statements, not from the first entry to the commit, so publishing workers, approvals and
+    edits queue for it for milliseconds. A rollback drops the entry with the change it records.
+    """
+    entry = Entry(
+        action=action,
+        actor=actor,
+        obj=(obj[0], str(obj[1])) if obj else None,
+        payload=dict(payload or {}),
+        content=dict(content) if content is not None else None,
+    )
+    db.session.info.setdefault(_PENDING, []).append(entry)
+    return entry
+
+
+def _dialect_insert(session: Session, model: type) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(model)
+
+
+def _write_pending(session: Session) -> None:
+    """Chain and write the transaction's entries: lock the head, insert, move the head.
+
+    Runs as the session's ``before_commit`` hook, so the entries commit (or fail) with the
+    change they record. One statement each for the contents, entries and facets, however
+    many entries the transaction holds.
+    """
+    pending: list[Entry] = session.info.pop(_PENDING, None) or []
+    if not pending:
+        return
+    session.flush()  # the transaction's own changes first; the head is locked last
+    head_seq, head_hash, head_time = session.execute(
+        select(AuditHead.last_seq, AuditHead.last_hash, AuditHead.last_time)
         .where(AuditHead.id == HEAD_ROW_ID)
         .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    seq = head.last_seq + 1
+    ).one()
     now = utcnow()
-    if head.last_time is not None and now < head.last_time:
-        now = head.last_time  # clocks of two hosts may disagree: the log never goes backwards
-    content_hash = _store_content(content) if content is not None else None
-    leaf_obj = {
-        "seq": seq,
-        "time": now.strftime(TIME_FORMAT),
-        "actor": actor.as_json(),
-        "action": action,
-        "object": {"type": obj[0], "id": str(obj[1])} if obj else None,
-        "payload": dict(payload or {}),
-        "content_sha256": content_hash,
-        "prev": head.last_hash,
-    }
-    leaf = canonical_json(leaf_obj)
-    entry_hash = hashlib.sha256(leaf).hexdigest()
-    entry = AuditEntry(
-        seq=seq,
-        time=now,
-        actor_id=actor.id,
-        action=action,
-        object_type=obj[0] if obj else None,
-        object_id=str(obj[1]) if obj else None,
-        content_sha256=content_hash,
-        prev_hash=head.last_hash,
-        entry_hash=entry_hash,
-        leaf=leaf,
+    if head_time is not None and now < head_time:
+        now = head_time  # clocks of two hosts may disagree: the log never goes backwards
+    time_text = now.strftime(TIME_FORMAT)
+    contents: dict[str, bytes] = {}
+    entries: list[dict[str, Any]] = []
+    facets: list[dict[str, Any]] = []
+    for entry in pending:
+        head_seq += 1
+        content_hash = None
+        if entry.content is not None:
+            data = canonical_json(entry.content)
+            content_hash = hashlib.sha256(data).hexdigest()
+            contents[content_hash] = data
+        leaf_obj = {
+            "seq": head_seq,
+            "time": time_text,
+            "actor": entry.actor.as_json(),
+            "action": entry.action,
+            "object": {"type": entry.obj[0], "id": entry.obj[1]} if entry.obj else None,
+            "payload": entry.payload,
+            "content_sha256": content_hash,
+            "prev": head_hash,
+        }
+        leaf = canonical_json(leaf_obj)
+        entry_hash = hashlib.sha256(leaf).hexdigest()
+        entries.append(
+            {
+                "seq": head_seq,
+                "time": now,
+                "actor_id": entry.actor.id,
+                "action": entry.action,
+                "object_type": entry.obj[0] if entry.obj else None,
+                "object_id": entry.obj[1] if entry.obj else None,
+                "content_sha256": content_hash,
+                "prev_hash": head_hash,
+                "entry_hash": entry_hash,
+                "leaf": leaf,
+            }
+        )
+        # The filter index the auditors' pages use (gateway.audit.facets).
+        facets.extend(
+            {"name": name, "value": value, "seq": head_seq}
+            for name, value in facets_of(leaf_obj, entry.content)
+        )
+        entry.seq, entry.time, entry.leaf, entry.entry_hash = head_seq, now, leaf, entry_hash
+        head_hash = entry_hash
+    if contents:
+        # Two transactions may store the same new content at once: the second one's insert
+        # is a no-op, not an IntegrityError that would undo its change.
+        session.execute(
+            _dialect_insert(session, PostContent).on_conflict_do_nothing(),
+            [{"sha256": k, "content": v} for k, v in contents.items()],
+        )
+    session.execute(insert(AuditEntry.__table__), entries)
+    if facets:
+        session.execute(insert(AuditFacet.__table__), facets)
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ROW_ID)
+        .values(last_seq=head_seq, last_hash=head_hash, last_time=now)
+        .execution_options(synchronize_session=False)
     )
-    db.session.add(entry)
-    # The filter index the auditors' pages use (gateway.audit.facets), in the same transaction.
-    for name, value in facets_of(leaf_obj, content):
-        db.session.add(AuditFacet(name=name, value=value, seq=seq))
-    head.last_seq = seq
-    head.last_hash = entry_hash
-    head.last_time = now
-    db.session.flush()
-    return entry
+
+
+def _drop_pending(session: Session, *args: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+event.listen(Session, "before_commit", _write_pending)
+event.listen(Session, "after_soft_rollback", _drop_pending)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,13 @@ from gateway.models.channels import PLATFORMS, Channel
 from gateway.models.checkpoints import AuditFacet as AuditFacet
 from gateway.models.checkpoints import LogCheckpoint as LogCheckpoint
 from gateway.models.emergency import EmergencyReview
-from gateway.models.policy import AllowedContact, ClosureDay, Election, RegisterPerson
+from gateway.models.policy import (
+    AllowedContact,
+    ClosureDay,
+    Election,
+    PolicyVersion,
+    RegisterPerson,
+)
 from gateway.models.posts import Approval, Delivery, Post, PostImage
 from gateway.models.users import User, UserRole
 
@@ -22,6 +28,7 @@ __all__ = [
     "EmergencyReview",
     "Post",
     "PostContent",
+    "PolicyVersion",
     "PostImage",
     "RegisterPerson",
     "User",

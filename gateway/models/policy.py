@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
@@ -58,3 +58,13 @@ class ClosureDay(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True)
     reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PolicyVersion(db.Model):
+    """One row whose number moves on with every change to the four tables above (database
+    triggers, migration 0005), so the publish job sees a change without reading them all."""
+
+    __tablename__ = "policy_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload, selectinload
 
 from gateway.audit import Actor, content_of, record
 from gateway.credentials import CredentialsError, decrypt_credentials
@@ -31,7 +32,7 @@ from gateway.domain.fingerprint import fingerprint
 from gateway.domain.guardrails import GuardrailInputError, Outcome
 from gateway.domain.statuses import DeliveryStatus, PostStatus, transition, transition_delivery
 from gateway.extensions import db
-from gateway.models import Channel, Delivery, Post
+from gateway.models import Approval, Channel, Delivery, Post
 from gateway.models.base import utcnow
 from gateway.platforms import (
     ChannelConfig,
@@ -229,25 +230,31 @@ def _request(post: Post, delivery: Delivery, attempt_id: str) -> DeliveryRequest
 
 
 def _lock_for_outcome(delivery: Delivery) -> Post:
-    """Lock the post, and load what settling it reads before the audit entry takes the log's
-    head row (see claim)."""
-    post = _lock_post(delivery.post_id)
-    _ = list(post.deliveries), delivery.channel.platform
-    return post
+    """Lock the post, with the siblings that settling it reads."""
+    return _lock_post(delivery.post_id)
 
 
-def _lock_post(post_id: int) -> Post:
-    """The post's row, locked until the commit and read afresh.
+def _lock_post(post_id: int, *, for_claim: bool = False) -> Post:
+    """The post's row, locked until the commit and read afresh, with its deliveries (each with
+    its channel) and, for a claim, its images and approvals: four queries in all.
 
     A post's deliveries (one per channel, all due at once) are published by different workers
     at the same moment, and each may change the post's status. Without the lock the post's
     version check (optimistic locking) fails all but one of them; with it they take turns, and
-    each settles the post from its siblings' committed statuses.
+    each settles the post from its siblings' committed statuses. The author and approvers'
+    user rows are not read: their ids are on the post and approval rows.
     """
+    options = [lazyload(Post.author), selectinload(Post.deliveries)]
+    if for_claim:
+        options += [
+            selectinload(Post.images),
+            selectinload(Post.approvals).lazyload(Approval.approver),
+        ]
     return db.session.execute(
         select(Post)
         .where(Post.id == post_id)
-        .with_for_update(of=Post)  # the author is joined in: lock only the post's row
+        .with_for_update(of=Post)
+        .options(*options)
         .execution_options(populate_existing=True)
     ).scalar_one()
 
@@ -270,7 +277,6 @@ def claim(delivery_id: int) -> Prepared | str:
         db.session.rollback()  # hold no lock while waiting
         time.sleep(wait)
         return claim(delivery_id)
-    post = delivery.post
     grace = timedelta(minutes=current_app.config["PUBLISH_GRACE_MINUTES"])
     if delivery.due_at is not None and delivery.due_at + grace < now:
         _hold(
@@ -298,8 +304,11 @@ def claim(delivery_id: int) -> Prepared | str:
     if claimed != 1:
         db.session.rollback()
         return "claimed by another worker"
-    db.session.refresh(delivery)
-    post = _lock_post(delivery.post_id)
+    # Read afresh with the post (populate_existing): the claimed row comes back among its
+    # deliveries, so no separate refresh is needed.
+    post = _lock_post(delivery.post_id, for_claim=True)
+    if delivery.attempt_id != attempt_id:  # cannot happen: the update above took the row
+        raise RuntimeError(f"delivery {delivery_id} was not read back after its claim")
     if post.status_enum is PostStatus.APPROVED:
         post.status = transition(post.status_enum, PostStatus.PUBLISHING).value
     channel = delivery.channel
@@ -412,13 +421,13 @@ def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
     if delivery is None or delivery.attempt_id != prepared.attempt_id:
         log.error("attempt %s lost its claim before its outcome was recorded", prepared.attempt_id)
         return "claim lost"
-    _lock_for_outcome(delivery)
+    post = _lock_for_outcome(delivery)  # held: the session keeps loaded rows only weakly
     if isinstance(result, OutcomeUnknown):
         # Never retried blindly: ask the platform whether the post exists.
         db.session.rollback()
         found = look_up(prepared)
         delivery = db.session.get(Delivery, prepared.delivery_id)
-        _lock_for_outcome(delivery)
+        post = _lock_for_outcome(delivery)
         if isinstance(found, PostRef):
             result = found
         else:
@@ -431,7 +440,7 @@ def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
                 prepared.attempt_id,
                 outcome="unknown",
             )
-            settle_post(delivery.post)
+            settle_post(post)
             db.session.commit()
             _notify("held", delivery.post_id)
             return "held: outcome unknown"
@@ -494,14 +503,15 @@ def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
             message=str(result),
         )
         outcome = "failed"
-    settle_post(delivery.post)
+    settle_post(post)
+    emergency = bool(post.emergency_category)
     db.session.commit()
     if outcome in ("failed", "held"):
         _notify(outcome, delivery.post_id)
     if outcome in ("retry", "rate_limited"):
         from gateway.publishing.release import enqueue_delivery_after_commit
 
-        enqueue_delivery_after_commit(delivery, emergency=bool(delivery.post.emergency_category))
+        enqueue_delivery_after_commit(delivery, emergency=emergency)
         db.session.commit()
     return outcome
 

@@ -54,8 +54,10 @@ def test_a_rolled_back_change_leaves_no_entry(app):
             "rolled@council.example", ["officer"], TEST_PASSWORD, actor=Actor.system()
         )
         db.session.flush()
-        assert len(_entries()) == 2  # visible inside the transaction
+        # The entry waits in the transaction; it is chained and written at its commit.
+        assert [e.action for e in db.session.info["audit_pending"]] == ["user.created"]
         db.session.rollback()
+        assert "audit_pending" not in db.session.info
         assert len(_entries()) == 1
         assert db.session.scalar(select(User).where(User.email == "rolled@council.example")) is None
         # the next entry takes the next number: no gap, the chain still holds
