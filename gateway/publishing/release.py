@@ -134,6 +134,7 @@ def release_now(app: Flask, *, now: datetime | None = None) -> int:
     conn = redis_connection(app)
     jobs = Job.fetch_many([publish_job_id(delivery_id) for delivery_id, _ in rows], conn)
     released = 0
+    jobless: dict[int, bool] = {}
     for (delivery_id, emergency), job in zip(rows, jobs, strict=True):
         queue = get_queue(_queue_name(bool(emergency)), app)
         status = job.get_status(refresh=False) if job is not None else None
@@ -143,7 +144,19 @@ def release_now(app: Flask, *, now: datetime | None = None) -> int:
                 queue.enqueue_job(job)
                 released += 1
         elif status not in LIVE_STATES:
-            queue.enqueue(
+            jobless[delivery_id] = bool(emergency)
+    if jobless:
+        # A job may have run and finished between the read above and the fetch of its job:
+        # read those rows again, so a delivery just published is not queued a second time
+        # (the claim would refuse it, but its worker may still be writing the finished job).
+        still = db.session.scalars(
+            select(Delivery.id).where(
+                Delivery.id.in_(list(jobless)), Delivery.status.in_(CLAIMABLE)
+            )
+        ).all()
+        db.session.rollback()
+        for delivery_id in still:
+            get_queue(_queue_name(jobless[delivery_id]), app).enqueue(
                 publish_delivery, delivery_id, job_id=publish_job_id(delivery_id), **job_options()
             )
             released += 1
