@@ -13,9 +13,11 @@ does not show it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from itertools import count
+from typing import Any, NamedTuple
 
 #: An attempt this close to the end of the log may still be running: the worker records its
 #: outcome when the platform answers, and the stuck-delivery sweep records "unknown" within the
@@ -66,8 +68,7 @@ def _post_of(leaf: dict[str, Any]) -> str:
     raise _BadPayload('neither "object" nor "payload.post_id" names a post')
 
 
-@dataclass
-class _Attempt:
+class _Attempt(NamedTuple):
     index: int
     time: str
     delivery_id: int
@@ -137,12 +138,17 @@ class AuditorRules:
     def _emergency_entry(self, index: int, leaf: dict[str, Any]) -> None:
         self._emergency.add(str(_int(leaf["payload"], "post_id")))
 
+    # The two handlers below run for half of all entries: their field checks are written out
+    # (``_int``/``_str`` as the common case needs them) and an open attempt is a tuple.
     def _attempt_entry(self, index: int, leaf: dict[str, Any]) -> None:
         payload = leaf["payload"]
-        attempt_id = _str(payload, "attempt_id")
-        attempt = _Attempt(
-            index, leaf["time"], _int(payload, "delivery_id"), _int(payload, "post_id")
-        )
+        attempt_id = payload.get("attempt_id")
+        if type(attempt_id) is not str or not attempt_id:
+            attempt_id = _str(payload, "attempt_id")
+        delivery_id, post_id = payload.get("delivery_id"), payload.get("post_id")
+        if type(delivery_id) is not int or type(post_id) is not int:
+            delivery_id, post_id = _int(payload, "delivery_id"), _int(payload, "post_id")
+        attempt = _Attempt(index, leaf["time"], delivery_id, post_id)
         self.attempts += 1
         if attempt_id in self._open or attempt_id in self._closed:
             self.violations.append(
@@ -153,8 +159,12 @@ class AuditorRules:
 
     def _outcome_entry(self, index: int, leaf: dict[str, Any]) -> None:
         payload = leaf["payload"]
-        attempt_id = _str(payload, "attempt_id")
-        delivery_id, post_id = _int(payload, "delivery_id"), _int(payload, "post_id")
+        attempt_id = payload.get("attempt_id")
+        if type(attempt_id) is not str or not attempt_id:
+            attempt_id = _str(payload, "attempt_id")
+        delivery_id, post_id = payload.get("delivery_id"), payload.get("post_id")
+        if type(delivery_id) is not int or type(post_id) is not int:
+            delivery_id, post_id = _int(payload, "delivery_id"), _int(payload, "post_id")
         outcome = payload.get("outcome")
         if outcome not in OUTCOMES:
             raise _BadPayload(f'"outcome" {outcome!r} is not one of {sorted(OUTCOMES)}')
@@ -195,6 +205,24 @@ class AuditorRules:
         if post not in self._approved and post not in self._emergency:
             # An emergency.published entry may follow the outcome; decide at the end.
             self._unapproved.append((index, post))
+
+    def feed_block(
+        self, start: int, leaves: Sequence[dict[str, Any]], actions: Sequence[str]
+    ) -> None:
+        """:meth:`feed` for ``leaves`` (entries ``start``, ``start + 1``...), whose actions the
+        caller has already read out; only the entries a rule is about cost a call."""
+        if not leaves:
+            return
+        get = self._handlers.get
+        for index, action, leaf in zip(count(start), actions, leaves):
+            handler = get(action)
+            if handler is None:
+                continue
+            try:
+                handler(self, index, leaf)
+            except _BadPayload as exc:
+                self.violations.append(RuleViolation(index, f"{action}: {exc}"))
+        self._last_time = leaves[-1]["time"]
 
     _handlers = {
         "post.created": _post_written,
