@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gateway.transparency.chain import ChainChecker, ChainError
 from gateway.transparency.checkpoint import Checkpoint
@@ -77,6 +78,7 @@ class LogVerifier:
         self._rules = AuditorRules() if check_rules else None
         self._roots_at = {size for size in roots_at if size > 0}
         self.report = LogReport()
+        self.partial: list[dict[str, Any]] = []
         if 0 in set(roots_at):
             self.report.roots[0] = self._tree.root()
 
@@ -87,14 +89,17 @@ class LogVerifier:
 
     def feed(self, line: bytes) -> bool:
         """Check the next leaf; return ``False`` once the log is broken (stop feeding)."""
+        return self._feed(line) is not None
+
+    def _feed(self, line: bytes) -> dict[str, Any] | None:
         if self.report.broken_at is not None:
-            return False
+            return None
         try:
             leaf = self._chain.feed(line)
         except ChainError as exc:
             self.report.broken_at = exc.failure.index
             self.report.failures.append(Finding(exc.failure.index, exc.failure.reason))
-            return False
+            return None
         tree = self._tree
         tree.append(_sha256(_LEAF_PREFIX + line).digest())
         if tree.size in self._roots_at:
@@ -107,7 +112,7 @@ class LogVerifier:
             self.report.content_hashes.setdefault(content, index)
         if self._rules is not None:
             self._rules.feed(index, leaf)
-        return True
+        return leaf
 
     def feed_block(self, lines: Sequence[bytes], raw: bytes | None = None) -> bool:
         """Check the next leaves, ``raw`` being them joined by newlines (``None``: join them).
@@ -116,16 +121,29 @@ class LogVerifier:
         passes (the common case), and line by line when one does not, so the first failing
         entry is named exactly as :meth:`feed` names it.
         """
+        return self.feed_leaves(lines, raw) is not None
+
+    def feed_leaves(
+        self, lines: Sequence[bytes], raw: bytes | None = None
+    ) -> Sequence[dict[str, Any]] | None:
+        """:meth:`feed_block`, returning the parsed leaves, or ``None`` once the log is broken
+        (then the leaves parsed before the break are in ``partial``)."""
+        self.partial: list[dict[str, Any]] = []
         if self.report.broken_at is not None:
-            return False
+            return None
         if not lines:
-            return True
+            return ()
         chain, tree, report = self._chain, self._tree, self.report
         start = chain.index
         block = chain.feed_block(lines, b"\n".join(lines) if raw is None else raw)
         if block is None:
-            feed = self.feed
-            return all(map(feed, lines))
+            leaves = self.partial
+            for line in lines:
+                leaf = self._feed(line)
+                if leaf is None:
+                    return None
+                leaves.append(leaf)
+            return leaves
         hashes = block.leaf_hashes
         # A size asked for inside the block: stop the tree there to read its root.
         done = 0
@@ -147,7 +165,7 @@ class LogVerifier:
                 known[digest] = index
         if self._rules is not None:
             self._rules.feed_block(start, block.values, block.actions)
-        return True
+        return block.values
 
     def feed_all(self, lines: Iterable[bytes]) -> LogReport:
         """Feed every line (stopping at a structural failure) and finish."""
