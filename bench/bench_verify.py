@@ -51,9 +51,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PARSE_ONLY = "import json, sys\nfor line in open(sys.argv[1], 'rb'):\n    json.loads(line)\n"
 
 
-def _timed(command: list[str]) -> float:
+def _timed(command: list[str], cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    # cwd matters: ``python -m`` puts it first on sys.path, ahead of the installed package.
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{command[0]} failed: {done.stdout}{done.stderr}")
@@ -154,6 +155,11 @@ def main() -> int:
         "--database", action="store_true", help="time gateway audit verify on PostgreSQL"
     )
     parser.add_argument("--old", action="store_true", help="with --database: also the old check")
+    parser.add_argument(
+        "--before",
+        metavar="GIT_REF",
+        help="also time gateway-verify as it was at this commit (e.g. 226b473), alternating",
+    )
     args = parser.parse_args()
     if args.database:
         return _database(args.entries, args.repeats, args.old)
@@ -175,11 +181,23 @@ def main() -> int:
         floor_cmd = ["sha256sum", str(export / "entries.jsonl")]
         # Context, not a target: the least any Python verifier does, parse each line once.
         parse_cmd = [sys.executable, "-c", PARSE_ONLY, str(export / "entries.jsonl")]
-        verify_times, floor_times, parse_times = [], [], []
+        before = Path(tmp) / "before"
+        if args.before:
+            before.mkdir()
+            archive = subprocess.run(
+                ["git", "archive", args.before, "gateway"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+        verify_times, floor_times, parse_times, before_times = [], [], [], []
         for _ in range(args.repeats):
             floor_times.append(_timed(floor_cmd))
             parse_times.append(_timed(parse_cmd))
             verify_times.append(_timed(verify_cmd))
+            if args.before:
+                before_times.append(_timed(verify_cmd, cwd=before))
         verify_best, floor_best = min(verify_times), min(floor_times)
         parse_best = min(parse_times)
         print(f"python {platform.python_version()} on {platform.machine()}, "
@@ -187,6 +205,10 @@ def main() -> int:
         print(f"gateway-verify : {verify_best:8.2f} s  {entries / verify_best:12,.0f} entries/s")
         print(f"sha256sum      : {floor_best:8.2f} s  {entries / floor_best:12,.0f} entries/s")
         print(f"json.loads only: {parse_best:8.2f} s  {entries / parse_best:12,.0f} entries/s")
+        if before_times:
+            best = min(before_times)
+            print(f"before ({args.before}): {best:8.2f} s  {entries / best:12,.0f} entries/s")
+        print(f"load average   : {os.getloadavg()[0]:.2f} at the end")
         ratio = verify_best / floor_best
         print(f"ratio          : gateway-verify takes {ratio:.1f}x as long as sha256sum")
     return 0
