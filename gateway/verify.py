@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.transparency.blocks import check_content_block
 from gateway.transparency.canonical import CanonicalJSONError, canonical_json
 from gateway.transparency.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from gateway.transparency.export import (
@@ -116,7 +117,7 @@ def iter_lines(path: Path, max_bytes: int) -> Iterator[bytes]:
 
 
 def iter_blocks(
-    path: Path, max_bytes: int, block_bytes: int = BLOCK_BYTES
+    path: Path, max_bytes: int, block_bytes: int | None = None
 ) -> Iterator[tuple[list[bytes], bytes]]:
     """The file's lines as :func:`iter_lines` reads them, a block at a time: each block is its
     lines and the bytes they were split from (the lines joined by newlines).
@@ -127,7 +128,7 @@ def iter_blocks(
     index = 0
     rest = b""
     with open(path, "rb") as handle:
-        while chunk := handle.read(block_bytes):
+        while chunk := handle.read(block_bytes or BLOCK_BYTES):
             data = rest + chunk if rest else chunk
             cut = data.rfind(b"\n")
             if cut < 0:
@@ -455,31 +456,20 @@ def _verify_contents(export: Path, result: Result) -> None:
     found: set[str] = set()
     if path.exists():
         try:
-            for number, line in enumerate(iter_lines(path, MAX_CONTENT_BYTES)):
-                where = f"{CONTENTS_FILE} line {number + 1}"
-                try:
-                    item = parse_canonical(line, max_bytes=MAX_CONTENT_BYTES)
-                except LeafError as exc:
-                    result.fail(WHOLE_LOG, f"{where}: {exc}")
+            number = -1
+            for lines, raw in iter_blocks(path, MAX_CONTENT_BYTES):
+                digests = check_content_block(lines, raw)
+                if (
+                    digests is not None
+                    and len(set(digests)) == len(digests)
+                    and found.isdisjoint(digests)
+                ):
+                    found.update(digests)
+                    number += len(lines)
+                    continue
+                if not _contents_one_by_one(lines, number, referenced, found, result):
                     return
-                if not isinstance(item, dict) or item.keys() != {"content", "sha256"}:
-                    result.fail(WHOLE_LOG, f'{where}: not an object with "content" and "sha256"')
-                    return
-                digest = item["sha256"]
-                actual = _content_digest(line, item)
-                if actual != digest:
-                    first = referenced.get(digest) if isinstance(digest, str) else None
-                    where_used = f" (entry {first} refers to it)" if first is not None else ""
-                    result.fail(
-                        WHOLE_LOG,
-                        f"{where}: the content does not match its hash {str(digest)[:16]}...: "
-                        f"it was altered{where_used}",
-                    )
-                    return
-                if digest in found:
-                    result.fail(WHOLE_LOG, f"{where}: content {digest[:16]}... appears twice")
-                    return
-                found.add(digest)
+                number += len(lines)
         except _LineError as exc:
             result.fail(WHOLE_LOG, f"{CONTENTS_FILE} line {exc.index + 1}: {exc.reason}")
             return
@@ -487,6 +477,38 @@ def _verify_contents(export: Path, result: Result) -> None:
     missing = [(index, digest) for digest, index in referenced.items() if digest not in found]
     for index, digest in sorted(missing)[:SHOW_FINDINGS]:
         result.fail(index, f"refers to post content {digest[:16]}... which {CONTENTS_FILE} lacks")
+
+
+def _contents_one_by_one(
+    lines: list[bytes], before: int, referenced: dict[str, int], found: set[str], result: Result
+) -> bool:
+    """Check content lines one at a time (line ``before + 1`` first); ``False`` at a failure."""
+    for number, line in enumerate(lines, start=before + 1):
+        where = f"{CONTENTS_FILE} line {number + 1}"
+        try:
+            item = parse_canonical(line, max_bytes=MAX_CONTENT_BYTES)
+        except LeafError as exc:
+            result.fail(WHOLE_LOG, f"{where}: {exc}")
+            return False
+        if not isinstance(item, dict) or item.keys() != {"content", "sha256"}:
+            result.fail(WHOLE_LOG, f'{where}: not an object with "content" and "sha256"')
+            return False
+        digest = item["sha256"]
+        actual = _content_digest(line, item)
+        if actual != digest:
+            first = referenced.get(digest) if isinstance(digest, str) else None
+            where_used = f" (entry {first} refers to it)" if first is not None else ""
+            result.fail(
+                WHOLE_LOG,
+                f"{where}: the content does not match its hash {str(digest)[:16]}...: "
+                f"it was altered{where_used}",
+            )
+            return False
+        if digest in found:
+            result.fail(WHOLE_LOG, f"{where}: content {digest[:16]}... appears twice")
+            return False
+        found.add(digest)
+    return True
 
 
 def _count(n: int) -> str:

@@ -310,3 +310,45 @@ def _flat(payload: dict[str, Any]) -> bool:
         elif type(value) not in _SCALARS:
             return False
     return True
+
+
+_CONTENT_ORDER = ("content", "sha256")
+_digest_column = itemgetter("sha256")
+# A content line is {"content":...,"sha256":"<64 hex>"}: the content's bytes lie between these.
+_CONTENT_SLICE = slice(len(b'{"content":'), -len(b',"sha256":"') - 64 - len(b'"}'))
+
+
+def check_content_block(lines: Sequence[bytes], raw: bytes) -> list[str] | None:
+    """The ``sha256`` of each line of ``contents.jsonl`` in a block, if every line is the
+    canonical ``{"content": ..., "sha256": ...}`` whose content hashes to it; else ``None``
+    (the caller then checks line by line, to name the first line that fails and why).
+
+    Post texts hold spaces, quotes and emoji, so these lines are re-encoded and compared, as
+    ``parse_canonical`` does, only a block of them at a time.
+    """
+    if _encode is None or not lines:
+        return None
+    try:
+        if not raw.isascii() and _OUTSIDE_BMP.search(raw):
+            return None
+        if _LONG_NUMBER in raw.translate(_NUMBER_MARKS):
+            return None
+        if _TOO_MANY_BRACKETS.search(raw.translate(None, _NOT_MARKS)):
+            return None
+        texts = raw.decode("utf-8").split("\n")
+        values, ends = zip(*map(_scan, texts, repeat(0)), strict=True)
+        if list(ends) != list(map(len, texts)) or len(values) != len(lines):
+            return None
+        if list(map(_join, map(_encode, values, repeat(0)))) != texts:
+            return None
+        if set(map(type, values)) != {dict} or set(map(tuple, values)) != {_CONTENT_ORDER}:
+            return None
+        digests = list(map(_digest_column, values))
+        if set(map(type, digests)) != {str} or not _HEX64S.fullmatch("\n".join(digests) + "\n"):
+            return None
+        bodies = map(bytes.__getitem__, lines, repeat(_CONTENT_SLICE))
+        if list(map(_hexdigest, map(_sha256, bodies))) != digests:
+            return None
+        return digests
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, StopIteration):
+        return None

@@ -13,15 +13,27 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway import verify
+from gateway.transparency.blocks import check_content_block
+from gateway.transparency.canonical import canonical_json
 from gateway.transparency.chain import ChainChecker, ChainError
 from gateway.transparency.leaf import GENESIS_PREV
 from gateway.transparency.merkle import RootBuilder, leaf_hash
 from gateway.transparency.verifier import LogVerifier
 from gateway.verify import _LineError, iter_blocks
-from tests.transparency.helpers import demo_leaves, parsed, rechain
+from tests.transparency.helpers import (
+    demo_leaves,
+    export,
+    parsed,
+    read_lines,
+    rechain,
+    run,
+    write_lines,
+)
 
 DEMO, _ = demo_leaves(6)
 
@@ -322,3 +334,56 @@ def test_iter_blocks_reads_every_line_across_block_edges(tmp_path: Path):
 
 def test_genesis_is_where_a_block_starts():
     assert ChainChecker().prev == GENESIS_PREV
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of a few lines, so a small export spans many of them."""
+    monkeypatch.setattr(verify, "BLOCK_BYTES", 700)
+
+
+def test_failures_in_later_blocks_are_named_by_line(capsys, tmp_path, small_blocks):
+    leaves, log = demo_leaves(12)
+    folder = export(tmp_path / "export", leaves, log, Ed25519PrivateKey.generate())
+    assert run(capsys, folder)[0] == 0
+    contents = folder / "contents.jsonl"
+    lines = read_lines(contents)
+    assert len(lines) > 6
+    # a content edited far into the file: named by its line, as before blocks
+    edited = list(lines)
+    edited[6] = edited[6].replace(b'"text":"', b'"text":"!', 1)
+    write_lines(contents, edited)
+    code, out = run(capsys, folder)
+    assert code == 1 and "contents.jsonl line 7: the content does not match its hash" in out
+    # a content repeated in a later block
+    write_lines(contents, [*lines, lines[1]])
+    code, out = run(capsys, folder)
+    assert code == 1 and f"contents.jsonl line {len(lines) + 1}: content" in out
+    assert "appears twice" in out
+    write_lines(contents, lines)
+    # an entry edited late in entries.jsonl: the chain breaks at the next entry
+    entries = folder / "entries.jsonl"
+    kept = read_lines(entries)
+    changed = list(kept)
+    changed[40] = changed[40].replace(b'"kind":"', b'"kind":"x', 1)
+    write_lines(entries, changed)
+    code, out = run(capsys, folder)
+    assert code == 1 and "FAILED: entry 40: " in out and "line 41 of entries.jsonl" in out
+
+
+def test_content_blocks_accept_only_matching_canonical_lines():
+    _, log = demo_leaves(3)
+    lines = [
+        canonical_json({"content": content, "sha256": digest})
+        for digest, content in log.contents.items()
+    ]
+    assert check_content_block(lines, b"\n".join(lines)) == list(log.contents)
+    for old, new in ((b'"text":"', b'"text":"x'), (b'"sha256":"', b'"sha256": "'), (b"{", b" {")):
+        edited = [lines[0], lines[1].replace(old, new, 1), *lines[2:]]
+        assert check_content_block(edited, b"\n".join(edited)) is None
+
+
+def test_small_blocks_are_small(tmp_path, small_blocks):
+    path = tmp_path / "lines"
+    path.write_bytes((b"x" * 99 + b"\n") * 30)
+    assert len(list(iter_blocks(path, 1000))) > 1
