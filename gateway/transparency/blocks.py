@@ -264,11 +264,15 @@ def _canonical(
     encode: set[int] = set()
     if b"\\" in raw:
         encode.update(i for i, line in enumerate(lines) if b"\\" in line)
+    # A flat payload holds scalars and lists of scalars: its integers are all in ``inner``
+    # and it has no keys but its own. Any other payload's line is re-encoded.
     inner = list(chain.from_iterable(map(dict.values, payloads)))
-    if not set(map(type, inner)) <= _SCALARS:
-        inner.extend(chain.from_iterable(filter(_is_list, inner)))
-        if not set(map(type, inner)) <= _SCALARS_AND_LIST:
+    kinds = set(map(type, inner))
+    if not kinds <= _SCALARS:
+        items = list(chain.from_iterable(filter(_is_list, inner)))
+        if not (kinds <= _SCALARS_AND_LIST and set(map(type, items)) <= _SCALARS):
             encode.update(i for i, payload in enumerate(payloads) if not _flat(payload))
+        inner.extend(items)
     # Integers beyond 2**53 (RFC 8785 numbers are doubles): in flat payloads they are among
     # ``inner``; lines re-encoded below are searched as the exact path searches them.
     if max(map(abs, filter(_is_int, inner)), default=0) > MAX_SAFE_INTEGER:
