@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.transparency.blocks import check_content_block
 from gateway.transparency.canonical import CanonicalJSONError, canonical_json
 from gateway.transparency.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from gateway.transparency.export import (
@@ -63,6 +65,11 @@ EXIT_INTERNAL = 3
 #: Reading in large blocks and splitting them is several times faster than ``readline``.
 READ_CHUNK = 1 << 22
 
+#: ``entries.jsonl`` is checked a block of lines at a time (gateway.transparency.blocks); a
+#: block of about 150 lines keeps the block's text and values in the processor's cache, which
+#: measured faster than both 16 and 1,000 lines a block.
+BLOCK_BYTES = 1 << 16
+
 #: Small files (checkpoint, verifier key) are read whole, up to this size.
 MAX_SMALL_FILE = 1 << 16
 
@@ -103,6 +110,40 @@ def iter_lines(path: Path, max_bytes: int) -> Iterator[bytes]:
                     raise _LineError(index, f"the line is longer than {max_bytes} bytes")
                 index += 1
                 yield line
+            if len(rest) > max_bytes:
+                raise _LineError(index, f"the line is longer than {max_bytes} bytes")
+    if rest:
+        raise _LineError(index, "the file ends without a newline: its last line was cut short")
+
+
+def iter_blocks(
+    path: Path, max_bytes: int, block_bytes: int | None = None
+) -> Iterator[tuple[list[bytes], bytes]]:
+    """The file's lines as :func:`iter_lines` reads them, a block at a time: each block is its
+    lines and the bytes they were split from (the lines joined by newlines).
+
+    Raises :class:`_LineError` as :func:`iter_lines` does, after yielding every line before
+    the one at fault.
+    """
+    index = 0
+    rest = b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block_bytes or BLOCK_BYTES):
+            data = rest + chunk if rest else chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+            else:
+                raw, rest = data[:cut], data[cut + 1 :]
+                lines = raw.split(b"\n")
+                if max(map(len, lines)) > max_bytes:
+                    # Yield the lines before the first over-long one, then stop there.
+                    first = next(i for i, line in enumerate(lines) if len(line) > max_bytes)
+                    if first:
+                        yield lines[:first], b"\n".join(lines[:first])
+                    raise _LineError(index + first, f"the line is longer than {max_bytes} bytes")
+                index += len(lines)
+                yield lines, raw
             if len(rest) > max_bytes:
                 raise _LineError(index, f"the line is longer than {max_bytes} bytes")
     if rest:
@@ -242,10 +283,10 @@ def verify_export(export: Path, *, previous: Sequence[Path] = (), key: str | Non
 def _verify_entries(export: Path, checkpoint: Checkpoint, result: Result) -> None:
     consistent = [p for p in result.previous if p.size <= checkpoint.size]
     verifier = LogVerifier(roots_at=[checkpoint.size, *(p.size for p in consistent)])
-    feed = verifier.feed
+    feed_block = verifier.feed_block
     try:
-        for line in iter_lines(export / ENTRIES_FILE, MAX_LEAF_BYTES):
-            if not feed(line):
+        for lines, raw in iter_blocks(export / ENTRIES_FILE, MAX_LEAF_BYTES):
+            if not feed_block(lines, raw):
                 break
     except _LineError as exc:
         verifier.report.broken_at = exc.index
@@ -415,31 +456,20 @@ def _verify_contents(export: Path, result: Result) -> None:
     found: set[str] = set()
     if path.exists():
         try:
-            for number, line in enumerate(iter_lines(path, MAX_CONTENT_BYTES)):
-                where = f"{CONTENTS_FILE} line {number + 1}"
-                try:
-                    item = parse_canonical(line, max_bytes=MAX_CONTENT_BYTES)
-                except LeafError as exc:
-                    result.fail(WHOLE_LOG, f"{where}: {exc}")
+            number = -1
+            for lines, raw in iter_blocks(path, MAX_CONTENT_BYTES):
+                digests = check_content_block(lines, raw)
+                if (
+                    digests is not None
+                    and len(set(digests)) == len(digests)
+                    and found.isdisjoint(digests)
+                ):
+                    found.update(digests)
+                    number += len(lines)
+                    continue
+                if not _contents_one_by_one(lines, number, referenced, found, result):
                     return
-                if not isinstance(item, dict) or item.keys() != {"content", "sha256"}:
-                    result.fail(WHOLE_LOG, f'{where}: not an object with "content" and "sha256"')
-                    return
-                digest = item["sha256"]
-                actual = _content_digest(line, item)
-                if actual != digest:
-                    first = referenced.get(digest) if isinstance(digest, str) else None
-                    where_used = f" (entry {first} refers to it)" if first is not None else ""
-                    result.fail(
-                        WHOLE_LOG,
-                        f"{where}: the content does not match its hash {str(digest)[:16]}...: "
-                        f"it was altered{where_used}",
-                    )
-                    return
-                if digest in found:
-                    result.fail(WHOLE_LOG, f"{where}: content {digest[:16]}... appears twice")
-                    return
-                found.add(digest)
+                number += len(lines)
         except _LineError as exc:
             result.fail(WHOLE_LOG, f"{CONTENTS_FILE} line {exc.index + 1}: {exc.reason}")
             return
@@ -447,6 +477,38 @@ def _verify_contents(export: Path, result: Result) -> None:
     missing = [(index, digest) for digest, index in referenced.items() if digest not in found]
     for index, digest in sorted(missing)[:SHOW_FINDINGS]:
         result.fail(index, f"refers to post content {digest[:16]}... which {CONTENTS_FILE} lacks")
+
+
+def _contents_one_by_one(
+    lines: list[bytes], before: int, referenced: dict[str, int], found: set[str], result: Result
+) -> bool:
+    """Check content lines one at a time (line ``before + 1`` first); ``False`` at a failure."""
+    for number, line in enumerate(lines, start=before + 1):
+        where = f"{CONTENTS_FILE} line {number + 1}"
+        try:
+            item = parse_canonical(line, max_bytes=MAX_CONTENT_BYTES)
+        except LeafError as exc:
+            result.fail(WHOLE_LOG, f"{where}: {exc}")
+            return False
+        if not isinstance(item, dict) or item.keys() != {"content", "sha256"}:
+            result.fail(WHOLE_LOG, f'{where}: not an object with "content" and "sha256"')
+            return False
+        digest = item["sha256"]
+        actual = _content_digest(line, item)
+        if actual != digest:
+            first = referenced.get(digest) if isinstance(digest, str) else None
+            where_used = f" (entry {first} refers to it)" if first is not None else ""
+            result.fail(
+                WHOLE_LOG,
+                f"{where}: the content does not match its hash {str(digest)[:16]}...: "
+                f"it was altered{where_used}",
+            )
+            return False
+        if digest in found:
+            result.fail(WHOLE_LOG, f"{where}: content {digest[:16]}... appears twice")
+            return False
+        found.add(digest)
+    return True
 
 
 def _count(n: int) -> str:
@@ -517,6 +579,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the verifier key you trust (the key line, or a file holding it)",
     )
     args = parser.parse_args(argv)
+    # The pass makes millions of short-lived objects and no reference cycles, so the cycle
+    # collector only re-walks what is alive, again and again (an eighth of the run, measured);
+    # reference counting still frees everything as it goes.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         result = verify_export(args.export_dir, previous=args.previous, key=args.key)
     except Unreadable as exc:
@@ -525,6 +592,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - an auditor gets one line, never a traceback
         print(f"gateway-verify: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if collecting:
+            gc.enable()
     print(render(result, args.export_dir))
     return EXIT_FAILED if result.findings else EXIT_OK
 

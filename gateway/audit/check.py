@@ -2,32 +2,55 @@
 
 Three checks, each catching what the others cannot:
 
-1. the hash chain and the columns beside each leaf (:func:`gateway.audit.verify_chain`): an
-   edited entry, a gap, a truncation that left the head row behind;
+1. the hash chain and the columns beside each leaf (what :func:`gateway.audit.verify_chain`
+   checks): an edited entry, a gap, a truncation that left the head row behind;
 2. every stored checkpoint's signature by the log's key, and no two of one size with different
    roots (a fork, or a forged row: only the key file can sign, and it is not in the database);
-3. the whole log through the offline verifier's own pass (:func:`verify_leaves`): the leaves
+3. the whole log through the offline verifier's own pass (:class:`LogVerifier`): the leaves
    must hash to the latest checkpoint's root and extend every older one, which catches a
    history rewritten and re-chained, a truncation with the head row fixed up, a rollback; and
-   the auditor rules (two-person approval, one outcome per attempt, nothing published twice).
+   the auditor rules (two-person approval, one outcome per attempt, nothing published twice);
+
+and the filter index (``audit_facets``) against the leaves.
+
+Checks 1 and 3 and the leaves' side of the filter index share one pass over the log, read
+through a server-side cursor a batch at a time (memory stays flat on a million entries), and
+use ``gateway-verify``'s block path: one parse of each stored leaf serves all three.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from operator import itemgetter, methodcaller
+from typing import Any
 
 from sqlalchemy import func, select
 
-from gateway.audit.checkpoints import iter_leaves, log_size, log_verifier, open_stored
+from gateway.audit.checkpoints import log_size, log_verifier, open_stored
 from gateway.audit.facets import facets_of
-from gateway.audit.log import verify_chain
+from gateway.audit.log import GENESIS_HASH, HEAD_ROW_ID, TIME_FORMAT, ChainProblem
 from gateway.extensions import db
-from gateway.models import AuditEntry, AuditFacet, LogCheckpoint, PostContent
+from gateway.models import AuditEntry, AuditFacet, AuditHead, LogCheckpoint, PostContent
+from gateway.transparency.canonical import canonical_json
 from gateway.transparency.checkpoint import Checkpoint, CheckpointError
-from gateway.transparency.verifier import LogReport, verify_leaves
+from gateway.transparency.verifier import LogReport, LogVerifier, check_against_checkpoints
+
+#: Rows fetched at a time through the server-side cursor: large enough that the fetch costs
+#: little per row, small enough that a batch of leaves stays in the processor's cache.
+SCAN_BATCH = 2000
+#: Post contents parsed for the filter index, kept by hash: each post's content is referred to
+#: by a few entries close together (created, approved), so a small cache saves most parses.
+CONTENT_CACHE = 1024
+
+_sha256 = hashlib.sha256
+_hexdigest = type(_sha256()).hexdigest
+_action, _content, _time = itemgetter("action"), itemgetter("content_sha256"), itemgetter("time")
+_format_time = methodcaller("strftime", TIME_FORMAT)
 
 
 @dataclass
@@ -49,68 +72,216 @@ def check_database(previous: Iterable[Checkpoint] = ()) -> DatabaseCheck:
     """Check the log in the database; ``previous`` are checkpoints an auditor kept elsewhere
     (their signatures already checked), which catch a rollback of the checkpoints table too."""
     result = DatabaseCheck(size=log_size())
-    problem = verify_chain()
-    if problem is not None:
-        result.problems.append(str(problem))
     verifier = log_verifier()
+    signatures: list[str] = []
     valid: dict[int, Checkpoint] = {}
     for row in db.session.scalars(select(LogCheckpoint).order_by(LogCheckpoint.size)):
         result.checkpoints += 1
         try:
             checkpoint = open_stored(row, verifier)
         except CheckpointError as exc:
-            result.problems.append(
+            signatures.append(
                 f"stored checkpoint {row.id} (size {row.size}) is not one this log's key "
                 f"signed: {exc}"
             )
             continue
         other = valid.setdefault(checkpoint.size, checkpoint)
         if other.root_hash != checkpoint.root_hash:
-            result.problems.append(
+            signatures.append(
                 f"two signed checkpoints of size {checkpoint.size} have different roots (a fork)"
             )
-    older = [cp for cp in valid.values()]
+    older = list(valid.values())
     latest = max(older, key=lambda cp: cp.size, default=None)
     result.checkpoint = latest
     if latest is not None:
         older.remove(latest)
     older.extend(previous)
-    report = verify_leaves(iter_leaves(), checkpoint=latest, previous=older)
-    result.report = report
-    result.problems.extend(str(finding) for finding in report.failures)
-    result.problems.extend(check_facets())
+    scan = LogScan(latest, older)
+    scan.run()
+    if scan.chain_problem is not None:
+        result.problems.append(str(scan.chain_problem))
+    result.problems.extend(signatures)
+    result.report = scan.report
+    result.problems.extend(str(finding) for finding in scan.report.failures)
+    result.problems.extend(compare_facets(scan.facets))
     return result
 
 
-#: Entries read a batch at a time with their post content, as migration 0004 back-fills.
-FACET_BATCH = 5000
+class LogScan:
+    """One pass over ``audit_entries`` in ``seq`` order: the columns' chain, the offline
+    verifier's pass (tree, checkpoints, rules) and the facets the leaves imply."""
+
+    def __init__(self, checkpoint: Checkpoint | None, previous: Sequence[Checkpoint]) -> None:
+        self.checkpoint, self.previous = checkpoint, list(previous)
+        sizes = [cp.size for cp in [checkpoint, *self.previous] if cp is not None]
+        self.verifier = LogVerifier(roots_at=sizes)
+        self.report = LogReport()
+        self.chain_problem: ChainProblem | None = None
+        self.facets: Counter[tuple[str, str]] = Counter()
+        self._contents: dict[bytes, Any] = {}
+        # The columns' chain, as verify_chain walks it.
+        self._prev_hash, self._prev_time, self._expected = GENESIS_HASH, None, 0
+
+    def run(self) -> None:
+        stmt = (
+            select(
+                AuditEntry.seq,
+                AuditEntry.leaf,
+                AuditEntry.entry_hash,
+                AuditEntry.prev_hash,
+                AuditEntry.action,
+                AuditEntry.content_sha256,
+                AuditEntry.time,
+                PostContent.content,
+            )
+            .outerjoin(PostContent, PostContent.sha256 == AuditEntry.content_sha256)
+            .order_by(AuditEntry.seq)
+            .execution_options(yield_per=SCAN_BATCH)  # a server-side cursor on PostgreSQL
+        )
+        for rows in db.session.execute(stmt).partitions():
+            self._batch(rows)
+        if self.chain_problem is None:
+            head = db.session.get(AuditHead, HEAD_ROW_ID)
+            if head is None:
+                self.chain_problem = ChainProblem(None, "the head row is missing")
+            elif head.last_seq != self._expected - 1 or head.last_hash != self._prev_hash:
+                self.chain_problem = ChainProblem(
+                    None, "entries after the last one were removed (truncated)"
+                )
+        self.report = self.verifier.finish()
+        check_against_checkpoints(self.report, self.checkpoint, self.previous)
+
+    def _batch(self, rows: Sequence[Any]) -> None:
+        seqs, stored, hashes, prevs, actions, contents, times, bodies = zip(*rows, strict=True)
+        leaves = list(map(bytes, stored))
+        verifier = self.verifier
+        parsed: list[Any] | Sequence[Any] | None = None
+        done: list[Any] = []
+        if not verifier.broken:
+            parsed = verifier.feed_leaves(leaves)
+            done = verifier.partial
+        if parsed is None:  # broken here or before: what the verifier parsed, then json.loads
+            parsed = [*done, *map(_loads, leaves[len(done) :])]
+        if self.chain_problem is None and not self._columns_hold(
+            seqs, leaves, hashes, prevs, actions, contents, times, parsed
+        ):
+            self._columns_one_by_one(rows)
+        self._count_facets(parsed, bodies)
+
+    def _columns_hold(
+        self,
+        seqs: Sequence[int],
+        leaves: list[bytes],
+        hashes: Sequence[str],
+        prevs: Sequence[str],
+        actions: Sequence[str],
+        contents: Sequence[str | None],
+        times: Sequence[datetime],
+        parsed: Sequence[Any],
+    ) -> bool:
+        """Whether the whole batch passes :func:`verify_chain`'s checks, a column at a time.
+
+        Only for a batch the verifier accepted, so every leaf is canonical, its ``seq`` is its
+        position and its ``prev`` the hash of the leaf before; then the columns must say what
+        the leaves say. On ``False`` the batch is walked row by row for the first problem.
+        """
+        if self.verifier.broken or len(parsed) != len(leaves):
+            return False
+        start, n = self._expected, len(leaves)
+        computed = list(map(_hexdigest, map(_sha256, leaves)))
+        if (
+            seqs != tuple(range(start, start + n))
+            or list(hashes) != computed
+            or prevs != (self._prev_hash, *computed[:-1])
+            or actions != tuple(map(_action, parsed))
+            or contents != tuple(map(_content, parsed))
+            or list(map(_format_time, times)) != list(map(_time, parsed))
+            or (self._prev_time is not None and times[0] < self._prev_time)
+        ):
+            return False
+        self._prev_hash, self._prev_time, self._expected = computed[-1], times[-1], start + n
+        return True
+
+    def _columns_one_by_one(self, rows: Sequence[Any]) -> None:
+        """:func:`gateway.audit.verify_chain`'s walk over one batch, to its first problem."""
+        for row in rows:
+            problem = self._column_problem(row)
+            if problem is not None:
+                self.chain_problem = problem
+                return
+            self._prev_hash, self._prev_time = row.entry_hash, row.time
+            self._expected = row.seq + 1
+
+    def _column_problem(self, row: Any) -> ChainProblem | None:
+        leaf, prev_hash = bytes(row.leaf), self._prev_hash
+        if row.seq != self._expected:
+            return ChainProblem(self._expected, f"missing: the next entry is numbered {row.seq}")
+        try:
+            obj = json.loads(leaf)
+        except ValueError:
+            return ChainProblem(row.seq, "the stored leaf is not JSON")
+        try:
+            canonical = isinstance(obj, dict) and canonical_json(obj) == leaf
+        except ValueError:
+            canonical = False
+        if not canonical:
+            return ChainProblem(row.seq, "the stored leaf is not canonical JSON")
+        if _sha256(leaf).hexdigest() != row.entry_hash:
+            return ChainProblem(row.seq, "its hash does not match its content (edited)")
+        if obj.get("seq") != row.seq:
+            return ChainProblem(row.seq, f"its leaf says it is entry {obj.get('seq')}")
+        if obj.get("prev") != prev_hash or row.prev_hash != prev_hash:
+            return ChainProblem(row.seq, "it does not link to the entry before it")
+        columns = {
+            "action": row.action,
+            "content_sha256": row.content_sha256,
+            "time": row.time.strftime(TIME_FORMAT),
+        }
+        for key, value in columns.items():
+            if obj.get(key) != value:
+                return ChainProblem(row.seq, f"its {key} column differs from its hashed leaf")
+        if self._prev_time is not None and row.time < self._prev_time:
+            return ChainProblem(row.seq, "its time is earlier than the entry before it")
+        return None
+
+    def _count_facets(self, parsed: Sequence[Any], bodies: Sequence[Any]) -> None:
+        update, cache = self.facets.update, self._contents
+        for leaf, body in zip(parsed, bodies, strict=True):
+            if leaf is None:
+                continue  # an unreadable leaf is already a finding of the checks above
+            content = None
+            if body:
+                body = bytes(body)
+                content = cache.get(body, _UNSEEN)
+                if content is _UNSEEN:
+                    if len(cache) >= CONTENT_CACHE:
+                        cache.clear()
+                    content = cache[body] = _loads(body, _UNREADABLE)
+                if content is _UNREADABLE:
+                    continue
+            try:
+                update(facets_of(leaf, content))
+            except (ValueError, AttributeError):
+                continue
+
+
+_UNSEEN, _UNREADABLE = object(), object()
+
+
+def _loads(data: bytes, unreadable: Any = None) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return unreadable
+
+
 #: Differences listed before "and N more": the first says what happened.
 FACET_PROBLEMS_SHOWN = 5
 
 
-def check_facets() -> list[str]:
-    """Compare how many entries each filter value has in ``audit_facets`` with the count the
-    leaves give. Counts, not rows, keep memory to one counter a value."""
-    expected: Counter[tuple[str, str]] = Counter()
-    last = -1
-    while True:
-        rows = db.session.execute(
-            select(AuditEntry.seq, AuditEntry.leaf, PostContent.content)
-            .outerjoin(PostContent, PostContent.sha256 == AuditEntry.content_sha256)
-            .where(AuditEntry.seq > last)
-            .order_by(AuditEntry.seq)
-            .limit(FACET_BATCH)
-        ).all()
-        if not rows:
-            break
-        for _, leaf, content in rows:
-            try:
-                obj = json.loads(bytes(leaf))
-                found = facets_of(obj, json.loads(bytes(content)) if content else None)
-            except (ValueError, AttributeError):
-                continue  # an unreadable leaf is already a finding of the checks above
-            expected.update(found)
-        last = rows[-1][0]
+def compare_facets(expected: Counter[tuple[str, str]]) -> list[str]:
+    """Compare how many entries each filter value has in ``audit_facets`` with ``expected``,
+    the counts the leaves give. Counts, not rows, keep memory to one counter a value."""
     stored = Counter(
         {
             (name, value): count

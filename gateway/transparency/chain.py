@@ -8,10 +8,11 @@ Each leaf's ``prev`` is the hex SHA-256 of the previous leaf's bytes, ``seq`` is
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.transparency.blocks import BlockMemory, LeafBlock, check_leaf_block
 from gateway.transparency.leaf import GENESIS_PREV, LeafChecker, LeafError, parse_canonical
 
 _sha256 = hashlib.sha256
@@ -43,13 +44,14 @@ class ChainChecker:
     can start after the entries a previous run verified).
     """
 
-    __slots__ = ("_checker", "index", "last_time", "prev")
+    __slots__ = ("_checker", "_memory", "index", "last_time", "prev")
 
     def __init__(self, start: int = 0, prev: str = GENESIS_PREV, last_time: str = "") -> None:
         self.index = start
         self.prev = prev
         self.last_time = last_time
         self._checker = LeafChecker()
+        self._memory = BlockMemory()
 
     def feed(self, line: bytes) -> dict[str, Any]:
         """Check the next leaf (bytes without the newline) and return it parsed."""
@@ -87,6 +89,26 @@ class ChainChecker:
         self.prev = _sha256(line).hexdigest()
         self.index = index + 1
         return leaf
+
+    def feed_block(self, lines: Sequence[bytes], raw: bytes) -> LeafBlock | None:
+        """Check the next ``len(lines)`` leaves at once (``raw``: them joined by newlines).
+
+        Returns ``None``, with nothing consumed, unless every one passes everything
+        :meth:`feed` checks; the caller then feeds them one by one to find the first failure.
+        """
+        block = check_leaf_block(
+            lines,
+            raw,
+            start=self.index,
+            prev=self.prev,
+            last_time=self.last_time,
+            memory=self._memory,
+        )
+        if block is not None:
+            self.index += len(lines)
+            self.prev = block.last_hash
+            self.last_time = block.times[-1]
+        return block
 
 
 def verify_chain(leaves: Iterable[bytes]) -> ChainFailure | None:

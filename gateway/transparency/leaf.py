@@ -243,7 +243,7 @@ class LeafChecker:
     def __init__(self) -> None:
         self._valid_day = ""
         self._actions: set[str] = set()
-        self._actors: set[tuple[Any, Any, Any]] = set()
+        self._actors: set[tuple[Any, Any, Any, Any]] = set()
 
     def check(self, leaf: Any, *, prev_checked: bool = False) -> None:
         """Raise :class:`LeafError` unless ``leaf`` has exactly the leaf format's fields.
@@ -273,11 +273,17 @@ class LeafChecker:
         actor = leaf["actor"]
         if type(actor) is not dict or actor.keys() != ACTOR_KEYS:
             raise LeafError('"actor" is not an object with exactly "id", "email" and "kind"')
-        actor_key = (actor["id"], actor["email"], actor["kind"])
-        if actor_key not in self._actors:
-            self._check_actor(*actor_key)
+        actor_id = actor["id"]
+        # type(id) in the key: True == 1, but a boolean is not an id.
+        actor_key = (type(actor_id), actor_id, actor["email"], actor["kind"])
+        try:
+            known = actor_key in self._actors
+        except TypeError:  # an unhashable id, email or kind: not valid, _check_actor says why
+            known = False
+        if not known:
+            self._check_actor(*actor_key[1:])
         action = leaf["action"]
-        if action not in self._actions:
+        if type(action) is not str or action not in self._actions:
             if type(action) is not str or not _ACTION.fullmatch(action):
                 raise LeafError('"action" is not a dotted name such as "post.approved"')
             if len(self._actions) < _CACHE_LIMIT:
@@ -303,10 +309,10 @@ class LeafChecker:
             raise LeafError('"actor.id" is not an integer or null')
         if email is not None and type(email) is not str:
             raise LeafError('"actor.email" is not a string or null')
-        if kind not in ACTOR_KINDS:
+        if type(kind) is not str or kind not in ACTOR_KINDS:
             raise LeafError('"actor.kind" is not "user", "system" or "anonymous"')
         if len(self._actors) < _CACHE_LIMIT:
-            self._actors.add((actor_id, email, kind))
+            self._actors.add((type(actor_id), actor_id, email, kind))
 
 
 def parse_leaf(line: bytes, checker: LeafChecker | None = None) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from ``entries.jsonl``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gateway.transparency.chain import ChainChecker, ChainError
 from gateway.transparency.checkpoint import Checkpoint
@@ -30,6 +31,11 @@ class Finding:
     def __str__(self) -> str:
         return f"entry {self.index}: {self.reason}" if self.index >= 0 else self.reason
 
+
+#: The block path is fastest on blocks of one to two hundred leaves (64 KB of them): the
+#: block's text and parsed values then stay in the processor's cache; 2,000 leaves a block
+#: measured over twice as slow a leaf. Longer runs are cut into even parts of at most this.
+BLOCK_LINES = 256
 
 #: Index used for findings about the log as a whole (sorted before any entry).
 WHOLE_LOG = -1
@@ -77,6 +83,7 @@ class LogVerifier:
         self._rules = AuditorRules() if check_rules else None
         self._roots_at = {size for size in roots_at if size > 0}
         self.report = LogReport()
+        self.partial: list[dict[str, Any]] = []
         if 0 in set(roots_at):
             self.report.roots[0] = self._tree.root()
 
@@ -87,14 +94,17 @@ class LogVerifier:
 
     def feed(self, line: bytes) -> bool:
         """Check the next leaf; return ``False`` once the log is broken (stop feeding)."""
+        return self._feed(line) is not None
+
+    def _feed(self, line: bytes) -> dict[str, Any] | None:
         if self.report.broken_at is not None:
-            return False
+            return None
         try:
             leaf = self._chain.feed(line)
         except ChainError as exc:
             self.report.broken_at = exc.failure.index
             self.report.failures.append(Finding(exc.failure.index, exc.failure.reason))
-            return False
+            return None
         tree = self._tree
         tree.append(_sha256(_LEAF_PREFIX + line).digest())
         if tree.size in self._roots_at:
@@ -107,7 +117,72 @@ class LogVerifier:
             self.report.content_hashes.setdefault(content, index)
         if self._rules is not None:
             self._rules.feed(index, leaf)
-        return True
+        return leaf
+
+    def feed_block(self, lines: Sequence[bytes], raw: bytes | None = None) -> bool:
+        """Check the next leaves, ``raw`` being them joined by newlines (``None``: join them).
+
+        The same as :meth:`feed` on each line in turn, done a block at a time when every line
+        passes (the common case), and line by line when one does not, so the first failing
+        entry is named exactly as :meth:`feed` names it.
+        """
+        return self.feed_leaves(lines, raw) is not None
+
+    def feed_leaves(
+        self, lines: Sequence[bytes], raw: bytes | None = None
+    ) -> Sequence[dict[str, Any]] | None:
+        """:meth:`feed_block`, returning the parsed leaves, or ``None`` once the log is broken
+        (then the leaves parsed before the break are in ``partial``)."""
+        self.partial: list[dict[str, Any]] = []
+        if self.report.broken_at is not None:
+            return None
+        if not lines:
+            return ()
+        if len(lines) > BLOCK_LINES:
+            # Even parts: 300 lines as 150 and 150, not 256 and a costly little block of 44.
+            parts = -(-len(lines) // BLOCK_LINES)
+            width = -(-len(lines) // parts)
+            leaves: list[dict[str, Any]] = []
+            for start in range(0, len(lines), width):
+                some = self.feed_leaves(lines[start : start + width])
+                if some is None:
+                    self.partial[:0] = leaves
+                    return None
+                leaves.extend(some)
+            return leaves
+        chain, tree, report = self._chain, self._tree, self.report
+        start = chain.index
+        block = chain.feed_block(lines, b"\n".join(lines) if raw is None else raw)
+        if block is None:
+            leaves = self.partial
+            for line in lines:
+                leaf = self._feed(line)
+                if leaf is None:
+                    return None
+                leaves.append(leaf)
+            return leaves
+        hashes = block.leaf_hashes
+        # A size asked for inside the block: stop the tree there to read its root.
+        done = 0
+        for size in sorted(s for s in self._roots_at if start < s <= start + len(hashes)):
+            tree.extend(hashes[done : size - start])
+            report.roots[size] = tree.root()
+            done = size - start
+        tree.extend(hashes[done:])
+        if start == 0:
+            report.first_time = block.times[0]
+        known = report.content_hashes
+        # The first entry to refer to each content: build from the end so the first one wins.
+        indices = range(start + len(hashes) - 1, start - 1, -1)
+        firsts = dict(zip(reversed(block.contents), indices, strict=True))
+        firsts.pop(None, None)
+        for digest, index in firsts.items():
+            # Not ``firsts.keys() - known.keys()``: that walks all of ``known`` every block.
+            if digest not in known:
+                known[digest] = index
+        if self._rules is not None:
+            self._rules.feed_block(start, block.values, block.actions)
+        return block.values
 
     def feed_all(self, lines: Iterable[bytes]) -> LogReport:
         """Feed every line (stopping at a structural failure) and finish."""
