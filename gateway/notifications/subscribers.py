@@ -1,0 +1,119 @@
+"""Who is told when ``post_event`` fires (gateway.events): the publish job and the emergency
+form send it after their commit, and know nothing about email.
+
+- "emergency": the communications team's leads (``GATEWAY_EMERGENCY_NOTIFY_EMAILS``), at once
+  (issue 7, "Told at once").
+- "blocked", "failed", "held": the author (issue 6: "authors when a post is ... blocked at
+  publish time or fails"); for an emergency post the leads too, who were told it was going out.
+
+Nothing here may fail the post: every error is logged and swallowed, and the change it reports
+is already committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from gateway.domain.statuses import DeliveryStatus
+from gateway.events import post_event
+from gateway.extensions import db
+from gateway.models import Delivery, Post
+from gateway.notifications import messages
+
+log = logging.getLogger(__name__)
+
+#: The delivery status each publish-time event reports.
+EVENT_STATUS = {
+    "blocked": DeliveryStatus.BLOCKED,
+    "failed": DeliveryStatus.FAILED,
+    "held": DeliveryStatus.HELD,
+}
+#: One email per delivery per outcome: the job sends its event once per delivery, so a post on
+#: three channels that the guardrails stop would otherwise tell its author three times. The key
+#: names the delivery, its status and its attempt number, so a later outcome is told again.
+TOLD_KEY = "gateway:told:delivery:{delivery_id}:{status}:{attempts}"
+#: Long enough to outlive any retry of the same outcome; the keys are tiny.
+TOLD_TTL_SECONDS = 7 * 24 * 3600
+
+
+def init_app(app: Flask) -> None:
+    # Bound to this app as sender: tests build many apps in one process.
+    post_event.connect(on_post_event, sender=app)
+
+
+def on_post_event(sender: Any, *, event: str, post_id: int, **_: Any) -> None:
+    try:
+        if event == "emergency":
+            tell_leads_of_emergency(post_id)
+        elif event in EVENT_STATUS:
+            tell_author(post_id, event)
+    except Exception:  # noqa: BLE001 - an email must never fail the post it reports
+        log.exception("could not send the %r email for post %s", event, post_id)
+
+
+def leads() -> tuple[str, ...]:
+    return tuple(current_app.config.get("EMERGENCY_NOTIFY_EMAILS") or ())
+
+
+def tell_leads_of_emergency(post_id: int) -> int:
+    post = db.session.get(Post, post_id)
+    if post is None or not post.emergency_category:
+        return 0
+    to = leads()
+    if not to:
+        log.warning(
+            "emergency post %s went out and nobody was told: "
+            "GATEWAY_EMERGENCY_NOTIFY_EMAILS is not set",
+            post_id,
+        )
+        return 0
+    return messages.emergency_sent(post, to)
+
+
+def _first_telling(delivery: Delivery) -> bool:
+    """Claim the right to tell of this delivery's outcome (Redis SET NX). When Redis does not
+    answer, tell anyway: a second email is better than none."""
+    from gateway.queue import redis_connection
+
+    key = TOLD_KEY.format(
+        delivery_id=delivery.id, status=delivery.status, attempts=delivery.attempts
+    )
+    try:
+        return bool(redis_connection().set(key, b"1", nx=True, ex=TOLD_TTL_SECONDS))
+    except Exception:  # noqa: BLE001 - redis-py raises several kinds when Redis is away
+        log.warning("could not reach Redis to de-duplicate an email for delivery %s", delivery.id)
+        return True
+
+
+def _reason(delivery: Delivery) -> str:
+    why = delivery.held_reason if delivery.status == DeliveryStatus.HELD else None
+    why = why or delivery.last_error or delivery.held_reason or "no reason recorded"
+    return f"{delivery.channel.display_name}: {why}"
+
+
+def tell_author(post_id: int, event: str) -> int:
+    """Tell the author about every delivery of the post now in the event's status that nobody
+    has told them about yet."""
+    status = EVENT_STATUS[event]
+    post = db.session.get(Post, post_id)
+    if post is None:
+        return 0
+    rows = db.session.scalars(
+        select(Delivery)
+        .where(Delivery.post_id == post_id, Delivery.status == status.value)
+        .order_by(Delivery.id)
+    ).all()
+    new = [d for d in rows if _first_telling(d)]
+    if not new:
+        return 0
+    reasons = [_reason(d) for d in new]
+    also = leads() if post.emergency_category else ()
+    if status is DeliveryStatus.BLOCKED:
+        return messages.post_blocked(post, reasons, also=also)
+    if status is DeliveryStatus.HELD:
+        return messages.post_held(post, reasons, also=also)
+    return messages.post_failed(post, "\n" + "\n".join(f"- {r}" for r in reasons), also=also)
