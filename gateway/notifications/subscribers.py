@@ -7,7 +7,10 @@ form send it after their commit, and know nothing about email.
   publish time or fails"); for an emergency post the leads too, who were told it was going out.
 
 Nothing here may fail the post: every error is logged and swallowed, and the change it reports
-is already committed.
+is already committed. Sent from a web request (the emergency form), the email goes after the
+response has been sent: a slow or unreachable mail server (up to the SMTP timeout) must not
+leave a duty officer at 3am staring at a page that does not answer, and pressing "Post now"
+again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, after_this_request, current_app, has_request_context
 from sqlalchemy import select
 
 from gateway.domain.statuses import DeliveryStatus
@@ -46,10 +49,33 @@ def init_app(app: Flask) -> None:
 
 
 def on_post_event(sender: Any, *, event: str, post_id: int, **_: Any) -> None:
+    if event != "emergency" and event not in EVENT_STATUS:
+        return
+    if not has_request_context():  # the publish job: its outcome is committed, tell now
+        _tell(event, post_id)
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    @after_this_request
+    def _after_sending(response):  # noqa: ANN001, ANN202
+        # The WSGI server calls this once the page has gone to the browser.
+        response.call_on_close(lambda: _tell_in(app, event, post_id))
+        return response
+
+
+def _tell_in(app: Flask, event: str, post_id: int) -> None:
+    with app.app_context():
+        try:
+            _tell(event, post_id)
+        finally:
+            db.session.remove()
+
+
+def _tell(event: str, post_id: int) -> None:
     try:
         if event == "emergency":
             tell_leads_of_emergency(post_id)
-        elif event in EVENT_STATUS:
+        else:
             tell_author(post_id, event)
     except Exception:  # noqa: BLE001 - an email must never fail the post it reports
         log.exception("could not send the %r email for post %s", event, post_id)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pytest
 import time_machine
+from aiosmtpd.controller import Controller
 
 from fakeplatform.client import FakePlatformControl
 from fakeplatform.server import serve_in_thread
@@ -23,6 +24,7 @@ from gateway.extensions import db
 from gateway.models import Channel
 from tests.browser.conftest import LONDON
 from tests.conftest import TEST_PASSWORD, AuthActions
+from tests.notifications.conftest import LEADS, Inbox, free_port
 from workers.worker import build_worker
 
 X_ACCOUNT = "1500000000000000099"
@@ -57,7 +59,19 @@ def fake_server():
 
 
 @pytest.fixture
-def site(app, night, fake_server):
+def inbox(app):
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, EMERGENCY_NOTIFY_EMAILS=LEADS
+    )
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def site(app, night, fake_server, inbox):
     """The gateway on http://localhost:PORT, X and Facebook channels on the fake platform, a
     duty officer and an officer who reviews."""
     base_url, stop = serve_in_thread(app=app)
@@ -149,7 +163,7 @@ class Officer:
     ids=["phone", "desktop"],
 )
 def test_a_duty_officer_posts_an_emergency_at_3am(
-    app, site, fake_server, browser, axe, screenshots, device, text, shot
+    app, site, fake_server, inbox, browser, axe, screenshots, device, text, shot
 ):
     base_url, people = site
     duty = Officer(browser, base_url, people["duty"], axe, screenshots, device)
@@ -177,6 +191,14 @@ def test_a_duty_officer_posts_an_emergency_at_3am(
         x, facebook = fake.posts("x"), fake.posts("facebook")
     assert [p["text"] for p in x] == [text]
     assert [p["text"] for p in facebook] == [text]
+
+    # The communications team's leads are told, once the page has gone to the officer.
+    for _ in range(100):  # a wait for the mail thread, not a timing check
+        if len(inbox.messages) >= len(LEADS):
+            break
+        page.wait_for_timeout(100)
+    assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == sorted(LEADS)
+    assert all(text[:40] in m.get_content() for _, m in inbox.messages)
 
     # The officer sees it published, with its link on each platform.
     page.reload()
