@@ -15,6 +15,7 @@ again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -37,8 +38,9 @@ EVENT_STATUS = {
 }
 #: One email per delivery per outcome: the job sends its event once per delivery, so a post on
 #: three channels that the guardrails stop would otherwise tell its author three times. The key
-#: names the delivery, its status and its attempt number, so a later outcome is told again.
-TOLD_KEY = "gateway:told:delivery:{delivery_id}:{status}:{attempts}"
+#: names the delivery, its status, its attempt number and its reason, so a later outcome (a new
+#: attempt, or a post missed again at a new time) is told again.
+TOLD_KEY = "gateway:told:delivery:{delivery_id}:{status}:{attempts}:{reason}"
 #: Long enough to outlive any retry of the same outcome; the keys are tiny.
 TOLD_TTL_SECONDS = 7 * 24 * 3600
 
@@ -46,6 +48,11 @@ TOLD_TTL_SECONDS = 7 * 24 * 3600
 def init_app(app: Flask) -> None:
     # Bound to this app as sender: tests build many apps in one process.
     post_event.connect(on_post_event, sender=app)
+    if app.config.get("EMERGENCY_NOTIFY_EMAILS") and not app.config.get("SMTP_HOST"):
+        log.warning(
+            "GATEWAY_EMERGENCY_NOTIFY_EMAILS is set but SMTP_HOST is not: nobody will be told "
+            "of emergency posts"
+        )
 
 
 def on_post_event(sender: Any, *, event: str, post_id: int, **_: Any) -> None:
@@ -100,19 +107,37 @@ def tell_leads_of_emergency(post_id: int) -> int:
     return messages.emergency_sent(post, to)
 
 
-def _first_telling(delivery: Delivery) -> bool:
-    """Claim the right to tell of this delivery's outcome (Redis SET NX). When Redis does not
-    answer, tell anyway: a second email is better than none."""
+def _told_key(delivery: Delivery) -> str:
+    reason = hashlib.sha256(_reason(delivery).encode()).hexdigest()[:16]
+    return TOLD_KEY.format(
+        delivery_id=delivery.id, status=delivery.status, attempts=delivery.attempts, reason=reason
+    )
+
+
+def _claim(keys: list[str]) -> list[bool]:
+    """Claim the right to tell of each outcome (Redis SET NX), so two workers finishing two
+    deliveries of one post never both tell of the same one. When Redis does not answer, tell
+    anyway: a second email is better than none."""
     from gateway.queue import redis_connection
 
-    key = TOLD_KEY.format(
-        delivery_id=delivery.id, status=delivery.status, attempts=delivery.attempts
-    )
     try:
-        return bool(redis_connection().set(key, b"1", nx=True, ex=TOLD_TTL_SECONDS))
+        pipe = redis_connection().pipeline(transaction=False)
+        for key in keys:
+            pipe.set(key, b"1", nx=True, ex=TOLD_TTL_SECONDS)
+        return [bool(ok) for ok in pipe.execute()]
     except Exception:  # noqa: BLE001 - redis-py raises several kinds when Redis is away
-        log.warning("could not reach Redis to de-duplicate an email for delivery %s", delivery.id)
-        return True
+        log.warning("could not reach Redis to de-duplicate an email: sending it anyway")
+        return [True] * len(keys)
+
+
+def _unclaim(keys: list[str]) -> None:
+    """The email did not go: let the next event for this post tell of these outcomes too."""
+    from gateway.queue import redis_connection
+
+    try:
+        redis_connection().delete(*keys)
+    except Exception:  # noqa: BLE001
+        log.warning("could not reach Redis to release an email that was not sent")
 
 
 def _reason(delivery: Delivery) -> str:
@@ -133,13 +158,21 @@ def tell_author(post_id: int, event: str) -> int:
         .where(Delivery.post_id == post_id, Delivery.status == status.value)
         .order_by(Delivery.id)
     ).all()
-    new = [d for d in rows if _first_telling(d)]
+    if not rows:
+        return 0
+    keys = [_told_key(d) for d in rows]
+    claimed = _claim(keys)
+    new = [d for d, ok in zip(rows, claimed, strict=True) if ok]
     if not new:
         return 0
     reasons = [_reason(d) for d in new]
     also = leads() if post.emergency_category else ()
     if status is DeliveryStatus.BLOCKED:
-        return messages.post_blocked(post, reasons, also=also)
-    if status is DeliveryStatus.HELD:
-        return messages.post_held(post, reasons, also=also)
-    return messages.post_failed(post, "\n" + "\n".join(f"- {r}" for r in reasons), also=also)
+        sent = messages.post_blocked(post, reasons, also=also)
+    elif status is DeliveryStatus.HELD:
+        sent = messages.post_held(post, reasons, also=also)
+    else:
+        sent = messages.post_failed(post, "\n" + "\n".join(f"- {r}" for r in reasons), also=also)
+    if not sent and current_app.config.get("SMTP_HOST"):
+        _unclaim([k for k, ok in zip(keys, claimed, strict=True) if ok])
+    return sent

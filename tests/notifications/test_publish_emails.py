@@ -136,3 +136,24 @@ def test_a_mail_server_that_is_down_never_fails_the_publish_job(
     with app.app_context():
         d = db.session.scalar(select(Delivery).where(Delivery.post_id == post_id))
         assert "Blocked at publish time" in d.last_error
+
+
+def test_an_outcome_whose_email_could_not_be_sent_is_told_with_the_next_one(
+    app, clock, fake, channels, officers, inbox
+):
+    _councillor_and_then_an_election(app)
+    post_id = approved_post(
+        app, officers, [channels["x"], channels["facebook"]], text=COUNCILLOR_TEXT
+    )
+    _announce_election(app)
+    working_port = app.config["SMTP_PORT"]
+    app.config["SMTP_PORT"] = free_port()  # the mail server is down for the first delivery
+    build_worker(app).work(burst=True, max_jobs=1)
+    assert inbox.to(AUTHOR) == []
+    app.config["SMTP_PORT"] = working_port
+    run_worker(app)
+
+    assert [r[1] for r in deliveries(app, post_id)] == ["blocked", "blocked"]
+    [email] = inbox.to(AUTHOR)
+    body = email.get_content()
+    assert "Council on X: Blocked" in body and "Council Facebook Page: Blocked" in body
