@@ -10,11 +10,13 @@ thread of this process, so the server's clock is the test's.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime
 
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
+from waitress.server import create_server
 
 from fakeplatform.client import FakePlatformControl
 from fakeplatform.server import serve_in_thread
@@ -58,6 +60,22 @@ def fake_server():
     stop()
 
 
+def serve_with_waitress(app):
+    """The gateway under waitress, the server ``gateway web`` runs, in a thread of this process
+    (so it shares the test's clock). waitress closes each response as soon as it is written,
+    which is when the emergency email goes."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="gateway")
+    thread = threading.Thread(target=server.run, name="gateway-web", daemon=True)
+    thread.start()
+
+    def stop():
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
+
+    return f"http://127.0.0.1:{server.effective_port}", stop
+
+
 @pytest.fixture
 def inbox(app):
     handler = Inbox()
@@ -74,7 +92,7 @@ def inbox(app):
 def site(app, night, fake_server, inbox):
     """The gateway on http://localhost:PORT, X and Facebook channels on the fake platform, a
     duty officer and an officer who reviews."""
-    base_url, stop = serve_in_thread(app=app)
+    base_url, stop = serve_with_waitress(app)
     port = base_url.rsplit(":", 1)[1]
     app.config["SERVER_NAME"] = f"localhost:{port}"
     app.config["PUBLIC_URL"] = f"http://localhost:{port}"
@@ -216,6 +234,8 @@ def test_a_duty_officer_posts_an_emergency_at_3am(
     assert reviewer.page.goto(f"{base_url}/emergency/reviews").status == 200
     reviewer.check("emergency-reviews", shot=not shot)
     assert text in reviewer.main_text()
+    # Posted at 3am on Wednesday 10 March by the server's clock too: due the next working day.
+    assert "Due 11 March 2027" in reviewer.main_text()
     post_id = post_path.rsplit("/", 1)[1]
     reviewer.page.check(f"#outcome-{post_id}-reviewed")
     reviewer.page.get_by_role("button", name="Record review", exact=True).click()
