@@ -40,12 +40,12 @@ DEFAULT_LOG_ORIGIN = "publishing-gateway.council.example/log"
 #: Issue #8 asks for a checkpoint "every few minutes": short enough that a rewrite cannot hide
 #: for long, long enough that a quiet log is not signed thousands of times a day.
 DEFAULT_CHECKPOINT_MINUTES = 5
-#: The standard SMTP port; a council's relay inside its network usually listens here.
+#: SMTP's own port (RFC 5321), where a relay inside the council's network listens.
 DEFAULT_SMTP_PORT = 25
 #: A sender address that says where the email came from until a council sets its own.
 DEFAULT_MAIL_FROM = "publishing-gateway@council.example"
 #: A compromised duty officer's account must not be able to flood the council's channels
-#: (issue 7); five an hour is more than any real incident has needed.
+#: (issue 7). The limit is per officer, so a second duty officer can still post.
 DEFAULT_EMERGENCY_POSTS_PER_HOUR = 5
 #: One address: something@domain.tld, no spaces, commas or angle brackets (no display names,
 #: so a setting cannot smuggle a second address or a header into a message).

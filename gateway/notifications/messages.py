@@ -107,7 +107,7 @@ def post_held(post: Post, reasons: list[str], *, also: tuple[str, ...] = ()) -> 
         Email(
             (post.author.email, *also),
             f"Your post is held for a person to decide: {_short(post)}",
-            "Your post has not gone out, and will not until someone decides what to do:\n"
+            "Your post stopped, and nothing more is sent until a person decides what to do:\n"
             f"{_listed(reasons)}\n\nSee it and decide: {_link(post)}\n",
         )
     )
