@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,19 @@ DEFAULT_WORKER_HEARTBEAT_MAX_AGE = 120
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEFAULT_LOG_ORIGIN = "publishing-gateway.council.example/log"
+#: Issue #8 asks for a checkpoint "every few minutes": short enough that a rewrite cannot hide
+#: for long, long enough that a quiet log is not signed thousands of times a day.
+DEFAULT_CHECKPOINT_MINUTES = 5
+#: SMTP's own port (RFC 5321), where a relay inside the council's network listens.
+DEFAULT_SMTP_PORT = 25
+#: A sender address that says where the email came from until a council sets its own.
+DEFAULT_MAIL_FROM = "publishing-gateway@council.example"
+#: A compromised duty officer's account must not be able to flood the council's channels
+#: (issue 7). The limit is per officer, so a second duty officer can still post.
+DEFAULT_EMERGENCY_POSTS_PER_HOUR = 5
+#: One address: something@domain.tld, no spaces, commas or angle brackets (no display names,
+#: so a setting cannot smuggle a second address or a header into a message).
+_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
 
 
 class SettingsError(RuntimeError):
@@ -85,6 +99,66 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"{name} must be true or false, got {raw!r}.")
+
+
+def _email(env: Mapping[str, str], name: str, default: str = "") -> str:
+    value = (env.get(name) or default).strip()
+    if value and not _EMAIL.match(value):
+        raise SettingsError(f"{name} must be one email address like name@council.gov.uk.")
+    return value
+
+
+def _emails(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of addresses (each checked, duplicates dropped, order kept)."""
+    out: list[str] = []
+    for i, part in enumerate(p.strip() for p in env.get(name, "").split(",")):
+        if not part:
+            continue
+        if not _EMAIL.match(part):
+            # The address itself is not echoed: one line, and nothing personal in a log.
+            raise SettingsError(
+                f"{name} address {i + 1} is not an email address: separate addresses with commas."
+            )
+        if part.lower() not in {o.lower() for o in out}:
+            out.append(part)
+    return tuple(out)
+
+
+def _smtp(env: Mapping[str, str], mode: str) -> dict[str, Any]:
+    """Email settings. No SMTP_HOST: no email is sent (the embedded default)."""
+    host = env.get("SMTP_HOST", "").strip()
+    port = _int(env, "SMTP_PORT", DEFAULT_SMTP_PORT)
+    if port > 65535:
+        raise SettingsError(f"SMTP_PORT must be at most 65535, got {port}.")
+    username = env.get("SMTP_USERNAME", "").strip()
+    password = env.get("SMTP_PASSWORD", "")
+    starttls = _bool(env, "SMTP_STARTTLS", False)
+    if password and not username:
+        raise SettingsError("SMTP_PASSWORD is set but SMTP_USERNAME is not: set both or neither.")
+    if username and not password and mode == PRODUCTION:
+        raise SettingsError("SMTP_USERNAME is set but SMTP_PASSWORD is not: set both or neither.")
+    if username and not starttls and mode == PRODUCTION:
+        # smtplib would send the password in clear over a plain connection.
+        raise SettingsError(
+            "SMTP_USERNAME needs SMTP_STARTTLS=true in production: "
+            "the password must not cross the network in clear."
+        )
+    return {
+        "SMTP_HOST": host or None,
+        "SMTP_PORT": port,
+        "SMTP_USERNAME": username or None,
+        "SMTP_PASSWORD": password or None,
+        "SMTP_STARTTLS": starttls,
+        "MAIL_FROM": _email(env, "MAIL_FROM", DEFAULT_MAIL_FROM),
+    }
+
+
+def _folder(env: Mapping[str, str], name: str) -> str:
+    """An optional folder: it need not exist yet, but must not be a file."""
+    raw = env.get(name, "").strip()
+    if raw and Path(raw).exists() and not Path(raw).is_dir():
+        raise SettingsError(f"{name} must name a folder, but {raw!r} is a file.")
+    return raw
 
 
 def _generated_secret(instance: Path, filename: str, make: Any) -> str:
@@ -226,6 +300,15 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PLATFORM_ALLOWED_HOSTS": tuple(
             h.strip() for h in env.get("GATEWAY_PLATFORM_ALLOWED_HOSTS", "").split(",") if h.strip()
         ),
-        "EMERGENCY_POSTS_PER_HOUR": _int(env, "GATEWAY_EMERGENCY_POSTS_PER_HOUR", 5),
+        "EMERGENCY_POSTS_PER_HOUR": _int(
+            env, "GATEWAY_EMERGENCY_POSTS_PER_HOUR", DEFAULT_EMERGENCY_POSTS_PER_HOUR
+        ),
+        # Who is told at once when an emergency post goes out (issue 7, "Told at once"): the
+        # communications team's leads, usually one distribution list the council's mail system
+        # already keeps up to date as people join and leave.
+        "EMERGENCY_NOTIFY_EMAILS": _emails(env, "GATEWAY_EMERGENCY_NOTIFY_EMAILS"),
         "HOLIDAY_NATION": _choice(env, "GATEWAY_HOLIDAY_NATION", "ENG", ("ENG", "SCT", "NIR")),
+        "CHECKPOINT_MINUTES": _int(env, "GATEWAY_CHECKPOINT_MINUTES", DEFAULT_CHECKPOINT_MINUTES),
+        "CHECKPOINT_DIR": _folder(env, "GATEWAY_CHECKPOINT_DIR"),
+        **_smtp(env, mode),
     }

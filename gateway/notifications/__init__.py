@@ -5,10 +5,12 @@ Sent over SMTP with the standard library after the change is committed (an email
 that then rolled back would be a lie). A mail server that is down never undoes or fails the
 officer's action: the failure is logged and the page carries on.
 
-Settings (Flask config, from the environment in the settings module): ``SMTP_HOST`` (none: no
-email is sent), ``SMTP_PORT`` (25), ``SMTP_USERNAME``/``SMTP_PASSWORD`` (optional),
-``SMTP_STARTTLS`` (false), ``MAIL_FROM``.
+Settings (read from the environment in gateway.settings): ``SMTP_HOST`` (none: no email is
+sent), ``SMTP_PORT`` (25), ``SMTP_USERNAME``/``SMTP_PASSWORD`` (optional), ``SMTP_STARTTLS``
+(false), ``MAIL_FROM``, and ``GATEWAY_EMERGENCY_NOTIFY_EMAILS`` (who is told of an emergency).
 """
+
+from flask import Flask
 
 from gateway.notifications.mail import Email, send
 from gateway.notifications.messages import (
@@ -16,7 +18,16 @@ from gateway.notifications.messages import (
     post_blocked,
     post_decided,
     post_failed,
+    post_held,
 )
+
+
+def init_app(app: Flask) -> None:
+    """Tell people when the publish job or the emergency form sends ``post_event``."""
+    from gateway.notifications import subscribers
+
+    subscribers.init_app(app)
+
 
 __all__ = [
     "Email",
@@ -24,5 +35,6 @@ __all__ = [
     "post_blocked",
     "post_decided",
     "post_failed",
+    "post_held",
     "send",
 ]

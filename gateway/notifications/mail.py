@@ -11,12 +11,12 @@ from email.utils import formatdate, make_msgid
 
 from flask import current_app
 
+from gateway.settings import DEFAULT_MAIL_FROM, DEFAULT_SMTP_PORT
+
 log = logging.getLogger(__name__)
 
 #: A slow mail server must not hold an officer's page for long.
 SMTP_TIMEOUT_SECONDS = 10
-DEFAULT_SMTP_PORT = 25
-DEFAULT_MAIL_FROM = "publishing-gateway@council.example"
 
 
 @dataclass(frozen=True)

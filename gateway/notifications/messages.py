@@ -65,12 +65,23 @@ def post_decided(post: Post, *, approved: bool, reason: str | None = None) -> in
     return send(Email((post.author.email,), subject, body))
 
 
-def post_blocked(post: Post, reasons: list[str]) -> int:
+def _reviews_link() -> str:
+    if has_request_context():
+        return url_for("emergency.reviews", _external=True)
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    return f"{base}/emergency/reviews"
+
+
+def _listed(reasons: list[str]) -> str:
+    return "\n".join(f"- {r}" for r in reasons) or "- (no reason recorded)"
+
+
+def post_blocked(post: Post, reasons: list[str], *, also: tuple[str, ...] = ()) -> int:
     """For the publish job: the guardrails stopped the post at publish time."""
-    listed = "\n".join(f"- {r}" for r in reasons) or "- (no reason recorded)"
+    listed = _listed(reasons)
     return send(
         Email(
-            (post.author.email,),
+            (post.author.email, *also),
             f"Your post was blocked at publish time: {_short(post)}",
             f"The guardrails stopped your post when it was due to go out:\n{listed}\n\n"
             f"Edit it and submit it again: {_link(post)}\n",
@@ -78,12 +89,48 @@ def post_blocked(post: Post, reasons: list[str]) -> int:
     )
 
 
-def post_failed(post: Post, reason: str) -> int:
+def post_failed(post: Post, reason: str, *, also: tuple[str, ...] = ()) -> int:
     """For the publish job: a platform refused the post, or it is held for a person."""
     return send(
         Email(
-            (post.author.email,),
+            (post.author.email, *also),
             f"Your post did not go out: {_short(post)}",
             f"Publishing your post failed: {reason}\n\nSee what happened: {_link(post)}\n",
+        )
+    )
+
+
+def post_held(post: Post, reasons: list[str], *, also: tuple[str, ...] = ()) -> int:
+    """For the publish job: it stopped and waits for a person (outcome unknown, the channel
+    needs reconnecting, a missed time): nothing goes out until someone decides."""
+    return send(
+        Email(
+            (post.author.email, *also),
+            f"Your post is held for a person to decide: {_short(post)}",
+            "Your post stopped, and nothing more is sent until a person decides what to do:\n"
+            f"{_listed(reasons)}\n\nSee it and decide: {_link(post)}\n",
+        )
+    )
+
+
+def emergency_sent(post: Post, to: tuple[str, ...]) -> int:
+    """The communications team's leads, told at once that an emergency post is going out
+    (issue 7, "Told at once")."""
+    from gateway.domain.emergency import CATEGORIES, LONDON
+
+    category = CATEGORIES.get(post.emergency_category or "", post.emergency_category or "")
+    author = post.author
+    who = f"{author.display_name} ({author.email})" if author.display_name else author.email
+    at = (post.scheduled_at or post.created_at).astimezone(LONDON)
+    channels = ", ".join(d.channel.display_name for d in post.deliveries) or "(none)"
+    return send(
+        Email(
+            to,
+            f"Emergency post going out now: {category}: {_short(post)}",
+            f"{who} sent an emergency post at {at:%H:%M on %A %d %B %Y} (UK time). It went "
+            "out without a second approval.\n\n"
+            f"Category: {category}\nChannels: {channels}\n\n{post.text}\n\n"
+            f"See it and how each channel went: {_link(post)}\n"
+            f"Another officer reviews it on the next working day: {_reviews_link()}\n",
         )
     )
