@@ -105,10 +105,17 @@ def navigation_items() -> list[dict[str, Any]]:
     ]
 
 
+def post_href() -> str:
+    """The post page's address without its id ('/posts/'), for pages that link many posts:
+    one url_for a page instead of one a row (issue 6, "Speed")."""
+    return url_for("web.post_show", post_id=0).removesuffix("0")
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(london)
     app.add_template_global(navigation_items)
     app.add_template_global(status_colour)
     app.add_template_global(status_label)
+    app.add_template_global(post_href)
     app.add_template_global(outcome_label)
     app.add_template_global(error_list)
