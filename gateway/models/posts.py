@@ -27,6 +27,14 @@ class Post(db.Model):
             postgresql_where=sql_text("emergency_category IS NOT NULL"),
             sqlite_where=sql_text("emergency_category IS NOT NULL"),
         ),
+        # gateway.web.queries.PROBLEM_STATUSES: the dashboard's latest failures.
+        Index(
+            "ix_posts_problems_updated",
+            "updated_at",
+            "id",
+            postgresql_where=sql_text("status IN ('failed', 'partly_published', 'blocked')"),
+            sqlite_where=sql_text("status IN ('failed', 'partly_published', 'blocked')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, case, func, literal, select, union_all
+from sqlalchemy import Select, bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from gateway.domain import emergency as emergency_rules
@@ -34,6 +34,7 @@ SCHEDULED_STATUSES = (
     PostStatus.PUBLISHED.value,
     PostStatus.PARTLY_PUBLISHED.value,
 )
+#: Index ix_posts_problems_updated (migration 0006) is for exactly these statuses: change both.
 PROBLEM_STATUSES = (
     PostStatus.FAILED.value,
     PostStatus.PARTLY_PUBLISHED.value,
@@ -218,7 +219,19 @@ def dashboard(user: User, now: datetime | None = None) -> Board:
         SectionSpec(
             "problems",
             "Failed or blocked",
-            select(Post).where(Post.status.in_(PROBLEM_STATUSES)),
+            # The statuses go into the SQL as literals, not parameters: PostgreSQL uses a
+            # partial index only when it can see that the query matches its predicate, which
+            # it cannot in a prepared statement's generic plan.
+            select(Post).where(
+                Post.status.in_(
+                    bindparam(
+                        "problem_statuses",
+                        PROBLEM_STATUSES,
+                        expanding=True,
+                        literal_execute=True,
+                    )
+                )
+            ),
             latest_first,
             "No failures.",
         ),

@@ -4,6 +4,9 @@
   ix_posts_status_scheduled leads with the status, so that read scanned the whole table.
 - posts (author_id, status): "My drafts" and "My posts awaiting approval" on the dashboard;
   it replaces ix_posts_author_id, which is its first column.
+- posts (updated_at, id) for failed, partly published and blocked posts only: the dashboard's
+  "Failed or blocked" lists the latest ten of a set that only grows; without it every one was
+  read and sorted on each visit. The statuses are gateway.web.queries.PROBLEM_STATUSES.
 - posts (created_at) for emergency posts only: the dashboard's count of overdue emergency
   reviews looks at the few emergency posts, not at every post.
 
@@ -21,6 +24,7 @@ branch_labels = None
 depends_on = None
 
 EMERGENCY_ONLY = sa.text("emergency_category IS NOT NULL")
+PROBLEMS_ONLY = sa.text("status IN ('failed', 'partly_published', 'blocked')")
 
 
 def upgrade():
@@ -34,9 +38,17 @@ def upgrade():
         postgresql_where=EMERGENCY_ONLY,
         sqlite_where=EMERGENCY_ONLY,
     )
+    op.create_index(
+        "ix_posts_problems_updated",
+        "posts",
+        ["updated_at", "id"],
+        postgresql_where=PROBLEMS_ONLY,
+        sqlite_where=PROBLEMS_ONLY,
+    )
 
 
 def downgrade():
+    op.drop_index("ix_posts_problems_updated", table_name="posts")
     op.drop_index("ix_posts_emergency_created", table_name="posts")
     op.create_index("ix_posts_author_id", "posts", ["author_id"])
     op.drop_index("ix_posts_author_status", table_name="posts")
