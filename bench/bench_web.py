@@ -7,13 +7,18 @@ Creates a throw-away PostgreSQL database (admin URL from BENCH_PG_URL, else TEST
 postgresql://postgres@127.0.0.1:5432/test), migrates it to head and loads, with COPY, 100,000
 posts (two deliveries each): most published over the past ten years, and about 28 a day over
 the next 90 days scheduled, awaiting approval or drafts; some failed and held.
-It starts the gateway as production runs it
-(``gateway web``: waitress, 8 threads, one process) on loopback, signs in ``--users`` officers
+A few emergency posts await review, some overdue, so the dashboard's overdue count does
+its work. The tables are then VACUUMed and ANALYZEd, the state autovacuum keeps a live
+database in. It starts the gateway as production runs it (``gateway web``: gunicorn,
+``--workers`` processes of ``--threads`` threads) on loopback, signs in ``--users`` officers
 through the real sign-in form, and drives each page with wrk (``wrk -t20 -c20``: 20 users, each
-with its own session, asking again as soon as a page arrives: no think time, the worst case).
+with its own session), twice: closed loop, each user asking again as soon as a page arrives
+(no think time, the worst case), and with ``--think-ms`` of think time between a user's
+pages (uniform between half and one and a half times it).
 
-Baseline in the same run: ``/healthz`` (the process answers, no database, no template) under
-the same load. Query counts per page are counted in-process with a SQLAlchemy event. The
+Baselines in the same run: ``/healthz`` (the process answers, no database, no template) under
+the same load, and each page's time in-process (Flask's test client, one request at a time, no
+HTTP server). Query counts per page are counted in-process with a SQLAlchemy event. The
 database is dropped at the end (``--keep`` keeps it). Needs ``wrk`` (Debian: apt-get install
 wrk).
 """
@@ -53,6 +58,10 @@ MIX = [
     ("rejected", 0.01),
     ("cancelled", 0.01),
 ]
+#: Emergency posts among the published ones (about one a week over ten years), and how many
+#: of the latest still await review: the dashboard counts those overdue.
+EMERGENCY_SHARE = 0.005
+UNREVIEWED_EMERGENCIES = 5
 FUTURE_MINUTES = 60 * 24 * 90
 PAST_MINUTES = 60 * 24 * 365 * 10
 PAGES = [
@@ -63,6 +72,8 @@ PAGES = [
     ("/schedule/month", "schedule, this month"),
 ]
 REDIS_DB_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+#: Requests per page for the in-process baseline.
+IN_PROCESS_REQUESTS = 50
 
 
 def _admin_url() -> str:
@@ -126,8 +137,8 @@ def _load(url: str, posts: int, author_ids: list[int]) -> None:
         channel_ids = [r[0] for r in cur.execute("SELECT id FROM channels ORDER BY id")]
         first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM posts").fetchone()[0]
         with cur.copy(
-            "COPY posts (id, text, author_id, status, scheduled_at, created_at, updated_at, "
-            "version) FROM STDIN"
+            "COPY posts (id, text, author_id, status, emergency_category, scheduled_at, "
+            "created_at, updated_at, version) FROM STDIN"
         ) as copy:
             rows = []
             for i in range(posts):
@@ -137,14 +148,16 @@ def _load(url: str, posts: int, author_ids: list[int]) -> None:
                 else:
                     at = now - timedelta(minutes=rng.randrange(0, PAST_MINUTES))
                 rows.append((first + i, status, at))
+                emergency = status == "published" and rng.random() < EMERGENCY_SHARE
                 copy.write_row(
                     (
                         first + i,
                         f"Post {i}: bins, roadworks and library opening hours this week.",
                         rng.choice(author_ids),
                         status,
+                        "flooding" if emergency else None,
                         at,
-                        at - timedelta(days=2),
+                        at if emergency else at - timedelta(days=2),
                         at - timedelta(days=1),
                         1,
                     )
@@ -163,10 +176,18 @@ def _load(url: str, posts: int, author_ids: list[int]) -> None:
                     if status == "approved" and rng.random() < 0.01:
                         delivery = "held"
                     copy.write_row((post_id, channel_id, at, delivery, 1))
+        # Every emergency post has been reviewed but the latest few.
+        cur.execute(
+            "INSERT INTO emergency_reviews (post_id, reviewer_id, outcome, note, created_at) "
+            "SELECT id, %s, 'reviewed', '', created_at + interval '1 day' FROM posts "
+            "WHERE emergency_category IS NOT NULL ORDER BY created_at DESC OFFSET %s",
+            (author_ids[0], UNREVIEWED_EMERGENCIES),
+        )
         cur.execute("SELECT setval('posts_id_seq', (SELECT max(id) FROM posts))")
         cur.execute("SELECT setval('deliveries_id_seq', (SELECT max(id) FROM deliveries))")
         conn.commit()
-        conn.execute("ANALYZE")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
     print(f"loaded {posts:,} posts in {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -176,17 +197,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(url: str, instance: Path, port: int) -> subprocess.Popen:
+def _serve(url: str, instance: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "gateway"),
+            sys.executable,
+            "-m",
+            "gateway.cli",
             "web",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
         ],
-        env=_env(url, instance),
+        env={**_env(url, instance), "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -194,7 +221,7 @@ def _serve(url: str, instance: Path, port: int) -> subprocess.Popen:
         try:
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return server
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.2)
     server.kill()
     raise SystemExit("the gateway did not start")
@@ -216,7 +243,9 @@ def _sign_in(base: str, email: str) -> str:
     return cookie
 
 
-def _query_counts(url: str, instance: Path, email: str) -> dict[str, int]:
+def _in_process(url: str, instance: Path, email: str) -> tuple[dict[str, int], dict[str, float]]:
+    """Each page's query count, and its mean time over IN_PROCESS_REQUESTS requests made one at
+    a time through Flask's test client (no HTTP server, no concurrency)."""
     from sqlalchemy import event
 
     from gateway.app import create_app
@@ -241,10 +270,16 @@ def _query_counts(url: str, instance: Path, email: str) -> dict[str, int]:
         event.remove(engine, "before_cursor_execute", count)
         assert response.status_code == 200, (path, response.status_code)
         counts[path] = len(statements)
-    return counts
+    times = {}
+    for path, _ in PAGES:
+        started = time.perf_counter()
+        for _ in range(IN_PROCESS_REQUESTS):
+            assert client.get(path).status_code == 200
+        times[path] = (time.perf_counter() - started) / IN_PROCESS_REQUESTS * 1000
+    return counts, times
 
 
-def _wrk(base: str, path: str, cookies: Path, users: int, seconds: int) -> dict:
+def _wrk(base: str, path: str, cookies: Path, users: int, seconds: int, think_ms: int) -> dict:
     result = subprocess.run(
         [
             "wrk",
@@ -257,7 +292,7 @@ def _wrk(base: str, path: str, cookies: Path, users: int, seconds: int) -> dict:
             str(ROOT / "bench" / "web_load.lua"),
             base + path,
         ],
-        env={**os.environ, "COOKIES_FILE": str(cookies)},
+        env={**os.environ, "COOKIES_FILE": str(cookies), "THINK_MS": str(think_ms)},
         capture_output=True,
         text=True,
         check=True,
@@ -266,11 +301,41 @@ def _wrk(base: str, path: str, cookies: Path, users: int, seconds: int) -> dict:
     return json.loads(line[5:])
 
 
+def _table(base, cookies, args, think_ms: int, counts, times) -> None:
+    mode = f"think time {think_ms} ms (mean)" if think_ms else "closed loop, no think time"
+    print(
+        f"\n{mode}: load average {os.getloadavg()[0]:.1f} at the start\n"
+        "| Page | Requests/s | p50 | p95 | p99 | p95 / baseline p95 | In-process | Queries |\n"
+        "|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
+    baseline = None
+    for path, label in PAGES:
+        _wrk(base, path, cookies, args.users, 2, think_ms)  # warm-up
+        figures = _wrk(base, path, cookies, args.users, args.seconds, think_ms)
+        if figures["errors"]:
+            print(f"  {figures['errors']} errors on {path}")
+        baseline = baseline or figures["p95_ms"]
+        print(
+            f"| {label} | {figures['requests'] / figures['seconds']:.0f} "
+            f"| {figures['p50_ms']:.0f} ms | {figures['p95_ms']:.0f} ms "
+            f"| {figures['p99_ms']:.0f} ms | {figures['p95_ms'] / baseline:.1f}x "
+            f"| {times[path]:.1f} ms | {counts[path]} |",
+            flush=True,
+        )
+    print(f"load average {os.getloadavg()[0]:.1f} at the end", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--think-ms", type=int, default=1000, help="mean think time of the second run (0: skip)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -285,38 +350,25 @@ def main() -> int:
             url = _db_url(name)
             emails, ids = _migrate_and_users(url, instance, args.users)
             _load(url, args.posts, ids)
-            counts = _query_counts(url, instance, emails[0])
+            counts, times = _in_process(url, instance, emails[0])
             port = _free_port()
-            server = _serve(url, instance, port)
+            server = _serve(url, instance, port, args.workers, args.threads)
             base = f"http://127.0.0.1:{port}"
             cookies = Path(tmp) / "cookies.txt"
             cookies.write_text("\n".join(_sign_in(base, e) for e in emails) + "\n")
             print(
                 f"{platform.python_implementation()} {platform.python_version()}, "
-                f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
-                f"{args.posts:,} posts, {args.users} users, {args.seconds} s a page, "
-                "waitress 8 threads, wrk on the same machine"
+                f"{os.cpu_count()} CPUs; {args.posts:,} posts, {args.users} users, "
+                f"{args.seconds} s a page; gunicorn {args.workers} workers x {args.threads} "
+                "threads, wrk and PostgreSQL on the same machine"
             )
-            print("| Page | Requests/s | p50 | p95 | p99 | p95 / baseline p95 | Queries |")
-            print("|---|---|---|---|---|---|---|")
-            baseline = None
-            for path, label in PAGES:
-                _wrk(base, path, cookies, args.users, 2)  # warm-up
-                figures = _wrk(base, path, cookies, args.users, args.seconds)
-                if figures["errors"]:
-                    print(f"  {figures['errors']} errors on {path}")
-                baseline = baseline or figures["p95_ms"]
-                print(
-                    f"| {label} | {figures['requests'] / figures['seconds']:.0f} "
-                    f"| {figures['p50_ms']:.0f} ms | {figures['p95_ms']:.0f} ms "
-                    f"| {figures['p99_ms']:.0f} ms | {figures['p95_ms'] / baseline:.1f}x "
-                    f"| {counts[path]} |",
-                    flush=True,
-                )
+            _table(base, cookies, args, 0, counts, times)
+            if args.think_ms:
+                _table(base, cookies, args, args.think_ms, counts, times)
     finally:
         if server is not None:
             server.terminate()
-            server.wait(timeout=15)
+            server.wait(timeout=30)
         if not args.keep:
             with psycopg.connect(_admin_url(), autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

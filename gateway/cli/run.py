@@ -22,20 +22,42 @@ READY_TIMEOUT_SECONDS = 90
 STOP_GRACE_SECONDS = 15
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-#: Threads serving web requests in one waitress process.
-WEB_THREADS = 8
 FIRST_ADMIN_EMAIL = "admin@gateway.local"
 
 
-@click.command("web", help="Serve the web app with waitress (a production WSGI server).")
+@click.command(
+    "web",
+    help="Serve the web app: gunicorn, several worker processes (one per core by default).",
+)
 @click.option("--host", default=lambda: os.environ.get("GATEWAY_HOST", DEFAULT_HOST))
 @click.option("--port", type=int, default=lambda: int(os.environ.get("GATEWAY_PORT", DEFAULT_PORT)))
-@click.option("--threads", type=int, default=WEB_THREADS)
-@with_appcontext
-def web_command(host: str, port: int, threads: int) -> None:
-    from waitress import serve
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default GATEWAY_WEB_WORKERS, else one per CPU core).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads in each worker process (default GATEWAY_WEB_THREADS, else 4).",
+)
+def web_command(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    from gateway.cli import serve
 
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="gateway")
+    # Check the settings here, once, so a missing secret stops the start with one clear line
+    # instead of every worker failing to boot.
+    try:
+        settings.load()
+    except settings.SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    serve.serve(
+        host,
+        port,
+        workers=workers or serve.workers_from_env(),
+        threads=threads or serve.threads_from_env(),
+    )
 
 
 @click.command("worker", help="Run RQ workers (emergency queue first).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.domain.statuses import DeliveryStatus, PostStatus
@@ -14,11 +15,31 @@ from gateway.models.base import UTCDateTime, utcnow
 
 class Post(db.Model):
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_status_scheduled", "status", "scheduled_at"),)
+    __table_args__ = (
+        Index("ix_posts_status_scheduled", "status", "scheduled_at"),
+        # The officers' pages (migration 0005): the schedule by time whatever the status,
+        # an officer's own drafts and posts awaiting approval, and the few emergency posts.
+        Index("ix_posts_scheduled_at", "scheduled_at"),
+        Index("ix_posts_author_status", "author_id", "status"),
+        Index(
+            "ix_posts_emergency_created",
+            "created_at",
+            postgresql_where=sql_text("emergency_category IS NOT NULL"),
+            sqlite_where=sql_text("emergency_category IS NOT NULL"),
+        ),
+        # gateway.web.queries.PROBLEM_STATUSES: the dashboard's latest failures.
+        Index(
+            "ix_posts_problems_updated",
+            "updated_at",
+            "id",
+            postgresql_where=sql_text("status IN ('failed', 'partly_published', 'blocked')"),
+            sqlite_where=sql_text("status IN ('failed', 'partly_published', 'blocked')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(Text)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(32), default=PostStatus.DRAFT.value)
     # None for an ordinary post; the category (issue 7) for an emergency post.
     emergency_category: Mapped[str | None] = mapped_column(String(40))

@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from flask import current_app
+from sqlalchemy import Select, bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
-from gateway.domain.guardrails.clock import LONDON, local_to_utc
+from gateway.domain import emergency as emergency_rules
+from gateway.domain.guardrails.clock import LONDON, OfficeHours, local_to_utc
 from gateway.domain.roles import Role
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
-from gateway.models import Delivery, Post, User
+from gateway.models import ClosureDay, Delivery, EmergencyReview, Post, User
 from gateway.models.base import utcnow
 
 #: Rows listed in each dashboard section; the count above it gives the whole number.
@@ -32,6 +34,7 @@ SCHEDULED_STATUSES = (
     PostStatus.PUBLISHED.value,
     PostStatus.PARTLY_PUBLISHED.value,
 )
+#: Index ix_posts_problems_updated (migration 0006) is for exactly these statuses: change both.
 PROBLEM_STATUSES = (
     PostStatus.FAILED.value,
     PostStatus.PARTLY_PUBLISHED.value,
@@ -39,40 +42,96 @@ PROBLEM_STATUSES = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    """A post as a list shows it: plain values from one row, no ORM object (issue 6, "Speed")."""
+
+    id: int
+    text: str
+    author_email: str
+    scheduled_at: datetime | None
+    status: PostStatus
+
+
 @dataclass
 class Section:
     key: str
     title: str
     count: int
-    posts: list[Post] = field(default_factory=list)
+    posts: list[PostRow] = field(default_factory=list)
     empty: str = "None."
 
 
-def _sections(specs: list[tuple[str, str, Select[Any], str]]) -> list[Section]:
-    """Every section's count in one statement (one scalar subquery each, so each still uses
-    its index), then one LIMITed SELECT for each section that has rows."""
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str
+    title: str
+    #: ``select(Post).where(...)``: which posts belong in the section.
+    query: Select[Any]
+    #: The first ``SECTION_ROWS`` in this order are listed.
+    order_by: tuple[Any, ...]
+    empty: str
+
+
+#: Lists show the first 80 characters of a post (Jinja's truncate(80) keeps up to 85 whole):
+#: fetching 100 gives the same words without carrying a long post per row.
+LIST_TEXT_CHARS = 100
+
+
+def _listed(query: Select[Any], order_by: tuple[Any, ...]) -> Select[Any]:
+    """The columns a list shows, the author's email joined in, each row's place in order."""
+    return (
+        query.order_by(None)
+        .with_only_columns(
+            Post.id,
+            func.substr(Post.text, 1, LIST_TEXT_CHARS).label("text"),
+            User.email.label("author_email"),
+            Post.scheduled_at,
+            Post.status,
+            func.row_number().over(order_by=order_by).label("place"),
+        )
+        .join_from(Post, User, User.id == Post.author_id)
+        .order_by(*order_by)
+    )
+
+
+def _post_row(row: Any) -> PostRow:
+    return PostRow(row.id, row.text, row.author_email, row.scheduled_at, PostStatus(row.status))
+
+
+def _sections(
+    specs: list[SectionSpec], extra_counts: tuple[Any, ...] = ()
+) -> tuple[list[Section], tuple[int, ...]]:
+    """Two statements for the whole board: every section's count (one scalar subquery each,
+    so each still uses its index, plus any ``extra_counts``), then the first rows of every
+    section that has any, in one UNION ALL."""
     counts = db.session.execute(
         select(
             *(
-                select(func.count()).select_from(q.order_by(None).subquery()).scalar_subquery()
-                for _, _, q, _ in specs
-            )
+                select(func.count())
+                .select_from(spec.query.order_by(None).subquery())
+                .scalar_subquery()
+                for spec in specs
+            ),
+            *extra_counts,
         )
     ).one()
-    sections = []
-    for (key, title, query, empty), count in zip(specs, counts, strict=True):
-        posts = []
-        if count:
-            # The author is shown, so it is joined in; their roles are not needed here.
-            posts = list(
-                db.session.scalars(
-                    query.options(joinedload(Post.author).lazyload(User.role_rows)).limit(
-                        SECTION_ROWS
-                    )
-                ).unique()
-            )
-        sections.append(Section(key, title, count or 0, posts, empty))
-    return sections
+    members = [
+        select(literal(i).label("section"), listed)
+        for i, (spec, count) in enumerate(zip(specs, counts, strict=False))
+        if count
+        for listed in [_listed(spec.query, spec.order_by).limit(SECTION_ROWS).subquery()]
+    ]
+    rows: dict[int, list[PostRow]] = {i: [] for i in range(len(specs))}
+    if members:
+        listed = union_all(*members).subquery()
+        for row in db.session.execute(select(listed).order_by(listed.c.section, listed.c.place)):
+            rows[row.section].append(_post_row(row))
+    sections = [
+        Section(spec.key, spec.title, count or 0, rows[i], spec.empty)
+        for i, (spec, count) in enumerate(zip(specs, counts, strict=False))
+    ]
+    return sections, tuple(counts[len(specs) :])
 
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -85,7 +144,19 @@ def today_local(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(LONDON).date()
 
 
-def dashboard(user: User, now: datetime | None = None) -> list[Section]:
+#: Who can review an emergency post afterwards (gateway.posts.emergency.review): the
+#: dashboard shows them the overdue reviews (issue 7).
+EMERGENCY_REVIEWERS = (Role.OFFICER, Role.DUTY_OFFICER, Role.MONITORING_OFFICER)
+
+
+@dataclass
+class Board:
+    sections: list[Section]
+    #: Emergency posts whose review is past due; None for a user who cannot review them.
+    overdue_reviews: int | None = None
+
+
+def dashboard(user: User, now: datetime | None = None) -> Board:
     now = now or utcnow()
     today = today_local(now)
     day_start, day_end = local_day_bounds(today)
@@ -93,80 +164,129 @@ def dashboard(user: User, now: datetime | None = None) -> list[Section]:
     week_from, _ = local_day_bounds(week_start)
     _, week_to = local_day_bounds(week_start + timedelta(days=6))
     by_time = (Post.scheduled_at, Post.id)
+    latest_first = (Post.updated_at.desc(), Post.id.desc())
     specs = [
-        (
+        SectionSpec(
             "drafts",
             "My drafts",
-            select(Post)
-            .where(Post.author_id == user.id, Post.status == PostStatus.DRAFT.value)
-            .order_by(Post.updated_at.desc(), Post.id.desc()),
+            select(Post).where(Post.author_id == user.id, Post.status == PostStatus.DRAFT.value),
+            latest_first,
             "You have no drafts.",
         ),
-        (
+        SectionSpec(
             "mine-awaiting",
             "My posts awaiting approval",
-            select(Post)
-            .where(Post.author_id == user.id, Post.status == PostStatus.AWAITING_APPROVAL.value)
-            .order_by(*by_time),
+            select(Post).where(
+                Post.author_id == user.id, Post.status == PostStatus.AWAITING_APPROVAL.value
+            ),
+            by_time,
             "None of your posts is waiting for approval.",
         ),
     ]
     if user.has_role(Role.OFFICER):
         specs.append(
-            (
+            SectionSpec(
                 "to-approve",
                 "Waiting for you to approve",
                 approval_queue_query(user),
+                by_time,
                 "Nothing is waiting for you.",
             )
         )
     specs += [
-        (
+        SectionSpec(
             "today",
             "Going out today",
-            select(Post)
-            .where(
+            select(Post).where(
                 Post.status.in_(SCHEDULED_STATUSES),
                 Post.scheduled_at >= day_start,
                 Post.scheduled_at < day_end,
-            )
-            .order_by(*by_time),
+            ),
+            by_time,
             "Nothing is scheduled for today.",
         ),
-        (
+        SectionSpec(
             "week",
             "This week",
-            select(Post)
-            .where(
+            select(Post).where(
                 Post.status.in_(SCHEDULED_STATUSES),
                 Post.scheduled_at >= week_from,
                 Post.scheduled_at < week_to,
-            )
-            .order_by(*by_time),
+            ),
+            by_time,
             "Nothing is scheduled this week.",
         ),
-        (
+        SectionSpec(
             "problems",
             "Failed or blocked",
-            select(Post)
-            .where(Post.status.in_(PROBLEM_STATUSES))
-            .order_by(Post.updated_at.desc(), Post.id.desc()),
+            # The statuses go into the SQL as literals, not parameters: PostgreSQL uses a
+            # partial index only when it can see that the query matches its predicate, which
+            # it cannot in a prepared statement's generic plan.
+            select(Post).where(
+                Post.status.in_(
+                    bindparam(
+                        "problem_statuses",
+                        PROBLEM_STATUSES,
+                        expanding=True,
+                        literal_execute=True,
+                    )
+                )
+            ),
+            latest_first,
             "No failures.",
         ),
-        (
+        SectionSpec(
             "held",
             "Held for a person",
-            select(Post)
-            .where(
+            select(Post).where(
                 Post.id.in_(
                     select(Delivery.post_id).where(Delivery.status == DeliveryStatus.HELD.value)
                 )
-            )
-            .order_by(*by_time),
+            ),
+            by_time,
             "Nothing is held.",
         ),
     ]
-    return _sections(specs)
+    reviewer = user.has_role(*EMERGENCY_REVIEWERS)
+    overdue_before = local_day_bounds(today - timedelta(days=1))[0]
+    sections, extra = _sections(
+        specs,
+        (_review_candidates(overdue_before).scalar_subquery(),) if reviewer else (),
+    )
+    overdue = None
+    if reviewer:
+        overdue = overdue_reviews(today, overdue_before) if extra[0] else 0
+    return Board(sections, overdue)
+
+
+def _unreviewed_emergency_posts(created_before: datetime) -> tuple[Any, ...]:
+    """Emergency posts with no review yet that could be overdue: one made on day D is due on
+    the next working day after D at the earliest, so it can be overdue only from D + 2 on
+    (index ix_posts_emergency_created)."""
+    return (
+        Post.emergency_category.is_not(None),
+        Post.created_at < created_before,
+        Post.id.not_in(select(EmergencyReview.post_id)),
+    )
+
+
+def _review_candidates(created_before: datetime) -> Select[Any]:
+    return select(func.count()).where(*_unreviewed_emergency_posts(created_before))
+
+
+def overdue_reviews(today: date, created_before: datetime) -> int:
+    """Emergency posts past their review day, by the rule of the review list
+    (gateway.posts.emergency.awaiting_review): due the next working day after the post."""
+    created = db.session.scalars(
+        select(Post.created_at).where(*_unreviewed_emergency_posts(created_before))
+    ).all()
+    if not created:
+        return 0
+    hours = OfficeHours(
+        current_app.config.get("HOLIDAY_NATION", "ENG"),
+        frozenset(db.session.scalars(select(ClosureDay.day))),
+    )
+    return sum(1 for at in created if today > emergency_rules.review_due(at, hours))
 
 
 def approval_queue_query(user: User) -> Select[Any]:
@@ -192,20 +312,73 @@ def approval_queue(user: User, page: int = 1) -> tuple[int, list[Post]]:
     return count or 0, list(rows)
 
 
-def scheduled_between(start: datetime, end: datetime) -> list[Delivery]:
-    """Every delivery of a live post due in [start, end), with its post and channel, in two
-    queries (the deliveries with their channel joined, then their posts in one IN query)."""
-    return list(
-        db.session.scalars(
-            select(Delivery)
-            .join(Post, Post.id == Delivery.post_id)
-            .where(
-                Post.scheduled_at >= start,
-                Post.scheduled_at < end,
-                Post.status.notin_((PostStatus.CANCELLED.value, PostStatus.REJECTED.value)),
-            )
-            # The calendar shows no author: skip the joined load of each post's author.
-            .options(selectinload(Delivery.post).lazyload(Post.author))
-            .order_by(Post.scheduled_at, Delivery.id)
-        ).unique()
+@dataclass(frozen=True, slots=True)
+class CalendarEntry:
+    """One delivery in the schedule: a post going to a channel. Plain values from one row, not
+    ORM objects: a month holds a couple of thousand, and building Post and Delivery objects
+    for each cost more than the rest of the page together (issue 6, "Speed")."""
+
+    post_id: int
+    channel_id: int
+    scheduled_at: datetime
+    status: PostStatus
+    text: str
+
+
+#: The calendar shows the first 40 characters of a post (Jinja's truncate(40) keeps up to 45
+#: whole): fetching 60 gives the same words without carrying a long Facebook post per cell.
+CALENDAR_TEXT_CHARS = 60
+
+
+def calendar(
+    days: list[date], per_day: int | None = None
+) -> tuple[dict[date, list[CalendarEntry]], dict[date, int]]:
+    """Every delivery of a live post due on each Europe/London day in ``days`` (consecutive),
+    at most ``per_day`` a day (the first by time), and each day's whole number: one query.
+
+    The local day is a CASE over the days' UTC bounds, so PostgreSQL and SQLite agree on it
+    without time-zone support in the database; a window function ranks and counts each day.
+    """
+    bounds = [local_day_bounds(d) for d in days]
+    start, end = bounds[0][0], bounds[-1][1]
+    day_index = case(*((Post.scheduled_at < day_end, i) for i, (_, day_end) in enumerate(bounds)))
+    due = (
+        select(
+            Post.id.label("post_id"),
+            Delivery.channel_id,
+            Post.scheduled_at,
+            Post.status,
+            func.substr(Post.text, 1, CALENDAR_TEXT_CHARS).label("text"),
+            day_index.label("day"),
+        )
+        .join(Delivery, Delivery.post_id == Post.id)
+        .where(
+            Post.scheduled_at >= start,
+            Post.scheduled_at < end,
+            Post.status.notin_((PostStatus.CANCELLED.value, PostStatus.REJECTED.value)),
+        )
+        .subquery()
     )
+    ranked = select(
+        due,
+        func.row_number()
+        .over(
+            partition_by=due.c.day, order_by=(due.c.scheduled_at, due.c.post_id, due.c.channel_id)
+        )
+        .label("rank"),
+        func.count().over(partition_by=due.c.day).label("day_total"),
+    ).subquery()
+    query = select(ranked).order_by(ranked.c.day, ranked.c.rank)
+    if per_day is not None:
+        query = query.where(ranked.c.rank <= per_day)
+    entries: dict[date, list[CalendarEntry]] = {d: [] for d in days}
+    totals: dict[date, int] = dict.fromkeys(days, 0)
+    for row in db.session.execute(query):
+        day = days[row.day]
+        totals[day] = row.day_total
+        entries[day].append(
+            CalendarEntry(
+                row.post_id, row.channel_id, row.scheduled_at, PostStatus(row.status), row.text
+            )
+        )
+    return entries, totals

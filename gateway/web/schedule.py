@@ -11,9 +11,8 @@ from flask import current_app, render_template, request
 from sqlalchemy import select
 
 from gateway.domain.guardrails import is_bank_holiday, pre_election_period
-from gateway.domain.guardrails.clock import LONDON
 from gateway.extensions import db
-from gateway.models import Channel, ClosureDay, Delivery
+from gateway.models import Channel, ClosureDay
 from gateway.policy import current_context
 from gateway.security import signed_in
 from gateway.web import queries
@@ -32,7 +31,9 @@ class Day:
     bank_holiday: bool = False
     closure: str | None = None
     periods: list[str] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
+    entries: list[queries.CalendarEntry] = field(default_factory=list)
+    #: Every delivery that day, though ``entries`` may hold only the first few.
+    total: int = 0
 
     @property
     def closed(self) -> bool:
@@ -85,16 +86,18 @@ def _days(first: date, last: date) -> dict[date, Day]:
     return days
 
 
-def _fill(days: dict[date, Day]) -> list[Delivery]:
-    first, last = min(days), max(days)
-    start, _ = queries.local_day_bounds(first)
-    _, end = queries.local_day_bounds(last)
-    deliveries = queries.scheduled_between(start, end)
-    for delivery in deliveries:
-        local_day = delivery.post.scheduled_at.astimezone(LONDON).date()
-        if local_day in days:
-            days[local_day].deliveries.append(delivery)
-    return deliveries
+def _fill(days: dict[date, Day], per_day: int | None = None) -> None:
+    entries, totals = queries.calendar(list(days), per_day)
+    for day, entry in days.items():
+        entry.entries = entries[day]
+        entry.total = totals[day]
+
+
+def _channels() -> dict[int, Channel]:
+    return {
+        c.id: c
+        for c in db.session.scalars(select(Channel).order_by(Channel.display_name, Channel.id))
+    }
 
 
 @bp.get("/schedule")
@@ -104,13 +107,14 @@ def schedule_week():
     chosen = _parse_day(request.args.get("start"), today)
     monday = chosen - timedelta(days=chosen.weekday())
     days = _days(monday, monday + timedelta(days=6))
-    deliveries = _fill(days)
-    channels = list(db.session.scalars(select(Channel).order_by(Channel.display_name, Channel.id)))
-    grid: dict[int, dict[date, list[Delivery]]] = defaultdict(lambda: defaultdict(list))
-    for delivery in deliveries:
-        local_day = delivery.post.scheduled_at.astimezone(LONDON).date()
-        grid[delivery.channel_id][local_day].append(delivery)
-    shown = [c for c in channels if c.enabled or c.id in grid]
+    _fill(days)
+    grid: dict[int, dict[date, list[queries.CalendarEntry]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for day in days.values():
+        for entry in day.entries:
+            grid[entry.channel_id][day.day].append(entry)
+    shown = [c for c in _channels().values() if c.enabled or c.id in grid]
     return render_template(
         "web/schedule_week.html",
         days=list(days.values()),
@@ -135,7 +139,7 @@ def schedule_month():
     grid_start = first - timedelta(days=first.weekday())
     grid_end = last + timedelta(days=6 - last.weekday())
     days = _days(grid_start, grid_end)
-    _fill(days)
+    _fill(days, per_day=MONTH_CELL_ROWS)
     ordered = list(days.values())
     weeks = [ordered[i : i + 7] for i in range(0, len(ordered), 7)]
     return render_template(
@@ -146,5 +150,6 @@ def schedule_month():
         next=last + timedelta(days=1),
         today=today,
         month_cell_rows=MONTH_CELL_ROWS,
+        channel_names={c.id: c.display_name for c in _channels().values()},
         platform_names=PLATFORM_NAMES,
     )

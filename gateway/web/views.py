@@ -14,4 +14,7 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 @signed_in
 def dashboard():
-    return render_template("web/dashboard.html", board=queries.dashboard(current_user))
+    board = queries.dashboard(current_user)
+    return render_template(
+        "web/dashboard.html", board=board.sections, overdue_reviews=board.overdue_reviews
+    )
