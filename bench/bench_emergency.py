@@ -12,7 +12,7 @@ bench/bench_publish.py's ``Bench``, imported, not copied):
   Redis db ``--redis-db`` (10), flushed before and after.
 - ``gateway fakeplatform`` with every request delayed ``--latency-ms`` (50 ms), so the backlog's
   platform calls are in flight while the emergency posts go out.
-- ``gateway web`` (waitress), ``gateway scheduler`` and ``--workers`` ``gateway worker``
+- ``gateway web`` (gunicorn), ``gateway scheduler`` and ``--workers`` ``gateway worker``
   processes (emergency queue first: gateway/queue.py QUEUE_ORDER).
 
 The backlog, written straight into the database in the state an approval leaves it (approved

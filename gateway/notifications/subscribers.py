@@ -65,9 +65,9 @@ def on_post_event(sender: Any, *, event: str, post_id: int, **_: Any) -> None:
 
     @after_this_request
     def _after_sending(response):  # noqa: ANN001, ANN202
-        # The WSGI server calls this once the page has gone to the browser: waitress (what
-        # `gateway web` runs) at once; werkzeug's development server only when the browser
-        # drops the connection, as it first drains the socket.
+        # The WSGI server calls this once the page has gone to the browser: gunicorn (what
+        # `gateway web` runs) and waitress at once; werkzeug's development server only when
+        # the browser drops the connection, as it first drains the socket.
         response.call_on_close(lambda: _tell_in(app, event, post_id))
         return response
 

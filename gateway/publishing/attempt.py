@@ -287,6 +287,7 @@ def claim(delivery_id: int) -> Prepared | str:
             None,
         )
         db.session.commit()
+        _notify("held", delivery.post_id)
         return "missed"
     attempt_id = str(uuid.uuid4())
     claimed = db.session.execute(
@@ -340,6 +341,7 @@ def claim(delivery_id: int) -> Prepared | str:
         _hold(delivery, f"The channel {channel.display_name} is {reason}.", None)
         settle_post(post)
         db.session.commit()
+        _notify("held", post.id)
         return "held: channel"
     if problem is not None:
         _set_status(delivery, D.BLOCKED)
@@ -360,6 +362,7 @@ def claim(delivery_id: int) -> Prepared | str:
         reason = reauthorise.reason if reauthorise is not None else "no credentials"
         _hold(delivery, f"The channel needs to be reconnected: {reason}", None)
         db.session.commit()
+        _notify("held", post.id)
         return "held: credentials"
     prepared = Prepared(
         delivery_id=delivery.id,
@@ -543,6 +546,7 @@ def resolve_abandoned(delivery_id: int, attempt_id: str | None) -> str:
             outcome="unknown",
         )
         db.session.commit()
+        _notify("held", delivery.post_id)
         return "held"
     prepared = Prepared(
         delivery_id=delivery.id,

@@ -11,7 +11,7 @@
   reviews looks at the few emergency posts, not at every post.
 
 Revision ID: 0006
-Revises: 0004 (0005, the policy version, is on another branch: when both are merged this
+Revises: 0005 (0005, the policy version, is on another branch: when both are merged this
 one follows it, down_revision = "0005")
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -53,7 +53,8 @@ def test_every_kind_of_change_to_every_policy_table_is_seen(app):
 
         db.session.execute(
             text(
-                "INSERT INTO allowed_contacts (kind, value, note) VALUES ('email', 'help@council.example', '')"
+                "INSERT INTO allowed_contacts (kind, value, note) "
+                "VALUES ('email', 'help@council.example', '')"
             )
         )
         db.session.commit()

@@ -157,3 +157,22 @@ def test_an_outcome_whose_email_could_not_be_sent_is_told_with_the_next_one(
     [email] = inbox.to(AUTHOR)
     body = email.get_content()
     assert "Council on X: Blocked" in body and "Council Facebook Page: Blocked" in body
+
+
+def test_the_author_is_told_when_a_post_missed_its_time(
+    app, clock, fake, channels, officers, inbox
+):
+    # The worker was down past the grace period: the post is held, not sent late, and its
+    # author hears so at once rather than finding out from residents.
+    from datetime import timedelta
+
+    post_id = approved_post(app, officers, [channels["facebook"]])
+    clock.shift(timedelta(minutes=app.config["PUBLISH_GRACE_MINUTES"] + 5))
+    run_worker(app)
+
+    [(_, status, _, reason)] = deliveries(app, post_id)
+    assert status == "held" and reason.startswith("Missed")
+    assert fake.posts() == []
+    [email] = inbox.to(AUTHOR)
+    assert email["Subject"].startswith("Your post is held for a person to decide")
+    assert "Missed" in email.get_content()
