@@ -14,7 +14,7 @@ import time
 from flask import Flask
 
 from gateway.extensions import db
-from gateway.publishing.release import RELEASE_TICK_SECONDS, release_now
+from gateway.publishing.release import RELEASE_TICK_SECONDS, Releaser
 from gateway.queue import SCHEDULER_HEARTBEAT_KEY, redis_connection
 from workers.sweeps import SWEEPS
 
@@ -35,11 +35,11 @@ def run_once(app: Flask) -> None:
         redis_connection(app).set(SCHEDULER_HEARTBEAT_KEY, str(time.time()))
 
 
-def release_tick(app: Flask) -> None:
+def release_tick(app: Flask, releaser: Releaser) -> None:
     """Between sweeps: hand deliveries that have just fallen due to the workers, on time."""
     with app.app_context():
         try:
-            release_now(app)
+            releaser.tick()
         except Exception:  # Redis or the database down: the next tick or sweep tries again
             log.exception("release tick failed")
             db.session.rollback()
@@ -57,6 +57,7 @@ def run_forever(app: Flask, *, stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     interval = app.config["SWEEP_SECONDS"]
+    releaser = Releaser(app)
     next_sweep = time.monotonic()
     while not stop.is_set():
         started = time.monotonic()
@@ -68,5 +69,5 @@ def run_forever(app: Flask, *, stop: threading.Event | None = None) -> None:
                 log.exception("scheduler pass failed")
         # Every tick, not only every sweep: a post due at 10:00:00.3 goes out at 10:00:00.3,
         # not at the next whole second (issue 5, "Speed").
-        release_tick(app)
+        release_tick(app, releaser)
         stop.wait(max(0.0, RELEASE_TICK_SECONDS - (time.monotonic() - started)))

@@ -91,6 +91,8 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("post_id", "channel_id"),
         Index("ix_deliveries_status_due", "status", "due_at"),
+        # The release loop's deliveries waiting to be retried (migration 0007).
+        Index("ix_deliveries_status_next_attempt", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,13 +8,14 @@ id, so a delivery cannot be queued twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from flask import Flask
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
@@ -31,8 +32,12 @@ RELEASE_AHEAD = timedelta(seconds=1.5)
 #: to a second early (the job then sleeps in a worker) or late; measured in bench/bench_publish.py
 #: and docs/benchmarks.md. This loop moves each job within one tick after its exact time.
 RELEASE_TICK_SECONDS = 0.05
+#: How far back each tick of the release loop looks. Wider than any pause between ticks (a
+#: slow database, a busy machine); what is older and still waiting is the sweep's.
+RELEASE_WINDOW = timedelta(seconds=5)
 #: Jobs in these states will still run: the sweep leaves them alone.
 LIVE_STATES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
+LIVE_STATUS_NAMES = frozenset(state.value for state in LIVE_STATES)
 CLAIMABLE = (DeliveryStatus.SCHEDULED.value, DeliveryStatus.RETRY.value)
 
 
@@ -73,12 +78,39 @@ def enqueue_delivery_after_commit(delivery: Delivery, *, emergency: bool) -> Non
     )
 
 
-def _job_is_live(conn, job_id: str) -> bool:  # noqa: ANN001
-    try:
-        status = Job.fetch(job_id, connection=conn).get_status(refresh=False)
-    except NoSuchJobError:
-        return False
-    return status in LIVE_STATES
+def due_between(upper: datetime, lower: datetime | None = None):  # noqa: ANN201
+    """Claimable deliveries whose next time (retry time, else due time) is in (lower, upper].
+
+    Written as two ranges rather than over ``coalesce(next_attempt_at, due_at)`` so that each
+    can use its index (ix_deliveries_status_due, ix_deliveries_status_next_attempt): the release
+    loop asks twenty times a second, while thousands of deliveries wait for later.
+    """
+    no_retry = and_(Delivery.next_attempt_at.is_(None), Delivery.due_at <= upper)
+    retry = Delivery.next_attempt_at <= upper
+    if lower is not None:
+        no_retry = and_(no_retry, Delivery.due_at > lower)
+        retry = and_(retry, Delivery.next_attempt_at > lower)
+    return and_(Delivery.status.in_(CLAIMABLE), or_(no_retry, retry))
+
+
+def _next_time():  # noqa: ANN202
+    return func.coalesce(Delivery.next_attempt_at, Delivery.due_at)
+
+
+def job_statuses(conn, job_ids: list[str]) -> list[str | None]:  # noqa: ANN001
+    """Each job's RQ status (None: no such job), in one round trip to Redis.
+
+    Only the status field is read: fetching whole jobs (their pickled calls) for every due
+    delivery on every pass cost the scheduler half a core under a backlog (docs/benchmarks.md).
+    """
+    pipe = conn.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hget(Job.key_for(job_id), "status")
+    return [None if raw is None else raw.decode() for raw in pipe.execute()]
+
+
+def _is_live(status: str | None) -> bool:
+    return status is not None and status in LIVE_STATUS_NAMES
 
 
 def release_due(app: Flask, *, now: datetime | None = None) -> int:
@@ -87,66 +119,75 @@ def release_due(app: Flask, *, now: datetime | None = None) -> int:
     from workers.publish import publish_delivery
 
     now = now or utcnow()
-    due_time = func.coalesce(Delivery.next_attempt_at, Delivery.due_at)
     rows = db.session.execute(
         select(Delivery.id, Post.emergency_category)
         .join(Post, Post.id == Delivery.post_id)
-        .where(Delivery.status.in_(CLAIMABLE), due_time <= now + RELEASE_AHEAD)
-        .order_by(due_time)
+        .where(due_between(now + RELEASE_AHEAD))
+        .order_by(_next_time())
     ).all()
     if not rows:
         return 0
     conn = redis_connection(app)
+    statuses = job_statuses(conn, [publish_job_id(delivery_id) for delivery_id, _ in rows])
     enqueued = 0
-    for delivery_id, emergency in rows:
-        job_id = publish_job_id(delivery_id)
-        if _job_is_live(conn, job_id):
+    for (delivery_id, emergency), status in zip(rows, statuses, strict=True):
+        if _is_live(status):
             continue
         get_queue(_queue_name(bool(emergency)), app).enqueue(
-            publish_delivery, delivery_id, job_id=job_id, **job_options()
+            publish_delivery, delivery_id, job_id=publish_job_id(delivery_id), **job_options()
         )
         enqueued += 1
     return enqueued
 
 
-def release_now(app: Flask, *, now: datetime | None = None) -> int:
-    """Hand every delivery that is due now to its queue: move its job out of RQ's scheduled
+def release_now(
+    app: Flask,
+    *,
+    now: datetime | None = None,
+    since: datetime | None = None,
+    handed: Mapping[int, datetime] | None = None,
+) -> list[tuple[int, datetime]]:
+    """Hand every delivery due in (since, now] to its queue: move its job out of RQ's scheduled
     registry, or enqueue it if it has no live job. Never before its time, so no worker waits.
+    ``handed``: deliveries already handed over for the time they are due now, left alone.
+    Returns the (delivery id, next time) of the others it found, handed over or already live.
 
-    Run every RELEASE_TICK_SECONDS by the scheduler process. A job moved here and by RQ's own
-    scheduler at the same moment would run twice; the claim's compare-and-set makes the second
-    run do nothing.
+    Run every RELEASE_TICK_SECONDS by the scheduler's Releaser. A job moved here and by RQ's
+    own scheduler at the same moment would run twice; the claim's compare-and-set makes the
+    second run do nothing.
     """
     from workers.options import job_options
     from workers.publish import publish_delivery
 
     now = now or utcnow()
-    due_time = func.coalesce(Delivery.next_attempt_at, Delivery.due_at)
     rows = db.session.execute(
-        select(Delivery.id, Post.emergency_category)
+        select(Delivery.id, Post.emergency_category, _next_time())
         .join(Post, Post.id == Delivery.post_id)
-        .where(Delivery.status.in_(CLAIMABLE), due_time <= now)
-        .order_by(due_time)
+        .where(due_between(now, since))
+        .order_by(_next_time())
     ).all()
     db.session.rollback()  # hold no snapshot or lock between ticks
+    if handed:
+        rows = [row for row in rows if handed.get(row[0]) != row[2]]
     if not rows:
-        return 0
+        return []
     conn = redis_connection(app)
-    jobs = Job.fetch_many([publish_job_id(delivery_id) for delivery_id, _ in rows], conn)
-    released = 0
+    statuses = job_statuses(conn, [publish_job_id(delivery_id) for delivery_id, _, _ in rows])
     jobless: dict[int, bool] = {}
-    for (delivery_id, emergency), job in zip(rows, jobs, strict=True):
-        queue = get_queue(_queue_name(bool(emergency)), app)
-        status = job.get_status(refresh=False) if job is not None else None
-        if status is JobStatus.SCHEDULED:
+    for (delivery_id, emergency, _), status in zip(rows, statuses, strict=True):
+        if status == JobStatus.SCHEDULED.value:
+            queue = get_queue(_queue_name(bool(emergency)), app)
+            job_id = publish_job_id(delivery_id)
             # Only the remover enqueues: ZREM answers 1 to exactly one caller.
-            if conn.zrem(ScheduledJobRegistry(queue=queue).key, job.id):
-                queue.enqueue_job(job)
-                released += 1
-        elif status not in LIVE_STATES:
+            if conn.zrem(ScheduledJobRegistry(queue=queue).key, job_id):
+                try:
+                    queue.enqueue_job(Job.fetch(job_id, connection=conn))
+                except NoSuchJobError:  # expired between the two reads: queue a new one
+                    jobless[delivery_id] = bool(emergency)
+        elif not _is_live(status):
             jobless[delivery_id] = bool(emergency)
     if jobless:
-        # A job may have run and finished between the read above and the fetch of its job:
+        # A job may have run and finished between the read above and the read of its status:
         # read those rows again, so a delivery just published is not queued a second time
         # (the claim would refuse it, but its worker may still be writing the finished job).
         still = db.session.scalars(
@@ -159,8 +200,31 @@ def release_now(app: Flask, *, now: datetime | None = None) -> int:
             get_queue(_queue_name(jobless[delivery_id]), app).enqueue(
                 publish_delivery, delivery_id, job_id=publish_job_id(delivery_id), **job_options()
             )
-            released += 1
-    return released
+    return [(delivery_id, due) for delivery_id, _, due in rows]
+
+
+class Releaser:
+    """The scheduler's release loop: each tick hands over what fell due since the last one.
+
+    Each tick reads only the deliveries due in a short window behind now, and skips those it
+    already handed over for the same time, so a backlog of queued deliveries costs nothing per
+    tick. A delivery older than the window that is still waiting (the scheduler was down, Redis
+    lost its job) is the sweep's (``release_due``, every SWEEP_SECONDS).
+    """
+
+    def __init__(self, app: Flask, *, window: timedelta = RELEASE_WINDOW) -> None:
+        self.app = app
+        self.window = window
+        self._handed: dict[int, datetime] = {}
+
+    def tick(self, now: datetime | None = None) -> int:
+        """One pass. Returns how many deliveries it handed over for the first time."""
+        now = now or utcnow()
+        since = now - self.window
+        self._handed = {i: due for i, due in self._handed.items() if due > since}
+        found = release_now(self.app, now=now, since=since, handed=self._handed)
+        self._handed.update(found)
+        return len(found)
 
 
 def release_stale(app: Flask, *, now: datetime | None = None) -> int:
@@ -178,11 +242,17 @@ def release_stale(app: Flask, *, now: datetime | None = None) -> int:
             or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
         )
     ).all()
-    conn = redis_connection(app)
+    if not rows:
+        return 0
+    job_ids = [
+        resolve_job_id(delivery_id, attempt_id or "none") for delivery_id, attempt_id, _ in rows
+    ]
+    statuses = job_statuses(redis_connection(app), job_ids)
     enqueued = 0
-    for delivery_id, attempt_id, emergency in rows:
-        job_id = resolve_job_id(delivery_id, attempt_id or "none")
-        if _job_is_live(conn, job_id):
+    for (delivery_id, attempt_id, emergency), job_id, status in zip(
+        rows, job_ids, statuses, strict=True
+    ):
+        if _is_live(status):
             continue
         get_queue(_queue_name(bool(emergency)), app).enqueue(
             resolve_delivery, delivery_id, attempt_id, job_id=job_id, **job_options()
