@@ -28,9 +28,7 @@ from tests.publishing.conftest import approved_post, deliveries
 
 def _delivery_id(app, post_id):
     with app.app_context():
-        return db.session.scalars(
-            db.select(Delivery.id).where(Delivery.post_id == post_id)
-        ).one()
+        return db.session.scalars(db.select(Delivery.id).where(Delivery.post_id == post_id)).one()
 
 
 def _queue(app):
