@@ -11,6 +11,7 @@ without touching the library or any global.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -133,9 +134,28 @@ def mount_transport(
     """Route ``session``'s requests for ``hosts`` (scheme://host) through PlatformTransport."""
     install_log_scrubber()
     transport = PlatformTransport(base_url, timeout)
+    hosts = [host.rstrip("/") + "/" for host in hosts]
     for host in hosts:
-        session.mount(host.rstrip("/") + "/", transport)
+        session.mount(host, transport)
+    read_environment_once(session, hosts[0] if hosts else "https://localhost/")
     return session
+
+
+def read_environment_once(session: requests.Session, url: str) -> None:
+    """Take the proxy and CA bundle settings from the environment now, once per session.
+
+    requests reads them again on every request (``trust_env``): a walk over the whole
+    environment for each call, about a twentieth of a publish's CPU time (profiled in
+    docs/benchmarks.md, "Publishing"). The settings honoured stay the same: HTTP(S)_PROXY and
+    NO_PROXY for the platform's host, REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE; .netrc is not
+    read (a platform's credentials come from the channel, never from a file in a home folder).
+    """
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    if session.verify is True:
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+    session.trust_env = False
 
 
 def _never_connected(exc: BaseException) -> bool:
