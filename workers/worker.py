@@ -10,6 +10,7 @@ from rq.worker_pool import WorkerPool
 
 from gateway.extensions import db
 from gateway.queue import QUEUE_ORDER, redis_connection
+from gateway.warmup import warm_up
 from workers.options import WORKER_TTL_SECONDS
 
 #: Worker processes ``gateway worker`` runs when not told otherwise: one, so ``gateway up`` stays
@@ -84,6 +85,7 @@ def run_workers(
     early, leaving workers asleep in them. Turn it on only to keep scheduled jobs moving while
     no ``gateway scheduler`` runs.
     """
+    warm_up(app.config.get("HOLIDAY_NATION", "ENG"))
     if processes <= 1:
         worker = build_worker(app, fork=fork, queues=queues)
         worker.work(burst=burst, with_scheduler=rq_scheduler, logging_level="INFO")

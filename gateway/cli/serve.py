@@ -55,6 +55,10 @@ class GatewayServer(BaseApplication):
 
 
 def serve(host: str, port: int, workers: int, threads: int) -> None:
+    from gateway.warmup import warm_up
+
+    # In the master, before it forks its workers: each starts with the calendars loaded.
+    warm_up(os.environ.get("GATEWAY_HOLIDAY_NATION") or "ENG")
     GatewayServer(
         {
             "bind": f"{host}:{port}",
