@@ -243,6 +243,11 @@ def _lock_post(post_id: int, *, for_claim: bool = False) -> Post:
     version check (optimistic locking) fails all but one of them; with it they take turns, and
     each settles the post from its siblings' committed statuses. The author and approvers'
     user rows are not read: their ids are on the post and approval rows.
+
+    The collections are read by their own statements, after the lock is granted, not joined to
+    the locking one: under READ COMMITTED a statement that waited for the lock sees the locked
+    row as it is now but joined rows as they were when it started, so a sibling's committed
+    status would be missed (tests/publishing/test_concurrent_channels.py fails that way).
     """
     options = [lazyload(Post.author), selectinload(Post.deliveries)]
     if for_claim:
