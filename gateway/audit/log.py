@@ -106,6 +106,11 @@ def record(
     return entry
 
 
+#: Up to this many entry and facet rows are written in one statement (PostgreSQL); a bigger
+#: transaction (an import, the demo log) uses one batched statement per table instead.
+ONE_STATEMENT_ROWS = 200
+
+
 def _dialect_insert(session: Session, model: type) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
@@ -177,22 +182,43 @@ def _write_pending(session: Session) -> None:
         )
         entry.seq, entry.time, entry.leaf, entry.entry_hash = head_seq, now, leaf, entry_hash
         head_hash = entry_hash
-    if contents:
-        # Two transactions may store the same new content at once: the second one's insert
-        # is a no-op, not an IntegrityError that would undo its change.
-        session.execute(
-            _dialect_insert(session, PostContent).on_conflict_do_nothing(),
-            [{"sha256": k, "content": v} for k, v in contents.items()],
-        )
-    session.execute(insert(AuditEntry.__table__), entries)
-    if facets:
-        session.execute(insert(AuditFacet.__table__), facets)
-    session.execute(
+    content_rows = [{"sha256": k, "content": v} for k, v in contents.items()]
+    move_head = (
         update(AuditHead)
         .where(AuditHead.id == HEAD_ROW_ID)
         .values(last_seq=head_seq, last_hash=head_hash, last_time=now)
         .execution_options(synchronize_session=False)
     )
+    if (
+        session.get_bind().dialect.name == "postgresql"
+        and len(entries) + len(facets) <= ONE_STATEMENT_ROWS
+    ):
+        # One round trip while the head is locked: the inserts ride along as data-modifying
+        # WITH clauses of the head's update (PostgreSQL runs each exactly once, to completion,
+        # in the same statement). Every publish, approval and edit waits for this lock, and
+        # each round trip made while holding it is time all of them wait.
+        ctes = [insert(AuditEntry.__table__).values(entries).cte("new_entries")]
+        if content_rows:
+            ctes.append(
+                _dialect_insert(session, PostContent)
+                .values(content_rows)
+                .on_conflict_do_nothing()
+                .cte("new_contents")
+            )
+        if facets:
+            ctes.append(insert(AuditFacet.__table__).values(facets).cte("new_facets"))
+        session.execute(move_head.add_cte(*ctes))
+        return
+    if content_rows:
+        # Two transactions may store the same new content at once: the second one's insert
+        # is a no-op, not an IntegrityError that would undo its change.
+        session.execute(
+            _dialect_insert(session, PostContent).on_conflict_do_nothing(), content_rows
+        )
+    session.execute(insert(AuditEntry.__table__), entries)
+    if facets:
+        session.execute(insert(AuditFacet.__table__), facets)
+    session.execute(move_head)
 
 
 def _drop_pending(session: Session, *args: Any) -> None:
