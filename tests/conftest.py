@@ -20,6 +20,7 @@ import pytest
 from redis import Redis
 
 from gateway.domain.roles import Role
+from tests.support.smtp import inbox  # noqa: F401 - a fixture, found by name
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -14,12 +14,11 @@ from datetime import datetime
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 
 from fakeplatform.client import FakePlatformControl
 from gateway.domain.roles import Role
 from tests.browser.conftest import DESKTOP, LONDON, Window
-from tests.notifications.conftest import LEADS, Inbox, free_port
+from tests.support.smtp import LEADS
 from workers.worker import build_worker
 
 #: 3am on Wednesday 10 March 2027 in London: outside office hours (09:00-17:00 on weekdays).
@@ -34,18 +33,6 @@ ROAD = "The A249 is closed northbound at Bobbing after a collision. Please use t
 def night():
     with time_machine.travel(NIGHT, tick=True) as traveller:
         yield traveller
-
-
-@pytest.fixture
-def inbox(app):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, EMERGENCY_NOTIFY_EMAILS=LEADS
-    )
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture

@@ -2,48 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-from email import message_from_bytes
-
-import pytest
-from aiosmtpd.controller import Controller
-
 from gateway import notifications
 from gateway.extensions import db
 from gateway.models import Post
+from tests.support.network import free_port
 from tests.web.conftest import CLEAN_TEXT
 from tests.web.helpers import get, submit
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        message = message_from_bytes(envelope.content)
-        self.messages.append((tuple(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def to(self, address):
-        return [m for rcpts, m in self.messages if address in rcpts]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def inbox(app):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config.update(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, MAIL_FROM="gateway@council.example"
-    )
-    yield handler
-    controller.stop()
 
 
 def test_approvers_are_told_when_a_post_awaits_them_and_authors_when_it_is_decided(
@@ -113,7 +77,7 @@ def test_a_rejection_email_carries_the_reason_and_worker_messages_exist(
 
 
 def test_a_mail_server_that_is_down_never_fails_the_officers_action(app, people, channels):
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port())  # nothing listens
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nothing listens
     a = people["a"]
     sent = submit(
         a,
