@@ -232,7 +232,8 @@ def findings_for(post: Post, *, at: datetime | None = None) -> dict[int, list[Fi
         raise PostError(str(exc), "text") from None
 
 
-def _all(found: dict[int, list[Finding]]) -> list[Finding]:
+def distinct_findings(found: dict[int, list[Finding]]) -> list[Finding]:
+    """Each finding once, in the order found: most rules find the same thing on every channel."""
     seen, out = set(), []
     for items in found.values():
         for f in items:
@@ -244,20 +245,28 @@ def _all(found: dict[int, list[Finding]]) -> list[Finding]:
 
 
 def _blocking(found: dict[int, list[Finding]]) -> list[Finding]:
-    return [f for f in _all(found) if f.outcome is Outcome.BLOCK]
+    return [f for f in distinct_findings(found) if f.outcome is Outcome.BLOCK]
 
 
 def _referrals(found: dict[int, list[Finding]]) -> list[Finding]:
-    return [f for f in _all(found) if f.outcome is Outcome.REFER]
+    return [f for f in distinct_findings(found) if f.outcome is Outcome.REFER]
 
 
-def _verdict_payload(stage: str, found: dict[int, list[Finding]]) -> dict:
-    return {
-        "stage": stage,
-        "findings": {
-            str(channel_id): [f.as_dict() for f in items] for channel_id, items in found.items()
+def record_verdict(post: Post, actor: User, stage: str, found: dict[int, list[Finding]]) -> None:
+    """Write the guardrails' findings on each channel to the publish log, whatever they say:
+    a refused submission, approval or emergency post is on the record too."""
+    record(
+        "guardrails.verdict",
+        actor=_actor(actor),
+        obj=("post", post.id),
+        payload={
+            "stage": stage,
+            "findings": {
+                str(channel_id): [f.as_dict() for f in items] for channel_id, items in found.items()
+            },
         },
-    }
+        content=content_of(post),
+    )
 
 
 def channel_problems(post: Post) -> list[str]:
@@ -280,7 +289,8 @@ def channel_problems(post: Post) -> list[str]:
     return problems
 
 
-def _check_channels(post: Post) -> None:
+def check_channels(post: Post) -> None:
+    """Refuse a post that one of its channels could not take (:func:`channel_problems`)."""
     problems = channel_problems(post)
     if problems:
         raise PostError(" ".join(problems), "channels")
@@ -290,20 +300,14 @@ def submit(post: Post, actor: User) -> list[Finding]:
     """Send a draft for approval. Refused while a guardrail blocks it."""
     if post.author_id != actor.id and not actor.has_role(Role.OFFICER):
         raise PostError("Only its author can submit this post.")
-    _check_channels(post)
+    check_channels(post)
     now = utcnow()
     if post.scheduled_at is None and not post.emergency_category:
         raise PostError("Choose the date and time the post goes out.", "scheduled_at")
     if post.scheduled_at is not None and post.scheduled_at < now:
         raise PostError("The publish time is in the past: choose a later time.", "scheduled_at")
     found = findings_for(post)
-    record(
-        "guardrails.verdict",
-        actor=_actor(actor),
-        obj=("post", post.id),
-        payload=_verdict_payload("submitted", found),
-        content=content_of(post),
-    )
+    record_verdict(post, actor, "submitted", found)
     blocking = _blocking(found)
     if blocking:
         raise PostError(
@@ -321,7 +325,7 @@ def submit(post: Post, actor: User) -> list[Finding]:
         content=content_of(post),
     )
     db.session.flush()
-    return _all(found)
+    return distinct_findings(found)
 
 
 def _current(post: Post, decision: str, print_: str) -> Approval | None:
@@ -374,15 +378,9 @@ def approve(post: Post, approver: User) -> None:
         raise PostError("This post is already approved.")
     if post.status_enum is not PostStatus.AWAITING_APPROVAL:
         raise PostError(f"A post that is {post.status_enum.label.lower()} cannot be approved.")
-    _check_channels(post)
+    check_channels(post)
     found = findings_for(post)
-    record(
-        "guardrails.verdict",
-        actor=_actor(approver),
-        obj=("post", post.id),
-        payload=_verdict_payload("approval", found),
-        content=content_of(post),
-    )
+    record_verdict(post, approver, "approval", found)
     blocking = _blocking(found)
     if blocking:
         raise PostError("The post cannot be approved: " + " ".join(f.reason for f in blocking))
