@@ -39,6 +39,11 @@ class PlatformAdapter(ClosingMixin):
         self._timeout = timeout
         self._secrets = [channel.credentials[k] for k in self.required_credentials]
         remember_secrets(self._secrets)
+        self._connect()
+
+    def _connect(self) -> None:
+        """Build the client library's object, its session passed through :meth:`_route`."""
+        raise NotImplementedError
 
     def _route(self, session: requests.Session) -> requests.Session:
         """``session``, sending the platform's hosts to the channel's base URL (the fake

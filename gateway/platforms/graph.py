@@ -90,14 +90,8 @@ class _GraphAdapter(PlatformAdapter):
     required_credentials = ("access_token",)
     hosts = GRAPH_HOSTS
 
-    def __init__(
-        self,
-        channel: ChannelConfig,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        allowed_hosts: Collection[str] = (),
-    ) -> None:
-        super().__init__(channel, timeout=timeout, allowed_hosts=allowed_hosts)
+    def _connect(self) -> None:
+        channel = self._channel
         self._account = channel.external_account_id
         self._last = threading.local()
         self._session = self._route(requests.Session())

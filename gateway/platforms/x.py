@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,8 +17,6 @@ import tweepy
 
 from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import (
-    DEFAULT_TIMEOUT_SECONDS,
-    ChannelConfig,
     DeliveryRequest,
     MediaItem,
     PostRef,
@@ -62,20 +59,14 @@ class XPublisher(PlatformAdapter):
     required_credentials = REQUIRED_CREDENTIALS
     hosts = X_HOSTS
 
-    def __init__(
-        self,
-        channel: ChannelConfig,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        allowed_hosts: Collection[str] = (),
-    ) -> None:
-        super().__init__(channel, timeout=timeout, allowed_hosts=allowed_hosts)
+    def _connect(self) -> None:
+        credentials = self._channel.credentials
         # return_type=dict: plain JSON back, no tweepy model objects to translate.
         self._client = tweepy.Client(
-            consumer_key=channel.credentials["consumer_key"],
-            consumer_secret=channel.credentials["consumer_secret"],
-            access_token=channel.credentials["access_token"],
-            access_token_secret=channel.credentials["access_token_secret"],
+            consumer_key=credentials["consumer_key"],
+            consumer_secret=credentials["consumer_secret"],
+            access_token=credentials["access_token"],
+            access_token_secret=credentials["access_token_secret"],
             return_type=dict,
         )
         self._route(self._client.session)

@@ -17,11 +17,10 @@ from waitress.server import create_server
 
 from fakeplatform.client import FakePlatformControl
 from fakeplatform.server import serve_in_thread
-from gateway.credentials import encrypt_credentials
 from gateway.domain.roles import Role
-from gateway.extensions import db
-from gateway.models import Channel
 from tests.conftest import TEST_PASSWORD, AuthActions, _counter, _pg_admin, _pg_url
+from tests.platforms.accounts import PAGE_ID, PAGE_TOKEN, X_ACCOUNT, X_CREDENTIALS
+from tests.support.channels import ChannelSpec, add_channels
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
@@ -120,16 +119,6 @@ def axe():
     return Axe()
 
 
-#: The accounts both channels of a site post to on the fake platform.
-X_ACCOUNT = "1500000000000000077"
-X_CREDENTIALS = {
-    "consumer_key": "ck-browser",
-    "consumer_secret": "cs-browser-secret",
-    "access_token": f"{X_ACCOUNT}-at-browser",
-    "access_token_secret": "ats-browser-secret",
-}
-PAGE_ID = "104000000000077"
-PAGE_TOKEN = "EAABrowserPageToken"
 #: A desktop browser window, the size the README's pictures are taken at.
 DESKTOP = {"viewport": {"width": 1200, "height": 900}}
 
@@ -179,21 +168,16 @@ def live_site(app, fake_server):
             control.register_account(
                 "facebook", PAGE_ID, {"access_token": PAGE_TOKEN}, name="Council"
             )
-        with app.app_context():
-            for platform, name, account, creds in [
-                ("x", f"{council} on X", X_ACCOUNT, X_CREDENTIALS),
-                ("facebook", f"{council} Facebook Page", PAGE_ID, {"access_token": PAGE_TOKEN}),
-            ]:
-                row = Channel(
-                    platform=platform,
-                    display_name=name,
-                    external_account_id=account,
-                    base_url=fake_server,
-                )
-                db.session.add(row)
-                db.session.flush()
-                row.credentials_encrypted = encrypt_credentials(row.id, creds)
-            db.session.commit()
+        add_channels(
+            app,
+            fake_server,
+            [
+                ChannelSpec("x", f"{council} on X", X_ACCOUNT, X_CREDENTIALS),
+                ChannelSpec(
+                    "facebook", f"{council} Facebook Page", PAGE_ID, {"access_token": PAGE_TOKEN}
+                ),
+            ],
+        )
         auth = AuthActions(app, app.test_client())
         emails = {
             key: auth.create_user(role, email=email)[1] for key, (role, email) in people.items()
