@@ -18,7 +18,7 @@ from waitress.server import create_server
 from fakeplatform.client import FakePlatformControl
 from fakeplatform.server import serve_in_thread
 from gateway.domain.roles import Role
-from tests.conftest import TEST_PASSWORD, AuthActions, _counter, _pg_admin, _pg_url
+from tests.conftest import TEST_PASSWORD, AuthActions, pg_clone
 from tests.platforms.accounts import PAGE_ID, PAGE_TOKEN, X_ACCOUNT, X_CREDENTIALS
 from tests.support.channels import ChannelSpec, add_channels
 
@@ -45,12 +45,8 @@ FAILING_IMPACTS = {"serious", "critical"}
 def database_url(pg_template):
     """PostgreSQL only: the browser journey is slow, and PostgreSQL is what councils run; the
     form tests in tests/web cover SQLite."""
-    name = f"gw_b_{os.getpid()}_{next(_counter)}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    yield _pg_url(name)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_clone(pg_template, "gw_b") as url:
+        yield url
 
 
 @pytest.fixture
