@@ -58,8 +58,16 @@ class NewImage:
     alt_text: str
 
 
-def _actor(user: User) -> Actor:
-    return Actor.of(user)
+def _record(action: str, post: Post, user: User, payload: dict, *, content: bool = True) -> None:
+    """An audit entry by ``user`` about ``post``, holding the post's content as it is now
+    (what was created, edited, checked or approved) unless ``content`` is False."""
+    record(
+        action,
+        actor=Actor.of(user),
+        obj=("post", post.id),
+        payload=payload,
+        content=content_of(post) if content else None,
+    )
 
 
 def _channels(channel_ids: Iterable[int]) -> list[Channel]:
@@ -145,13 +153,7 @@ def create_draft(
     _set_channels(post, _channels(channel_ids))
     db.session.add(post)
     db.session.flush()
-    record(
-        "post.created",
-        actor=_actor(author),
-        obj=("post", post.id),
-        payload=_post_payload(post),
-        content=content_of(post),
-    )
+    _record("post.created", post, author, _post_payload(post))
     return post
 
 
@@ -203,13 +205,7 @@ def update_post(
         _reset_delivery(delivery)
     post.updated_at = utcnow()
     db.session.flush()
-    record(
-        "post.edited",
-        actor=_actor(editor),
-        obj=("post", post.id),
-        payload={**_post_payload(post), "previous_status": status.value},
-        content=content_of(post),
-    )
+    _record("post.edited", post, editor, {**_post_payload(post), "previous_status": status.value})
     return post
 
 
@@ -255,17 +251,16 @@ def _referrals(found: dict[int, list[Finding]]) -> list[Finding]:
 def record_verdict(post: Post, actor: User, stage: str, found: dict[int, list[Finding]]) -> None:
     """Write the guardrails' findings on each channel to the publish log, whatever they say:
     a refused submission, approval or emergency post is on the record too."""
-    record(
+    _record(
         "guardrails.verdict",
-        actor=_actor(actor),
-        obj=("post", post.id),
-        payload={
+        post,
+        actor,
+        {
             "stage": stage,
             "findings": {
                 str(channel_id): [f.as_dict() for f in items] for channel_id, items in found.items()
             },
         },
-        content=content_of(post),
     )
 
 
@@ -317,13 +312,7 @@ def submit(post: Post, actor: User) -> list[Finding]:
         post.status = transition(post.status_enum, PostStatus.AWAITING_APPROVAL).value
     except TransitionNotAllowed as exc:
         raise PostError(str(exc)) from None
-    record(
-        "post.submitted",
-        actor=_actor(actor),
-        obj=("post", post.id),
-        payload=_post_payload(post),
-        content=content_of(post),
-    )
+    _record("post.submitted", post, actor, _post_payload(post))
     db.session.flush()
     return distinct_findings(found)
 
@@ -353,12 +342,11 @@ def decide_referral(post: Post, officer: User, *, cleared: bool, reason: str) ->
             reason=reason,
         )
     )
-    record(
+    _record(
         "referral.decided",
-        actor=_actor(officer),
-        obj=("post", post.id),
-        payload={"cleared": cleared, "reason": reason, "fingerprint": print_},
-        content=content_of(post),
+        post,
+        officer,
+        {"cleared": cleared, "reason": reason, "fingerprint": print_},
     )
     if not cleared:
         post.status = transition(post.status_enum, PostStatus.REJECTED).value
@@ -392,12 +380,11 @@ def approve(post: Post, approver: User) -> None:
         )
     post.status = transition(post.status_enum, PostStatus.APPROVED).value
     post.approvals.append(Approval(approver_id=approver.id, fingerprint=print_, decision=APPROVED))
-    record(
+    _record(
         "post.approved",
-        actor=_actor(approver),
-        obj=("post", post.id),
-        payload={"approver_id": approver.id, "author_id": post.author_id, "fingerprint": print_},
-        content=content_of(post),
+        post,
+        approver,
+        {"approver_id": approver.id, "author_id": post.author_id, "fingerprint": print_},
     )
     schedule_deliveries(post, approver)
     db.session.flush()
@@ -451,11 +438,12 @@ def reject(post: Post, approver: User, reason: str) -> None:
         )
     )
     _clear_approvals(post)
-    record(
+    _record(
         "post.rejected",
-        actor=_actor(approver),
-        obj=("post", post.id),
-        payload={"approver_id": approver.id, "author_id": post.author_id, "reason": reason},
+        post,
+        approver,
+        {"approver_id": approver.id, "author_id": post.author_id, "reason": reason},
+        content=False,
     )
     db.session.flush()
 
@@ -481,7 +469,7 @@ def cancel(post: Post, actor: User) -> None:
                 delivery.status_enum, DeliveryStatus.CANCELLED
             ).value
     _clear_approvals(post)
-    record("post.cancelled", actor=_actor(actor), obj=("post", post.id), payload={})
+    _record("post.cancelled", post, actor, {}, content=False)
     db.session.flush()
 
 
