@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -20,6 +22,7 @@ import pytest
 from redis import Redis
 
 from gateway.domain.roles import Role
+from tests.support.smtp import inbox  # noqa: F401 - a fixture, found by name
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -94,13 +97,21 @@ def database_url(request, tmp_path):
         shutil.copy(template, path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"gw_t_{os.getpid()}_{next(_counter)}"
+    with pg_clone(request.getfixturevalue("pg_template"), "gw_t") as url:
+        yield url
+
+
+@contextmanager
+def pg_clone(template: str, prefix: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL database copied from ``template``, dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}_{next(_counter)}"
     with _pg_admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield _pg_url(name)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield _pg_url(name)
+    finally:
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

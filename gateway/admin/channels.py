@@ -19,17 +19,16 @@ from gateway.credentials import CredentialsError, decrypt_credentials, encrypt_c
 from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import Channel
-from gateway.platforms import adapter_for
+from gateway.platforms import FacebookPublisher, InstagramPublisher, XPublisher, adapter_for
 from gateway.platforms.base import ChannelConfig
 from gateway.platforms.errors import PublishError
 from gateway.security import requires
 
-#: The credentials each platform's adapter needs (gateway.platforms.x REQUIRED_CREDENTIALS;
-#: the Graph API takes a Page or Instagram access token).
+#: The credentials each platform's adapter needs (the Graph API takes a Page or Instagram
+#: access token).
 NEEDED = {
-    "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
-    "facebook": ("access_token",),
-    "instagram": ("access_token",),
+    publisher.platform: publisher.required_credentials
+    for publisher in (XPublisher, FacebookPublisher, InstagramPublisher)
 }
 CREDENTIAL_FIELDS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 

@@ -13,6 +13,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from wtforms import Field
 
 from gateway.admin.forms import (
     ClosureDayForm,
@@ -40,9 +41,39 @@ from gateway.security import requires
 #: Bytes of an uploaded register CSV; a council's register is a few hundred rows.
 REGISTER_MAX_BYTES = 1_000_000
 
+#: A row an admin adds or deletes one at a time.
+_Row = Election | AllowedContact | ClosureDay
 
-def _actor() -> Actor:
-    return Actor.of(current_user)
+
+def _record(action: str, row: _Row, payload: dict) -> None:
+    """The audit entry of a change to one register's row: each register's actions are named
+    after its rows' object type (``contact.added``, ``closure_day.removed``...)."""
+    object_type = action.partition(".")[0]
+    record(action, actor=Actor.of(current_user), obj=(object_type, row.id), payload=payload)
+
+
+def _added(row: _Row, action: str, payload: dict, field: Field, taken: str) -> bool:
+    """Add ``row`` and record it; False, with ``taken`` said on ``field``, when the register
+    already holds an equal row (its unique constraint, not a read first: two admins at once)."""
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        field.errors.append(taken)
+        return False
+    _record(action, row, payload)
+    db.session.commit()
+    return True
+
+
+def _deleted(row: _Row, action: str, payload: dict) -> None:
+    """Delete ``row`` once the admin's confirmation form is valid, and record it."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    _record(action, row, payload)
+    db.session.delete(row)
+    db.session.commit()
 
 
 # --- Elections -------------------------------------------------------------------------
@@ -106,10 +137,7 @@ def election_new():
 @bp.route("/elections/<int:election_id>", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def election_edit(election_id: int):
-    row = db.session.get(Election, election_id)
-    if row is None:
-        abort(404)
-    return _election_form(row)
+    return _election_form(db.get_or_404(Election, election_id))
 
 
 def _election_form(row: Election | None):
@@ -125,7 +153,7 @@ def _election_form(row: Election | None):
         row.wards = _wards(form.wards.data)
         row.subject = (form.subject.data or "").strip() or None
         db.session.flush()
-        record(action, actor=_actor(), obj=("election", row.id), payload=_election_payload(row))
+        _record(action, row, _election_payload(row))
         db.session.commit()
         flash(f"Election on {row.polling_day:%-d %B %Y} saved.")
         return redirect(url_for("admin.election_list"))
@@ -135,16 +163,8 @@ def _election_form(row: Election | None):
 @bp.post("/elections/<int:election_id>/delete")
 @requires(Role.ADMIN)
 def election_delete(election_id: int):
-    row = db.session.get(Election, election_id)
-    if row is None:
-        abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    record(
-        "election.deleted", actor=_actor(), obj=("election", row.id), payload=_election_payload(row)
-    )
-    db.session.delete(row)
-    db.session.commit()
+    row = db.get_or_404(Election, election_id)
+    _deleted(row, "election.deleted", _election_payload(row))
     flash("Election deleted.")
     return redirect(url_for("admin.election_list"))
 
@@ -244,7 +264,7 @@ def register_import():
         )
     record(
         "register.imported",
-        actor=_actor(),
+        actor=Actor.of(current_user),
         obj=("register", "members-and-candidates"),
         payload={
             "people": len(register.people),
@@ -277,20 +297,8 @@ def contact_list():
             form.value.errors.append(str(exc).splitlines()[-1].split(": ", 1)[-1])
         else:
             row = AllowedContact(kind=form.kind.data, value=value, note=form.note.data or "")
-            db.session.add(row)
-            try:
-                db.session.flush()
-            except IntegrityError:
-                db.session.rollback()
-                form.value.errors.append("This contact is already allowed")
-            else:
-                record(
-                    "contact.added",
-                    actor=_actor(),
-                    obj=("contact", row.id),
-                    payload={"kind": row.kind, "value": row.value, "note": row.note},
-                )
-                db.session.commit()
+            payload = {"kind": row.kind, "value": row.value, "note": row.note}
+            if _added(row, "contact.added", payload, form.value, "This contact is already allowed"):
                 flash(f"{value} added to the allowed contacts.")
                 return redirect(url_for("admin.contact_list"))
     rows = db.session.scalars(
@@ -304,19 +312,8 @@ def contact_list():
 @bp.post("/contacts/<int:contact_id>/delete")
 @requires(Role.ADMIN)
 def contact_delete(contact_id: int):
-    row = db.session.get(AllowedContact, contact_id)
-    if row is None:
-        abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    record(
-        "contact.removed",
-        actor=_actor(),
-        obj=("contact", row.id),
-        payload={"kind": row.kind, "value": row.value},
-    )
-    db.session.delete(row)
-    db.session.commit()
+    row = db.get_or_404(AllowedContact, contact_id)
+    _deleted(row, "contact.removed", {"kind": row.kind, "value": row.value})
     flash(f"{row.value} removed from the allowed contacts.")
     return redirect(url_for("admin.contact_list"))
 
@@ -330,20 +327,8 @@ def closure_list():
     form = ClosureDayForm()
     if form.validate_on_submit():
         row = ClosureDay(day=form.day.data, reason=(form.reason.data or "").strip())
-        db.session.add(row)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            form.day.errors.append("That day is already a closure day")
-        else:
-            record(
-                "closure_day.added",
-                actor=_actor(),
-                obj=("closure_day", row.id),
-                payload={"day": row.day.isoformat(), "reason": row.reason},
-            )
-            db.session.commit()
+        payload = {"day": row.day.isoformat(), "reason": row.reason}
+        if _added(row, "closure_day.added", payload, form.day, "That day is already a closure day"):
             flash(f"{row.day:%-d %B %Y} added as a closure day.")
             return redirect(url_for("admin.closure_list"))
     rows = db.session.scalars(select(ClosureDay).order_by(ClosureDay.day)).all()
@@ -355,18 +340,7 @@ def closure_list():
 @bp.post("/closures/<int:closure_id>/delete")
 @requires(Role.ADMIN)
 def closure_delete(closure_id: int):
-    row = db.session.get(ClosureDay, closure_id)
-    if row is None:
-        abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    record(
-        "closure_day.removed",
-        actor=_actor(),
-        obj=("closure_day", row.id),
-        payload={"day": row.day.isoformat()},
-    )
-    db.session.delete(row)
-    db.session.commit()
+    row = db.get_or_404(ClosureDay, closure_id)
+    _deleted(row, "closure_day.removed", {"day": row.day.isoformat()})
     flash(f"{row.day:%-d %B %Y} is no longer a closure day.")
     return redirect(url_for("admin.closure_list"))

@@ -33,10 +33,15 @@ from sqlalchemy import func, select
 
 from gateway.audit.checkpoints import log_size, log_verifier, open_stored
 from gateway.audit.facets import facets_of
-from gateway.audit.log import GENESIS_HASH, HEAD_ROW_ID, TIME_FORMAT, ChainProblem
+from gateway.audit.log import (
+    GENESIS_HASH,
+    TIME_FORMAT,
+    ChainProblem,
+    head_problem,
+    row_problem,
+)
 from gateway.extensions import db
-from gateway.models import AuditEntry, AuditFacet, AuditHead, LogCheckpoint, PostContent
-from gateway.transparency.canonical import canonical_json
+from gateway.models import AuditEntry, AuditFacet, LogCheckpoint, PostContent
 from gateway.transparency.checkpoint import Checkpoint, CheckpointError
 from gateway.transparency.verifier import LogReport, LogVerifier, check_against_checkpoints
 
@@ -141,13 +146,7 @@ class LogScan:
         for rows in db.session.execute(stmt).partitions():
             self._batch(rows)
         if self.chain_problem is None:
-            head = db.session.get(AuditHead, HEAD_ROW_ID)
-            if head is None:
-                self.chain_problem = ChainProblem(None, "the head row is missing")
-            elif head.last_seq != self._expected - 1 or head.last_hash != self._prev_hash:
-                self.chain_problem = ChainProblem(
-                    None, "entries after the last one were removed (truncated)"
-                )
+            self.chain_problem = head_problem(self._expected, self._prev_hash)
         self.report = self.verifier.finish()
         check_against_checkpoints(self.report, self.checkpoint, self.previous)
 
@@ -205,44 +204,12 @@ class LogScan:
     def _columns_one_by_one(self, rows: Sequence[Any]) -> None:
         """:func:`gateway.audit.verify_chain`'s walk over one batch, to its first problem."""
         for row in rows:
-            problem = self._column_problem(row)
+            problem = row_problem(row, self._expected, self._prev_hash, self._prev_time)
             if problem is not None:
                 self.chain_problem = problem
                 return
             self._prev_hash, self._prev_time = row.entry_hash, row.time
             self._expected = row.seq + 1
-
-    def _column_problem(self, row: Any) -> ChainProblem | None:
-        leaf, prev_hash = bytes(row.leaf), self._prev_hash
-        if row.seq != self._expected:
-            return ChainProblem(self._expected, f"missing: the next entry is numbered {row.seq}")
-        try:
-            obj = json.loads(leaf)
-        except ValueError:
-            return ChainProblem(row.seq, "the stored leaf is not JSON")
-        try:
-            canonical = isinstance(obj, dict) and canonical_json(obj) == leaf
-        except ValueError:
-            canonical = False
-        if not canonical:
-            return ChainProblem(row.seq, "the stored leaf is not canonical JSON")
-        if _sha256(leaf).hexdigest() != row.entry_hash:
-            return ChainProblem(row.seq, "its hash does not match its content (edited)")
-        if obj.get("seq") != row.seq:
-            return ChainProblem(row.seq, f"its leaf says it is entry {obj.get('seq')}")
-        if obj.get("prev") != prev_hash or row.prev_hash != prev_hash:
-            return ChainProblem(row.seq, "it does not link to the entry before it")
-        columns = {
-            "action": row.action,
-            "content_sha256": row.content_sha256,
-            "time": row.time.strftime(TIME_FORMAT),
-        }
-        for key, value in columns.items():
-            if obj.get(key) != value:
-                return ChainProblem(row.seq, f"its {key} column differs from its hashed leaf")
-        if self._prev_time is not None and row.time < self._prev_time:
-            return ChainProblem(row.seq, "its time is earlier than the entry before it")
-        return None
 
     def _count_facets(self, parsed: Sequence[Any], bodies: Sequence[Any]) -> None:
         update, cache = self.facets.update, self._contents

@@ -259,35 +259,60 @@ def verify_chain() -> ChainProblem | None:
     """
     prev_hash, prev_time, expected_seq = GENESIS_HASH, None, 0
     for row in _rows():
-        leaf = bytes(row.leaf)
-        if row.seq != expected_seq:
-            return ChainProblem(expected_seq, f"missing: the next entry is numbered {row.seq}")
-        try:
-            obj = json.loads(leaf)
-        except ValueError:
-            return ChainProblem(row.seq, "the stored leaf is not JSON")
-        if not isinstance(obj, dict) or canonical_json(obj) != leaf:
-            return ChainProblem(row.seq, "the stored leaf is not canonical JSON")
-        if hashlib.sha256(leaf).hexdigest() != row.entry_hash:
-            return ChainProblem(row.seq, "its hash does not match its content (edited)")
-        if obj.get("seq") != row.seq:
-            return ChainProblem(row.seq, f"its leaf says it is entry {obj.get('seq')}")
-        if obj.get("prev") != prev_hash or row.prev_hash != prev_hash:
-            return ChainProblem(row.seq, "it does not link to the entry before it")
-        columns = {
-            "action": row.action,
-            "content_sha256": row.content_sha256,
-            "time": row.time.strftime(TIME_FORMAT),
-        }
-        for key, value in columns.items():
-            if obj.get(key) != value:
-                return ChainProblem(row.seq, f"its {key} column differs from its hashed leaf")
-        if prev_time is not None and row.time < prev_time:
-            return ChainProblem(row.seq, "its time is earlier than the entry before it")
+        problem = row_problem(row, expected_seq, prev_hash, prev_time)
+        if problem is not None:
+            return problem
         prev_hash, prev_time, expected_seq = row.entry_hash, row.time, row.seq + 1
+    return head_problem(expected_seq, prev_hash)
+
+
+def row_problem(
+    row: Any, expected_seq: int, prev_hash: str, prev_time: datetime | None
+) -> ChainProblem | None:
+    """What is wrong with one stored entry, given the entry before it, or None.
+
+    ``row`` has ``AuditEntry``'s columns (an ``AuditEntry`` or a selected row): its leaf must be
+    canonical JSON that hashes to ``entry_hash``, say the ``seq`` and ``prev`` the chain
+    expects, agree with the columns beside it, and not go back in time.
+    """
+    leaf = bytes(row.leaf)
+    if row.seq != expected_seq:
+        return ChainProblem(expected_seq, f"missing: the next entry is numbered {row.seq}")
+    try:
+        obj = json.loads(leaf)
+    except ValueError:
+        return ChainProblem(row.seq, "the stored leaf is not JSON")
+    try:
+        canonical = isinstance(obj, dict) and canonical_json(obj) == leaf
+    except ValueError:  # JSON that canonical_json refuses (a float out of range, say)
+        canonical = False
+    if not canonical:
+        return ChainProblem(row.seq, "the stored leaf is not canonical JSON")
+    if hashlib.sha256(leaf).hexdigest() != row.entry_hash:
+        return ChainProblem(row.seq, "its hash does not match its content (edited)")
+    if obj.get("seq") != row.seq:
+        return ChainProblem(row.seq, f"its leaf says it is entry {obj.get('seq')}")
+    if obj.get("prev") != prev_hash or row.prev_hash != prev_hash:
+        return ChainProblem(row.seq, "it does not link to the entry before it")
+    columns = {
+        "action": row.action,
+        "content_sha256": row.content_sha256,
+        "time": row.time.strftime(TIME_FORMAT),
+    }
+    for key, value in columns.items():
+        if obj.get(key) != value:
+            return ChainProblem(row.seq, f"its {key} column differs from its hashed leaf")
+    if prev_time is not None and row.time < prev_time:
+        return ChainProblem(row.seq, "its time is earlier than the entry before it")
+    return None
+
+
+def head_problem(next_seq: int, last_hash: str) -> ChainProblem | None:
+    """Whether the head row agrees with a chain that held up to ``next_seq`` (exclusive),
+    ending in ``last_hash``: a head row ahead of the entries means some were removed."""
     head = db.session.get(AuditHead, HEAD_ROW_ID)
     if head is None:
         return ChainProblem(None, "the head row is missing")
-    if head.last_seq != expected_seq - 1 or head.last_hash != prev_hash:
+    if head.last_seq != next_seq - 1 or head.last_hash != last_hash:
         return ChainProblem(None, "entries after the last one were removed (truncated)")
     return None

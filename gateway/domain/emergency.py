@@ -52,6 +52,11 @@ def check_category(category: str | None) -> str:
     return category
 
 
+def category_label(category: str) -> str:
+    """A stored category in the words on the form (an older row's engine name as it is)."""
+    return CATEGORIES.get(category, category)
+
+
 def policy_category(category: str | None) -> str | None:
     """The engine's name for a stored category (older rows may hold the engine's own)."""
     if category is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from gateway.domain.emergency import CATEGORIES
 from gateway.domain.roles import Role
 from gateway.emergency.forms import EmergencyForm, ReviewForm
 from gateway.events import post_event
@@ -96,7 +95,6 @@ def reviews():
     return render_template(
         "emergency/reviews.html",
         waiting=emergency.awaiting_review(),
-        categories=CATEGORIES,
         review_form=ReviewForm(),
     )
 
@@ -126,7 +124,6 @@ def review(post_id: int):
         render_template(
             "emergency/reviews.html",
             waiting=emergency.awaiting_review(),
-            categories=CATEGORIES,
             review_form=form,
             page_errors=[error] if error else [],
         ),

@@ -1,5 +1,6 @@
-"""Email notifications (issue 6): approvers when a post awaits them; authors when their post is
-approved, rejected, blocked at publish time or fails.
+"""Email notifications (issues 6 and 7): approvers when a post awaits them; authors when their
+post is approved, rejected, blocked at publish time, fails or is held for a person; the
+communications leads when an emergency post goes out (docs/web.md, "Email").
 
 Sent over SMTP with the standard library after the change is committed (an email about a change
 that then rolled back would be a lie). A mail server that is down never undoes or fails the

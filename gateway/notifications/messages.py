@@ -116,9 +116,9 @@ def post_held(post: Post, reasons: list[str], *, also: tuple[str, ...] = ()) -> 
 def emergency_sent(post: Post, to: tuple[str, ...]) -> int:
     """The communications team's leads, told at once that an emergency post is going out
     (issue 7, "Told at once")."""
-    from gateway.domain.emergency import CATEGORIES, LONDON
+    from gateway.domain.emergency import LONDON, category_label
 
-    category = CATEGORIES.get(post.emergency_category or "", post.emergency_category or "")
+    category = category_label(post.emergency_category or "")
     author = post.author
     who = f"{author.display_name} ({author.email})" if author.display_name else author.email
     at = (post.scheduled_at or post.created_at).astimezone(LONDON)

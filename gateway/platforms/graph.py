@@ -27,10 +27,10 @@ from typing import Any
 import facebook
 import requests
 
+from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import (
     DEFAULT_TIMEOUT_SECONDS,
     ChannelConfig,
-    ClosingMixin,
     DeliveryRequest,
     MediaItem,
     PostRef,
@@ -45,12 +45,7 @@ from gateway.platforms.errors import (
     Rejected,
     Retryable,
 )
-from gateway.platforms.transport import (
-    map_transport_error,
-    mount_transport,
-    remember_secrets,
-    scrub,
-)
+from gateway.platforms.transport import map_transport_error
 from gateway.platforms.urls import is_public_url
 
 GRAPH_HOSTS = ("https://graph.facebook.com",)
@@ -89,31 +84,22 @@ class _DuplicatePost(Rejected):
     """Facebook refused a feed post as a duplicate of a recent one (code 506)."""
 
 
-class _GraphAdapter(ClosingMixin):
+class _GraphAdapter(PlatformAdapter):
     """What the Facebook and Instagram adapters share: one GraphAPI, one error mapping."""
 
-    platform = ""
+    required_credentials = ("access_token",)
+    hosts = GRAPH_HOSTS
 
-    def __init__(
-        self,
-        channel: ChannelConfig,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        allowed_hosts: Collection[str] = (),
-    ) -> None:
-        token = channel.credentials.get("access_token")
-        if not token:
-            raise NeedsReauthorisation("the channel has no access_token", platform=self.platform)
-        self._channel = channel
+    def _connect(self) -> None:
+        channel = self._channel
         self._account = channel.external_account_id
-        self._allowed_hosts = allowed_hosts
-        self._secrets = [token]
-        remember_secrets(self._secrets)
         self._last = threading.local()
-        self._session = mount_transport(requests.Session(), GRAPH_HOSTS, channel.base_url, timeout)
+        self._session = self._route(requests.Session())
         self._session.hooks["response"].append(self._remember)
         # timeout=None: the transport applies (connect, read) timeouts to every request.
-        self._graph = facebook.GraphAPI(access_token=token, timeout=None, session=self._session)
+        self._graph = facebook.GraphAPI(
+            access_token=channel.credentials["access_token"], timeout=None, session=self._session
+        )
         self._graph.version = GRAPH_API_VERSION  # after construction: see the module docstring
         self._v = GRAPH_API_VERSION
 
@@ -168,7 +154,7 @@ class _GraphAdapter(ClosingMixin):
         code = _int(error.get("code"))
         subcode = _int(error.get("error_subcode"))
         message = error.get("error_user_msg") or error.get("message") or f"HTTP {status}"
-        reason = scrub(str(message), self._secrets)
+        reason = self._scrub(str(message))
         kw: dict[str, Any] = {"platform": self.platform, "status": status}
         if code == DUPLICATE_POST_CODE:
             return _DuplicatePost(reason, **kw)
@@ -347,7 +333,7 @@ class InstagramPublisher(_GraphAdapter):
             if status_code == "FINISHED":
                 return
             if status_code == "ERROR":
-                detail = scrub(str(answer.get("status", "")), self._secrets)
+                detail = self._scrub(str(answer.get("status", "")))
                 subcode = re.search(r"\b2207\d{3}\b", detail)
                 if subcode and int(subcode.group()) in IG_FETCH_SUBCODES:
                     # Instagram could not download the image: our image URL was unreachable

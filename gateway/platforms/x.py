@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 import tweepy
 
+from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import (
-    DEFAULT_TIMEOUT_SECONDS,
-    ChannelConfig,
-    ClosingMixin,
     DeliveryRequest,
     MediaItem,
     PostRef,
@@ -33,12 +30,7 @@ from gateway.platforms.errors import (
     Rejected,
     Retryable,
 )
-from gateway.platforms.transport import (
-    map_transport_error,
-    mount_transport,
-    remember_secrets,
-    scrub,
-)
+from gateway.platforms.transport import map_transport_error
 
 PLATFORM = "x"
 # tweepy calls api.twitter.com; X documents api.x.com (media upload lives there). Both are sent
@@ -60,36 +52,24 @@ DEFAULT_RETRY_AFTER_SECONDS = 60.0
 _AUTH_PROBLEMS = ("oauth1-permissions", "unsupported-authentication", "client-forbidden")
 
 
-class XPublisher(ClosingMixin):
+class XPublisher(PlatformAdapter):
     """Publishes to one X account with OAuth 1.0a user-context credentials."""
 
     platform = PLATFORM
+    required_credentials = REQUIRED_CREDENTIALS
+    hosts = X_HOSTS
 
-    def __init__(
-        self,
-        channel: ChannelConfig,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        allowed_hosts: Collection[str] = (),
-    ) -> None:
-        missing = [k for k in REQUIRED_CREDENTIALS if not channel.credentials.get(k)]
-        if missing:
-            raise NeedsReauthorisation(
-                f"the channel has no {', '.join(missing)}", platform=PLATFORM
-            )
-        self._channel = channel
-        self._allowed_hosts = allowed_hosts
-        self._secrets = [channel.credentials[k] for k in REQUIRED_CREDENTIALS]
-        remember_secrets(self._secrets)
+    def _connect(self) -> None:
+        credentials = self._channel.credentials
         # return_type=dict: plain JSON back, no tweepy model objects to translate.
         self._client = tweepy.Client(
-            consumer_key=channel.credentials["consumer_key"],
-            consumer_secret=channel.credentials["consumer_secret"],
-            access_token=channel.credentials["access_token"],
-            access_token_secret=channel.credentials["access_token_secret"],
+            consumer_key=credentials["consumer_key"],
+            consumer_secret=credentials["consumer_secret"],
+            access_token=credentials["access_token"],
+            access_token_secret=credentials["access_token_secret"],
             return_type=dict,
         )
-        mount_transport(self._client.session, X_HOSTS, channel.base_url, timeout)
+        self._route(self._client.session)
 
     # Publisher --------------------------------------------------------------------------------
     def publish(self, req: DeliveryRequest) -> PostRef:
@@ -243,9 +223,6 @@ class XPublisher(ClosingMixin):
             # may come after the post was created.
             return OutcomeUnknown(reason, platform=PLATFORM, status=status)
         return Retryable(reason, platform=PLATFORM, status=status)
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self._secrets)
 
 
 def _post_url(post_id: str) -> str:

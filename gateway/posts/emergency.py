@@ -56,7 +56,7 @@ def check(
         found = service.findings_for(draft, at=utcnow())
     finally:
         db.session.rollback()
-    return service._all(found)
+    return service.distinct_findings(found)
 
 
 def _draft(officer, text, channel_ids, category, images) -> Post:  # noqa: ANN001
@@ -92,18 +92,14 @@ def publish_now(
     except rules.EmergencyError as exc:
         raise PostError(exc.message) from None
     post = _draft(officer, text, channel_ids, category, images)
-    service._check_channels(post)
+    service.check_channels(post)
     now = utcnow()
     post.scheduled_at = now
     found = service.findings_for(post, at=now)
-    record(
-        "guardrails.verdict",
-        actor=Actor.of(officer),
-        obj=("post", post.id),
-        payload=service._verdict_payload("emergency", found),
-        content=content_of(post),
-    )
-    stops = [f for f in service._all(found) if f.outcome in (Outcome.BLOCK, Outcome.REFER)]
+    service.record_verdict(post, officer, "emergency", found)
+    stops = [
+        f for f in service.distinct_findings(found) if f.outcome in (Outcome.BLOCK, Outcome.REFER)
+    ]
     if stops:
         raise PostError(
             "The emergency post cannot go out: " + " ".join(f.reason for f in stops), "text"

@@ -58,8 +58,16 @@ class NewImage:
     alt_text: str
 
 
-def _actor(user: User) -> Actor:
-    return Actor.of(user)
+def _record(action: str, post: Post, user: User, payload: dict, *, content: bool = True) -> None:
+    """An audit entry by ``user`` about ``post``, holding the post's content as it is now
+    (what was created, edited, checked or approved) unless ``content`` is False."""
+    record(
+        action,
+        actor=Actor.of(user),
+        obj=("post", post.id),
+        payload=payload,
+        content=content_of(post) if content else None,
+    )
 
 
 def _channels(channel_ids: Iterable[int]) -> list[Channel]:
@@ -145,13 +153,7 @@ def create_draft(
     _set_channels(post, _channels(channel_ids))
     db.session.add(post)
     db.session.flush()
-    record(
-        "post.created",
-        actor=_actor(author),
-        obj=("post", post.id),
-        payload=_post_payload(post),
-        content=content_of(post),
-    )
+    _record("post.created", post, author, _post_payload(post))
     return post
 
 
@@ -203,13 +205,7 @@ def update_post(
         _reset_delivery(delivery)
     post.updated_at = utcnow()
     db.session.flush()
-    record(
-        "post.edited",
-        actor=_actor(editor),
-        obj=("post", post.id),
-        payload={**_post_payload(post), "previous_status": status.value},
-        content=content_of(post),
-    )
+    _record("post.edited", post, editor, {**_post_payload(post), "previous_status": status.value})
     return post
 
 
@@ -232,7 +228,8 @@ def findings_for(post: Post, *, at: datetime | None = None) -> dict[int, list[Fi
         raise PostError(str(exc), "text") from None
 
 
-def _all(found: dict[int, list[Finding]]) -> list[Finding]:
+def distinct_findings(found: dict[int, list[Finding]]) -> list[Finding]:
+    """Each finding once, in the order found: most rules find the same thing on every channel."""
     seen, out = set(), []
     for items in found.values():
         for f in items:
@@ -244,20 +241,27 @@ def _all(found: dict[int, list[Finding]]) -> list[Finding]:
 
 
 def _blocking(found: dict[int, list[Finding]]) -> list[Finding]:
-    return [f for f in _all(found) if f.outcome is Outcome.BLOCK]
+    return [f for f in distinct_findings(found) if f.outcome is Outcome.BLOCK]
 
 
 def _referrals(found: dict[int, list[Finding]]) -> list[Finding]:
-    return [f for f in _all(found) if f.outcome is Outcome.REFER]
+    return [f for f in distinct_findings(found) if f.outcome is Outcome.REFER]
 
 
-def _verdict_payload(stage: str, found: dict[int, list[Finding]]) -> dict:
-    return {
-        "stage": stage,
-        "findings": {
-            str(channel_id): [f.as_dict() for f in items] for channel_id, items in found.items()
+def record_verdict(post: Post, actor: User, stage: str, found: dict[int, list[Finding]]) -> None:
+    """Write the guardrails' findings on each channel to the publish log, whatever they say:
+    a refused submission, approval or emergency post is on the record too."""
+    _record(
+        "guardrails.verdict",
+        post,
+        actor,
+        {
+            "stage": stage,
+            "findings": {
+                str(channel_id): [f.as_dict() for f in items] for channel_id, items in found.items()
+            },
         },
-    }
+    )
 
 
 def channel_problems(post: Post) -> list[str]:
@@ -280,7 +284,8 @@ def channel_problems(post: Post) -> list[str]:
     return problems
 
 
-def _check_channels(post: Post) -> None:
+def check_channels(post: Post) -> None:
+    """Refuse a post that one of its channels could not take (:func:`channel_problems`)."""
     problems = channel_problems(post)
     if problems:
         raise PostError(" ".join(problems), "channels")
@@ -290,20 +295,14 @@ def submit(post: Post, actor: User) -> list[Finding]:
     """Send a draft for approval. Refused while a guardrail blocks it."""
     if post.author_id != actor.id and not actor.has_role(Role.OFFICER):
         raise PostError("Only its author can submit this post.")
-    _check_channels(post)
+    check_channels(post)
     now = utcnow()
     if post.scheduled_at is None and not post.emergency_category:
         raise PostError("Choose the date and time the post goes out.", "scheduled_at")
     if post.scheduled_at is not None and post.scheduled_at < now:
         raise PostError("The publish time is in the past: choose a later time.", "scheduled_at")
     found = findings_for(post)
-    record(
-        "guardrails.verdict",
-        actor=_actor(actor),
-        obj=("post", post.id),
-        payload=_verdict_payload("submitted", found),
-        content=content_of(post),
-    )
+    record_verdict(post, actor, "submitted", found)
     blocking = _blocking(found)
     if blocking:
         raise PostError(
@@ -313,15 +312,9 @@ def submit(post: Post, actor: User) -> list[Finding]:
         post.status = transition(post.status_enum, PostStatus.AWAITING_APPROVAL).value
     except TransitionNotAllowed as exc:
         raise PostError(str(exc)) from None
-    record(
-        "post.submitted",
-        actor=_actor(actor),
-        obj=("post", post.id),
-        payload=_post_payload(post),
-        content=content_of(post),
-    )
+    _record("post.submitted", post, actor, _post_payload(post))
     db.session.flush()
-    return _all(found)
+    return distinct_findings(found)
 
 
 def _current(post: Post, decision: str, print_: str) -> Approval | None:
@@ -349,12 +342,11 @@ def decide_referral(post: Post, officer: User, *, cleared: bool, reason: str) ->
             reason=reason,
         )
     )
-    record(
+    _record(
         "referral.decided",
-        actor=_actor(officer),
-        obj=("post", post.id),
-        payload={"cleared": cleared, "reason": reason, "fingerprint": print_},
-        content=content_of(post),
+        post,
+        officer,
+        {"cleared": cleared, "reason": reason, "fingerprint": print_},
     )
     if not cleared:
         post.status = transition(post.status_enum, PostStatus.REJECTED).value
@@ -374,15 +366,9 @@ def approve(post: Post, approver: User) -> None:
         raise PostError("This post is already approved.")
     if post.status_enum is not PostStatus.AWAITING_APPROVAL:
         raise PostError(f"A post that is {post.status_enum.label.lower()} cannot be approved.")
-    _check_channels(post)
+    check_channels(post)
     found = findings_for(post)
-    record(
-        "guardrails.verdict",
-        actor=_actor(approver),
-        obj=("post", post.id),
-        payload=_verdict_payload("approval", found),
-        content=content_of(post),
-    )
+    record_verdict(post, approver, "approval", found)
     blocking = _blocking(found)
     if blocking:
         raise PostError("The post cannot be approved: " + " ".join(f.reason for f in blocking))
@@ -394,12 +380,11 @@ def approve(post: Post, approver: User) -> None:
         )
     post.status = transition(post.status_enum, PostStatus.APPROVED).value
     post.approvals.append(Approval(approver_id=approver.id, fingerprint=print_, decision=APPROVED))
-    record(
+    _record(
         "post.approved",
-        actor=_actor(approver),
-        obj=("post", post.id),
-        payload={"approver_id": approver.id, "author_id": post.author_id, "fingerprint": print_},
-        content=content_of(post),
+        post,
+        approver,
+        {"approver_id": approver.id, "author_id": post.author_id, "fingerprint": print_},
     )
     schedule_deliveries(post, approver)
     db.session.flush()
@@ -453,11 +438,12 @@ def reject(post: Post, approver: User, reason: str) -> None:
         )
     )
     _clear_approvals(post)
-    record(
+    _record(
         "post.rejected",
-        actor=_actor(approver),
-        obj=("post", post.id),
-        payload={"approver_id": approver.id, "author_id": post.author_id, "reason": reason},
+        post,
+        approver,
+        {"approver_id": approver.id, "author_id": post.author_id, "reason": reason},
+        content=False,
     )
     db.session.flush()
 
@@ -483,7 +469,7 @@ def cancel(post: Post, actor: User) -> None:
                 delivery.status_enum, DeliveryStatus.CANCELLED
             ).value
     _clear_approvals(post)
-    record("post.cancelled", actor=_actor(actor), obj=("post", post.id), payload={})
+    _record("post.cancelled", post, actor, {}, content=False)
     db.session.flush()
 
 

@@ -24,13 +24,13 @@ import hashlib
 import json
 import json.encoder
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
+from functools import partial, wraps
 from itertools import chain, repeat
 from operator import is_not, itemgetter, le, methodcaller
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from gateway.transparency.leaf import (
     _ACTION,
@@ -124,6 +124,34 @@ class BlockMemory:
         kept |= found
 
 
+#: What a hostile block can raise in the fast path (a LeafError from a fraction, an unhashable
+#: value where a set needs one...): each means only "not sure", and the exact path decides.
+_NOT_SURE = (ValueError, TypeError, KeyError, AttributeError, RecursionError, StopIteration)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _fast_path(
+    check: Callable[Concatenate[Sequence[bytes], bytes, _P], _R | None],
+) -> Callable[Concatenate[Sequence[bytes], bytes, _P], _R | None]:
+    """``check`` of a block's ``lines`` (``raw`` is them joined by newlines), or ``None`` where
+    the fast path cannot say: no C encoder, an empty block, or anything the check raises."""
+
+    @wraps(check)
+    def checked(
+        lines: Sequence[bytes], raw: bytes, /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _R | None:
+        if _encode is None or not lines:
+            return None
+        try:
+            return check(lines, raw, *args, **kwargs)
+        except _NOT_SURE:
+            return None
+
+    return checked
+
+
+@_fast_path
 def check_leaf_block(
     lines: Sequence[bytes],
     raw: bytes,
@@ -138,24 +166,6 @@ def check_leaf_block(
     ``prev`` and ``last_time`` are the chain's state before the block. Returns ``None`` unless
     every line passes every check of the per-line path; never raises for any input.
     """
-    if _encode is None or not lines:
-        return None
-    try:
-        return _check(lines, raw, start, prev, last_time, memory)
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, StopIteration):
-        # Anything unexpected in a hostile block (a LeafError from a fraction, an unhashable
-        # value where a set needs one...) means only "not sure": the exact path decides.
-        return None
-
-
-def _check(
-    lines: Sequence[bytes],
-    raw: bytes,
-    start: int,
-    prev: str,
-    last_time: str,
-    memory: BlockMemory,
-) -> LeafBlock | None:
     n = len(lines)
     # The exact path's cheap pre-checks, over the whole block in one call each.
     if not raw.isascii() and _OUTSIDE_BMP.search(raw):
@@ -322,6 +332,7 @@ _digest_column = itemgetter("sha256")
 _CONTENT_SLICE = slice(len(b'{"content":'), -len(b',"sha256":"') - 64 - len(b'"}'))
 
 
+@_fast_path
 def check_content_block(lines: Sequence[bytes], raw: bytes) -> list[str] | None:
     """The ``sha256`` of each line of ``contents.jsonl`` in a block, if every line is the
     canonical ``{"content": ..., "sha256": ...}`` whose content hashes to it; else ``None``
@@ -330,29 +341,24 @@ def check_content_block(lines: Sequence[bytes], raw: bytes) -> list[str] | None:
     Post texts hold spaces, quotes and emoji, so these lines are re-encoded and compared, as
     ``parse_canonical`` does, only a block of them at a time.
     """
-    if _encode is None or not lines:
+    if not raw.isascii() and _OUTSIDE_BMP.search(raw):
         return None
-    try:
-        if not raw.isascii() and _OUTSIDE_BMP.search(raw):
-            return None
-        if _LONG_NUMBER in raw.translate(_NUMBER_MARKS):
-            return None
-        if _TOO_MANY_BRACKETS.search(raw.translate(None, _NOT_MARKS)):
-            return None
-        texts = raw.decode("utf-8").split("\n")
-        values, ends = zip(*map(_scan, texts, repeat(0)), strict=True)
-        if list(ends) != list(map(len, texts)) or len(values) != len(lines):
-            return None
-        if list(map(_join, map(_encode, values, repeat(0)))) != texts:
-            return None
-        if set(map(type, values)) != {dict} or set(map(tuple, values)) != {_CONTENT_ORDER}:
-            return None
-        digests = list(map(_digest_column, values))
-        if set(map(type, digests)) != {str} or not _HEX64S.fullmatch("\n".join(digests) + "\n"):
-            return None
-        bodies = map(bytes.__getitem__, lines, repeat(_CONTENT_SLICE))
-        if list(map(_hexdigest, map(_sha256, bodies))) != digests:
-            return None
-        return digests
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, StopIteration):
+    if _LONG_NUMBER in raw.translate(_NUMBER_MARKS):
         return None
+    if _TOO_MANY_BRACKETS.search(raw.translate(None, _NOT_MARKS)):
+        return None
+    texts = raw.decode("utf-8").split("\n")
+    values, ends = zip(*map(_scan, texts, repeat(0)), strict=True)
+    if list(ends) != list(map(len, texts)) or len(values) != len(lines):
+        return None
+    if list(map(_join, map(_encode, values, repeat(0)))) != texts:
+        return None
+    if set(map(type, values)) != {dict} or set(map(tuple, values)) != {_CONTENT_ORDER}:
+        return None
+    digests = list(map(_digest_column, values))
+    if set(map(type, digests)) != {str} or not _HEX64S.fullmatch("\n".join(digests) + "\n"):
+        return None
+    bodies = map(bytes.__getitem__, lines, repeat(_CONTENT_SLICE))
+    if list(map(_hexdigest, map(_sha256, bodies))) != digests:
+        return None
+    return digests

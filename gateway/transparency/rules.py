@@ -68,6 +68,19 @@ def _post_of(leaf: dict[str, Any]) -> str:
     raise _BadPayload('neither "object" nor "payload.post_id" names a post')
 
 
+def _attempt_fields(payload: dict[str, Any]) -> tuple[str, int, int]:
+    """A delivery attempt's ``attempt_id``, ``delivery_id`` and ``post_id``. Half of all
+    entries come here, so the common case is checked inline and :func:`_str`/:func:`_int`
+    only say what is wrong."""
+    attempt_id = payload.get("attempt_id")
+    if type(attempt_id) is not str or not attempt_id:
+        attempt_id = _str(payload, "attempt_id")
+    delivery_id, post_id = payload.get("delivery_id"), payload.get("post_id")
+    if type(delivery_id) is not int or type(post_id) is not int:
+        delivery_id, post_id = _int(payload, "delivery_id"), _int(payload, "post_id")
+    return attempt_id, delivery_id, post_id
+
+
 #: An open attempt: (entry index, time, delivery id, post id). A plain tuple, since a quarter
 #: of all entries make one: building a NamedTuple costs ten times as much.
 _Attempt = tuple[int, str, int, int]
@@ -136,16 +149,10 @@ class AuditorRules:
     def _emergency_entry(self, index: int, leaf: dict[str, Any]) -> None:
         self._emergency.add(str(_int(leaf["payload"], "post_id")))
 
-    # The two handlers below run for half of all entries: their field checks are written out
-    # (``_int``/``_str`` as the common case needs them) and an open attempt is a tuple.
+    # The two handlers below run for half of all entries: an open attempt is a tuple, and the
+    # fields they share are read by :func:`_attempt_fields`.
     def _attempt_entry(self, index: int, leaf: dict[str, Any]) -> None:
-        payload = leaf["payload"]
-        attempt_id = payload.get("attempt_id")
-        if type(attempt_id) is not str or not attempt_id:
-            attempt_id = _str(payload, "attempt_id")
-        delivery_id, post_id = payload.get("delivery_id"), payload.get("post_id")
-        if type(delivery_id) is not int or type(post_id) is not int:
-            delivery_id, post_id = _int(payload, "delivery_id"), _int(payload, "post_id")
+        attempt_id, delivery_id, post_id = _attempt_fields(leaf["payload"])
         attempt = (index, leaf["time"], delivery_id, post_id)
         self.attempts += 1
         if attempt_id in self._open or attempt_id in self._closed:
@@ -157,12 +164,7 @@ class AuditorRules:
 
     def _outcome_entry(self, index: int, leaf: dict[str, Any]) -> None:
         payload = leaf["payload"]
-        attempt_id = payload.get("attempt_id")
-        if type(attempt_id) is not str or not attempt_id:
-            attempt_id = _str(payload, "attempt_id")
-        delivery_id, post_id = payload.get("delivery_id"), payload.get("post_id")
-        if type(delivery_id) is not int or type(post_id) is not int:
-            delivery_id, post_id = _int(payload, "delivery_id"), _int(payload, "post_id")
+        attempt_id, delivery_id, post_id = _attempt_fields(payload)
         outcome = payload.get("outcome")
         if outcome not in OUTCOMES:
             raise _BadPayload(f'"outcome" {outcome!r} is not one of {sorted(OUTCOMES)}')

@@ -10,6 +10,7 @@ from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from gateway.domain.emergency import category_label
 from gateway.domain.guardrails import Outcome
 from gateway.domain.roles import Role
 from gateway.domain.statuses import DeliveryStatus, PostStatus
@@ -155,3 +156,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(calendar_post)
     app.add_template_global(outcome_label)
     app.add_template_global(error_list)
+    app.add_template_global(category_label, "emergency_category_label")

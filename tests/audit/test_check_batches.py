@@ -84,3 +84,15 @@ def test_a_gap_and_a_rewrite_across_batches(app, small_batches):
         db.session.execute(text("DELETE FROM audit_entries WHERE seq = 5"))
         db.session.commit()
     assert _problems(app)[0] == "entry 5: missing: the next entry is numbered 6"
+
+
+def test_a_leaf_with_a_float_is_not_canonical_to_both_checks(app, small_batches):
+    """A float parses as JSON but has no canonical form in the log: both checks name it, and
+    neither stops on the error canonical_json raises for it."""
+    _log(app)
+    with app.app_context():
+        bypass_trigger()
+        leaf = bytes(entries()[4].leaf).replace(b'"n":4', b'"n":4.5')
+        db.session.execute(text("UPDATE audit_entries SET leaf = :l WHERE seq = 4"), {"l": leaf})
+        db.session.commit()
+    assert _problems(app)[0] == "entry 4: the stored leaf is not canonical JSON"

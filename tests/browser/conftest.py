@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from waitress.server import create_server
 
-from tests.conftest import _counter, _pg_admin, _pg_url
+from fakeplatform.client import FakePlatformControl
+from fakeplatform.server import serve_in_thread
+from gateway.domain.roles import Role
+from tests.conftest import TEST_PASSWORD, AuthActions, pg_clone
+from tests.platforms.accounts import PAGE_ID, PAGE_TOKEN, X_ACCOUNT, X_CREDENTIALS
+from tests.support.channels import ChannelSpec, add_channels
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
@@ -37,12 +45,8 @@ FAILING_IMPACTS = {"serious", "critical"}
 def database_url(pg_template):
     """PostgreSQL only: the browser journey is slow, and PostgreSQL is what councils run; the
     form tests in tests/web cover SQLite."""
-    name = f"gw_b_{os.getpid()}_{next(_counter)}"
-    with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    yield _pg_url(name)
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_clone(pg_template, "gw_b") as url:
+        yield url
 
 
 @pytest.fixture
@@ -109,3 +113,138 @@ class Axe:
 @pytest.fixture
 def axe():
     return Axe()
+
+
+#: A desktop browser window, the size the README's pictures are taken at.
+DESKTOP = {"viewport": {"width": 1200, "height": 900}}
+
+
+@pytest.fixture(scope="module")
+def fake_server():
+    base_url, stop = serve_in_thread()
+    yield base_url
+    stop()
+
+
+def serve_with_waitress(app) -> tuple[str, Callable[[], None]]:
+    """The gateway under waitress in a thread of this process, so it shares the test's clock.
+    Like gunicorn (what ``gateway web`` runs), waitress closes each response as soon as it is
+    written, which is when the emails an officer's action causes go."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="gateway")
+    thread = threading.Thread(target=server.run, name="gateway-web", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
+
+    return f"http://127.0.0.1:{server.effective_port}", stop
+
+
+@pytest.fixture
+def live_site(app, fake_server):
+    """A function that serves the gateway on http://localhost:PORT (localhost: Chromium keeps
+    Secure __Host- cookies there) with "<council> on X" and "<council> Facebook Page" channels
+    on the fake platform and the people given as ``{key: (role, email)}``; it returns the base
+    URL and each key's email. The server stops when the test ends."""
+    stops: list[Callable[[], None]] = []
+
+    def start(council: str, people: dict[str, tuple[Role, str]]) -> tuple[str, dict[str, str]]:
+        base_url, stop = serve_with_waitress(app)
+        stops.append(stop)
+        port = base_url.rsplit(":", 1)[1]
+        app.config["SERVER_NAME"] = f"localhost:{port}"
+        app.config["PUBLIC_URL"] = f"http://localhost:{port}"
+        with FakePlatformControl(fake_server) as control:
+            control.reset()
+            control.register_account(
+                "x", X_ACCOUNT, X_CREDENTIALS, name="Council", username="council"
+            )
+            control.register_account(
+                "facebook", PAGE_ID, {"access_token": PAGE_TOKEN}, name="Council"
+            )
+        add_channels(
+            app,
+            fake_server,
+            [
+                ChannelSpec("x", f"{council} on X", X_ACCOUNT, X_CREDENTIALS),
+                ChannelSpec(
+                    "facebook", f"{council} Facebook Page", PAGE_ID, {"access_token": PAGE_TOKEN}
+                ),
+            ],
+        )
+        auth = AuthActions(app, app.test_client())
+        emails = {
+            key: auth.create_user(role, email=email)[1] for key, (role, email) in people.items()
+        }
+        return f"http://localhost:{port}", emails
+
+    yield start
+    for stop in stops:
+        stop()
+
+
+class Window:
+    """One person's browser window, signed in through the sign-in form; console errors, failed
+    resources and page errors fail the test when it closes."""
+
+    def __init__(self, browser, base_url, email, axe, screenshots, device=DESKTOP):
+        self.context = browser.new_context(**device)
+        self.page = self.context.new_page()
+        self.base_url, self.email = base_url, email
+        self.axe, self.screenshots = axe, screenshots
+        self.problems: list[str] = []
+        # A refused form answers 400 by design (the page says what to fix), and Chromium logs
+        # every 4xx page as a console error: failed *resources* are caught below instead.
+        self.page.on(
+            "console",
+            lambda m: (
+                self.problems.append(f"console {m.type}: {m.text}")
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on(
+            "response",
+            lambda r: (
+                self.problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.request.resource_type != "document"
+                else None
+            ),
+        )
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        self.page.goto(f"{self.base_url}/sign-in")
+        self.check("sign-in")
+        self.page.fill("#email", self.email)
+        self.page.fill("#password", TEST_PASSWORD)
+        self.page.get_by_role("button", name="Sign in", exact=True).click()
+        self.page.wait_for_url(f"{self.base_url}/")
+
+    def go(self, path: str, name: str | None = None) -> None:
+        response = self.page.goto(self.base_url + path)
+        assert response.status == 200, (path, response.status)
+        if name:
+            self.check(name)
+
+    def check(self, name: str, *, shot: bool = False) -> None:
+        """axe-core on the page as it is now; optionally a screenshot for the README."""
+        self.axe.check(self.page, name)
+        if shot:
+            self.page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
+
+    def fits_the_screen(self) -> bool:
+        """Nothing wider than the viewport: no sideways scrolling on a phone."""
+        return self.page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+
+    def main_text(self) -> str:
+        return self.page.locator("main").inner_text()
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.problems, self.problems

@@ -12,26 +12,11 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
-from fakeplatform.client import FakePlatformControl
-from fakeplatform.server import serve_in_thread
-from gateway.credentials import encrypt_credentials
 from gateway.domain.roles import Role
-from gateway.extensions import db
-from gateway.models import Channel
 from gateway.publishing.release import release_due
-from tests.browser.conftest import LONDON
-from tests.conftest import TEST_PASSWORD, AuthActions
+from tests.browser.conftest import LONDON, Window
 from workers.worker import build_worker
 
-X_ACCOUNT = "1500000000000000077"
-X_CREDENTIALS = {
-    "consumer_key": "ck-browser",
-    "consumer_secret": "cs-browser-secret",
-    "access_token": f"{X_ACCOUNT}-at-browser",
-    "access_token_secret": "ats-browser-secret",
-}
-PAGE_ID = "104000000000077"
-PAGE_TOKEN = "EAABrowserPageToken"
 BLOCKED = "Found a cat? Please call Jenny on 07700 900461 if you see her."
 FIXED = "Found a ginger cat near the library? Please tell our animal welfare team."
 #: After the post's time (Wednesday 10 March 2027, 10:30 in London).
@@ -44,110 +29,22 @@ def _jpeg() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def fake_server():
-    base_url, stop = serve_in_thread()
-    yield base_url
-    stop()
-
-
 @pytest.fixture
-def site(app, clock, fake_server):
-    """The gateway on http://localhost:PORT (localhost: Chromium keeps Secure __Host- cookies
-    there), two channels on the fake platform, and four people."""
-    base_url, stop = serve_in_thread(app=app)
-    port = base_url.rsplit(":", 1)[1]
-    app.config["SERVER_NAME"] = f"localhost:{port}"
-    app.config["PUBLIC_URL"] = f"http://localhost:{port}"
-    with FakePlatformControl(fake_server) as control:
-        control.reset()
-        control.register_account("x", X_ACCOUNT, X_CREDENTIALS, name="Council", username="council")
-        control.register_account("facebook", PAGE_ID, {"access_token": PAGE_TOKEN}, name="Council")
-    with app.app_context():
-        for platform, name, account, creds in [
-            ("x", "Harbourside on X", X_ACCOUNT, X_CREDENTIALS),
-            ("facebook", "Harbourside Facebook Page", PAGE_ID, {"access_token": PAGE_TOKEN}),
-        ]:
-            row = Channel(
-                platform=platform,
-                display_name=name,
-                external_account_id=account,
-                base_url=fake_server,
-            )
-            db.session.add(row)
-            db.session.flush()
-            row.credentials_encrypted = encrypt_credentials(row.id, creds)
-        db.session.commit()
-    auth = AuthActions(app, app.test_client())
-    people = {
-        "a": auth.create_user(Role.OFFICER, email="ann.author@harbourside.example")[1],
-        "b": auth.create_user(Role.OFFICER, email="bo.approver@harbourside.example")[1],
-        "admin": auth.create_user(Role.ADMIN, email="ade.admin@harbourside.example")[1],
-    }
-    yield f"http://localhost:{port}", people
-    stop()
-
-
-class Person:
-    """One person's browser window, recording console errors and failed page loads."""
-
-    def __init__(self, browser, base_url, email, axe, screenshots):
-        self.context = browser.new_context(viewport={"width": 1200, "height": 900})
-        self.page = self.context.new_page()
-        self.base_url = base_url
-        self.axe = axe
-        self.screenshots = screenshots
-        self.problems: list[str] = []
-        # A refused form answers 400 by design (the page says what to fix), and Chromium logs
-        # every 4xx page as a console error: failed *resources* are caught below instead.
-        self.page.on(
-            "console",
-            lambda m: (
-                self.problems.append(f"console {m.type}: {m.text}")
-                if m.type == "error" and not m.text.startswith("Failed to load resource")
-                else None
-            ),
-        )
-        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on(
-            "response",
-            lambda r: (
-                self.problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and r.request.resource_type != "document"
-                else None
-            ),
-        )
-        self.email = email
-        self.sign_in()
-
-    def sign_in(self):
-        self.page.goto(f"{self.base_url}/sign-in")
-        self.check("sign-in")
-        self.page.fill("#email", self.email)
-        self.page.fill("#password", TEST_PASSWORD)
-        self.page.get_by_role("button", name="Sign in", exact=True).click()
-        self.page.wait_for_url(f"{self.base_url}/")
-
-    def go(self, path: str, name: str | None = None):
-        response = self.page.goto(self.base_url + path)
-        assert response.status == 200, (path, response.status)
-        if name:
-            self.check(name)
-
-    def check(self, name: str, *, shot: bool = False):
-        """axe-core on the page as it is now; optionally a screenshot for the README."""
-        self.axe.check(self.page, name)
-        if shot:
-            self.page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=True)
-
-    def close(self):
-        self.context.close()
-        assert not self.problems, self.problems
+def site(live_site, clock):
+    """The gateway with Harbourside's two channels, two officers and an admin."""
+    return live_site(
+        "Harbourside",
+        {
+            "a": (Role.OFFICER, "ann.author@harbourside.example"),
+            "b": (Role.OFFICER, "bo.approver@harbourside.example"),
+            "admin": (Role.ADMIN, "ade.admin@harbourside.example"),
+        },
+    )
 
 
 def test_the_officers_journey(app, site, browser, axe, screenshots, clock):
     base_url, people = site
-    a = Person(browser, base_url, people["a"], axe, screenshots)
+    a = Window(browser, base_url, people["a"], axe, screenshots)
     a.check("dashboard", shot=True)
     page = a.page
 
@@ -191,7 +88,7 @@ def test_the_officers_journey(app, site, browser, axe, screenshots, clock):
     a.check("own-approval-refused")
 
     # B approves it from the queue.
-    b = Person(browser, base_url, people["b"], axe, screenshots)
+    b = Window(browser, base_url, people["b"], axe, screenshots)
     b.go("/approvals")
     b.check("approvals", shot=True)
     b.page.click(f"a[href='{post_path}']")
@@ -227,7 +124,7 @@ def test_the_officers_journey(app, site, browser, axe, screenshots, clock):
     a.close()
     b.close()
 
-    admin = Person(browser, base_url, people["admin"], axe, screenshots)
+    admin = Window(browser, base_url, people["admin"], axe, screenshots)
     for path, name in [
         ("/admin/", "admin"),
         ("/admin/users", "admin-users"),

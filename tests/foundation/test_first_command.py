@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,15 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.network import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 #: Installing every library into a new virtualenv takes a while on a fresh machine.
 START_TIMEOUT_SECONDS = 540
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _readme_first_command() -> str:
@@ -65,7 +60,7 @@ def test_first_readme_command_starts_everything_and_stops_on_sigint(tmp_path):
     copy = tmp_path / "gateway"
     copy.mkdir()
     _copy_repo(copy)
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -74,9 +69,9 @@ def test_first_readme_command_starts_everything_and_stops_on_sigint(tmp_path):
     env.update(
         GATEWAY_PORT=str(port),
         # Nothing answers here, so the gateway must start its own Redis, as on a fresh machine.
-        REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0",
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
         GATEWAY_SWEEP_SECONDS="1",
-        GATEWAY_FAKE_PORT=str(_free_port()),
+        GATEWAY_FAKE_PORT=str(free_port()),
     )
     proc = subprocess.Popen(
         command.split(),

@@ -14,8 +14,9 @@ from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import Post
 from tests.conftest import csrf_token_from
-from tests.notifications.conftest import LEADS, free_port
 from tests.publishing.conftest import LONDON, deliveries
+from tests.support.network import free_port
+from tests.support.smtp import LEADS
 from workers.worker import build_worker
 
 #: 3am on a Wednesday: well outside office hours.

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from gateway.extensions import db
 from gateway.models import Delivery, Election, RegisterPerson
 from gateway.publishing.release import release_due
-from tests.notifications.conftest import LEADS, free_port
 from tests.publishing.conftest import approved_post, deliveries, post_status
+from tests.support.network import free_port
+from tests.support.smtp import LEADS
 from workers.worker import build_worker
 
 AUTHOR = "author@council.example"

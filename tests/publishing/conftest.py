@@ -14,9 +14,8 @@ from fakeplatform.client import FakePlatformControl
 from fakeplatform.server import serve_in_thread
 from gateway import users
 from gateway.audit import Actor
-from gateway.credentials import encrypt_credentials
 from gateway.extensions import db
-from gateway.models import Channel, Delivery, Post
+from gateway.models import Delivery, Post
 from gateway.posts import service
 from tests.conftest import TEST_PASSWORD
 from tests.platforms.accounts import (
@@ -27,6 +26,7 @@ from tests.platforms.accounts import (
     X_ACCOUNT,
     X_CREDENTIALS,
 )
+from tests.support.channels import ChannelSpec, add_channels
 
 LONDON = ZoneInfo("Europe/London")
 #: A Tuesday morning in office hours, not a bank holiday.
@@ -72,26 +72,15 @@ def gateway_server(app):
 def channels(app, fake, fake_server):
     host = fake_server.split("://", 1)[1].split(":")[0]
     app.config["PLATFORM_ALLOWED_HOSTS"] = (host,)
-    specs = [
-        ("x", "Council on X", X_ACCOUNT, X_CREDENTIALS),
-        ("facebook", "Council Facebook Page", PAGE_ID, {"access_token": PAGE_TOKEN}),
-        ("instagram", "Council Instagram", IG_USER, {"access_token": IG_TOKEN}),
-    ]
-    ids = {}
-    with app.app_context():
-        for platform, name, account, creds in specs:
-            channel = Channel(
-                platform=platform,
-                display_name=name,
-                external_account_id=account,
-                base_url=fake_server,
-            )
-            db.session.add(channel)
-            db.session.flush()
-            channel.credentials_encrypted = encrypt_credentials(channel.id, creds)
-            ids[platform] = channel.id
-        db.session.commit()
-    return ids
+    return add_channels(
+        app,
+        fake_server,
+        [
+            ChannelSpec("x", "Council on X", X_ACCOUNT, X_CREDENTIALS),
+            ChannelSpec("facebook", "Council Facebook Page", PAGE_ID, {"access_token": PAGE_TOKEN}),
+            ChannelSpec("instagram", "Council Instagram", IG_USER, {"access_token": IG_TOKEN}),
+        ],
+    )
 
 
 class Officers:

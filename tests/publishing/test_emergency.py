@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
+from bs4 import BeautifulSoup
 from rq import Queue
 from sqlalchemy import select
 
@@ -73,6 +75,9 @@ def test_a_duty_officer_posts_at_3am_and_it_reaches_the_platform(
     assert any(e["event"] == "emergency" for e in events)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Flood warning" in page
+    # The category in the form's words, not its stored key.
+    emergency = BeautifulSoup(page, "html.parser").find("dt", string=re.compile("Emergency"))
+    assert emergency.find_next_sibling("dd").get_text(strip=True) == "Flooding"
 
 
 def test_the_form_has_every_enabled_channel_chosen(client, auth, channels):

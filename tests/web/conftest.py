@@ -11,11 +11,9 @@ import pytest
 import time_machine
 from PIL import Image
 
-from gateway.credentials import encrypt_credentials
 from gateway.domain.roles import Role
-from gateway.extensions import db
-from gateway.models import Channel
 from tests.conftest import AuthActions
+from tests.support.channels import ChannelSpec, add_channels
 
 LONDON = ZoneInfo("Europe/London")
 # Test accounts (kept here: importing tests.platforms.accounts loads the whole fake platform).
@@ -54,27 +52,17 @@ def clock():
 @pytest.fixture
 def channels(app):
     """An X account and a Facebook Page (credentials encrypted), and a disabled Instagram."""
-    specs = [
-        ("x", "Council on X", X_ACCOUNT, X_CREDENTIALS, True),
-        ("facebook", "Council Facebook Page", PAGE_ID, {"access_token": PAGE_TOKEN}, True),
-        ("instagram", "Old Instagram", IG_USER, {"access_token": "t"}, False),
-    ]
-    ids = {}
-    with app.app_context():
-        for platform, name, account, creds, enabled in specs:
-            row = Channel(
-                platform=platform,
-                display_name=name,
-                external_account_id=account,
-                base_url="http://127.0.0.1:9",
-                enabled=enabled,
-            )
-            db.session.add(row)
-            db.session.flush()
-            row.credentials_encrypted = encrypt_credentials(row.id, creds)
-            ids[platform] = row.id
-        db.session.commit()
-    return ids
+    return add_channels(
+        app,
+        "http://127.0.0.1:9",
+        [
+            ChannelSpec("x", "Council on X", X_ACCOUNT, X_CREDENTIALS),
+            ChannelSpec("facebook", "Council Facebook Page", PAGE_ID, {"access_token": PAGE_TOKEN}),
+            ChannelSpec(
+                "instagram", "Old Instagram", IG_USER, {"access_token": "t"}, enabled=False
+            ),
+        ],
+    )
 
 
 ROLES = {

@@ -187,6 +187,15 @@ def test_elections_are_checked_like_the_guardrails_check_them(app, people):
     submit(admin, edit, {"notice_published": ["29", "3", "2027"]})
     assert "Start assumed" not in get(admin, "/admin/elections").text()
     assert _audit(app, "election.created") and _audit(app, "election.changed")
+    deleted = submit(
+        admin, get(admin, "/admin/elections"), action=f"/admin/elections/{election_id}/delete"
+    )
+    assert deleted.status == 302
+    with app.app_context():
+        assert db.session.scalars(select(Election)).all() == []
+    [entry] = _audit(app, "election.deleted")
+    assert entry["payload"]["polling_day"] == "2027-05-06"
+    get(admin, f"/admin/elections/{election_id}", status=404)
 
 
 def test_contacts_and_closure_days(app, people):
@@ -228,11 +237,25 @@ def test_contacts_and_closure_days(app, people):
     twice = submit(
         admin, get(admin, "/admin/closures"), {"day": ["24", "12", "2027"]}, selector="#add-closure"
     )
-    assert twice.status == 400
+    assert twice.status == 400 and "already a closure day" in twice.field_error("day-day")
     with app.app_context():
-        assert [c.reason for c in db.session.scalars(select(ClosureDay))] == ["Christmas Eve"]
-    for action in ("contact.added", "contact.removed", "closure_day.added"):
-        assert _audit(app, action), action
+        closure_id, reason = db.session.execute(select(ClosureDay.id, ClosureDay.reason)).one()
+    assert reason == "Christmas Eve"
+    gone = submit(
+        admin, get(admin, "/admin/closures"), action=f"/admin/closures/{closure_id}/delete"
+    )
+    assert gone.status == 302
+    with app.app_context():
+        assert db.session.scalars(select(ClosureDay)).all() == []
+    for action, object_type, object_id in [
+        ("contact.added", "contact", contact_id),
+        ("contact.removed", "contact", contact_id),
+        ("closure_day.added", "closure_day", closure_id),
+        ("closure_day.removed", "closure_day", closure_id),
+    ]:
+        [entry] = _audit(app, action)
+        assert entry["object"] == {"id": str(object_id), "type": object_type}, action
+    assert _audit(app, "closure_day.removed")[0]["payload"] == {"day": "2027-12-24"}
 
 
 def test_users_page_restyled_and_an_admin_cannot_end_their_own_session_by_mistake(app, people):

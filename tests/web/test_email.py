@@ -2,58 +2,20 @@
 
 from __future__ import annotations
 
-import socket
-from email import message_from_bytes
-
-import pytest
-from aiosmtpd.controller import Controller
-
 from gateway import notifications
 from gateway.extensions import db
 from gateway.models import Post
+from tests.support.network import free_port
+from tests.support.smtp import PUBLIC_URL
 from tests.web.conftest import CLEAN_TEXT
 from tests.web.helpers import get, submit
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        message = message_from_bytes(envelope.content)
-        self.messages.append((tuple(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def to(self, address):
-        return [m for rcpts, m in self.messages if address in rcpts]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def inbox(app):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config.update(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, MAIL_FROM="gateway@council.example"
-    )
-    yield handler
-    controller.stop()
-
-
-def test_approvers_are_told_when_a_post_awaits_them_and_authors_when_it_is_decided(
-    app, people, channels, inbox
-):
-    a, b = people["a"], people["b"]
-    page = get(a, "/posts/new")
-    sent = submit(
-        a,
-        page,
+def _submit_for_approval(officer, channels):
+    """A clean post on X for tomorrow morning, submitted through the form."""
+    return submit(
+        officer,
+        get(officer, "/posts/new"),
         {
             "text": CLEAN_TEXT,
             "channels": [str(channels["x"])],
@@ -62,6 +24,13 @@ def test_approvers_are_told_when_a_post_awaits_them_and_authors_when_it_is_decid
         },
         button=("action", "submit"),
     )
+
+
+def test_approvers_are_told_when_a_post_awaits_them_and_authors_when_it_is_decided(
+    app, people, channels, inbox
+):
+    a, b = people["a"], people["b"]
+    sent = _submit_for_approval(a, channels)
     assert sent.status == 302
     post_id = int(sent.response.headers["Location"].split("/")[2])
     to_b = inbox.to(people.emails["b"])
@@ -79,18 +48,7 @@ def test_a_rejection_email_carries_the_reason_and_worker_messages_exist(
     app, people, channels, inbox
 ):
     a, b = people["a"], people["b"]
-    page = get(a, "/posts/new")
-    sent = submit(
-        a,
-        page,
-        {
-            "text": CLEAN_TEXT,
-            "channels": [str(channels["x"])],
-            "publish_date": ["10", "3", "2027"],
-            "publish_time": "10:30",
-        },
-        button=("action", "submit"),
-    )
+    sent = _submit_for_approval(a, channels)
     post_id = int(sent.response.headers["Location"].split("/")[2])
     submit(
         b,
@@ -101,29 +59,18 @@ def test_a_rejection_email_carries_the_reason_and_worker_messages_exist(
     rejected = inbox.to(people.emails["a"])[-1]
     assert rejected["Subject"].startswith("Your post was rejected")
     assert "Name the roads, please." in rejected.get_payload()
-    # What the publish job calls, outside any request: links use PUBLIC_URL.
-    app.config["PUBLIC_URL"] = "https://gateway.council.example"
+    # What the publish job calls, outside any request: links use PUBLIC_URL (the inbox's).
     with app.app_context():
         post = db.session.get(Post, post_id)
         assert notifications.post_blocked(post, ["Outside office hours."]) == 1
         assert notifications.post_failed(post, "X refused it: duplicate content") == 1
     blocked, failed = inbox.to(people.emails["a"])[-2:]
     assert "Outside office hours." in blocked.get_payload()
-    assert f"https://gateway.council.example/posts/{post_id}" in failed.get_payload()
+    assert f"{PUBLIC_URL}/posts/{post_id}" in failed.get_payload()
 
 
 def test_a_mail_server_that_is_down_never_fails_the_officers_action(app, people, channels):
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port())  # nothing listens
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())  # nothing listens
     a = people["a"]
-    sent = submit(
-        a,
-        get(a, "/posts/new"),
-        {
-            "text": CLEAN_TEXT,
-            "channels": [str(channels["x"])],
-            "publish_date": ["10", "3", "2027"],
-            "publish_time": "10:30",
-        },
-        button=("action", "submit"),
-    )
+    sent = _submit_for_approval(a, channels)
     assert sent.status == 302

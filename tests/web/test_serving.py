@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +20,10 @@ import requests
 
 from gateway.domain.roles import Role
 from tests.conftest import TEST_PASSWORD, TEST_REDIS_URL
+from tests.support.network import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 START_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -73,7 +67,7 @@ def test_web_serves_with_several_workers_sharing_one_session_secret(
     app, auth, database_url, tmp_path
 ):
     _, email = auth.create_user(Role.OFFICER)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = _start(
         database_url, tmp_path / "instance", "--port", str(port), "--workers", "3", "--threads", "2"
@@ -128,7 +122,7 @@ def test_web_serves_with_several_workers_sharing_one_session_secret(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_web_stops_with_one_clear_line_when_a_setting_is_missing(database_url, tmp_path):
     proc = _start(
-        database_url, tmp_path / "instance", "--port", str(_free_port()), GATEWAY_ENV="production"
+        database_url, tmp_path / "instance", "--port", str(free_port()), GATEWAY_ENV="production"
     )
     out, _ = proc.communicate(timeout=60)
     proc.stdout.close()

@@ -1,0 +1,54 @@
+"""What every adapter does when it is built: check the channel's credentials, keep them out of
+the logs, and route the client library's ``requests`` session to the channel's base URL with a
+timeout (see :mod:`gateway.platforms.transport`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import requests
+
+from gateway.platforms.base import DEFAULT_TIMEOUT_SECONDS, ChannelConfig, ClosingMixin
+from gateway.platforms.errors import NeedsReauthorisation
+from gateway.platforms.transport import mount_transport, remember_secrets, scrub
+
+
+class PlatformAdapter(ClosingMixin):
+    """The set-up the X, Facebook and Instagram adapters share."""
+
+    platform = ""
+    #: The credentials the adapter cannot work without: a channel missing one is reconnected.
+    required_credentials: tuple[str, ...] = ()
+    #: The platform's public hosts (scheme://host), which the client library calls.
+    hosts: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        channel: ChannelConfig,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        allowed_hosts: Collection[str] = (),
+    ) -> None:
+        missing = [k for k in self.required_credentials if not channel.credentials.get(k)]
+        if missing:
+            raise NeedsReauthorisation(
+                f"the channel has no {', '.join(missing)}", platform=self.platform
+            )
+        self._channel = channel
+        self._allowed_hosts = allowed_hosts
+        self._timeout = timeout
+        self._secrets = [channel.credentials[k] for k in self.required_credentials]
+        remember_secrets(self._secrets)
+        self._connect()
+
+    def _connect(self) -> None:
+        """Build the client library's object, its session passed through :meth:`_route`."""
+        raise NotImplementedError
+
+    def _route(self, session: requests.Session) -> requests.Session:
+        """``session``, sending the platform's hosts to the channel's base URL (the fake
+        platform, for training) and giving up on a request after the adapter's timeout."""
+        return mount_transport(session, self.hosts, self._channel.base_url, self._timeout)
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self._secrets)
