@@ -3,9 +3,9 @@
 The first publish in a fresh worker process used to take most of a second more than the next
 (sampled with py-spy under bench/bench_publish.py): SQLAlchemy configures its mappers on the
 first query, the ``holidays`` package builds its UK calendars lazily (about 0.25 s), and the
-platform libraries are imported on first use. The worker pool and gunicorn fork their processes from a
-parent that has done this, so each child starts warm (copy-on-write) and the first emergency
-post of the night is as quick as the rest.
+platform libraries are imported on first use. The worker pool and gunicorn fork their
+processes from a parent that has done this, so each child starts warm (copy-on-write) and the
+first emergency post of the night is as quick as the rest.
 """
 
 from __future__ import annotations
