@@ -195,3 +195,31 @@ def test_actions_of_other_kinds_carry_actor_object_and_content(app):
                 canonical_json({"text": "Bins go out on Monday", "images": []})
             ).hexdigest()
         )
+
+
+def test_leaves_are_canonical_whatever_their_payload_and_content(app):
+    """Leaves are assembled from a part prepared before the head is locked and the head's
+    fields: the bytes must still be exactly the canonical JSON of the whole leaf."""
+    payloads = [
+        {"note": 'quote " backslash \\ tab \t', "n": -5, "emoji": "\U0001f30a", "deep": [[{}]]},
+        {},
+        {"z": None, "a": True, "\u00e9": "e acute", "prev": "not the chain's"},
+    ]
+    with app.app_context():
+        for i, payload in enumerate(payloads):
+            record(
+                "test.entry",
+                actor=Actor.system(),
+                obj=None if i == 1 else ("post", i),
+                payload=payload,
+                content={"text": f"Flood warning {i} \u2013 River Medway", "channels": [i]}
+                if i != 2
+                else None,
+            )
+        db.session.commit()
+        for entry in _entries():
+            leaf = bytes(entry.leaf)
+            assert canonical_json(json.loads(leaf)) == leaf
+            assert hashlib.sha256(leaf).hexdigest() == entry.entry_hash
+        assert [json.loads(bytes(e.leaf))["payload"] for e in _entries()] == payloads
+        assert verify_chain() is None
