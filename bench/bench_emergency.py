@@ -436,7 +436,7 @@ def release_tick_seconds(bench: Bench, times: int = 5) -> tuple[float, int]:
     from gateway.extensions import db
     from gateway.models import Delivery
     from gateway.models.base import utcnow
-    from gateway.publishing.release import release_now
+    from gateway.publishing.release import Releaser
 
     took = []
     with bench.app.app_context():
@@ -448,9 +448,10 @@ def release_tick_seconds(bench: Bench, times: int = 5) -> tuple[float, int]:
                 func.coalesce(Delivery.next_attempt_at, Delivery.due_at) <= utcnow(),
             )
         )
+        releaser = Releaser(bench.app)  # as the scheduler runs it: tick after tick
         for _ in range(times):
             t = time.perf_counter()
-            release_now(bench.app)
+            releaser.tick()
             took.append(time.perf_counter() - t)
             db.session.remove()
     return sorted(took)[len(took) // 2], due
