@@ -146,10 +146,16 @@ def release_now(
     now: datetime | None = None,
     since: datetime | None = None,
     handed: Mapping[int, datetime] | None = None,
+    unseen: set[int] | None = None,
 ) -> list[tuple[int, datetime]]:
     """Hand every delivery due in (since, now] to its queue: move its job out of RQ's scheduled
     registry, or enqueue it if it has no live job. Never before its time, so no worker waits.
     ``handed``: deliveries already handed over for the time they are due now, left alone.
+    ``unseen``: when given, a delivery found with no job is queued only if it had none on the
+    previous pass too (it is in the set); otherwise it is added to the set and left for that
+    pass. A post just approved or sent as an emergency is queued by its own commit a moment
+    after the row is visible: queuing it here as well would queue one job id twice, and the
+    second copy fails in RQ once the first has run.
     Returns the (delivery id, next time) of the others it found, handed over or already live.
 
     Run every RELEASE_TICK_SECONDS by the scheduler's Releaser. A job moved here and by RQ's
@@ -186,6 +192,11 @@ def release_now(
                     jobless[delivery_id] = bool(emergency)
         elif not _is_live(status):
             jobless[delivery_id] = bool(emergency)
+    if unseen is not None:
+        first_sight = {i for i in jobless if i not in unseen}
+        unseen.clear()
+        unseen.update(first_sight)
+        jobless = {i: em for i, em in jobless.items() if i not in first_sight}
     if jobless:
         # A job may have run and finished between the read above and the read of its status:
         # read those rows again, so a delivery just published is not queued a second time
@@ -216,14 +227,17 @@ class Releaser:
         self.app = app
         self.window = window
         self._handed: dict[int, datetime] = {}
+        self._unseen: set[int] = set()
 
     def tick(self, now: datetime | None = None) -> int:
         """One pass. Returns how many deliveries it handed over for the first time."""
         now = now or utcnow()
         since = now - self.window
         self._handed = {i: due for i, due in self._handed.items() if due > since}
-        found = release_now(self.app, now=now, since=since, handed=self._handed)
-        self._handed.update(found)
+        found = release_now(
+            self.app, now=now, since=since, handed=self._handed, unseen=self._unseen
+        )
+        self._handed.update((i, due) for i, due in found if i not in self._unseen)
         return len(found)
 
 
