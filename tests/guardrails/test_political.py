@@ -77,10 +77,10 @@ def test_a_civic_mayor_who_is_standing_or_in_a_mayoral_election_is_blocked() -> 
     )
 
 
-def test_honorific_and_register_surname_is_only_advised() -> None:
-    # "Mrs Okafor" may be any Okafor: the officer is told, the post is not stopped.
+def test_honorific_and_register_surname_is_referred() -> None:
+    # "Mrs Okafor" may be any Okafor: the monitoring officer decides, nothing is blocked.
     findings = run("Mrs Okafor of the allotment society won first prize.")
-    assert rules(findings) == {PUBLICITY} and rules(findings, "advise") == {PUBLICITY}
+    assert rules(findings) == {PUBLICITY} and rules(findings, "refer") == {PUBLICITY}
 
 
 def test_a_place_named_like_a_member_is_not_the_member() -> None:

@@ -201,7 +201,12 @@ class PoliticalMatcher:
 
     def __init__(self, register: Register) -> None:
         self.register = register
-        self._starters = frozenset(first_plain_word(w) for w in register.first_words) | _TITLES
+        # Words that may start a name: given names, surnames (a misspelt given name before
+        # one) and titles; initials are looked for with INITIAL_BEFORE_NAME.
+        self._starters = (
+            frozenset(first_plain_word(w) for w in register.first_words | register.surname_words)
+            | _TITLES
+        )
         aliases = list(party_aliases())
         known = {fold(a.text) for a in aliases}
         for party in sorted(register.parties):
@@ -307,23 +312,19 @@ class PoliticalMatcher:
     def people(
         self, text: str, words: list[Word], parties: list[PoliticalHit]
     ) -> list[PoliticalHit]:
-        register = self.register
         hits: list[PoliticalHit] = []
         i = 0
         n = len(words)
         while i < n:
             word = words[i]
-            full = register.full_name_at(words, i)
-            if full and i + full[0] < n and words[i + full[0]].folded in PLACE_WORDS:
-                full = None  # "Rose Hill Park": a place that shares a member's name
-            if full:
-                length, found = full
+            named = None if word.folded in _TITLES else self._name_at(text, words, i)
+            if named and i + named[0] < n and words[i + named[0]].folded in PLACE_WORDS:
+                named = None  # "Rose Hill Park": a place that shares a member's name
+            if named:
+                length, found, how = named
                 end = words[i + length - 1].end
-                hits.append(
-                    PoliticalHit(
-                        "person", (word.start, end), text[word.start : end], found, how="name"
-                    )
-                )
+                span = (word.start, end)
+                hits.append(PoliticalHit("person", span, text[span[0] : end], found, how=how))
                 i += length
                 continue
             if word.folded in _TITLES:
@@ -340,13 +341,55 @@ class PoliticalMatcher:
             hits.extend(self._surname_with_party(text, words, parties, hits))
         return [_civic(text, h) for h in hits]
 
+    def _name_at(
+        self, text: str, words: list[Word], i: int
+    ) -> tuple[int, tuple[Person, ...], str] | None:
+        """A register person named at word i: (words used, people, how). By full name (or a
+        known short form); by initials and surname ("M. Okafor", "J R Smith-Jones", the first
+        initial fitting the given name); or with one part misspelt one edit away, the other
+        part beside it spelt right ("Margret Okafor", "Margaret Okafr": FUZZY_* lengths)."""
+        register = self.register
+        full = register.full_name_at(words, i)
+        if full:
+            return full[0], full[1], "name"
+        word = words[i]
+        if not word.capitalised or i + 1 >= len(words):
+            return None
+        initials = _initials(text, words, i)
+        if initials is not None:
+            j, letters = initials
+            found = register.surname_at(words, j) or register.misspelt_surname_at(words, j)
+            if found:
+                people = tuple(p for p in found[1] if register.given_matches(p, letters[0]))
+                if people:
+                    return j - i + found[0], people, "initial and surname"
+            return None
+        if not _name_gap(text, word, words[i + 1]):
+            return None
+        if word.folded in register.first_words:
+            found = register.misspelt_surname_at(words, i + 1)
+            if found:
+                people = tuple(p for p in found[1] if register.given_matches(p, word.folded))
+                if people:
+                    return 2, people, "name, surname misspelt"
+        found = register.surname_at(words, i + 1)
+        if found:
+            people = tuple(p for p in found[1] if register.misspelt_given_fits(p, word.folded))
+            if people:
+                return 1 + found[0], people, "name, given name misspelt"
+        return None
+
     def _listed_after(self, text: str, words: list[Word], i: int, hits: list[PoliticalHit]) -> int:
         """ "Councillors Okafor, Brennan and Hughes": register surnames listed after a title."""
         while i < len(words) and _LIST_GAP.fullmatch(text[words[i - 1].end : words[i].start]):
             j = i + 1 if words[i].folded == "and" else i
             if j >= len(words) or (j != i and not text[words[i].end : words[j].start].isspace()):
                 break
-            found = self.register.full_name_at(words, j) or self.register.surname_at(words, j)
+            found = (
+                self.register.full_name_at(words, j)
+                or self.register.surname_at(words, j)
+                or self.register.misspelt_surname_at(words, j)
+            )
             if not found:
                 break
             length, people = found
@@ -368,20 +411,30 @@ class PoliticalMatcher:
         gap = r"\.?\s+" if title.folded in _ABBREVIATED_TITLES else r"\s+"
         if j >= len(words) or not re.fullmatch(gap, text[title.end : words[j].start]):
             return None
-        full = self.register.full_name_at(words, j)
-        found = full or self.register.surname_at(words, j, capitalised=title.folded in HONORIFICS)
-        if found:
+        named = self._name_at(text, words, j)
+        if named:
+            length, people, how = named
+            how = "title and name" if how == "name" else f"title, {how}"
+        else:
+            honorific = title.folded in HONORIFICS
+            found = self.register.surname_at(words, j, capitalised=honorific)
+            how = "title and surname"
+            if found is None:
+                found = self.register.misspelt_surname_at(words, j)
+                how = "title and misspelt surname"
+            if honorific:
+                # "Mrs Okafor" may be another Okafor: referred, not blocked.
+                how = HONORIFIC_AND_SURNAME
+            if found is None:
+                return self._unknown_councillor(text, words, i)
             length, people = found
-            end = words[j + length - 1].end
-            if full:
-                how = "title and name"
-            elif title.folded in HONORIFICS:
-                how = HONORIFIC_AND_SURNAME  # "Mrs Okafor" may be another Okafor: advise
-            else:
-                how = "title and surname"
-            return PoliticalHit(
-                "person", (title.start, end), text[title.start : end], people, how=how
-            )
+        end = words[j + length - 1].end
+        return PoliticalHit("person", (title.start, end), text[title.start : end], people, how=how)
+
+    @staticmethod
+    def _unknown_councillor(text: str, words: list[Word], i: int) -> PoliticalHit | None:
+        """ "Cllr Jo Bloggs": a councillor not on the register is still a councillor."""
+        title, j = words[i], i + 1
         nxt = words[j]
         if (
             title.folded in COUNCILLOR_TITLES
@@ -392,7 +445,10 @@ class PoliticalMatcher:
             and nxt.folded not in _TITLES
         ):
             end = nxt.end
-            if j + 1 < len(words) and words[j + 1].capitalised and text[end] == " ":
+            initials = _initials(text, words, j)
+            if initials is not None:
+                end = words[initials[0]].end  # "Cllr J. Bloggs"
+            elif j + 1 < len(words) and words[j + 1].capitalised and text[end] == " ":
                 end = words[j + 1].end
             return PoliticalHit("councillor_title", (title.start, end), text[title.start : end])
         return None
@@ -487,9 +543,46 @@ class PoliticalMatcher:
         # The fast path: when no word of the post starts a register name or is a title, the
         # word-by-word pass is skipped (one set intersection in C, whatever the register's
         # size). Accented text always takes the careful path, as folding strips accents.
-        if parties or not text.isascii() or not self._starters.isdisjoint(plain):
+        if (
+            parties
+            or not text.isascii()
+            or not self._starters.isdisjoint(plain)
+            or INITIAL_BEFORE_NAME.search(text)
+        ):
             hits += self.people(text, words_of(text), parties)
         return hits
+
+
+_INITIAL_GAP = re.compile(r"\.\s*|\s+")
+# Single capitals that are words, not initials, when no full stop follows ("A Smith family").
+_NOT_INITIALS = frozenset({"A", "I"})
+# A cheap look for an initial before a capitalised word ("M. Okafor", "J Smith"), which
+# wakes the careful name pass when no other word of the post could start a name.
+INITIAL_BEFORE_NAME = re.compile(r"\b[A-Z](?:\.\s*|\s+)(?:[A-Z](?:\.\s*|\s+))*[A-Z][a-z]")
+
+
+def _name_gap(text: str, left: Word, right: Word) -> bool:
+    """Only spaces between two words of a name (no comma, full stop or line break)."""
+    gap = text[left.end : right.start]
+    return bool(gap) and gap.isspace() and "\n" not in gap
+
+
+def _initials(text: str, words: list[Word], i: int) -> tuple[int, list[str]] | None:
+    """Initials starting at word i ("M.", "J R", "J.R."): (index of the word after them,
+    folded letters), when a capitalised word of a name follows."""
+    letters: list[str] = []
+    j = i
+    while j + 1 < len(words) and len(words[j].text) == 1 and words[j].text.isupper():
+        gap = text[words[j].end : words[j + 1].start]
+        if not _INITIAL_GAP.fullmatch(gap) or "\n" in gap:
+            break
+        if "." not in gap and words[j].text in _NOT_INITIALS:
+            break
+        letters.append(words[j].folded)
+        j += 1
+    if not letters or not words[j].capitalised or len(words[j].text) < 2:
+        return None
+    return j, letters
 
 
 def _civic(text: str, hit: PoliticalHit) -> PoliticalHit:

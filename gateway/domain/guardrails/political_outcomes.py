@@ -87,9 +87,13 @@ def _political_finding(
                     "duties, with no political content or quotes", any_period)  # fmt: skip
     if kind == "person":
         if hit.how == HONORIFIC_AND_SURNAME:
+            # "Mrs Okafor" is a register member's surname after an honorific: most often the
+            # member (posts about residents rarely give a title and surname), but it may be
+            # another Okafor, so the monitoring officer decides rather than a block.
             if any_period:
-                return _pre(hit, "pre_election.councillor_publicity", Outcome.ADVISE,
-                            f"{_person_words(hit)}, if this is the same person",
+                return _pre(hit, "pre_election.councillor_publicity", Outcome.REFER,
+                            f"{_person_words(hit)}, if this is the same person; if it is "
+                            "someone else, the monitoring officer can clear it",
                             any_period)  # fmt: skip
             return None
         if council_wide:
