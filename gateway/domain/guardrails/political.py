@@ -135,6 +135,27 @@ _PLACE_AFTER = re.compile(
     r"[ \t]+(?:Road|Street|Lane|Hill|Island|Brook|Way|Close|Avenue|Park|Farm|Top|Club|Inn|"
     r"Arms|Hall|House|Estate|Rooms)\b"
 )
+# Before a party name written in capitals ("THANKS TO LABOUR", "Only REFORM can"): words
+# after which the capitals name the party rather than shout an ordinary word ("your GREEN
+# bin", "GO GREEN", "BOWLING GREENS").
+_SHOUTED_BEFORE = frozenset(
+    {
+        "to", "by", "for", "from", "with", "than", "only", "under", "against", "and", "or",
+        "but", "nor", "because", "as", "if", "not", "without", "unlike", "so", "that",
+        "blame", "trust", "beat", "thanks",
+    }
+)  # fmt: skip
+# ... and after it: punctuation, the end, or a verb a party is the subject of.
+_SHOUTED_AFTER = re.compile(
+    r"\s*(?:[,.!?;:)]|$)|\s+(?:can(?:not|'t)?|could|will|won't|would|shall|should|must|may|"
+    r"might|has|have|had|do|does|did|didn't|doesn't|want(?:s|ed)?|say|says|said|"
+    r"promis(?:e|es|ed)|pledg(?:e|es|ed)|deliver(?:s|ed)?|plan(?:s|ned)?|propos(?:e|es|ed)|"
+    r"vot(?:e|es|ed)|think|thinks|believe|believes|froze|cut|cuts|scrap(?:s|ped)?|"
+    r"stand|stands|stood|know|knows|need|needs|gets?|got|runs?|ran|took|takes?|built|builds?|"
+    r"fought|fights?|block(?:s|ed)?|fail(?:s|ed)?|forced?|left|let|lets|made|makes?|kept|"
+    r"keeps?|sav(?:e|es|ed)|stop(?:s|ped)?|gave|gives?|won|wins?|lost|loses?|alone|again)\b",
+    re.IGNORECASE,
+)
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "our", "its", "their", "your"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“(])\s*$")
 # "Jane Smith (Lab)": a person labelled by party, whether or not on the register.
@@ -226,7 +247,11 @@ class PoliticalMatcher:
         # Ordinary-word names also in capitals ("VOTE LABOUR"): in capitals every word looks
         # like a name, so only the before/after contexts can make them the party.
         cased = [a.text for a in aliases if a.case_sensitive]
-        cased += [a.text.upper() for a in aliases if a.ambiguous]
+        cased += [
+            a.text.upper()
+            for a in aliases
+            if (a.ambiguous or a.case_sensitive) and not a.context_only and not a.text.isupper()
+        ]
         self._party_cased = _alternation(cased)
         # Campaign phrasing, controversy and political groups: expressions from data files,
         # each woken only by its trigger words.
@@ -270,7 +295,16 @@ class PoliticalMatcher:
                 alias = self._alias_for(m.group())
                 if alias is None or _PLACE_AFTER.match(text, m.end()):
                     continue  # "Tory Hill", "Labour Club": a place or building
-                if alias.ambiguous and not self._political_context(text, m.start(), m.end()):
+                matched = m.group()
+                if alias.context_only:
+                    if not _beside_political_word(text, m.start(), m.end()):
+                        continue
+                elif alias.case_sensitive and matched.isupper() and not alias.text.isupper():
+                    # "LABOUR", "GREENS": in capitals every word looks like a name.
+                    plural = alias.text.endswith("s") or " " in alias.text
+                    if not _shouted_party(text, m.start(), m.end(), plural):
+                        continue
+                elif alias.ambiguous and not self._political_context(text, m.start(), m.end()):
                     continue
                 hits.append(PoliticalHit("party", m.span(), m.group(), party=alias.party))
                 vote = _AMBIGUOUS_BEFORE.search(text[max(0, m.start() - 30) : m.start()])
@@ -583,6 +617,31 @@ def _initials(text: str, words: list[Word], i: int) -> tuple[int, list[str]] | N
     if not letters or not words[j].capitalised or len(words[j].text) < 2:
         return None
     return j, letters
+
+
+def _beside_political_word(text: str, start: int, end: int) -> bool:
+    """A political word straight after ("Lab-run", "Con councillors", not a possessive: the
+    "Lab's" results) or before ("vote LD")."""
+    after = _AMBIGUOUS_AFTER.match(text, end)
+    if after and not after.group().startswith(("'", "’")):
+        return True
+    return bool(_AMBIGUOUS_BEFORE.search(text[max(0, start - 30) : start]))
+
+
+def _shouted_party(text: str, start: int, end: int, plural: bool) -> bool:
+    """Is a party word written in capitals ("LABOUR", "GREENS") the party here? With a
+    political word beside it; or where a party stands in a sentence: at its start or after
+    "to", "by", "only"... ("the" too for "GREENS"), and before punctuation or a verb."""
+    before = text[max(0, start - 30) : start]
+    if _AMBIGUOUS_AFTER.match(text, end) or _AMBIGUOUS_BEFORE.search(before):
+        return True
+    if not _SENTENCE_END.search(before):
+        prev = re.search(r"([\w'’-]+)\W*$", before)
+        if prev:
+            word = prev.group(1).lower()
+            if word not in _SHOUTED_BEFORE and not (plural and word == "the"):
+                return False
+    return bool(_SHOUTED_AFTER.match(text, end))
 
 
 def _civic(text: str, hit: PoliticalHit) -> PoliticalHit:
