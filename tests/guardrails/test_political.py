@@ -11,6 +11,7 @@ from gateway.domain.guardrails import (
     ElectionKind,
     Outcome,
     PolicyContext,
+    Register,
     local_to_utc,
 )
 from tests.guardrails.helpers import ALLOWED, INSIDE, NO_PERIOD, OUTSIDE, REGISTER, rules, run
@@ -333,6 +334,34 @@ def test_referendum_subject_is_blocked_only_in_its_last_28_days() -> None:
     before_28 = local_to_utc(date(2027, 3, 30), time(10))
     assert "pre_election.referendum_subject" in rules(run(text, ctx, inside_28), "block")
     assert "pre_election.referendum_subject" not in rules(run(text, ctx, before_28))
+
+
+@pytest.mark.parametrize(
+    ("text", "blocked"),
+    [
+        ("Should Lowfield have a town council? Read the facts.", True),
+        ("Town Councils: what they do, explained.", True),  # plural, any case
+        ("What would a town\ncouncil cost?", True),  # across a line break
+        ("A town-council precept would be about 40 pounds.", True),
+        ("Our downtown council offices close at 5pm.", False),  # not a word of its own
+        ("The town's council tax bills are out.", False),
+    ],
+)
+def test_referendum_subject_is_matched_as_whole_words(text: str, blocked: bool) -> None:
+    referendum = Election(
+        ElectionKind.REFERENDUM, date(2027, 5, 6), subject_terms=("town council",)
+    )
+    ctx = PolicyContext(Register(), (referendum,), ALLOWED)
+    found = rules(run(text, ctx, local_to_utc(date(2027, 4, 20), time(10))), "block")
+    assert ("pre_election.referendum_subject" in found) is blocked
+
+
+def test_a_one_word_referendum_subject_is_not_found_inside_other_words() -> None:
+    referendum = Election(ElectionKind.REFERENDUM, date(2027, 5, 6), subject_terms=("pier",))
+    ctx = PolicyContext(Register(), (referendum,), ALLOWED)
+    at = local_to_utc(date(2027, 4, 20), time(10))
+    assert rules(run("Ask a cashier at Pierce House.", ctx, at)) == set()
+    assert "pre_election.referendum_subject" in rules(run("The Pier reopens.", ctx, at))
 
 
 def test_assumed_period_is_said_in_the_reason() -> None:
