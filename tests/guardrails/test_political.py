@@ -370,3 +370,47 @@ def test_assumed_period_is_said_in_the_reason() -> None:
     finding = next(f for f in run("Cllr Okafor opened it.", ctx) if f.rule == PUBLICITY)
     assert finding.outcome is Outcome.BLOCK
     assert "assumed" in finding.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If elected, I will fight to keep Ashcombe library open.",
+        "I pledge to fix every pothole in Kilbride.",
+        "My pledges to you: cleaner streets and safer roads.",
+        "Your local candidate, Morag, is listening.",
+        "Give her your vote on Thursday.",
+        "Put your cross next to Morag on Thursday.",
+        "It's a two-horse race in Kilbride.",
+        "Only Morag can beat them here.",
+        "Great to be out canvassing in Kilbride this morning.",
+        "A hard-working local councillor for Kilbride.",
+        "Wales deserves better.",
+    ],
+)
+def test_candidates_promises_and_canvassing_are_campaigning(text: str) -> None:
+    found = rules(run(text), "block")
+    assert {"party_political.campaign", "party_political.slogan"} & found
+
+
+def test_a_petition_against_a_decision_is_referred() -> None:
+    text = "Sign our petition to stop the closure of Kilbride fire station!"
+    assert "pre_election.controversial" in rules(run(text), "refer")
+    assert "party_political.controversial" in rules(run(text, OUTSIDE, NO_PERIOD), "refer")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sign the e-petition about dog fouling on our website.",
+        "Our e-petitions scheme lets residents raise issues with the council.",
+        "Only you can prevent wildfires: never leave a barbecue unattended.",
+        "Our pledge to tenants: repairs within 28 days.",
+        "Staff will be out on the streets handing out recycling leaflets.",
+        "Beware doorstep traders: never pay upfront.",
+        "Make sure you vote on 6 May: polling stations open at 7am.",
+        "Candidates for the Kilbride by-election have been confirmed.",
+    ],
+)
+def test_council_business_that_sounds_like_campaigning_passes(text: str) -> None:
+    assert rules(run(text)) == set()
