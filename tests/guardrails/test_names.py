@@ -81,6 +81,8 @@ def test_a_surname_one_edit_away_is_found_beside_a_name_initial_or_title(
         "A Featherstone family photograph is on show.",  # "A" is a word, not an initial
         "Ada Lyn runs the craft stall.",  # short surnames are never matched loosely
         "Thanks, Rosalind. Featherstone Road is open.",  # a full stop ends the name
+        "R Featherstone & Co will resurface the car park.",  # a firm, not the member
+        "Rosalind Featherstone and Sons Ltd won the contract.",
     ],
 )
 def test_loose_forms_do_not_overreach(text: str) -> None:
@@ -138,3 +140,8 @@ def test_every_misspelt_name_listed_after_a_title() -> None:
 def test_one_edit_apart(a: str, b: str, near: bool) -> None:
     assert one_edit_apart(a, b) is near
     assert one_edit_apart(b, a) is near
+
+
+def test_a_provost_is_a_civic_role_like_a_mayor() -> None:
+    findings = run("Provost Quigley will present the prizes.", INSIDE)
+    assert rules(findings) == {PUBLICITY} and rules(findings, "advise") == {PUBLICITY}

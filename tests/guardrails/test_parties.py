@@ -33,6 +33,7 @@ INSIDE = PolicyContext(Register(), (LOCAL,), ALLOWED)
         "Y Ceidwadwyr Cymreig say no to the plan.",
         "Democratiaid Rhyddfrydol Cymru backed it.",
         "Plaid Werdd Cymru backed it.",
+        "Alba candidates are standing in every ward.",
     ],
 )
 def test_party_names_in_capitals_abbreviated_or_in_welsh(text: str) -> None:
@@ -58,6 +59,8 @@ def test_party_names_in_capitals_abbreviated_or_in_welsh(text: str) -> None:
         "The science lab at Ashcombe High has reopened.",
         "Con artists are targeting older residents: never give your bank details.",
         "Ind. Estate: Unit 4 is to let.",
+        "Failte gu Alba: welcome to Scotland.",
+        "Watch the shinty final on BBC Alba.",
     ],
 )
 def test_ordinary_words_in_capitals_and_look_alike_abbreviations_pass(text: str) -> None:

@@ -30,7 +30,9 @@ from gateway.domain.guardrails.wordlists import (
 COUNCILLOR_TITLES = frozenset({"cllr", "cllrs", "councillor", "councillors"})
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady"})
 # Civic roles before a register name or surname ("Mayor Okafor", "Leader Brennan").
-ROLE_TITLES = frozenset({"leader", "mayor", "chair", "chairman", "chairwoman", "alderman"})
+ROLE_TITLES = frozenset(
+    {"leader", "mayor", "provost", "chair", "chairman", "chairwoman", "alderman"}
+)
 # Words after a full name that make it a place or building ("Rose Hill Park"), not a person.
 PLACE_WORDS = frozenset(
     {
@@ -185,7 +187,12 @@ _CIVIC_BEFORE = re.compile(
     r"\s*[,:]?\s*$"
 )
 _CIVIC_AFTER = re.compile(rf"\s*(?:,\s*(?:the\s+)?|\()(?:{_CIVIC_OFFICE})\b")
-_CIVIC_TITLE = re.compile(r"(?:Lord\s+|Deputy\s+)?Mayor\b", re.IGNORECASE)
+_CIVIC_TITLE = re.compile(r"(?:(?:Lord|Deputy)\s+)?(?:Mayor|Provost)\b", re.IGNORECASE)
+# After a name, a firm's name goes on ("K Baird & Co", "J. Smith and Sons Ltd"): a business.
+_FIRM_AFTER = re.compile(
+    r"\s*(?:&|and\s+(?:sons?|daughters?|co|partners)\b|(?:ltd|limited|plc|llp)\b)",
+    re.IGNORECASE,
+)
 _TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
 _ABBREVIATED_TITLES = frozenset({"cllr", "cllrs", "mr", "mrs", "ms", "mx", "dr"})
 _LIST_GAP = re.compile(r"\s*,\s*|\s+|\s*&\s*")  # between names in "Cllrs A, B and C"
@@ -354,6 +361,8 @@ class PoliticalMatcher:
             named = None if word.folded in _TITLES else self._name_at(text, words, i)
             if named and i + named[0] < n and words[i + named[0]].folded in PLACE_WORDS:
                 named = None  # "Rose Hill Park": a place that shares a member's name
+            if named and _FIRM_AFTER.match(text, words[i + named[0] - 1].end):
+                named = None  # "K Baird & Co": a business that shares a member's name
             if named:
                 length, found, how = named
                 end = words[i + length - 1].end
