@@ -130,7 +130,9 @@ def _score(posts: Path, people: Path, contacts: Path) -> dict[str, tuple[float, 
     }
 
 
-@pytest.mark.parametrize("council", ["kestrel-vale", "northmoor", "portmere"])
+@pytest.mark.parametrize(
+    "council", ["kestrel-vale", "northmoor", "portmere", "brackenfold", "glenmuir"]
+)
 def test_other_councils_labelled_posts_score_well(council: str) -> None:
     # Written for these tests (other councils, their own registers): the rules must carry over.
     scores = _score(

@@ -34,6 +34,20 @@ from tests.guardrails.helpers import rules, run
         ("Pay to sort code 12-34-56, account 12345678.", "personal_data.bank"),
         ("IBAN GB82 WEST 1234 5698 7654 32", "personal_data.bank"),
         ("Card 4111 1111 1111 1111 was left at reception.", "personal_data.card"),
+        ("Ring the organiser on 0044 7700 900765.", "personal_data.phone"),
+        ("Passed on by a resident on +44 (0)7700 900 417.", "personal_data.phone"),
+        ("Email tam dot reid at hotmail dot co dot uk for tickets.", "personal_data.email"),
+        ("Email tam.reid [at] outlook [dot] com for tickets.", "personal_data.email"),
+        (
+            "Abandoned: blue Ford Focus, registration KX68 ZTB, on Cairn Road.",
+            "personal_data.vehicle",
+        ),
+        ("The van (ML21KPO) was seen tipping rubble.", "personal_data.vehicle"),
+        ("Reg: F482 WTA, a red Ford Escort.", "personal_data.vehicle"),
+        ("Happy birthday to Morag, born on the 9th of June 1927!", "personal_data.date_of_birth"),
+        ("His national insurance number is jk123456b.", "personal_data.ni_number"),
+        ("Passport number 123456789 was handed in.", "personal_data.identity_document"),
+        ("Licence MORGA657054SM9IJ found at the depot.", "personal_data.identity_document"),
     ],
 )
 def test_personal_data_is_blocked(text: str, rule: str) -> None:
@@ -59,6 +73,12 @@ def test_personal_data_is_blocked(text: str, rule: str) -> None:
         "Reference 4857773456 is not an NHS number.",  # fails the check digit
         "Born in 1985, the library has served three generations.",
         "The library at 5 Market Place reopens on Monday.",
+        "Find us at Facebook dot com or on the app.",  # "at" as a word, no address
+        "Tickets at shop.example.com from Monday.",
+        "Email waste at example dot gov dot uk.",  # written out, but the council's own
+        "The M25 J10 and the A259 are closed.",
+        "Bus route X10 runs every 20 minutes.",
+        "Born in 1931 in Kilbride, the poet is remembered at a new exhibition.",
     ],
 )
 def test_allowed_contacts_and_ordinary_numbers_pass(text: str) -> None:

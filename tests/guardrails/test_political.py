@@ -11,6 +11,7 @@ from gateway.domain.guardrails import (
     ElectionKind,
     Outcome,
     PolicyContext,
+    Register,
     local_to_utc,
 )
 from tests.guardrails.helpers import ALLOWED, INSIDE, NO_PERIOD, OUTSIDE, REGISTER, rules, run
@@ -77,10 +78,10 @@ def test_a_civic_mayor_who_is_standing_or_in_a_mayoral_election_is_blocked() -> 
     )
 
 
-def test_honorific_and_register_surname_is_only_advised() -> None:
-    # "Mrs Okafor" may be any Okafor: the officer is told, the post is not stopped.
+def test_honorific_and_register_surname_is_referred() -> None:
+    # "Mrs Okafor" may be any Okafor: the monitoring officer decides, nothing is blocked.
     findings = run("Mrs Okafor of the allotment society won first prize.")
-    assert rules(findings) == {PUBLICITY} and rules(findings, "advise") == {PUBLICITY}
+    assert rules(findings) == {PUBLICITY} and rules(findings, "refer") == {PUBLICITY}
 
 
 def test_a_place_named_like_a_member_is_not_the_member() -> None:
@@ -335,9 +336,81 @@ def test_referendum_subject_is_blocked_only_in_its_last_28_days() -> None:
     assert "pre_election.referendum_subject" not in rules(run(text, ctx, before_28))
 
 
+@pytest.mark.parametrize(
+    ("text", "blocked"),
+    [
+        ("Should Lowfield have a town council? Read the facts.", True),
+        ("Town Councils: what they do, explained.", True),  # plural, any case
+        ("What would a town\ncouncil cost?", True),  # across a line break
+        ("A town-council precept would be about 40 pounds.", True),
+        ("Our downtown council offices close at 5pm.", False),  # not a word of its own
+        ("The town's council tax bills are out.", False),
+    ],
+)
+def test_referendum_subject_is_matched_as_whole_words(text: str, blocked: bool) -> None:
+    referendum = Election(
+        ElectionKind.REFERENDUM, date(2027, 5, 6), subject_terms=("town council",)
+    )
+    ctx = PolicyContext(Register(), (referendum,), ALLOWED)
+    found = rules(run(text, ctx, local_to_utc(date(2027, 4, 20), time(10))), "block")
+    assert ("pre_election.referendum_subject" in found) is blocked
+
+
+def test_a_one_word_referendum_subject_is_not_found_inside_other_words() -> None:
+    referendum = Election(ElectionKind.REFERENDUM, date(2027, 5, 6), subject_terms=("pier",))
+    ctx = PolicyContext(Register(), (referendum,), ALLOWED)
+    at = local_to_utc(date(2027, 4, 20), time(10))
+    assert rules(run("Ask a cashier at Pierce House.", ctx, at)) == set()
+    assert "pre_election.referendum_subject" in rules(run("The Pier reopens.", ctx, at))
+
+
 def test_assumed_period_is_said_in_the_reason() -> None:
     assumed = Election(ElectionKind.LOCAL, date(2027, 5, 6))
     ctx = PolicyContext(REGISTER, (assumed,), ALLOWED)
     finding = next(f for f in run("Cllr Okafor opened it.", ctx) if f.rule == PUBLICITY)
     assert finding.outcome is Outcome.BLOCK
     assert "assumed" in finding.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If elected, I will fight to keep Ashcombe library open.",
+        "I pledge to fix every pothole in Kilbride.",
+        "My pledges to you: cleaner streets and safer roads.",
+        "Your local candidate, Morag, is listening.",
+        "Give her your vote on Thursday.",
+        "Put your cross next to Morag on Thursday.",
+        "It's a two-horse race in Kilbride.",
+        "Only Morag can beat them here.",
+        "Great to be out canvassing in Kilbride this morning.",
+        "A hard-working local councillor for Kilbride.",
+        "Wales deserves better.",
+    ],
+)
+def test_candidates_promises_and_canvassing_are_campaigning(text: str) -> None:
+    found = rules(run(text), "block")
+    assert {"party_political.campaign", "party_political.slogan"} & found
+
+
+def test_a_petition_against_a_decision_is_referred() -> None:
+    text = "Sign our petition to stop the closure of Kilbride fire station!"
+    assert "pre_election.controversial" in rules(run(text), "refer")
+    assert "party_political.controversial" in rules(run(text, OUTSIDE, NO_PERIOD), "refer")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sign the e-petition about dog fouling on our website.",
+        "Our e-petitions scheme lets residents raise issues with the council.",
+        "Only you can prevent wildfires: never leave a barbecue unattended.",
+        "Our pledge to tenants: repairs within 28 days.",
+        "Staff will be out on the streets handing out recycling leaflets.",
+        "Beware doorstep traders: never pay upfront.",
+        "Make sure you vote on 6 May: polling stations open at 7am.",
+        "Candidates for the Kilbride by-election have been confirmed.",
+    ],
+)
+def test_council_business_that_sounds_like_campaigning_passes(text: str) -> None:
+    assert rules(run(text)) == set()

@@ -136,11 +136,43 @@ ADDRESS_WINDOW = 80  # characters before a postcode searched for a house number 
 # National Insurance number: two letters, six digits, a suffix A-D (HMRC's format; prefixes
 # HMRC never issues, such as QQ in its own examples, are still someone's data when pasted).
 _NINO = re.compile(r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
+# ... and in any case when labelled ("national insurance number ab123456c").
+_NINO_LABELLED = re.compile(
+    r"\b(?:national\s+insurance|NI|NINO)(?:\s+(?:number|no\.?|num))?\s*(?:is\s+)?[:\-]?\s*"
+    r"([A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D])\b",
+    re.IGNORECASE,
+)
+_NINO_WORDS = frozenset({"national", "ni", "nino"})
+# Vehicle registration marks identify a vehicle's keeper (the ICO treats them as personal
+# data). The current format (since 2001: "BF19 XKD": memory tag, age identifier, three
+# letters) is distinctive enough alone; older formats ("A123 BCD", "ABC 123D") only with a
+# word saying it is a registration, as they look like road numbers and references.
+_VRM_CURRENT = re.compile(r"\b[A-HJ-PR-Y][A-HJ-PR-Y](?:0[2-9]|[1-46-9]\d|5[1-9]) ?[A-HJ-PR-Z]{3}\b")
+_VRM_LABELLED = re.compile(
+    r"\b(?:reg(?:istration)?(?:\s+(?:number|no\.?|mark|plate))?|number\s+plate|"
+    r"plate|VRM)\s*[:\-]?\s*((?:[A-Z]\d{1,3} ?[A-Z]{3}|[A-Z]{3} ?\d{1,3}[A-Z])\b)",
+    re.IGNORECASE,
+)
+_VRM_WORDS = frozenset({"reg", "registration", "plate", "vrm"})
+# Identity documents, labelled: a passport number (nine digits) and the 16-character
+# driving licence number (surname, date of birth, initials; distinctive alone).
+_PASSPORT = re.compile(r"\bpassport\s*(?:number|no\.?)?\s*[:\-]?\s*\d{9}\b", re.IGNORECASE)
+_DRIVING_LICENCE = re.compile(r"\b[A-Z9]{5}\d[0156]\d{4}[A-Z9]{2}\d[A-Z]{2}\b")
+# An email address written out to dodge harvesters: "jo dot bloggs at gmail dot com",
+# "jo.bloggs [at] gmail [dot] com".
+_AT = r"(?:\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)"
+_DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
+_SPELT_EMAIL = re.compile(
+    rf"(?<![\w.])([A-Za-z0-9_%+-]+(?:{_DOT}[A-Za-z0-9_%+-]+)*){_AT}"
+    rf"([A-Za-z0-9-]+(?:{_DOT}[A-Za-z0-9-]+)*{_DOT}(?:com|net|org|uk|me|io|info|co))\b",
+    re.IGNORECASE,
+)
 _NHS = re.compile(r"\b[1-9]\d{2}[ -]?\d{3}[ -]?\d{4}\b")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DOB = re.compile(
-    r"\b(?:date\s+of\s+birth|d\.?o\.?b\.?|born(?:\s+on)?)\s*[:\-]?\s*"
-    rf"(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
+    r"\b(?:date\s+of\s+birth|d\.?o\.?b\.?|born(?:\s+on)?(?:\s+the)?)\s*[:\-]?\s*"
+    rf"(?:\d{{1,2}}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
 )
@@ -178,11 +210,15 @@ def find_personal_data(
     findings: list[Finding] = []
     if "@" in text:
         findings += _emails(text, contacts)
+    if plain is None:
+        plain = plain_words(text)
+    if "at" in plain and ("dot" in plain or "[" in text or "(" in text):
+        findings += _spelt_emails(text, contacts)
+    if _VRM_CURRENT.search(text) or not _VRM_WORDS.isdisjoint(plain):
+        findings += _vehicles(text)
     # Everything below needs a digit: most posts stop here (issue #4 "Speed").
     if not _ANY_DIGIT.search(text):
         return findings
-    if plain is None:
-        plain = plain_words(text)
     numbers: list[tuple[int, int]] = []
     if _DIGIT_RUN.search(text):
         findings += _phones(text, contacts, numbers)
@@ -200,6 +236,26 @@ def find_personal_data(
                 text,
             )
         )
+    if not _NINO_WORDS.isdisjoint(plain):
+        for m in _NINO_LABELLED.finditer(text):
+            if not any(
+                f.rule == "personal_data.ni_number" and f.span == m.span(1) for f in findings
+            ):
+                findings.append(
+                    _finding(
+                        "ni_number",
+                        Outcome.BLOCK,
+                        "This is a National Insurance number",
+                        m.span(1),
+                        text,
+                    )
+                )
+    for pattern, what in (
+        (_PASSPORT, "This is a passport number"),
+        (_DRIVING_LICENCE, "This is a driving licence number"),
+    ):
+        for m in pattern.finditer(text):
+            findings.append(_finding("identity_document", Outcome.BLOCK, what, m.span(), text))
     for m in _DOB.finditer(text) if not _BIRTH_WORDS.isdisjoint(plain) else ():
         findings.append(
             _finding("date_of_birth", Outcome.BLOCK, "This is a date of birth", m.span(), text)
@@ -316,6 +372,52 @@ def _emails(text: str, contacts: AllowedContacts) -> list[Finding]:
             )
         )
     return findings
+
+
+def _spelt_emails(text: str, contacts: AllowedContacts) -> list[Finding]:
+    """Addresses written out in words ("jo dot bloggs at gmail dot com"), once put back."""
+    findings = []
+    for m in _SPELT_EMAIL.finditer(text):
+        written = m.group()
+        if not re.search(r"dot|[\[(]", written, re.IGNORECASE):
+            continue  # "tickets at shop.example.com": a web address, not an email
+        local, domain = (re.sub(_DOT, ".", part).lower() for part in m.groups())
+        if not re.search(r"[\[(]", written) and not (
+            domain in FREEMAIL_DOMAINS or re.search(r"[._\d]", local)
+        ):
+            continue  # "find us at Facebook dot com": "at" is an ordinary word
+        if contacts.allows_email(f"{local}@{domain}"):
+            continue
+        outcome = Outcome.BLOCK
+        if domain not in FREEMAIL_DOMAINS and local in ROLE_MAILBOXES:
+            outcome = Outcome.ADVISE
+        findings.append(
+            _finding(
+                "email",
+                outcome,
+                f"This is an email address written out ({local}@{domain}), not on the "
+                "council's own domains",
+                m.span(),
+                text,
+            )
+        )
+    return findings
+
+
+def _vehicles(text: str) -> list[Finding]:
+    spans = [m.span() for m in _VRM_CURRENT.finditer(text)]
+    spans += [m.span(1) for m in _VRM_LABELLED.finditer(text) if not _overlaps(m.span(1), spans)]
+    return [
+        _finding(
+            "vehicle",
+            Outcome.BLOCK,
+            "This is a vehicle registration, which identifies its keeper; describe the "
+            "vehicle instead",
+            span,
+            text,
+        )
+        for span in spans
+    ]
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:

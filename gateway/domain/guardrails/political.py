@@ -30,7 +30,9 @@ from gateway.domain.guardrails.wordlists import (
 COUNCILLOR_TITLES = frozenset({"cllr", "cllrs", "councillor", "councillors"})
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady"})
 # Civic roles before a register name or surname ("Mayor Okafor", "Leader Brennan").
-ROLE_TITLES = frozenset({"leader", "mayor", "chair", "chairman", "chairwoman", "alderman"})
+ROLE_TITLES = frozenset(
+    {"leader", "mayor", "provost", "chair", "chairman", "chairwoman", "alderman"}
+)
 # Words after a full name that make it a place or building ("Rose Hill Park"), not a person.
 PLACE_WORDS = frozenset(
     {
@@ -135,6 +137,27 @@ _PLACE_AFTER = re.compile(
     r"[ \t]+(?:Road|Street|Lane|Hill|Island|Brook|Way|Close|Avenue|Park|Farm|Top|Club|Inn|"
     r"Arms|Hall|House|Estate|Rooms)\b"
 )
+# Before a party name written in capitals ("THANKS TO LABOUR", "Only REFORM can"): words
+# after which the capitals name the party rather than shout an ordinary word ("your GREEN
+# bin", "GO GREEN", "BOWLING GREENS").
+_SHOUTED_BEFORE = frozenset(
+    {
+        "to", "by", "for", "from", "with", "than", "only", "under", "against", "and", "or",
+        "but", "nor", "because", "as", "if", "not", "without", "unlike", "so", "that",
+        "blame", "trust", "beat", "thanks",
+    }
+)  # fmt: skip
+# ... and after it: punctuation, the end, or a verb a party is the subject of.
+_SHOUTED_AFTER = re.compile(
+    r"\s*(?:[,.!?;:)]|$)|\s+(?:can(?:not|'t)?|could|will|won't|would|shall|should|must|may|"
+    r"might|has|have|had|do|does|did|didn't|doesn't|want(?:s|ed)?|say|says|said|"
+    r"promis(?:e|es|ed)|pledg(?:e|es|ed)|deliver(?:s|ed)?|plan(?:s|ned)?|propos(?:e|es|ed)|"
+    r"vot(?:e|es|ed)|think|thinks|believe|believes|froze|cut|cuts|scrap(?:s|ped)?|"
+    r"stand|stands|stood|know|knows|need|needs|gets?|got|runs?|ran|took|takes?|built|builds?|"
+    r"fought|fights?|block(?:s|ed)?|fail(?:s|ed)?|forced?|left|let|lets|made|makes?|kept|"
+    r"keeps?|sav(?:e|es|ed)|stop(?:s|ped)?|gave|gives?|won|wins?|lost|loses?|alone|again)\b",
+    re.IGNORECASE,
+)
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "our", "its", "their", "your"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“(])\s*$")
 # "Jane Smith (Lab)": a person labelled by party, whether or not on the register.
@@ -164,7 +187,12 @@ _CIVIC_BEFORE = re.compile(
     r"\s*[,:]?\s*$"
 )
 _CIVIC_AFTER = re.compile(rf"\s*(?:,\s*(?:the\s+)?|\()(?:{_CIVIC_OFFICE})\b")
-_CIVIC_TITLE = re.compile(r"(?:Lord\s+|Deputy\s+)?Mayor\b", re.IGNORECASE)
+_CIVIC_TITLE = re.compile(r"(?:(?:Lord|Deputy)\s+)?(?:Mayor|Provost)\b", re.IGNORECASE)
+# After a name, a firm's name goes on ("K Baird & Co", "J. Smith and Sons Ltd"): a business.
+_FIRM_AFTER = re.compile(
+    r"\s*(?:&|and\s+(?:sons?|daughters?|co|partners)\b|(?:ltd|limited|plc|llp)\b)",
+    re.IGNORECASE,
+)
 _TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
 _ABBREVIATED_TITLES = frozenset({"cllr", "cllrs", "mr", "mrs", "ms", "mx", "dr"})
 _LIST_GAP = re.compile(r"\s*,\s*|\s+|\s*&\s*")  # between names in "Cllrs A, B and C"
@@ -201,7 +229,12 @@ class PoliticalMatcher:
 
     def __init__(self, register: Register) -> None:
         self.register = register
-        self._starters = frozenset(first_plain_word(w) for w in register.first_words) | _TITLES
+        # Words that may start a name: given names, surnames (a misspelt given name before
+        # one) and titles; initials are looked for with INITIAL_BEFORE_NAME.
+        self._starters = (
+            frozenset(first_plain_word(w) for w in register.first_words | register.surname_words)
+            | _TITLES
+        )
         aliases = list(party_aliases())
         known = {fold(a.text) for a in aliases}
         for party in sorted(register.parties):
@@ -221,7 +254,11 @@ class PoliticalMatcher:
         # Ordinary-word names also in capitals ("VOTE LABOUR"): in capitals every word looks
         # like a name, so only the before/after contexts can make them the party.
         cased = [a.text for a in aliases if a.case_sensitive]
-        cased += [a.text.upper() for a in aliases if a.ambiguous]
+        cased += [
+            a.text.upper()
+            for a in aliases
+            if (a.ambiguous or a.case_sensitive) and not a.context_only and not a.text.isupper()
+        ]
         self._party_cased = _alternation(cased)
         # Campaign phrasing, controversy and political groups: expressions from data files,
         # each woken only by its trigger words.
@@ -265,7 +302,16 @@ class PoliticalMatcher:
                 alias = self._alias_for(m.group())
                 if alias is None or _PLACE_AFTER.match(text, m.end()):
                     continue  # "Tory Hill", "Labour Club": a place or building
-                if alias.ambiguous and not self._political_context(text, m.start(), m.end()):
+                matched = m.group()
+                if alias.context_only:
+                    if not _beside_political_word(text, m.start(), m.end()):
+                        continue
+                elif alias.case_sensitive and matched.isupper() and not alias.text.isupper():
+                    # "LABOUR", "GREENS": in capitals every word looks like a name.
+                    plural = alias.text.endswith("s") or " " in alias.text
+                    if not _shouted_party(text, m.start(), m.end(), plural):
+                        continue
+                elif alias.ambiguous and not self._political_context(text, m.start(), m.end()):
                     continue
                 hits.append(PoliticalHit("party", m.span(), m.group(), party=alias.party))
                 vote = _AMBIGUOUS_BEFORE.search(text[max(0, m.start() - 30) : m.start()])
@@ -307,23 +353,21 @@ class PoliticalMatcher:
     def people(
         self, text: str, words: list[Word], parties: list[PoliticalHit]
     ) -> list[PoliticalHit]:
-        register = self.register
         hits: list[PoliticalHit] = []
         i = 0
         n = len(words)
         while i < n:
             word = words[i]
-            full = register.full_name_at(words, i)
-            if full and i + full[0] < n and words[i + full[0]].folded in PLACE_WORDS:
-                full = None  # "Rose Hill Park": a place that shares a member's name
-            if full:
-                length, found = full
+            named = None if word.folded in _TITLES else self._name_at(text, words, i)
+            if named and i + named[0] < n and words[i + named[0]].folded in PLACE_WORDS:
+                named = None  # "Rose Hill Park": a place that shares a member's name
+            if named and _FIRM_AFTER.match(text, words[i + named[0] - 1].end):
+                named = None  # "K Baird & Co": a business that shares a member's name
+            if named:
+                length, found, how = named
                 end = words[i + length - 1].end
-                hits.append(
-                    PoliticalHit(
-                        "person", (word.start, end), text[word.start : end], found, how="name"
-                    )
-                )
+                span = (word.start, end)
+                hits.append(PoliticalHit("person", span, text[span[0] : end], found, how=how))
                 i += length
                 continue
             if word.folded in _TITLES:
@@ -340,13 +384,55 @@ class PoliticalMatcher:
             hits.extend(self._surname_with_party(text, words, parties, hits))
         return [_civic(text, h) for h in hits]
 
+    def _name_at(
+        self, text: str, words: list[Word], i: int
+    ) -> tuple[int, tuple[Person, ...], str] | None:
+        """A register person named at word i: (words used, people, how). By full name (or a
+        known short form); by initials and surname ("M. Okafor", "J R Smith-Jones", the first
+        initial fitting the given name); or with one part misspelt one edit away, the other
+        part beside it spelt right ("Margret Okafor", "Margaret Okafr": FUZZY_* lengths)."""
+        register = self.register
+        full = register.full_name_at(words, i)
+        if full:
+            return full[0], full[1], "name"
+        word = words[i]
+        if not word.capitalised or i + 1 >= len(words):
+            return None
+        initials = _initials(text, words, i)
+        if initials is not None:
+            j, letters = initials
+            found = register.surname_at(words, j) or register.misspelt_surname_at(words, j)
+            if found:
+                people = tuple(p for p in found[1] if register.given_matches(p, letters[0]))
+                if people:
+                    return j - i + found[0], people, "initial and surname"
+            return None
+        if not _name_gap(text, word, words[i + 1]):
+            return None
+        if word.folded in register.first_words:
+            found = register.misspelt_surname_at(words, i + 1)
+            if found:
+                people = tuple(p for p in found[1] if register.given_matches(p, word.folded))
+                if people:
+                    return 2, people, "name, surname misspelt"
+        found = register.surname_at(words, i + 1)
+        if found:
+            people = tuple(p for p in found[1] if register.misspelt_given_fits(p, word.folded))
+            if people:
+                return 1 + found[0], people, "name, given name misspelt"
+        return None
+
     def _listed_after(self, text: str, words: list[Word], i: int, hits: list[PoliticalHit]) -> int:
         """ "Councillors Okafor, Brennan and Hughes": register surnames listed after a title."""
         while i < len(words) and _LIST_GAP.fullmatch(text[words[i - 1].end : words[i].start]):
             j = i + 1 if words[i].folded == "and" else i
             if j >= len(words) or (j != i and not text[words[i].end : words[j].start].isspace()):
                 break
-            found = self.register.full_name_at(words, j) or self.register.surname_at(words, j)
+            found = (
+                self.register.full_name_at(words, j)
+                or self.register.surname_at(words, j)
+                or self.register.misspelt_surname_at(words, j)
+            )
             if not found:
                 break
             length, people = found
@@ -368,20 +454,30 @@ class PoliticalMatcher:
         gap = r"\.?\s+" if title.folded in _ABBREVIATED_TITLES else r"\s+"
         if j >= len(words) or not re.fullmatch(gap, text[title.end : words[j].start]):
             return None
-        full = self.register.full_name_at(words, j)
-        found = full or self.register.surname_at(words, j, capitalised=title.folded in HONORIFICS)
-        if found:
+        named = self._name_at(text, words, j)
+        if named:
+            length, people, how = named
+            how = "title and name" if how == "name" else f"title, {how}"
+        else:
+            honorific = title.folded in HONORIFICS
+            found = self.register.surname_at(words, j, capitalised=honorific)
+            how = "title and surname"
+            if found is None:
+                found = self.register.misspelt_surname_at(words, j)
+                how = "title and misspelt surname"
+            if honorific:
+                # "Mrs Okafor" may be another Okafor: referred, not blocked.
+                how = HONORIFIC_AND_SURNAME
+            if found is None:
+                return self._unknown_councillor(text, words, i)
             length, people = found
-            end = words[j + length - 1].end
-            if full:
-                how = "title and name"
-            elif title.folded in HONORIFICS:
-                how = HONORIFIC_AND_SURNAME  # "Mrs Okafor" may be another Okafor: advise
-            else:
-                how = "title and surname"
-            return PoliticalHit(
-                "person", (title.start, end), text[title.start : end], people, how=how
-            )
+        end = words[j + length - 1].end
+        return PoliticalHit("person", (title.start, end), text[title.start : end], people, how=how)
+
+    @staticmethod
+    def _unknown_councillor(text: str, words: list[Word], i: int) -> PoliticalHit | None:
+        """ "Cllr Jo Bloggs": a councillor not on the register is still a councillor."""
+        title, j = words[i], i + 1
         nxt = words[j]
         if (
             title.folded in COUNCILLOR_TITLES
@@ -392,7 +488,10 @@ class PoliticalMatcher:
             and nxt.folded not in _TITLES
         ):
             end = nxt.end
-            if j + 1 < len(words) and words[j + 1].capitalised and text[end] == " ":
+            initials = _initials(text, words, j)
+            if initials is not None:
+                end = words[initials[0]].end  # "Cllr J. Bloggs"
+            elif j + 1 < len(words) and words[j + 1].capitalised and text[end] == " ":
                 end = words[j + 1].end
             return PoliticalHit("councillor_title", (title.start, end), text[title.start : end])
         return None
@@ -487,9 +586,71 @@ class PoliticalMatcher:
         # The fast path: when no word of the post starts a register name or is a title, the
         # word-by-word pass is skipped (one set intersection in C, whatever the register's
         # size). Accented text always takes the careful path, as folding strips accents.
-        if parties or not text.isascii() or not self._starters.isdisjoint(plain):
+        if (
+            parties
+            or not text.isascii()
+            or not self._starters.isdisjoint(plain)
+            or INITIAL_BEFORE_NAME.search(text)
+        ):
             hits += self.people(text, words_of(text), parties)
         return hits
+
+
+_INITIAL_GAP = re.compile(r"\.\s*|\s+")
+# Single capitals that are words, not initials, when no full stop follows ("A Smith family").
+_NOT_INITIALS = frozenset({"A", "I"})
+# A cheap look for an initial before a capitalised word ("M. Okafor", "J Smith"), which
+# wakes the careful name pass when no other word of the post could start a name.
+INITIAL_BEFORE_NAME = re.compile(r"\b[A-Z](?:\.\s*|\s+)(?:[A-Z](?:\.\s*|\s+))*[A-Z][a-z]")
+
+
+def _name_gap(text: str, left: Word, right: Word) -> bool:
+    """Only spaces between two words of a name (no comma, full stop or line break)."""
+    gap = text[left.end : right.start]
+    return bool(gap) and gap.isspace() and "\n" not in gap
+
+
+def _initials(text: str, words: list[Word], i: int) -> tuple[int, list[str]] | None:
+    """Initials starting at word i ("M.", "J R", "J.R."): (index of the word after them,
+    folded letters), when a capitalised word of a name follows."""
+    letters: list[str] = []
+    j = i
+    while j + 1 < len(words) and len(words[j].text) == 1 and words[j].text.isupper():
+        gap = text[words[j].end : words[j + 1].start]
+        if not _INITIAL_GAP.fullmatch(gap) or "\n" in gap:
+            break
+        if "." not in gap and words[j].text in _NOT_INITIALS:
+            break
+        letters.append(words[j].folded)
+        j += 1
+    if not letters or not words[j].capitalised or len(words[j].text) < 2:
+        return None
+    return j, letters
+
+
+def _beside_political_word(text: str, start: int, end: int) -> bool:
+    """A political word straight after ("Lab-run", "Con councillors", not a possessive: the
+    "Lab's" results) or before ("vote LD")."""
+    after = _AMBIGUOUS_AFTER.match(text, end)
+    if after and not after.group().startswith(("'", "’")):
+        return True
+    return bool(_AMBIGUOUS_BEFORE.search(text[max(0, start - 30) : start]))
+
+
+def _shouted_party(text: str, start: int, end: int, plural: bool) -> bool:
+    """Is a party word written in capitals ("LABOUR", "GREENS") the party here? With a
+    political word beside it; or where a party stands in a sentence: at its start or after
+    "to", "by", "only"... ("the" too for "GREENS"), and before punctuation or a verb."""
+    before = text[max(0, start - 30) : start]
+    if _AMBIGUOUS_AFTER.match(text, end) or _AMBIGUOUS_BEFORE.search(before):
+        return True
+    if not _SENTENCE_END.search(before):
+        prev = re.search(r"([\w'’-]+)\W*$", before)
+        if prev:
+            word = prev.group(1).lower()
+            if word not in _SHOUTED_BEFORE and not (plural and word == "the"):
+                return False
+    return bool(_SHOUTED_AFTER.match(text, end))
 
 
 def _civic(text: str, hit: PoliticalHit) -> PoliticalHit:

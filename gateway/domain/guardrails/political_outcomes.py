@@ -7,7 +7,9 @@ rules 1 and 2), and words the reason with the clause it comes from.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from functools import cache
 
 from gateway.domain.guardrails.clock import referendum_restriction
 from gateway.domain.guardrails.model import ElectionKind, Finding, Outcome, PolicyContext
@@ -87,9 +89,13 @@ def _political_finding(
                     "duties, with no political content or quotes", any_period)  # fmt: skip
     if kind == "person":
         if hit.how == HONORIFIC_AND_SURNAME:
+            # "Mrs Okafor" is a register member's surname after an honorific: most often the
+            # member (posts about residents rarely give a title and surname), but it may be
+            # another Okafor, so the monitoring officer decides rather than a block.
             if any_period:
-                return _pre(hit, "pre_election.councillor_publicity", Outcome.ADVISE,
-                            f"{_person_words(hit)}, if this is the same person",
+                return _pre(hit, "pre_election.councillor_publicity", Outcome.REFER,
+                            f"{_person_words(hit)}, if this is the same person; if it is "
+                            "someone else, the monitoring officer can clear it",
                             any_period)  # fmt: skip
             return None
         if council_wide:
@@ -249,26 +255,37 @@ def _civic_allowed(hit: PoliticalHit, periods: list[ActivePeriod]) -> bool:
 
 def _referendum(text: str, context: PolicyContext, at: datetime) -> list[Finding]:
     findings = []
-    lowered = text.casefold()
     for election in context.elections:
         window = referendum_restriction(election)
         if window is None or not window[0] <= at < window[1]:
             continue
         for term in election.subject_terms:
-            index = lowered.find(term.casefold())
-            if index >= 0:
-                span = (index, index + len(term))
+            for match in subject_pattern(term).finditer(text):
+                span = match.span()
                 findings.append(
                     Finding(
                         "pre_election.referendum_subject",
                         Outcome.BLOCK,
-                        f"{text[span[0] : span[1]]!r} is about the subject of the referendum on "
+                        f"{match.group()!r} is about the subject of the referendum on "
                         f"{election.polling_day:%d %B %Y}: in the 28 days before it the council "
                         "publishes nothing about its subject, not even general information. "
                         f"{_PRE_WHY}.",
                         PRE_CLAUSE,
                         span,
-                        text[span[0] : span[1]],
+                        match.group(),
                     )
                 )
+                break  # one finding a term is enough to stop the post
     return findings
+
+
+@cache
+def subject_pattern(term: str) -> re.Pattern[str]:
+    """A referendum subject as whole words: "parish council" matches "Parish Councils" and
+    "parish  council" across a line break, but "pier" not "pierce" nor "cashier" (the term
+    used to be found as a substring). A plural -s/-es is allowed on the last word."""
+    words = re.findall(r"[^\W_]+", term)
+    if not words:
+        return re.compile(r"(?!)")  # a term of punctuation only names nothing
+    body = r"[\s\-'’]+".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![^\W_])(?:{body})(?:e?s)?(?![^\W_])", re.IGNORECASE)

@@ -29,6 +29,11 @@ NAME_PREFIXES = frozenset(
     {"cllr", "councillor", "mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady"}
 )
 POSTNOMINAL_MAX = 4  # "MBE", "OBE", "JP", "MP", "FRSA": capitals this short after a name
+# A misspelt surname ("Penington" for Pennington) is matched one edit away, only when it is
+# this long: shorter names have too many real neighbours (Smith/Smyth, Hall/Hill).
+FUZZY_SURNAME_MIN = 6
+# A misspelt given name beside an exactly spelt surname ("Margret Okafor"), from this length.
+FUZZY_GIVEN_MIN = 5
 NAME_WORD_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _DIGIT_RE = re.compile(r"\d")
 
@@ -53,6 +58,10 @@ class Word(NamedTuple):
 
 
 _POSSESSIVE_ENDINGS = ("'s", "’s", "'S", "’S")
+
+
+def _letters(word: str) -> int:
+    return sum(c.isalpha() for c in word)
 
 
 def words_of(text: str) -> list[Word]:
@@ -80,7 +89,8 @@ class Person:
 
 
 def _name_keys(person: Person) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
-    """(full-name keys, surname key) for one person."""
+    """(full-name keys, surname key) for one person. A hyphenated surname is also keyed
+    without its hyphen ("Drummond Hay" for Drummond-Hay), as posts often drop it."""
     written = NAME_WORD_RE.findall(person.name)
     # A register may write "Cllr Jane Smith" or "Jane Smith MBE": titles and post-nominal
     # letters are not part of the name a post will use.
@@ -96,11 +106,40 @@ def _name_keys(person: Person) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
     given = tokens[0]
     keys = {tuple(tokens), (given, *surname)}
     # Both ways: "Thomas" on the register is "Tom" in a post, and "Bob" is "Robert".
-    for other in given_name_variants().get(given, frozenset()) | full_given_names().get(
-        given, frozenset()
-    ):
+    for other in given_forms(given):
         keys.add((other, *surname))
+    if "-" in surname[-1]:
+        unhyphenated = (*surname[:-1], *surname[-1].split("-"))
+        keys |= {(*k[: -len(surname)], *unhyphenated) for k in list(keys)}
     return sorted(keys), surname
+
+
+def given_forms(given: str) -> frozenset[str]:
+    """A folded given name and its known short or long forms ("thomas" -> tom, tommy)."""
+    return (
+        frozenset({given})
+        | given_name_variants().get(given, frozenset())
+        | full_given_names().get(given, frozenset())
+    )
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:k] + word[k + 1 :] for k in range(len(word))}
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """True when b is a one away from a: a letter dropped, added (a doubled letter),
+    changed, or two neighbours swapped. Equal words are not one edit apart."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )  # fmt: skip
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return short in _deletions(long)
 
 
 class Register:
@@ -110,13 +149,27 @@ class Register:
         self.people: tuple[Person, ...] = tuple(people)
         self._full: dict[tuple[str, ...], tuple[Person, ...]] = {}
         self._surname: dict[tuple[str, ...], tuple[Person, ...]] = {}
+        # One-word surnames long enough for a misspelling to be matched, by each of their
+        # one-letter deletions (and themselves): a misspelt word meets its surname in this
+        # index through its own deletions, whatever the register's size.
+        self._fuzzy: dict[str, set[str]] = {}
+        # Folded given-name forms of each person, for initials and misspelt names.
+        self._given: dict[Person, frozenset[str]] = {}
         longest = 1
         for person in self.people:
             keys, surname = _name_keys(person)
             for key in keys:
                 self._full[key] = (*self._full.get(key, ()), person)
                 longest = max(longest, len(key))
-            self._surname[surname] = (*self._surname.get(surname, ()), person)
+            surnames = {surname}
+            if "-" in surname[-1]:
+                surnames.add((*surname[:-1], *surname[-1].split("-")))
+            for form in surnames:
+                self._surname[form] = (*self._surname.get(form, ()), person)
+            self._given[person] = frozenset(k[0] for k in keys)
+            if len(surname) == 1 and _letters(surname[0]) >= FUZZY_SURNAME_MIN:
+                for variant in _deletions(surname[0]) | {surname[0]}:
+                    self._fuzzy.setdefault(variant, set()).add(surname[0])
         self._longest = longest
         # First words of every name form: most words of a post fail this one set look-up.
         self._first = frozenset(k[0] for k in self._full)
@@ -136,6 +189,11 @@ class Register:
     def first_words(self) -> frozenset[str]:
         """Folded first words of every name form (given names and their short forms)."""
         return self._first
+
+    @property
+    def surname_words(self) -> frozenset[str]:
+        """Folded first words of every surname."""
+        return self._surname_first
 
     @property
     def parties(self) -> frozenset[str]:
@@ -164,6 +222,39 @@ class Register:
             if found:
                 return length, found
         return None
+
+    def misspelt_surname_at(
+        self, words: list[Word], i: int
+    ) -> tuple[int, tuple[Person, ...]] | None:
+        """A register surname one edit from word i ("Penington", "McLeod"), for surnames of
+        at least FUZZY_SURNAME_MIN letters. Callers ask only beside a given name, an initial
+        or a title, so "Fairweather Festival" alone is never a misspelt name."""
+        word = words[i]
+        if not word.capitalised or _letters(word.folded) < FUZZY_SURNAME_MIN - 1:
+            return None
+        candidates: set[str] = set()
+        for variant in _deletions(word.folded) | {word.folded}:
+            candidates |= self._fuzzy.get(variant, set())
+        people = tuple(
+            person
+            for surname in sorted(candidates)
+            if one_edit_apart(surname, word.folded)
+            for person in self._surname[(surname,)]
+        )
+        return (1, people) if people else None
+
+    def given_matches(self, person: Person, initial_or_given: str) -> bool:
+        """Does a folded initial ("m") or given name ("mags") fit this person's given name?"""
+        forms = self._given.get(person, frozenset())
+        if len(initial_or_given) == 1:
+            return any(f[:1] == initial_or_given for f in forms)
+        return initial_or_given in forms
+
+    def misspelt_given_fits(self, person: Person, given: str) -> bool:
+        """Is a folded given name one edit from this person's (long enough to trust)?"""
+        return _letters(given) >= FUZZY_GIVEN_MIN and any(
+            one_edit_apart(form, given) for form in self._given.get(person, frozenset())
+        )
 
     @classmethod
     def from_csv(cls, text: str) -> Register:

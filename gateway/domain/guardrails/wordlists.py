@@ -43,6 +43,9 @@ class PartyAlias:
     party: str
     case_sensitive: bool
     ambiguous: bool
+    # An abbreviation that is also something else ("Con" artists, a science "Lab"): counted
+    # only with a political word straight before or after it ("Lab-run", "Con councillors").
+    context_only: bool = False
 
 
 @cache
@@ -57,14 +60,15 @@ def party_aliases() -> tuple[PartyAlias, ...]:
             if not alias:
                 continue
             mark = alias[0]
-            if mark in "=~":
+            if mark in "=~^":
                 alias = alias[1:].strip()
             aliases.append(
                 PartyAlias(
                     text=alias,
                     party=party.strip(),
-                    case_sensitive=mark in "=~",
+                    case_sensitive=mark in "=~^",
                     ambiguous=mark == "~",
+                    context_only=mark == "^",
                 )
             )
     return tuple(aliases)
