@@ -123,7 +123,8 @@ def _write_pending(session: Session) -> None:
     """Chain and write the transaction's entries: lock the head, insert, move the head.
 
     Runs as the session's ``before_commit`` hook, so the entries commit (or fail) with the
-    change they record. One statement each for the contents, entries and facets, however
+    change they record. On PostgreSQL the contents, entries, facets and the head's move are
+    one statement; elsewhere (or for a very large transaction) one statement each, however
     many entries the transaction holds.
     """
     pending: list[Entry] = session.info.pop(_PENDING, None) or []

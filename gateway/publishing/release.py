@@ -36,8 +36,10 @@ RELEASE_TICK_SECONDS = 0.05
 #: slow database, a busy machine); what is older and still waiting is the sweep's.
 RELEASE_WINDOW = timedelta(seconds=5)
 #: Jobs in these states will still run: the sweep leaves them alone.
-LIVE_STATES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
-LIVE_STATUS_NAMES = frozenset(state.value for state in LIVE_STATES)
+LIVE_STATUSES = frozenset(
+    state.value
+    for state in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED)
+)
 CLAIMABLE = (DeliveryStatus.SCHEDULED.value, DeliveryStatus.RETRY.value)
 
 
@@ -110,13 +112,21 @@ def job_statuses(conn, job_ids: list[str]) -> list[str | None]:  # noqa: ANN001
 
 
 def _is_live(status: str | None) -> bool:
-    return status is not None and status in LIVE_STATUS_NAMES
+    return status in LIVE_STATUSES
+
+
+def _enqueue_publish(app: Flask, delivery_id: int, *, emergency: bool) -> None:
+    """Queue the delivery's publish job now, on the emergency queue if it is one."""
+    from workers.options import job_options
+    from workers.publish import publish_delivery
+
+    get_queue(_queue_name(emergency), app).enqueue(
+        publish_delivery, delivery_id, job_id=publish_job_id(delivery_id), **job_options()
+    )
 
 
 def release_due(app: Flask, *, now: datetime | None = None) -> int:
     """Enqueue every due delivery that has no live job. Returns how many were enqueued."""
-    from workers.options import job_options
-    from workers.publish import publish_delivery
 
     now = now or utcnow()
     rows = db.session.execute(
@@ -133,9 +143,7 @@ def release_due(app: Flask, *, now: datetime | None = None) -> int:
     for (delivery_id, emergency), status in zip(rows, statuses, strict=True):
         if _is_live(status):
             continue
-        get_queue(_queue_name(bool(emergency)), app).enqueue(
-            publish_delivery, delivery_id, job_id=publish_job_id(delivery_id), **job_options()
-        )
+        _enqueue_publish(app, delivery_id, emergency=bool(emergency))
         enqueued += 1
     return enqueued
 
@@ -162,8 +170,6 @@ def release_now(
     own scheduler at the same moment would run twice; the claim's compare-and-set makes the
     second run do nothing.
     """
-    from workers.options import job_options
-    from workers.publish import publish_delivery
 
     now = now or utcnow()
     rows = db.session.execute(
@@ -208,9 +214,7 @@ def release_now(
         ).all()
         db.session.rollback()
         for delivery_id in still:
-            get_queue(_queue_name(jobless[delivery_id]), app).enqueue(
-                publish_delivery, delivery_id, job_id=publish_job_id(delivery_id), **job_options()
-            )
+            _enqueue_publish(app, delivery_id, emergency=jobless[delivery_id])
     return [(delivery_id, due) for delivery_id, _, due in rows]
 
 
@@ -237,8 +241,9 @@ class Releaser:
         found = release_now(
             self.app, now=now, since=since, handed=self._handed, unseen=self._unseen
         )
-        self._handed.update((i, due) for i, due in found if i not in self._unseen)
-        return len(found)
+        handed = {i: due for i, due in found if i not in self._unseen}
+        self._handed.update(handed)
+        return len(handed)
 
 
 def release_stale(app: Flask, *, now: datetime | None = None) -> int:
