@@ -2,7 +2,9 @@
 
 Every entry is written in the caller's transaction, so it commits or rolls back with the change
 it records. Writers are serialised by locking the single ``audit_head`` row at commit, which
-also gives contiguous sequence numbers and times that never go backwards.
+also gives contiguous sequence numbers and times that never go backwards. On PostgreSQL that
+lock is taken inside the commit by a deferred trigger (migration 0008) that chains the staged
+entries; on SQLite, and for very large transactions, by :func:`_write_pending` itself.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit.facets import facets_of
 from gateway.extensions import db
-from gateway.models import AuditEntry, AuditFacet, AuditHead, Post, PostContent
+from gateway.models import AuditEntry, AuditFacet, AuditHead, AuditStaged, Post, PostContent
 from gateway.models.base import utcnow
 from gateway.transparency.canonical import canonical_json
 
@@ -64,7 +66,8 @@ def content_of(post: Post) -> dict[str, Any]:
 @dataclass
 class Entry:
     """One entry asked for by :func:`record`. Its number, time, leaf and hash are given when the
-    transaction commits (see :func:`_write_pending`)."""
+    transaction commits; they are filled in here only where Python chained it (SQLite, large
+    transactions): read the committed ``AuditEntry`` for them."""
 
     action: str
     actor: Actor
@@ -153,6 +156,10 @@ def _write_pending(session: Session) -> None:
         head = canonical_json(fixed)[:-1] + b',"prev":'
         prepared.append((entry, head, content_hash, facets_of(fixed, entry.content)))
     session.flush()  # the transaction's own changes first; the head is locked last
+    content_rows = [{"sha256": k, "content": v} for k, v in contents.items()]
+    if session.get_bind().dialect.name == "postgresql" and len(prepared) <= STAGE_MAX_ENTRIES:
+        _stage(session, prepared, content_rows)
+        return
     head_seq, head_hash, head_time = session.execute(
         select(AuditHead.last_seq, AuditHead.last_hash, AuditHead.last_time)
         .where(AuditHead.id == HEAD_ROW_ID)
@@ -189,7 +196,6 @@ def _write_pending(session: Session) -> None:
         )
         entry.seq, entry.time, entry.leaf, entry.entry_hash = head_seq, now, leaf, entry_hash
         head_hash = entry_hash
-    content_rows = [{"sha256": k, "content": v} for k, v in contents.items()]
     move_head = (
         update(AuditHead)
         .where(AuditHead.id == HEAD_ROW_ID)
@@ -226,6 +232,44 @@ def _write_pending(session: Session) -> None:
     if facets:
         session.execute(insert(AuditFacet.__table__), facets)
     session.execute(move_head)
+
+
+#: A PostgreSQL transaction with at most this many entries stages them for the commit-time
+#: trigger; a bigger one (an import) is chained here in Python, in a few batched statements,
+#: rather than by one trigger call an entry.
+STAGE_MAX_ENTRIES = 50
+
+
+def _stage(
+    session: Session,
+    prepared: list[tuple[Entry, bytes, str | None, set[tuple[str, str]]]],
+    content_rows: list[dict[str, Any]],
+) -> None:
+    """Stage the entries for PostgreSQL to chain while the transaction commits (migration
+    0008): the head is locked inside the commit, not by this process, so no publish, approval
+    or edit waits on a client round trip or on this process being scheduled. One statement
+    stages the entries and stores new contents."""
+    rows = [
+        {
+            "actor_id": entry.actor.id,
+            "action": entry.action,
+            "object_type": entry.obj[0] if entry.obj else None,
+            "object_id": entry.obj[1] if entry.obj else None,
+            "content_sha256": content_hash,
+            "leaf_head": head,
+            "facets": json.dumps(sorted(entry_facets)),
+        }
+        for entry, head, content_hash, entry_facets in prepared
+    ]
+    statement = insert(AuditStaged.__table__).values(rows)
+    if content_rows:
+        statement = statement.add_cte(
+            _dialect_insert(session, PostContent)
+            .values(content_rows)
+            .on_conflict_do_nothing()
+            .cte("new_contents")
+        )
+    session.execute(statement)
 
 
 def _drop_pending(session: Session, *args: Any) -> None:

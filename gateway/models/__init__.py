@@ -1,6 +1,6 @@
 """The data model. Import from here so every table is registered with the metadata."""
 
-from gateway.models.audit import AuditEntry, AuditHead, PostContent
+from gateway.models.audit import AuditEntry, AuditHead, AuditStaged, PostContent
 from gateway.models.channels import PLATFORMS, Channel
 from gateway.models.checkpoints import AuditFacet as AuditFacet
 from gateway.models.checkpoints import LogCheckpoint as LogCheckpoint
@@ -21,6 +21,7 @@ __all__ = [
     "Approval",
     "AuditEntry",
     "AuditHead",
+    "AuditStaged",
     "Channel",
     "ClosureDay",
     "Delivery",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
@@ -48,3 +48,27 @@ class PostContent(db.Model):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditStaged(db.Model):
+    """An entry asked for in a transaction on PostgreSQL, waiting for that transaction's commit.
+
+    Rows live only inside their own transaction: a deferred trigger (migration 0008) chains
+    each one onto the log at commit, inserting its ``audit_entries`` and ``audit_facets`` rows
+    and moving the head, then deletes it. ``leaf_head`` is the leaf's canonical JSON up to
+    ``"prev":`` (every field that sorts before the head's three); ``facets`` is a JSON array
+    of [name, value] pairs.
+    """
+
+    __tablename__ = "audit_staged"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    actor_id: Mapped[int | None] = mapped_column()
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(60))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    leaf_head: Mapped[bytes] = mapped_column(LargeBinary)
+    facets: Mapped[str] = mapped_column(Text)
