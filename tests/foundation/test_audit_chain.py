@@ -291,7 +291,9 @@ def test_writers_in_many_threads_make_one_contiguous_chain(app):
                 for i in range(per_thread):
                     record("test.thread", actor=Actor.system(), payload={"k": k, "i": i})
                     if i % 3 == 0:  # some transactions hold two entries
-                        record("test.thread", actor=Actor.system(), payload={"k": k, "i": i, "two": 1})
+                        record(
+                            "test.thread", actor=Actor.system(), payload={"k": k, "i": i, "two": 1}
+                        )
                     db.session.commit()
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
