@@ -94,9 +94,10 @@ def record(
     """Append one entry to the log in the current transaction (the caller commits).
 
     The entry is chained and written when the transaction commits, after every other change
-    of the transaction is flushed: the log's head row is locked only for those last few
-    statements, not from the first entry to the commit, so publishing workers, approvals and
-    edits queue for it for milliseconds. A rollback drops the entry with the change it records.
+    of the transaction is flushed: the log's head row is locked only for those last steps (on
+    PostgreSQL inside the commit itself, by the trigger of migration 0008), not from the first
+    entry to the commit, so publishing workers, approvals and edits queue for it for
+    milliseconds. A rollback drops the entry with the change it records.
     """
     entry = Entry(
         action=action,

@@ -320,9 +320,8 @@ def claim(delivery_id: int) -> Prepared | str:
     channel = delivery.channel
     problem, verdict = _publish_time_problems(post, delivery, now)
     usable = channel.enabled and not channel.needs_reauthorisation
-    # Everything slow (decryption, reading the image, signing its URL) happens before the first
-    # audit entry: from that entry to the commit this transaction holds the log's head row,
-    # which every publish, approval and edit waits for (one hash chain, written in turn).
+    # Everything slow (decryption, reading the image, signing its URL) happens here, while the
+    # post row is locked: its sibling deliveries, due at the same instant, wait for it.
     config: ChannelConfig | None = None
     reauthorise: NeedsReauthorisation | None = None
     request: DeliveryRequest | None = None
