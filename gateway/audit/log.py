@@ -250,8 +250,10 @@ def _stage(
     0008): the head is locked inside the commit, not by this process, so no publish, approval
     or edit waits on a client round trip or on this process being scheduled. One statement
     stages the entries and stores new contents."""
+    now = utcnow()
     rows = [
         {
+            "at": now,
             "actor_id": entry.actor.id,
             "action": entry.action,
             "object_type": entry.obj[0] if entry.obj else None,

@@ -57,7 +57,8 @@ class AuditStaged(db.Model):
     each one onto the log at commit, inserting its ``audit_entries`` and ``audit_facets`` rows
     and moving the head, then deletes it. ``leaf_head`` is the leaf's canonical JSON up to
     ``"prev":`` (every field that sorts before the head's three); ``facets`` is a JSON array
-    of [name, value] pairs.
+    of [name, value] pairs; ``at`` the writer's clock (the entry's time, unless the previous
+    entry's is later).
     """
 
     __tablename__ = "audit_staged"
@@ -72,3 +73,4 @@ class AuditStaged(db.Model):
     content_sha256: Mapped[str | None] = mapped_column(String(64))
     leaf_head: Mapped[bytes] = mapped_column(LargeBinary)
     facets: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

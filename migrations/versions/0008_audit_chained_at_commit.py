@@ -10,7 +10,8 @@ at all, and the log, not the platforms, set the publishing rate (docs/benchmarks
 Now, on PostgreSQL, a transaction stages its entries (``audit_staged``, with every field of the
 leaf that does not depend on the head already in canonical form) and a deferred constraint
 trigger chains them while the transaction commits: it locks the head, computes each leaf's
-``prev``, ``seq`` and ``time``, its SHA-256, inserts the entry and its facets, moves the head and
+``prev``, ``seq`` and ``time`` (the time the
+writer staged it, or the previous entry's if that is later), its SHA-256, inserts the entry and its facets, moves the head and
 deletes the staged row. The lock is held from there to the end of the commit, inside the
 server, with no client round trip. Entries are still written in the same transaction as the
 change they record, in the order they were recorded; a rollback drops them. SQLite keeps the
@@ -47,9 +48,9 @@ BEGIN
     SELECT last_seq, last_hash, last_time INTO head_seq, head_hash, head_time
         FROM audit_head WHERE id = 1 FOR UPDATE;
     head_seq := head_seq + 1;
-    -- The log never goes backwards, whatever the clock does.
-    at := greatest(date_trunc('microseconds', clock_timestamp()),
-                   coalesce(head_time, '-infinity'::timestamptz));
+    -- The writer's clock, as the Python writer uses; the log never goes backwards, whatever
+    -- the clocks of several hosts do.
+    at := greatest(NEW.at, coalesce(head_time, '-infinity'::timestamptz));
     leaf := NEW.leaf_head || convert_to(
         '"' || head_hash || '","seq":' || head_seq::text || ',"time":"'
             || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"}',
@@ -87,6 +88,7 @@ def upgrade():
         sa.Column("content_sha256", sa.String(length=64), nullable=True),
         sa.Column("leaf_head", sa.LargeBinary(), nullable=False),
         sa.Column("facets", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_staged")),
     )
     if op.get_bind().dialect.name == "postgresql":
