@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import joinedload, lazyload
 
 from gateway.audit import Actor, content_of, record
 from gateway.credentials import CredentialsError, decrypt_credentials
@@ -229,14 +229,16 @@ def _request(post: Post, delivery: Delivery, attempt_id: str) -> DeliveryRequest
     )
 
 
-def _lock_for_outcome(delivery: Delivery) -> Post:
-    """Lock the post, with the siblings that settling it reads."""
-    return _lock_post(delivery.post_id)
+def _locked(prepared: Prepared) -> tuple[Post, Delivery | None]:
+    """The attempt's post, locked, with the siblings that settling it reads, and its delivery
+    among them."""
+    post = _lock_post(prepared.post_id)
+    return post, next((d for d in post.deliveries if d.id == prepared.delivery_id), None)
 
 
 def _lock_post(post_id: int, *, for_claim: bool = False) -> Post:
     """The post's row, locked until the commit and read afresh, with its deliveries (each with
-    its channel) and, for a claim, its images and approvals: four queries in all.
+    its channel) and, for a claim, its images and approvals: two statements in all.
 
     A post's deliveries (one per channel, all due at once) are published by different workers
     at the same moment, and each may change the post's status. Without the lock the post's
@@ -244,24 +246,29 @@ def _lock_post(post_id: int, *, for_claim: bool = False) -> Post:
     each settles the post from its siblings' committed statuses. The author and approvers'
     user rows are not read: their ids are on the post and approval rows.
 
-    The collections are read by their own statements, after the lock is granted, not joined to
-    the locking one: under READ COMMITTED a statement that waited for the lock sees the locked
-    row as it is now but joined rows as they were when it started, so a sibling's committed
-    status would be missed (tests/publishing/test_concurrent_channels.py fails that way).
+    The first statement only waits for the lock; the second reads the post and its collections
+    joined, after the lock is granted. They cannot be one statement: under READ COMMITTED a
+    statement that waited for the lock sees the locked row as it is now but joined rows as they
+    were when it started, so a sibling's committed status would be missed
+    (tests/publishing/test_concurrent_channels.py fails that way).
     """
-    options = [lazyload(Post.author), selectinload(Post.deliveries)]
+    db.session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
+    options = [lazyload(Post.author), joinedload(Post.deliveries)]
     if for_claim:
         options += [
-            selectinload(Post.images),
-            selectinload(Post.approvals).lazyload(Approval.approver),
+            joinedload(Post.images),
+            joinedload(Post.approvals).lazyload(Approval.approver),
         ]
-    return db.session.execute(
-        select(Post)
-        .where(Post.id == post_id)
-        .with_for_update(of=Post)
-        .options(*options)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return (
+        db.session.execute(
+            select(Post)
+            .where(Post.id == post_id)
+            .options(*options)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one()
+    )
 
 
 def claim(delivery_id: int) -> Prepared | str:
@@ -424,17 +431,19 @@ def look_up(prepared: Prepared) -> PostRef | None | PublishError:
 
 def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
     """Write the outcome of the attempt, if the attempt still owns the delivery."""
-    delivery = db.session.get(Delivery, prepared.delivery_id)
+    post, delivery = _locked(prepared)  # post held: the session keeps rows only weakly
     if delivery is None or delivery.attempt_id != prepared.attempt_id:
+        db.session.rollback()
         log.error("attempt %s lost its claim before its outcome was recorded", prepared.attempt_id)
         return "claim lost"
-    post = _lock_for_outcome(delivery)  # held: the session keeps loaded rows only weakly
     if isinstance(result, OutcomeUnknown):
         # Never retried blindly: ask the platform whether the post exists.
         db.session.rollback()
         found = look_up(prepared)
-        delivery = db.session.get(Delivery, prepared.delivery_id)
-        post = _lock_for_outcome(delivery)
+        post, delivery = _locked(prepared)
+        if delivery is None:
+            db.session.rollback()
+            return "claim lost"
         if isinstance(found, PostRef):
             result = found
         else:
