@@ -4,7 +4,7 @@ Run from the repository root (office hours, Europe/London, for ordinary posts):
 
     .venv/bin/python bench/bench_publish.py                 # everything, ~8 minutes
     .venv/bin/python bench/bench_publish.py --emergency     # outside office hours
-    .venv/bin/python bench/bench_publish.py --only gateway --workers 8
+    .venv/bin/python bench/bench_publish.py --only gateway --workers 12
 
 What runs, all on this machine, each part in its own process:
 - PostgreSQL: a throw-away database ``gw_bench_<pid>`` created on 127.0.0.1:5432 and dropped at
@@ -628,14 +628,14 @@ def main() -> None:
         "--fork-posts", type=int, default=200, help="posts for forking RQ workers (they lag)"
     )
     parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=8, help="worker processes")
+    parser.add_argument("--workers", type=int, default=12, help="worker processes")
     parser.add_argument("--worker-args", default="", help="extra `gateway worker` options")
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--emergency", action="store_true", help="measure emergency posts")
     parser.add_argument("--redis-db", type=int, default=11)
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
-        "--make-seconds", type=float, default=0.3, help="first allowance to make one post"
+        "--make-seconds", type=float, default=0.05, help="first allowance to make one post"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
