@@ -3,13 +3,17 @@ so even with the append-only trigger dropped the application cannot change an en
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from gateway.audit import verify_chain
 from gateway.extensions import db
+from gateway.models import AuditEntry
+from gateway.transparency.canonical import canonical_json
 from tests.audit.conftest import make_entries
 
 #: The grants docs/audit.md tells an operator to give the application's role ("Running on
@@ -53,11 +57,37 @@ def test_the_application_role_cannot_update_or_delete_entries(pg_app):
             ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission"):
                     conn.execute(statement)
-            # and it can still do its job: lock and move the head row
+            # and it can still do its job: lock and move the head row, and append through the
+            # commit-time trigger that chains staged entries (migration 0008)
             conn.execute("UPDATE audit_head SET last_seq = last_seq WHERE id = 1")
+            leaf_head = (
+                canonical_json(
+                    {
+                        "action": "test.by_app_role",
+                        "actor": {"email": None, "id": None, "kind": "system"},
+                        "content_sha256": None,
+                        "object": None,
+                        "payload": {},
+                    }
+                )[:-1]
+                + b',"prev":'
+            )
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO audit_staged (action, leaf_head, facets, at) "
+                    "VALUES ('test.by_app_role', %s, '[]', now())",
+                    [leaf_head],
+                )
             conn.execute("RESET ROLE")
-            assert conn.execute("SELECT count(*) FROM audit_entries").fetchone()[0] == 2
+            assert conn.execute("SELECT count(*) FROM audit_entries").fetchone()[0] == 3
+            assert conn.execute("SELECT count(*) FROM audit_staged").fetchone()[0] == 0
         finally:
             conn.execute("RESET ROLE")
+            conn.execute("ALTER TABLE audit_entries ENABLE TRIGGER USER")
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+    with pg_app.app_context():
+        assert verify_chain() is None
+        assert json.loads(bytes(db.session.get(AuditEntry, 2).leaf))["action"] == (
+            "test.by_app_role"
+        )
