@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from gateway.extensions import db
 
 MESSAGES = {
     400: ("There is a problem with your request", "Go back and try again."),
@@ -13,6 +17,11 @@ MESSAGES = {
     404: ("Page not found", "Check the address, or go to the dashboard."),
     405: ("That is not allowed here", "Go back and use the buttons on the page."),
     413: ("The upload is too large", "Choose a smaller file."),
+    409: (
+        "Someone else changed this at the same moment",
+        "Nothing you sent was saved. Open the page again to see how it is now, then make your "
+        "change again if it is still needed.",
+    ),
     429: ("Too many attempts", "Wait a few minutes, then try again."),
     500: ("Sorry, there is a problem with the service", "Try again later."),
 }
@@ -28,6 +37,26 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         return _render(error.code or 500, None)
+
+    # Two people (or a person and a publishing worker) changed the same post at once: the
+    # post's version check refused the second change, or PostgreSQL broke a deadlock between
+    # them. Nothing was saved; say so, rather than "a problem with the service".
+    @app.errorhandler(StaleDataError)
+    def _stale(error: StaleDataError):
+        db.session.rollback()
+        return _render(409, None)
+
+    @app.errorhandler(DBAPIError)
+    def _database(error: DBAPIError):
+        if getattr(error.orig, "sqlstate", None) not in CONCURRENCY_SQLSTATES:
+            raise error  # any other database error is a 500, handled (and logged) as before
+        db.session.rollback()
+        return _render(409, None)
+
+
+#: PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race and
+#: was rolled back whole.
+CONCURRENCY_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 def _render(code: int, detail: str | None):

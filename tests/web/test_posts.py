@@ -183,3 +183,80 @@ def test_cancel_a_scheduled_post(app, people, channels, clock):
     page = get(a, f"/posts/{post_id}")
     assert page.soup.find("form", action=f"/posts/{post_id}/cancel") is None
     assert a.get(f"/posts/{post_id}/edit").status_code == 302
+
+
+def _changed_meanwhile(app, monkeypatch, post_id, change):
+    """Make ``change`` happen to the post on another connection, committed, just before the
+    cancel service writes: what a publishing worker claiming it at that instant does."""
+    import pytest
+    from sqlalchemy import text
+
+    from gateway.posts import service
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes the write lock at BEGIN: no other writer can interleave")
+    real = service.cancel
+
+    def racing(post, actor):
+        with db.engine.connect() as other:
+            change(other, text)
+            other.commit()
+        return real(post, actor)
+
+    monkeypatch.setattr(service, "cancel", racing)
+
+
+def test_cancel_racing_a_worker_says_so_and_changes_nothing(
+    app, people, channels, clock, monkeypatch
+):
+    a, b = people["a"], people["b"]
+    post_id = _post_id(_new_post(a, channels))
+    submit(b, get(b, f"/posts/{post_id}"), action=f"/posts/{post_id}/approve")
+    page = get(a, f"/posts/{post_id}")
+    with app.app_context():
+        # the worker's claim moves the post on (its version with it) while the officer clicks
+        _changed_meanwhile(
+            app,
+            monkeypatch,
+            post_id,
+            lambda conn, text: conn.execute(
+                text("UPDATE posts SET version = version + 1 WHERE id = :id"), {"id": post_id}
+            ),
+        )
+    refused = submit(a, page, action=f"/posts/{post_id}/cancel")
+    assert refused.status == 409
+    assert "Someone else changed this at the same moment" in refused.text()
+    assert "Nothing you sent was saved" in refused.text()
+    status, deliveries, _ = _post(app, post_id)
+    assert status == PostStatus.APPROVED.value
+    assert deliveries == [DeliveryStatus.SCHEDULED.value] * 2
+
+
+def test_a_deadlock_broken_by_postgresql_is_a_409_not_a_500(app, people, channels, clock):
+    import psycopg
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from gateway.posts import service
+
+    a, b = people["a"], people["b"]
+    post_id = _post_id(_new_post(a, channels))
+    submit(b, get(b, f"/posts/{post_id}"), action=f"/posts/{post_id}/approve")
+    page = get(a, f"/posts/{post_id}")
+
+    def deadlocked(post, actor):
+        raise OperationalError("UPDATE deliveries ...", {}, psycopg.errors.DeadlockDetected())
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(service, "cancel", deadlocked)
+        refused = submit(a, page, action=f"/posts/{post_id}/cancel")
+        assert refused.status == 409
+        assert "Someone else changed this at the same moment" in refused.text()
+
+        def broken(post, actor):
+            raise OperationalError("SELECT 1", {}, psycopg.errors.DiskFull())
+
+        mp.setattr(service, "cancel", broken)
+        with pytest.raises(OperationalError):  # any other database error is still a 500
+            submit(a, page, action=f"/posts/{post_id}/cancel")
+    assert _post(app, post_id)[0] == PostStatus.APPROVED.value
