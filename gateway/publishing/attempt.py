@@ -252,7 +252,23 @@ def _lock_post(post_id: int, *, for_claim: bool = False) -> Post:
     were when it started, so a sibling's committed status would be missed
     (tests/publishing/test_concurrent_channels.py fails that way).
     """
+    _lock_post_row(post_id)
+    return _read_post(post_id, for_claim=for_claim)
+
+
+def _lock_post_row(post_id: int) -> None:
+    """Wait for the post's row lock, reading nothing.
+
+    An officer's change to a post and its deliveries (cancel, edit) updates the post's row
+    before its deliveries' (the ORM flushes parents first), so a claim takes the post's row
+    before changing its delivery too: one lock order, so a claim and a cancel at the same
+    instant take turns instead of deadlocking (tests/publishing/test_concurrent_channels.py).
+    """
     db.session.execute(select(Post.id).where(Post.id == post_id).with_for_update())
+
+
+def _read_post(post_id: int, *, for_claim: bool = False) -> Post:
+    """The post with its collections joined, as they are now (see :func:`_lock_post`)."""
     options = [lazyload(Post.author), joinedload(Post.deliveries)]
     if for_claim:
         options += [
@@ -302,6 +318,7 @@ def claim(delivery_id: int) -> Prepared | str:
         _notify("held", delivery.post_id)
         return "missed"
     attempt_id = str(uuid.uuid4())
+    _lock_post_row(delivery.post_id)
     claimed = db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.status.in_(CLAIMABLE))
@@ -319,7 +336,7 @@ def claim(delivery_id: int) -> Prepared | str:
         return "claimed by another worker"
     # Read afresh with the post (populate_existing): the claimed row comes back among its
     # deliveries, so no separate refresh is needed.
-    post = _lock_post(delivery.post_id, for_claim=True)
+    post = _read_post(delivery.post_id, for_claim=True)
     if delivery.attempt_id != attempt_id:  # cannot happen: the update above took the row
         raise RuntimeError(f"delivery {delivery_id} was not read back after its claim")
     if post.status_enum is PostStatus.APPROVED:

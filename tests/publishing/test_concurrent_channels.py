@@ -52,3 +52,68 @@ def test_deliveries_of_one_post_published_at_once_all_succeed_and_settle_the_pos
     assert [r[1] for r in deliveries(app, post_id)] == ["published", "published"]
     assert post_status(app, post_id) == "published"
     assert len(fake.posts("x")) == 1 and len(fake.posts("facebook")) == 1
+
+
+def test_a_claim_and_a_cancel_at_the_same_instant_take_turns_without_a_deadlock(
+    app, clock, fake, channels, officers
+):
+    """The officer's cancel locks the post's row, then its deliveries' (the ORM's flush
+    order); a claim must take them in the same order. Taken the other way round (delivery
+    first), the claim held the delivery and waited for the post while the cancel held the post
+    and waited for the delivery, until PostgreSQL killed one of them."""
+    import time
+
+    import pytest
+    from sqlalchemy import text
+
+    post_id = approved_post(app, officers, [channels["x"]])
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite takes its one write lock at BEGIN: no two writers interleave")
+        (delivery_id,) = db.session.scalars(
+            select(Delivery.id).where(Delivery.post_id == post_id)
+        ).all()
+    clock.shift(timedelta(seconds=2))
+    post_locked = threading.Event()
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def officer_cancels() -> None:
+        with app.app_context(), db.engine.connect() as conn:
+            try:
+                conn.execute(
+                    text(
+                        "UPDATE posts SET status = 'cancelled', version = version + 1 "
+                        "WHERE id = :id"
+                    ),
+                    {"id": post_id},
+                )
+                post_locked.set()
+                time.sleep(0.5)  # the claim runs meanwhile, and must wait for the post
+                conn.execute(
+                    text("UPDATE deliveries SET status = 'cancelled' WHERE post_id = :id"),
+                    {"id": post_id},
+                )
+                conn.commit()
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+    def worker_claims() -> None:
+        with app.app_context():
+            try:
+                post_locked.wait()
+                results.append(attempt.publish(delivery_id))
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=officer_cancels), threading.Thread(target=worker_claims)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [], errors
+    assert results == ["claimed by another worker"]
+    assert [r[1] for r in deliveries(app, post_id)] == ["cancelled"]
+    assert fake.posts("x") == []
