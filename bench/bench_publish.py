@@ -519,6 +519,20 @@ def _stages(bench: Bench, texts: list[str]) -> dict[str, tuple[list[float], list
             .where(Post.text.in_(texts), Delivery.published_at.is_not(None))
         ).all()
         db.session.remove()
+    if bench.args.dump:  # one row per delivery, for looking at lateness second by second
+        with bench.args.dump.open("a") as out:
+            for platform, due, started, published in rows:
+                out.write(
+                    json.dumps(
+                        {
+                            "platform": platform,
+                            "due": due.timestamp(),
+                            "claimed": started.timestamp(),
+                            "recorded": published.timestamp(),
+                        }
+                    )
+                    + "\n"
+                )
     for platform, due, started, published in rows:
         claimed, called = stages.setdefault(platform, ([], []))
         claimed.append((started - due).total_seconds())
@@ -638,6 +652,9 @@ def main() -> None:
         "--make-seconds", type=float, default=0.05, help="first allowance to make one post"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--dump", type=Path, help="append each gateway delivery's times here (JSON lines)"
+    )
     args = parser.parse_args()
     args.worker_args = args.worker_args.split()
     only = [s.strip() for s in args.only.split(",") if s.strip()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
@@ -9,6 +10,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.worker_pool import WorkerPool
 
 from gateway.extensions import db
+from gateway.publishing import attempt
 from gateway.queue import QUEUE_ORDER, redis_connection
 from gateway.warmup import warm_up
 from workers.options import WORKER_TTL_SECONDS
@@ -18,6 +20,8 @@ from workers.options import WORKER_TTL_SECONDS
 #: and the database): docs/benchmarks.md ("Publishing") measured 12 on 2 cores keeping up with
 #: 50 deliveries a second.
 DEFAULT_PROCESSES = 1
+
+log = logging.getLogger(__name__)
 
 
 class _AppContextMixin:
@@ -35,7 +39,20 @@ class _AppContextMixin:
     def work(self, *args: Any, **kwargs: Any) -> bool:
         if self.rq_scheduler is not None:
             kwargs["with_scheduler"] = self.rq_scheduler
+        self.rehearse()
         return super().work(*args, **kwargs)  # type: ignore[misc]
+
+    def rehearse(self) -> None:
+        """Connect to the database and run a claim on nothing, in this process, before the
+        first job (gateway.publishing.attempt.rehearse). A database that is not up yet is no
+        reason not to start: the first job connects then."""
+        with self.flask_app.app_context():
+            try:
+                attempt.rehearse()
+            except Exception:  # noqa: BLE001 - logged; the worker still starts
+                log.warning("could not rehearse a publish before the first job", exc_info=True)
+            finally:
+                db.session.remove()
 
     def execute_job(self, job, queue):  # noqa: ANN001, ANN201
         with self.flask_app.app_context():
