@@ -66,18 +66,13 @@ def content_of(post: Post) -> dict[str, Any]:
 @dataclass
 class Entry:
     """One entry asked for by :func:`record`. Its number, time, leaf and hash are given when the
-    transaction commits; they are filled in here only where Python chained it (SQLite, large
-    transactions): read the committed ``AuditEntry`` for them."""
+    transaction commits: read them from the committed ``AuditEntry``."""
 
     action: str
     actor: Actor
     obj: tuple[str, Any] | None
     payload: dict[str, Any]
     content: Mapping[str, Any] | None
-    seq: int | None = None
-    time: datetime | None = None
-    leaf: bytes | None = None
-    entry_hash: str | None = None
 
 
 _PENDING = "audit_pending"
@@ -121,6 +116,28 @@ def _dialect_insert(session: Session, model: type) -> Any:
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return dialect_insert(model)
+
+
+def _columns(entry: Entry, content_hash: str | None) -> dict[str, Any]:
+    """The columns an entry's row (and its staged row) has beside its leaf."""
+    return {
+        "actor_id": entry.actor.id,
+        "action": entry.action,
+        "object_type": entry.obj[0] if entry.obj else None,
+        "object_id": entry.obj[1] if entry.obj else None,
+        "content_sha256": content_hash,
+    }
+
+
+def _contents_cte(session: Session, content_rows: list[dict[str, Any]]) -> Any:
+    """New post contents, stored by the statement it rides on. Two transactions may store the
+    same new content at once: the second one's insert is a no-op, not an IntegrityError."""
+    return (
+        _dialect_insert(session, PostContent)
+        .values(content_rows)
+        .on_conflict_do_nothing()
+        .cte("new_contents")
+    )
 
 
 def _write_pending(session: Session) -> None:
@@ -179,13 +196,9 @@ def _write_pending(session: Session) -> None:
         entry_hash = hashlib.sha256(leaf).hexdigest()
         entries.append(
             {
+                **_columns(entry, content_hash),
                 "seq": head_seq,
                 "time": now,
-                "actor_id": entry.actor.id,
-                "action": entry.action,
-                "object_type": entry.obj[0] if entry.obj else None,
-                "object_id": entry.obj[1] if entry.obj else None,
-                "content_sha256": content_hash,
                 "prev_hash": head_hash,
                 "entry_hash": entry_hash,
                 "leaf": leaf,
@@ -195,7 +208,6 @@ def _write_pending(session: Session) -> None:
         facets.extend(
             {"name": name, "value": value, "seq": head_seq} for name, value in entry_facets
         )
-        entry.seq, entry.time, entry.leaf, entry.entry_hash = head_seq, now, leaf, entry_hash
         head_hash = entry_hash
     move_head = (
         update(AuditHead)
@@ -213,12 +225,7 @@ def _write_pending(session: Session) -> None:
         # each round trip made while holding it is time all of them wait.
         ctes = [insert(AuditEntry.__table__).values(entries).cte("new_entries")]
         if content_rows:
-            ctes.append(
-                _dialect_insert(session, PostContent)
-                .values(content_rows)
-                .on_conflict_do_nothing()
-                .cte("new_contents")
-            )
+            ctes.append(_contents_cte(session, content_rows))
         if facets:
             ctes.append(insert(AuditFacet.__table__).values(facets).cte("new_facets"))
         session.execute(move_head.add_cte(*ctes))
@@ -253,12 +260,8 @@ def _stage(
     now = utcnow()
     rows = [
         {
+            **_columns(entry, content_hash),
             "at": now,
-            "actor_id": entry.actor.id,
-            "action": entry.action,
-            "object_type": entry.obj[0] if entry.obj else None,
-            "object_id": entry.obj[1] if entry.obj else None,
-            "content_sha256": content_hash,
             "leaf_head": head,
             "facets": json.dumps(sorted(entry_facets)),
         }
@@ -266,12 +269,7 @@ def _stage(
     ]
     statement = insert(AuditStaged.__table__).values(rows)
     if content_rows:
-        statement = statement.add_cte(
-            _dialect_insert(session, PostContent)
-            .values(content_rows)
-            .on_conflict_do_nothing()
-            .cte("new_contents")
-        )
+        statement = statement.add_cte(_contents_cte(session, content_rows))
     session.execute(statement)
 
 

@@ -18,6 +18,29 @@ from gateway.publishing import attempt
 from tests.publishing.conftest import approved_post, deliveries, post_status
 
 
+def _publish_in_thread(app, delivery_id, wait, results, errors) -> threading.Thread:
+    """A worker in its own thread: waits for its cue, publishes, reports what happened."""
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                wait()
+                results.append(attempt.publish(delivery_id))
+            except BaseException as exc:  # noqa: BLE001 - reported by the test's assertion
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    return threading.Thread(target=run)
+
+
+def _run(threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_deliveries_of_one_post_published_at_once_all_succeed_and_settle_the_post(
     app, clock, fake, channels, officers
 ):
@@ -33,21 +56,7 @@ def test_deliveries_of_one_post_published_at_once_all_succeed_and_settle_the_pos
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(ids))
 
-    def worker(delivery_id: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(attempt.publish(delivery_id))
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run([_publish_in_thread(app, i, barrier.wait, results, errors) for i in ids])
     assert errors == [] and sorted(results) == ["published", "published"], (errors, results)
     assert [r[1] for r in deliveries(app, post_id)] == ["published", "published"]
     assert post_status(app, post_id) == "published"
@@ -98,21 +107,12 @@ def test_a_claim_and_a_cancel_at_the_same_instant_take_turns_without_a_deadlock(
             except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
                 errors.append(exc)
 
-    def worker_claims() -> None:
-        with app.app_context():
-            try:
-                post_locked.wait()
-                results.append(attempt.publish(delivery_id))
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=officer_cancels), threading.Thread(target=worker_claims)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run(
+        [
+            threading.Thread(target=officer_cancels),
+            _publish_in_thread(app, delivery_id, post_locked.wait, results, errors),
+        ]
+    )
     assert errors == [], errors
     assert results == ["claimed by another worker"]
     assert [r[1] for r in deliveries(app, post_id)] == ["cancelled"]
