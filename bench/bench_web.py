@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +48,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "correct-horse-battery-staple-42"
+#: The officer who saves drafts while the others read (``--writes-per-second``).
+WRITER = "writer@council.example"
+#: The page cache's lifetime when it is on (the default setting).
+CACHE_SECONDS = 60
 #: Share of posts in each status; the rest are published.
 #: Future posts (approved, awaiting approval, drafts) fall in the next 90 days and the rest in
 #: the past ten years: about 28 posts a day either way, a busy council's volume.
@@ -117,6 +122,7 @@ def _migrate_and_users(url: str, instance: Path, users: int) -> tuple[list[str],
             user = user_service.create_user(email, ["officer"], PASSWORD, actor=Actor.system())
             emails.append(email)
             ids.append(user.id)
+        user_service.create_user(WRITER, ["officer"], PASSWORD, actor=Actor.system())
         for platform_name, name in (("x", "Council on X"), ("facebook", "Council Facebook")):
             db.session.add(
                 Channel(platform=platform_name, display_name=name, external_account_id=name)
@@ -197,7 +203,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(url: str, instance: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
+def _serve(
+    url: str, instance: Path, port: int, workers: int, threads: int, cache_seconds: int
+) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             sys.executable,
@@ -213,7 +221,11 @@ def _serve(url: str, instance: Path, port: int, workers: int, threads: int) -> s
             "--threads",
             str(threads),
         ],
-        env={**_env(url, instance), "PYTHONPATH": str(ROOT)},
+        env={
+            **_env(url, instance),
+            "PYTHONPATH": str(ROOT),
+            "GATEWAY_PAGE_CACHE_SECONDS": str(cache_seconds),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -227,7 +239,7 @@ def _serve(url: str, instance: Path, port: int, workers: int, threads: int) -> s
     raise SystemExit("the gateway did not start")
 
 
-def _sign_in(base: str, email: str) -> str:
+def _signed_in(base: str, email: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base}/sign-in", timeout=10).text
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
@@ -238,20 +250,71 @@ def _sign_in(base: str, email: str) -> str:
         timeout=30,
     )
     assert response.status_code == 302, response.status_code
-    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    # The cookie as a browser holds it after its first page: that page gave the session the
+    # secret its forms' CSRF tokens are made from.
     assert session.get(f"{base}/", timeout=30, allow_redirects=False).status_code == 200
-    return cookie
+    return session
 
 
-def _in_process(url: str, instance: Path, email: str) -> tuple[dict[str, int], dict[str, float]]:
-    """Each page's query count, and its mean time over IN_PROCESS_REQUESTS requests made one at
-    a time through Flask's test client (no HTTP server, no concurrency)."""
+def _sign_in(base: str, email: str) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in _signed_in(base, email).cookies)
+
+
+class Writer(threading.Thread):
+    """An officer saving a new draft through the real form ``rate`` times a second while the
+    others read: each save is a publish-log entry, so every kept page is built afresh after
+    it (gateway.web.page_cache)."""
+
+    def __init__(self, base: str, rate: float) -> None:
+        super().__init__(daemon=True)
+        self.base, self.interval = base, 1 / rate
+        self.saved = self.failed = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        session = _signed_in(self.base, WRITER)
+        due = time.monotonic()
+        while not self.stop.is_set():
+            page = session.get(f"{self.base}/posts/new", timeout=30).text
+            token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+            channel = re.search(r'<input[^>]*name="channels"[^>]*value="(\d+)"', page)
+            response = session.post(
+                f"{self.base}/posts/new",
+                data={
+                    "csrf_token": token.group(1),
+                    "text": f"Draft {self.saved}: the library opens late on Thursday.",
+                    "channels": channel.group(1),
+                    "action": "save",
+                },
+                allow_redirects=False,
+                timeout=30,
+            )
+            if response.status_code == 302:
+                self.saved += 1
+            else:
+                self.failed += 1
+            due += self.interval
+            self.stop.wait(max(due - time.monotonic(), 0))
+
+
+def _in_process(
+    url: str, instance: Path, email: str, cache_seconds: int
+) -> tuple[dict[str, int], dict[str, float]]:
+    """Each page's query count when it is built, and its mean time over IN_PROCESS_REQUESTS
+    requests made one at a time through Flask's test client (no HTTP server, no concurrency),
+    with the page cache as given (all but the first request are hits when it is on)."""
     from sqlalchemy import event
 
     from gateway.app import create_app
     from gateway.extensions import db
 
-    app = create_app({"SERVER_NAME": "localhost", "WTF_CSRF_SSL_STRICT": False})
+    app = create_app(
+        {
+            "SERVER_NAME": "localhost",
+            "WTF_CSRF_SSL_STRICT": False,
+            "PAGE_CACHE_SECONDS": cache_seconds,
+        }
+    )
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
@@ -301,10 +364,10 @@ def _wrk(base: str, path: str, cookies: Path, users: int, seconds: int, think_ms
     return json.loads(line[5:])
 
 
-def _table(base, cookies, args, think_ms: int, counts, times) -> None:
+def _table(base, cookies, args, think_ms: int, counts, times, title: str) -> None:
     mode = f"think time {think_ms} ms (mean)" if think_ms else "closed loop, no think time"
     print(
-        f"\n{mode}: load average {os.getloadavg()[0]:.1f} at the start\n"
+        f"\n{title}, {mode}: load average {os.getloadavg()[0]:.1f} at the start\n"
         "| Page | Requests/s | p50 | p95 | p99 | p95 / baseline p95 | In-process | Queries |\n"
         "|---|---|---|---|---|---|---|---|",
         flush=True,
@@ -326,6 +389,14 @@ def _table(base, cookies, args, think_ms: int, counts, times) -> None:
     print(f"load average {os.getloadavg()[0]:.1f} at the end", flush=True)
 
 
+#: --modes: the page cache's lifetime, whether a writer runs, and the table's title.
+MODES = {
+    "off": (0, False, "Page cache off (every page built)"),
+    "on": (CACHE_SECONDS, False, "Page cache on, nothing written"),
+    "writes": (CACHE_SECONDS, True, "Page cache on, a draft saved every {every}"),
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=100_000)
@@ -334,45 +405,72 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(
-        "--think-ms", type=int, default=1000, help="mean think time of the second run (0: skip)"
+        "--think-ms", type=int, default=1000, help="mean think time of a second run (0: skip)"
+    )
+    parser.add_argument(
+        "--modes",
+        default="off,on,writes",
+        help="page cache off, on, and on while an officer saves drafts (comma-separated)",
+    )
+    parser.add_argument(
+        "--writes-per-second", type=float, default=1.0, help="drafts saved in the writes mode"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if unknown := set(modes) - set(MODES):
+        raise SystemExit(f"unknown --modes: {', '.join(sorted(unknown))}")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     name = f"gw_bench_web_{os.getpid()}"
     with psycopg.connect(_admin_url(), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    server = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
             instance = Path(tmp) / "instance"
             url = _db_url(name)
             emails, ids = _migrate_and_users(url, instance, args.users)
             _load(url, args.posts, ids)
-            counts, times = _in_process(url, instance, emails[0])
-            port = _free_port()
-            server = _serve(url, instance, port, args.workers, args.threads)
-            base = f"http://127.0.0.1:{port}"
-            cookies = Path(tmp) / "cookies.txt"
-            cookies.write_text("\n".join(_sign_in(base, e) for e in emails) + "\n")
             print(
                 f"{platform.python_implementation()} {platform.python_version()}, "
                 f"{os.cpu_count()} CPUs; {args.posts:,} posts, {args.users} users, "
                 f"{args.seconds} s a page; gunicorn {args.workers} workers x {args.threads} "
-                "threads, wrk and PostgreSQL on the same machine"
+                "threads, wrk and PostgreSQL on the same machine",
+                flush=True,
             )
-            _table(base, cookies, args, 0, counts, times)
-            if args.think_ms:
-                _table(base, cookies, args, args.think_ms, counts, times)
+            for mode in modes:
+                _run_mode(args, mode, url, instance, emails, Path(tmp))
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
         if not args.keep:
             with psycopg.connect(_admin_url(), autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
+
+
+def _run_mode(args, mode: str, url: str, instance: Path, emails: list[str], tmp: Path) -> None:
+    cache_seconds, writes, title = MODES[mode]
+    title = title.format(every=f"{1 / args.writes_per_second:g} s")
+    counts, times = _in_process(url, instance, emails[0], cache_seconds)
+    port = _free_port()
+    server = _serve(url, instance, port, args.workers, args.threads, cache_seconds)
+    writer = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        cookies = tmp / f"cookies-{mode}.txt"
+        cookies.write_text("\n".join(_sign_in(base, e) for e in emails) + "\n")
+        if writes:
+            writer = Writer(base, args.writes_per_second)
+            writer.start()
+        _table(base, cookies, args, 0, counts, times, title)
+        if args.think_ms:
+            _table(base, cookies, args, args.think_ms, counts, times, title)
+        if writer is not None:
+            writer.stop.set()
+            writer.join(timeout=30)
+            print(f"drafts saved during the run: {writer.saved}, refused: {writer.failed}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

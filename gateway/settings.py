@@ -23,6 +23,7 @@ PRODUCTION = "production"
 #: The WCAG-friendly default: 30 minutes idle, as GOV.UK services commonly use (GOV.UK Design
 #: System "Timeout warning" guidance suggests 20-30).
 DEFAULT_SESSION_IDLE_MINUTES = 30
+DEFAULT_PAGE_CACHE_SECONDS = 60
 #: A working day plus some: nobody stays signed in overnight on a shared council PC.
 DEFAULT_SESSION_ABSOLUTE_HOURS = 10
 #: Sign-in attempts per client address; OWASP suggests throttling well below brute-force rates.
@@ -308,6 +309,11 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # already keeps up to date as people join and leave.
         "EMERGENCY_NOTIFY_EMAILS": _emails(env, "GATEWAY_EMERGENCY_NOTIFY_EMAILS"),
         "HOLIDAY_NATION": _choice(env, "GATEWAY_HOLIDAY_NATION", "ENG", ("ENG", "SCT", "NIR")),
+        # How long a signed-in page may be served again while nothing it shows has changed
+        # (gateway.web.page_cache); 0 turns the page cache off.
+        "PAGE_CACHE_SECONDS": _int(
+            env, "GATEWAY_PAGE_CACHE_SECONDS", DEFAULT_PAGE_CACHE_SECONDS, minimum=0
+        ),
         "CHECKPOINT_MINUTES": _int(env, "GATEWAY_CHECKPOINT_MINUTES", DEFAULT_CHECKPOINT_MINUTES),
         "CHECKPOINT_DIR": _folder(env, "GATEWAY_CHECKPOINT_DIR"),
         **_smtp(env, mode),

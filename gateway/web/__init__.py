@@ -6,7 +6,7 @@ from flask import Flask
 
 from gateway.domain.roles import Role
 from gateway.forms import init_app as init_govuk_forms
-from gateway.web import display
+from gateway.web import display, page_cache
 from gateway.web.views import bp
 
 
@@ -17,4 +17,5 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     display.init_app(app)
+    page_cache.init_app(app)
     app.context_processor(lambda: {"Role": Role})

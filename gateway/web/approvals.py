@@ -18,12 +18,14 @@ from gateway.posts.service import PostError
 from gateway.security import requires
 from gateway.web import queries
 from gateway.web.forms import ConfirmForm, ReasonForm, ReferralForm
+from gateway.web.page_cache import kept_until_changed
 from gateway.web.posts import PLATFORM_NAMES, post_or_404, render_post_page
 from gateway.web.views import bp
 
 
 @bp.get("/approvals")
 @requires(Role.OFFICER, Role.MONITORING_OFFICER)
+@kept_until_changed
 def approvals():
     try:
         page = max(int(request.args.get("page", "1")), 1)

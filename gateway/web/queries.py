@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
@@ -99,39 +100,60 @@ def _post_row(row: Any) -> PostRow:
     return PostRow(row.id, row.text, row.author_email, row.scheduled_at, PostStatus(row.status))
 
 
-def _sections(
-    specs: list[SectionSpec], extra_counts: tuple[Any, ...] = ()
-) -> tuple[list[Section], tuple[int, ...]]:
-    """Two statements for the whole board: every section's count (one scalar subquery each,
-    so each still uses its index, plus any ``extra_counts``), then the first rows of every
-    section that has any, in one UNION ALL."""
-    counts = db.session.execute(
-        select(
-            *(
-                select(func.count())
-                .select_from(spec.query.order_by(None).subquery())
-                .scalar_subquery()
-                for spec in specs
-            ),
-            *extra_counts,
+BY_TIME = (Post.scheduled_at, Post.id)
+LATEST_FIRST = (Post.updated_at.desc(), Post.id.desc())
+
+
+@dataclass(frozen=True)
+class BoardStatements:
+    """Some of the dashboard's sections and their two statements, built once (for each shape
+    of board a user's roles give) with the user and the day as bound parameters: building the
+    UNION of sections cost more CPU than PostgreSQL spent running it (issue 6, "Speed")."""
+
+    specs: tuple[SectionSpec, ...]
+    #: Every section's count (one scalar subquery each, so each still uses its index), then
+    #: any extra counts.
+    counts: Select[Any]
+    #: The first ``SECTION_ROWS`` of every section, in one UNION ALL.
+    rows: Select[Any]
+    extra_counts: int
+
+
+def _board_statements(specs: list[SectionSpec], extra_counts: tuple[Any, ...]) -> BoardStatements:
+    counts = select(
+        *(
+            select(func.count()).select_from(spec.query.order_by(None).subquery()).scalar_subquery()
+            for spec in specs
+        ),
+        *extra_counts,
+    )
+    listed = union_all(
+        *(
+            select(literal(i).label("section"), member)
+            for i, spec in enumerate(specs)
+            for member in [_listed(spec.query, spec.order_by).limit(SECTION_ROWS).subquery()]
         )
-    ).one()
-    members = [
-        select(literal(i).label("section"), listed)
-        for i, (spec, count) in enumerate(zip(specs, counts, strict=False))
-        if count
-        for listed in [_listed(spec.query, spec.order_by).limit(SECTION_ROWS).subquery()]
-    ]
-    rows: dict[int, list[PostRow]] = {i: [] for i in range(len(specs))}
-    if members:
-        listed = union_all(*members).subquery()
-        for row in db.session.execute(select(listed).order_by(listed.c.section, listed.c.place)):
+    ).subquery()
+    rows = select(listed).order_by(listed.c.section, listed.c.place)
+    return BoardStatements(tuple(specs), counts, rows, len(extra_counts))
+
+
+def _sections(
+    board: BoardStatements, params: dict[str, Any]
+) -> tuple[list[Section], tuple[int, ...]]:
+    """Two statements for the whole board: the counts, then the first rows of every section
+    (only when some section has any)."""
+    counts = db.session.execute(board.counts, params).one()
+    n = len(board.specs)
+    rows: dict[int, list[PostRow]] = {i: [] for i in range(n)}
+    if any(counts[:n]):
+        for row in db.session.execute(board.rows, params):
             rows[row.section].append(_post_row(row))
     sections = [
         Section(spec.key, spec.title, count or 0, rows[i], spec.empty)
-        for i, (spec, count) in enumerate(zip(specs, counts, strict=False))
+        for i, (spec, count) in enumerate(zip(board.specs, counts, strict=False))
     ]
-    return sections, tuple(counts[len(specs) :])
+    return sections, tuple(counts[n:])
 
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -156,53 +178,92 @@ class Board:
     overdue_reviews: int | None = None
 
 
-def dashboard(user: User, now: datetime | None = None) -> Board:
-    now = now or utcnow()
-    today = today_local(now)
+@dataclass(frozen=True)
+class CommonBoard:
+    """The part of the dashboard that is the same for every reader: what goes out today and
+    this week, failures, held posts and overdue emergency reviews. The page cache shares it
+    between readers (gateway.web.page_cache.shared)."""
+
+    sections: list[Section]
+    overdue_reviews: int
+
+
+def common_board(today: date) -> CommonBoard:
     day_start, day_end = local_day_bounds(today)
     week_start = today - timedelta(days=today.weekday())
     week_from, _ = local_day_bounds(week_start)
     _, week_to = local_day_bounds(week_start + timedelta(days=6))
-    by_time = (Post.scheduled_at, Post.id)
-    latest_first = (Post.updated_at.desc(), Post.id.desc())
+    overdue_before = local_day_bounds(today - timedelta(days=1))[0]
+    sections, extra = _sections(
+        _common_statements(),
+        {
+            "day_start": day_start,
+            "day_end": day_end,
+            "week_from": week_from,
+            "week_to": week_to,
+            "overdue_before": overdue_before,
+        },
+    )
+    return CommonBoard(sections, overdue_reviews(today, overdue_before) if extra[0] else 0)
+
+
+def dashboard(user: User, common: CommonBoard) -> Board:
+    """The reader's own sections (two statements) above ``common``."""
+    mine, _ = _sections(_personal_statements(user.has_role(Role.OFFICER)), {"user_id": user.id})
+    reviewer = user.has_role(*EMERGENCY_REVIEWERS)
+    return Board(mine + common.sections, common.overdue_reviews if reviewer else None)
+
+
+@cache
+def _personal_statements(officer: bool) -> BoardStatements:
+    """The reader's drafts, their posts awaiting approval and, for a user who can approve
+    (``officer``), other officers' posts waiting for them; the user comes as a parameter."""
+    user_id = bindparam("user_id")
     specs = [
         SectionSpec(
             "drafts",
             "My drafts",
-            select(Post).where(Post.author_id == user.id, Post.status == PostStatus.DRAFT.value),
-            latest_first,
+            select(Post).where(Post.author_id == user_id, Post.status == PostStatus.DRAFT.value),
+            LATEST_FIRST,
             "You have no drafts.",
         ),
         SectionSpec(
             "mine-awaiting",
             "My posts awaiting approval",
             select(Post).where(
-                Post.author_id == user.id, Post.status == PostStatus.AWAITING_APPROVAL.value
+                Post.author_id == user_id, Post.status == PostStatus.AWAITING_APPROVAL.value
             ),
-            by_time,
+            BY_TIME,
             "None of your posts is waiting for approval.",
         ),
     ]
-    if user.has_role(Role.OFFICER):
+    if officer:
         specs.append(
             SectionSpec(
                 "to-approve",
                 "Waiting for you to approve",
-                approval_queue_query(user),
-                by_time,
+                approval_queue_query(user_id),
+                BY_TIME,
                 "Nothing is waiting for you.",
             )
         )
-    specs += [
+    return _board_statements(specs, ())
+
+
+@cache
+def _common_statements() -> BoardStatements:
+    """The sections every reader sees, and the count of emergency posts that could be overdue
+    for review; the day's bounds come as parameters."""
+    specs = [
         SectionSpec(
             "today",
             "Going out today",
             select(Post).where(
                 Post.status.in_(SCHEDULED_STATUSES),
-                Post.scheduled_at >= day_start,
-                Post.scheduled_at < day_end,
+                Post.scheduled_at >= bindparam("day_start"),
+                Post.scheduled_at < bindparam("day_end"),
             ),
-            by_time,
+            BY_TIME,
             "Nothing is scheduled for today.",
         ),
         SectionSpec(
@@ -210,10 +271,10 @@ def dashboard(user: User, now: datetime | None = None) -> Board:
             "This week",
             select(Post).where(
                 Post.status.in_(SCHEDULED_STATUSES),
-                Post.scheduled_at >= week_from,
-                Post.scheduled_at < week_to,
+                Post.scheduled_at >= bindparam("week_from"),
+                Post.scheduled_at < bindparam("week_to"),
             ),
-            by_time,
+            BY_TIME,
             "Nothing is scheduled this week.",
         ),
         SectionSpec(
@@ -232,7 +293,7 @@ def dashboard(user: User, now: datetime | None = None) -> Board:
                     )
                 )
             ),
-            latest_first,
+            LATEST_FIRST,
             "No failures.",
         ),
         SectionSpec(
@@ -243,23 +304,16 @@ def dashboard(user: User, now: datetime | None = None) -> Board:
                     select(Delivery.post_id).where(Delivery.status == DeliveryStatus.HELD.value)
                 )
             ),
-            by_time,
+            BY_TIME,
             "Nothing is held.",
         ),
     ]
-    reviewer = user.has_role(*EMERGENCY_REVIEWERS)
-    overdue_before = local_day_bounds(today - timedelta(days=1))[0]
-    sections, extra = _sections(
-        specs,
-        (_review_candidates(overdue_before).scalar_subquery(),) if reviewer else (),
+    return _board_statements(
+        specs, (_review_candidates(bindparam("overdue_before")).scalar_subquery(),)
     )
-    overdue = None
-    if reviewer:
-        overdue = overdue_reviews(today, overdue_before) if extra[0] else 0
-    return Board(sections, overdue)
 
 
-def _unreviewed_emergency_posts(created_before: datetime) -> tuple[Any, ...]:
+def _unreviewed_emergency_posts(created_before: Any) -> tuple[Any, ...]:
     """Emergency posts with no review yet that could be overdue: one made on day D is due on
     the next working day after D at the earliest, so it can be overdue only from D + 2 on
     (index ix_posts_emergency_created)."""
@@ -270,7 +324,7 @@ def _unreviewed_emergency_posts(created_before: datetime) -> tuple[Any, ...]:
     )
 
 
-def _review_candidates(created_before: datetime) -> Select[Any]:
+def _review_candidates(created_before: Any) -> Select[Any]:
     return select(func.count()).where(*_unreviewed_emergency_posts(created_before))
 
 
@@ -289,18 +343,19 @@ def overdue_reviews(today: date, created_before: datetime) -> int:
     return sum(1 for at in created if today > emergency_rules.review_due(at, hours))
 
 
-def approval_queue_query(user: User) -> Select[Any]:
+def approval_queue_query(user_id: Any) -> Select[Any]:
     """Posts from other officers awaiting approval, oldest due first (never the user's own:
-    the service refuses that anyway, the queue just does not offer it)."""
+    the service refuses that anyway, the queue just does not offer it). ``user_id`` is the
+    approver's id or a bound parameter for it."""
     return (
         select(Post)
-        .where(Post.status == PostStatus.AWAITING_APPROVAL.value, Post.author_id != user.id)
+        .where(Post.status == PostStatus.AWAITING_APPROVAL.value, Post.author_id != user_id)
         .order_by(Post.scheduled_at, Post.id)
     )
 
 
 def approval_queue(user: User, page: int = 1) -> tuple[int, list[Post]]:
-    query = approval_queue_query(user)
+    query = approval_queue_query(user.id)
     count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = db.session.scalars(
         query.options(

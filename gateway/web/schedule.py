@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app, render_template, request
+from markupsafe import Markup
 from sqlalchemy import select
 
 from gateway.domain.guardrails import is_bank_holiday, pre_election_period
@@ -15,7 +16,8 @@ from gateway.extensions import db
 from gateway.models import Channel, ClosureDay
 from gateway.policy import current_context
 from gateway.security import signed_in
-from gateway.web import queries
+from gateway.web import page_cache, queries
+from gateway.web.page_cache import kept_until_changed
 from gateway.web.posts import PLATFORM_NAMES
 from gateway.web.views import bp
 
@@ -102,10 +104,16 @@ def _channels() -> dict[int, Channel]:
 
 @bp.get("/schedule")
 @signed_in
+@kept_until_changed
 def schedule_week():
     today = queries.today_local()
     chosen = _parse_day(request.args.get("start"), today)
     monday = chosen - timedelta(days=chosen.weekday())
+    body = page_cache.shared(("schedule-week", monday), lambda: _week(monday, today))
+    return render_template("web/schedule_week.html", body=body, monday=monday)
+
+
+def _week(monday: date, today: date) -> Markup:
     days = _days(monday, monday + timedelta(days=6))
     _fill(days)
     grid: dict[int, dict[date, list[queries.CalendarEntry]]] = defaultdict(
@@ -115,26 +123,35 @@ def schedule_week():
         for entry in day.entries:
             grid[entry.channel_id][day.day].append(entry)
     shown = [c for c in _channels().values() if c.enabled or c.id in grid]
-    return render_template(
-        "web/schedule_week.html",
-        days=list(days.values()),
-        channels=shown,
-        grid=grid,
-        monday=monday,
-        previous=monday - timedelta(days=7),
-        next=monday + timedelta(days=7),
-        today=today,
-        platform_names=PLATFORM_NAMES,
+    # render_template's output is HTML with every value escaped.
+    return Markup(  # noqa: S704
+        render_template(
+            "web/_schedule_week.html",
+            days=list(days.values()),
+            channels=shown,
+            grid=grid,
+            monday=monday,
+            previous=monday - timedelta(days=7),
+            next=monday + timedelta(days=7),
+            today=today,
+            platform_names=PLATFORM_NAMES,
+        )
     )
 
 
 @bp.get("/schedule/month")
 @signed_in
+@kept_until_changed
 def schedule_month():
     today = queries.today_local()
     raw = request.args.get("month")
     chosen = _parse_day(f"{raw}-01" if raw else None, today)
     first = chosen.replace(day=1)
+    body = page_cache.shared(("schedule-month", first), lambda: _month(first, today))
+    return render_template("web/schedule_month.html", body=body, first=first)
+
+
+def _month(first: date, today: date) -> Markup:
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     grid_start = first - timedelta(days=first.weekday())
     grid_end = last + timedelta(days=6 - last.weekday())
@@ -142,14 +159,16 @@ def schedule_month():
     _fill(days, per_day=MONTH_CELL_ROWS)
     ordered = list(days.values())
     weeks = [ordered[i : i + 7] for i in range(0, len(ordered), 7)]
-    return render_template(
-        "web/schedule_month.html",
-        weeks=weeks,
-        first=first,
-        previous=(first - timedelta(days=1)).replace(day=1),
-        next=last + timedelta(days=1),
-        today=today,
-        month_cell_rows=MONTH_CELL_ROWS,
-        channel_names={c.id: c.display_name for c in _channels().values()},
-        platform_names=PLATFORM_NAMES,
+    return Markup(  # noqa: S704 (escaped HTML, as above)
+        render_template(
+            "web/_schedule_month.html",
+            weeks=weeks,
+            first=first,
+            previous=(first - timedelta(days=1)).replace(day=1),
+            next=last + timedelta(days=1),
+            today=today,
+            month_cell_rows=MONTH_CELL_ROWS,
+            channel_names={c.id: c.display_name for c in _channels().values()},
+            platform_names=PLATFORM_NAMES,
+        )
     )

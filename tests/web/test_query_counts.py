@@ -11,6 +11,7 @@ from sqlalchemy import event
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
 from gateway.models import Delivery, Post
+from gateway.web import page_cache
 from tests.web.helpers import get
 
 PAGES = ["/", "/approvals", "/schedule?start=2027-03-08", "/schedule/month?month=2027-03"]
@@ -59,11 +60,14 @@ def _add_posts(app, author_id, channel_ids, count, start):
 
 
 def _queries(app, client) -> dict[str, int]:
+    """Each page's statements when it is built (the page cache emptied first: a kept page
+    makes only the sign-in checks' and the log head's, tests/web/test_page_cache.py)."""
     counts = {}
     for path in PAGES:
+        page_cache.cache_of(app).clear()
         with counting(app) as statements:
             get(client, path)
-        counts[path] = len(statements)
+        counts[path] = len([s for s in statements if not s.startswith("BEGIN")])
     return counts
 
 
@@ -79,9 +83,11 @@ def test_page_query_counts_do_not_grow_with_the_number_of_posts(app, people, cha
     _add_posts(app, b_id, ids, 35, start + timedelta(minutes=5))
     many = _queries(app, a)
     assert many == few, (few, many)
-    # And the numbers stay small: the signed-in user and their roles, then the dashboard's
-    # counts and its lists in one statement each, the calendar in one (issue 6, "Speed").
-    assert many["/"] <= 5, many
+    # And the numbers stay small: the signed-in user and their roles, the log's head (the page
+    # cache's key), then the dashboard's counts and lists in one statement each for the
+    # reader's own sections and for the common ones (with the overdue reviews' look-up), the
+    # calendar in one (issue 6, "Speed").
+    assert many["/"] <= 9, many
     assert many["/approvals"] <= 10, many
     assert many["/schedule?start=2027-03-08"] <= 10, many
     assert many["/schedule/month?month=2027-03"] <= 10, many
