@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from gateway.audit.facets import facets_of
 from gateway.extensions import db
@@ -73,6 +73,9 @@ class Entry:
     obj: tuple[str, Any] | None
     payload: dict[str, Any]
     content: Mapping[str, Any] | None
+    #: The innermost savepoint (``Session.begin_nested``) open when it was recorded, if any:
+    #: rolling that savepoint back drops the entry with the changes made inside it.
+    savepoint: SessionTransaction | None = field(default=None, repr=False, compare=False)
 
 
 _PENDING = "audit_pending"
@@ -100,6 +103,7 @@ def record(
         obj=(obj[0], str(obj[1])) if obj else None,
         payload=dict(payload or {}),
         content=dict(content) if content is not None else None,
+        savepoint=db.session().get_nested_transaction(),
     )
     db.session.info.setdefault(_PENDING, []).append(entry)
     return entry
@@ -148,6 +152,11 @@ def _write_pending(session: Session) -> None:
     one statement; elsewhere (or for a very large transaction) one statement each, however
     many entries the transaction holds.
     """
+    if session.in_nested_transaction():
+        # A savepoint being released, not the commit: writing here would put the entries
+        # recorded before the savepoint inside it, and an outer savepoint's rollback would
+        # then erase them while the changes they record stay.
+        return
     pending: list[Entry] = session.info.pop(_PENDING, None) or []
     if not pending:
         return
@@ -273,8 +282,23 @@ def _stage(
     session.execute(statement)
 
 
-def _drop_pending(session: Session, *args: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rollback drops the entries recorded in what it rolled back: the whole transaction's,
+    or only those recorded inside a savepoint that rolled back (the rest still commit)."""
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+        return
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [e for e in pending if not _inside(e.savepoint, previous_transaction)]
+
+
+def _inside(savepoint: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False
 
 
 event.listen(Session, "before_commit", _write_pending)

@@ -116,7 +116,6 @@ class BoardStatements:
     counts: Select[Any]
     #: The first ``SECTION_ROWS`` of every section, in one UNION ALL.
     rows: Select[Any]
-    extra_counts: int
 
 
 def _board_statements(specs: list[SectionSpec], extra_counts: tuple[Any, ...]) -> BoardStatements:
@@ -135,7 +134,7 @@ def _board_statements(specs: list[SectionSpec], extra_counts: tuple[Any, ...]) -
         )
     ).subquery()
     rows = select(listed).order_by(listed.c.section, listed.c.place)
-    return BoardStatements(tuple(specs), counts, rows, len(extra_counts))
+    return BoardStatements(tuple(specs), counts, rows)
 
 
 def _sections(

@@ -66,6 +66,30 @@ def test_a_rolled_back_change_leaves_no_entry(app):
         assert verify_chain() is None
 
 
+def test_a_rolled_back_savepoint_drops_only_its_own_entries(app):
+    """Entries recorded inside a savepoint go with it when it rolls back; those recorded
+    before it, still waiting for the commit, and those of a released savepoint stay."""
+    with app.app_context():
+
+        def create(email):
+            users.create_user(email, ["officer"], TEST_PASSWORD, actor=Actor.system())
+
+        create("before@council.example")
+        savepoint = db.session.begin_nested()
+        create("inner@council.example")
+        with db.session.begin_nested():
+            record("user.updated", actor=Actor.system(), obj=("user", 0))
+        savepoint.rollback()
+        with db.session.begin_nested():
+            create("kept@council.example")
+        create("after@council.example")
+        db.session.commit()
+        emails = [json.loads(bytes(e.leaf))["payload"].get("email") for e in _entries()]
+        assert emails == ["before@council.example", "kept@council.example", "after@council.example"]
+        assert db.session.scalar(select(User).where(User.email == "inner@council.example")) is None
+        assert verify_chain() is None
+
+
 def _make_users_with_prefix(prefix):
     users.create_user(f"{prefix}@council.example", ["officer"], TEST_PASSWORD, actor=Actor.system())
     db.session.commit()
@@ -258,7 +282,7 @@ def test_on_postgresql_entries_wait_staged_until_the_commit_chains_them(app):
         db.session.flush()
         from gateway.audit.log import _write_pending
 
-        _write_pending(db.session)  # what the commit does first: stage them
+        _write_pending(db.session())  # what the commit does first: stage them
         assert db.session.scalar(text("SELECT count(*) FROM audit_staged")) == 2
         assert db.session.scalar(text("SELECT count(*) FROM audit_entries")) == 0
         db.session.commit()
@@ -267,7 +291,7 @@ def test_on_postgresql_entries_wait_staged_until_the_commit_chains_them(app):
         assert verify_chain() is None
         # A rollback after staging drops them with the transaction.
         _record_many(1)
-        _write_pending(db.session)
+        _write_pending(db.session())
         db.session.rollback()
         assert len(_entries()) == 2
         assert db.session.scalar(text("SELECT count(*) FROM audit_staged")) == 0
