@@ -14,11 +14,16 @@ database in. It starts the gateway as production runs it (``gateway web``: gunic
 through the real sign-in form, and drives each page with wrk (``wrk -t20 -c20``: 20 users, each
 with its own session), twice: closed loop, each user asking again as soon as a page arrives
 (no think time, the worst case), and with ``--think-ms`` of think time between a user's
-pages (uniform between half and one and a half times it).
+pages (uniform between half and one and a half times it). It does so in each of ``--modes``:
+``off``, the page cache off (every page built for every request); ``on``, the cache on and
+nothing written; ``writes``, the cache on while one more officer saves a new draft through the
+real form ``--writes-per-second`` times a second (each save moves the publish log's head on, so
+every kept page is built afresh after it).
 
 Baselines in the same run: ``/healthz`` (the process answers, no database, no template) under
 the same load, and each page's time in-process (Flask's test client, one request at a time, no
-HTTP server). Query counts per page are counted in-process with a SQLAlchemy event. The
+HTTP server; with the cache on, all but the first are kept pages). Query counts per page are
+counted in-process with a SQLAlchemy event when the page is built. The
 database is dropped at the end (``--keep`` keeps it). Needs ``wrk`` (Debian: apt-get install
 wrk).
 """

@@ -13,15 +13,14 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, case, func, literal, select, union_all
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Integer, Select, bindparam, case, func, literal, select, union_all
 
 from gateway.domain import emergency as emergency_rules
 from gateway.domain.guardrails.clock import LONDON, OfficeHours, local_to_utc
 from gateway.domain.roles import Role
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
-from gateway.models import ClosureDay, Delivery, EmergencyReview, Post, User
+from gateway.models import Channel, ClosureDay, Delivery, EmergencyReview, Post, User
 from gateway.models.base import utcnow
 
 #: Rows listed in each dashboard section; the count above it gives the whole number.
@@ -353,17 +352,61 @@ def approval_queue_query(user_id: Any) -> Select[Any]:
     )
 
 
-def approval_queue(user: User, page: int = 1) -> tuple[int, list[Post]]:
-    query = approval_queue_query(user.id)
-    count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(
-        query.options(
-            selectinload(Post.deliveries), joinedload(Post.author).lazyload(User.role_rows)
-        )
-        .limit(QUEUE_PAGE_ROWS)
-        .offset((max(page, 1) - 1) * QUEUE_PAGE_ROWS)
-    ).unique()
-    return count or 0, list(rows)
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A post in the approval queue: plain values, no ORM objects (issue 6, "Speed")."""
+
+    id: int
+    text: str
+    author_email: str
+    scheduled_at: datetime | None
+    #: The platform of each of its deliveries, in the order they were added.
+    platforms: tuple[str, ...]
+
+
+@cache
+def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """The approval queue's count, its page of posts and their deliveries' platforms, built
+    once with the approver, the page and the posts as bound parameters."""
+    query = approval_queue_query(bindparam("user_id"))
+    count = select(func.count()).select_from(query.order_by(None).subquery())
+    page = (
+        _listed(query, BY_TIME)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    platforms = (
+        select(Delivery.post_id, Channel.platform)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .where(Delivery.post_id.in_(bindparam("post_ids", expanding=True)))
+        .order_by(Delivery.post_id, Delivery.id)
+    )
+    return count, page, platforms
+
+
+def approval_queue(user: User, page: int = 1) -> tuple[int, list[QueueRow]]:
+    """How many posts await the user's approval, and page ``page`` of them (three
+    statements)."""
+    count_statement, page_statement, platforms_statement = _queue_statements()
+    count = db.session.execute(count_statement, {"user_id": user.id}).scalar() or 0
+    rows = db.session.execute(
+        page_statement,
+        {
+            "user_id": user.id,
+            "limit": QUEUE_PAGE_ROWS,
+            "offset": (max(page, 1) - 1) * QUEUE_PAGE_ROWS,
+        },
+    ).all()
+    platforms: dict[int, list[str]] = {row.id: [] for row in rows}
+    if rows:
+        for post_id, platform in db.session.execute(
+            platforms_statement, {"post_ids": list(platforms)}
+        ):
+            platforms[post_id].append(platform)
+    return count, [
+        QueueRow(row.id, row.text, row.author_email, row.scheduled_at, tuple(platforms[row.id]))
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
