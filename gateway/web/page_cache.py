@@ -39,7 +39,8 @@ from gateway.extensions import db
 from gateway.models import AuditHead
 from gateway.web.queries import today_local
 
-#: Pages kept in each web process (about 30 KB each: under 20 MB when full).
+#: Pages and shared parts kept in each web process: 25 to 90 KB each with 100,000 posts and a
+#: busy week on the schedule, so at most about 45 MB when full; the least recently used go first.
 MAX_PAGES = 500
 #: flask-wtf keeps the session's CSRF secret under this key.
 CSRF_SESSION_KEY = "csrf_token"
