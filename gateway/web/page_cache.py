@@ -35,6 +35,7 @@ from flask.globals import request_ctx
 from flask_login import current_user
 from sqlalchemy import select
 
+from gateway.audit.log import HEAD_ROW_ID
 from gateway.extensions import db
 from gateway.models import AuditHead
 from gateway.web.queries import today_local
@@ -45,7 +46,7 @@ MAX_PAGES = 500
 #: flask-wtf keeps the session's CSRF secret under this key.
 CSRF_SESSION_KEY = "csrf_token"
 
-_HEAD = select(AuditHead.last_seq).where(AuditHead.id == 1)
+_HEAD = select(AuditHead.last_seq).where(AuditHead.id == HEAD_ROW_ID)
 _HEAD_SEEN = "page_cache_log_head"
 _EXTENSION = "gateway.page_cache"
 #: Locks for building shared parts, striped by key: a bounded set, one build per key at once.
