@@ -137,6 +137,17 @@ def test_the_sign_in_checks_run_before_a_kept_page(app, people, channels):
         assert "/sign-in" in response.headers["Location"]
 
 
+def test_the_role_check_runs_before_a_kept_page(app, people, channels):
+    a = people["a"]
+    _warm(a, ["/approvals"])
+    with app.app_context():
+        db.session.execute(
+            text("DELETE FROM user_roles WHERE user_id = :id"), {"id": people.ids["a"]}
+        )
+        db.session.commit()
+    assert a.get("/approvals").status_code == 403
+
+
 def test_a_page_with_a_message_is_built_afresh_and_not_kept(app, people, channels):
     a = people["a"]
     _warm(a)
