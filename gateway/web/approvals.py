@@ -16,7 +16,7 @@ from gateway.extensions import db
 from gateway.posts import service
 from gateway.posts.service import PostError
 from gateway.security import requires
-from gateway.web import queries
+from gateway.web import page_cache, queries
 from gateway.web.forms import ConfirmForm, ReasonForm, ReferralForm
 from gateway.web.page_cache import kept_until_changed
 from gateway.web.posts import PLATFORM_NAMES, post_or_404, render_post_page
@@ -31,7 +31,14 @@ def approvals():
         page = max(int(request.args.get("page", "1")), 1)
     except ValueError:
         page = 1
-    count, posts = queries.approval_queue(current_user, page)
+    # With the page cache on, every approver's queue comes from one shared list of the posts
+    # awaiting approval, read once after each change.
+    awaiting = (
+        page_cache.shared(("awaiting-approval",), queries.awaiting_approval)
+        if page_cache.enabled()
+        else None
+    )
+    count, posts = queries.approval_queue(current_user, page, awaiting)
     return render_template(
         "web/approvals.html",
         count=count,

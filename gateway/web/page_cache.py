@@ -83,6 +83,10 @@ def cache_of(app: Flask) -> PageCache | None:
     return app.extensions.get(_EXTENSION)
 
 
+def enabled() -> bool:
+    return cache_of(current_app) is not None
+
+
 def log_head() -> int | None:
     """The publish log's head as this request first read it, before any of its page's
     queries (None before the first entry)."""

@@ -86,6 +86,7 @@ def _listed(query: Select[Any], order_by: tuple[Any, ...]) -> Select[Any]:
             Post.id,
             func.substr(Post.text, 1, LIST_TEXT_CHARS).label("text"),
             User.email.label("author_email"),
+            Post.author_id,
             Post.scheduled_at,
             Post.status,
             func.row_number().over(order_by=order_by).label("place"),
@@ -341,33 +342,48 @@ def overdue_reviews(today: date, created_before: datetime) -> int:
     return sum(1 for at in created if today > emergency_rules.review_due(at, hours))
 
 
-def approval_queue_query(user_id: Any) -> Select[Any]:
-    """Posts from other officers awaiting approval, oldest due first (never the user's own:
-    the service refuses that anyway, the queue just does not offer it). ``user_id`` is the
-    approver's id or a bound parameter for it."""
-    return (
-        select(Post)
-        .where(Post.status == PostStatus.AWAITING_APPROVAL.value, Post.author_id != user_id)
-        .order_by(Post.scheduled_at, Post.id)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class QueueRow:
     """A post in the approval queue: plain values, no ORM objects (issue 6, "Speed")."""
 
     id: int
     text: str
+    author_id: int
     author_email: str
     scheduled_at: datetime | None
     #: The platform of each of its deliveries, in the order they were added.
     platforms: tuple[str, ...]
 
 
+#: Up to this many posts awaiting approval are read once and shared by every approver's queue
+#: (gateway.web.page_cache.shared); when more wait, each queue reads its own page.
+SHARED_QUEUE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class AwaitingApproval:
+    """Every post awaiting approval, oldest due first, for approvers to share."""
+
+    rows: tuple[QueueRow, ...]
+    #: False when more than SHARED_QUEUE_LIMIT wait: ``rows`` is then not the whole queue.
+    complete: bool
+
+
+def _awaiting_query() -> Select[Any]:
+    return select(Post).where(Post.status == PostStatus.AWAITING_APPROVAL.value)
+
+
+def approval_queue_query(user_id: Any) -> Select[Any]:
+    """Posts from other officers awaiting approval, oldest due first (never the user's own:
+    the service refuses that anyway, the queue just does not offer it). ``user_id`` is the
+    approver's id or a bound parameter for it."""
+    return _awaiting_query().where(Post.author_id != user_id).order_by(*BY_TIME)
+
+
 @cache
-def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """The approval queue's count, its page of posts and their deliveries' platforms, built
-    once with the approver, the page and the posts as bound parameters."""
+def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
+    """The approval queue's count and page for one approver, every awaiting post up to a
+    limit, and posts' delivery platforms, built once with bound parameters."""
     query = approval_queue_query(bindparam("user_id"))
     count = select(func.count()).select_from(query.order_by(None).subquery())
     page = (
@@ -375,38 +391,58 @@ def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any]]:
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
+    every = _listed(_awaiting_query(), BY_TIME).limit(bindparam("limit", type_=Integer))
     platforms = (
         select(Delivery.post_id, Channel.platform)
         .join(Channel, Channel.id == Delivery.channel_id)
         .where(Delivery.post_id.in_(bindparam("post_ids", expanding=True)))
         .order_by(Delivery.post_id, Delivery.id)
     )
-    return count, page, platforms
+    return count, page, every, platforms
 
 
-def approval_queue(user: User, page: int = 1) -> tuple[int, list[QueueRow]]:
-    """How many posts await the user's approval, and page ``page`` of them (three
-    statements)."""
-    count_statement, page_statement, platforms_statement = _queue_statements()
-    count = db.session.execute(count_statement, {"user_id": user.id}).scalar() or 0
-    rows = db.session.execute(
-        page_statement,
-        {
-            "user_id": user.id,
-            "limit": QUEUE_PAGE_ROWS,
-            "offset": (max(page, 1) - 1) * QUEUE_PAGE_ROWS,
-        },
-    ).all()
+def _queue_rows(rows: list[Any]) -> list[QueueRow]:
     platforms: dict[int, list[str]] = {row.id: [] for row in rows}
     if rows:
         for post_id, platform in db.session.execute(
-            platforms_statement, {"post_ids": list(platforms)}
+            _queue_statements()[3], {"post_ids": list(platforms)}
         ):
             platforms[post_id].append(platform)
-    return count, [
-        QueueRow(row.id, row.text, row.author_email, row.scheduled_at, tuple(platforms[row.id]))
+    return [
+        QueueRow(
+            row.id,
+            row.text,
+            row.author_id,
+            row.author_email,
+            row.scheduled_at,
+            tuple(platforms[row.id]),
+        )
         for row in rows
     ]
+
+
+def awaiting_approval() -> AwaitingApproval:
+    """Every post awaiting approval (two statements), or the first SHARED_QUEUE_LIMIT."""
+    rows = db.session.execute(_queue_statements()[2], {"limit": SHARED_QUEUE_LIMIT + 1}).all()
+    complete = len(rows) <= SHARED_QUEUE_LIMIT
+    return AwaitingApproval(tuple(_queue_rows(rows[:SHARED_QUEUE_LIMIT])), complete)
+
+
+def approval_queue(
+    user: User, page: int = 1, awaiting: AwaitingApproval | None = None
+) -> tuple[int, list[QueueRow]]:
+    """How many posts await the user's approval, and page ``page`` of them: taken from
+    ``awaiting`` when it holds the whole queue, else read (three statements)."""
+    start = (max(page, 1) - 1) * QUEUE_PAGE_ROWS
+    if awaiting is not None and awaiting.complete:
+        others = [row for row in awaiting.rows if row.author_id != user.id]
+        return len(others), others[start : start + QUEUE_PAGE_ROWS]
+    count_statement, page_statement, _, _ = _queue_statements()
+    count = db.session.execute(count_statement, {"user_id": user.id}).scalar() or 0
+    rows = db.session.execute(
+        page_statement, {"user_id": user.id, "limit": QUEUE_PAGE_ROWS, "offset": start}
+    ).all()
+    return count, _queue_rows(rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,3 +179,36 @@ def test_turned_off_every_page_is_built(app, people, channels):
         get(a, "/schedule/month?month=2027-03")
     assert any("deliveries" in s for s in statements)
     assert not any("audit_head" in s for s in statements)
+
+
+def _queue(client, page=1) -> tuple[str, list[int]]:
+    html = get(client, f"/approvals?page={page}")
+    ids = [int(a["href"].rsplit("/", 1)[-1]) for a in html.soup.select("main table a")]
+    return html.text(), ids
+
+
+def test_every_approvers_queue_leaves_out_their_own_posts_and_pages(
+    app, people, channels, monkeypatch
+):
+    """The same queues whether they come from the shared list of awaiting posts (cache on),
+    are read for each approver (cache off), or are read because too many posts wait."""
+    from gateway.web import queries
+
+    monkeypatch.setattr(queries, "QUEUE_PAGE_ROWS", 2)
+    a, b = people["a"], people["b"]
+    mine = [_submit_post(a, channels, f"{CLEAN_TEXT} A{i}") for i in range(3)]
+    theirs = [_submit_post(b, channels, f"{CLEAN_TEXT} B{i}") for i in range(2)]
+    seen = {}
+    for mode in ("shared", "too many to share", "cache off"):
+        if mode == "too many to share":
+            monkeypatch.setattr(queries, "SHARED_QUEUE_LIMIT", 2)
+        if mode == "cache off":
+            app.extensions["gateway.page_cache"] = None
+        b_first, b_page1 = _queue(b)
+        b_second, b_page2 = _queue(b, 2)
+        a_text, a_page1 = _queue(a)
+        assert "waiting for approval: 3." in b_first and "waiting for approval: 2." in a_text
+        assert b_page1 + b_page2 == mine, mode
+        assert a_page1 == theirs, mode
+        seen[mode] = (tuple(b_page1), tuple(b_page2), tuple(a_page1))
+    assert len(set(seen.values())) == 1
