@@ -244,10 +244,14 @@ def _serve(
     raise SystemExit("the gateway did not start")
 
 
+def _csrf_token(page: str) -> str:
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
 def _signed_in(base: str, email: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base}/sign-in", timeout=10).text
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    token = _csrf_token(page)
     response = session.post(
         f"{base}/sign-in",
         data={"email": email, "password": PASSWORD, "csrf_token": token},
@@ -281,12 +285,11 @@ class Writer(threading.Thread):
         due = time.monotonic()
         while not self.stop.is_set():
             page = session.get(f"{self.base}/posts/new", timeout=30).text
-            token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
             channel = re.search(r'<input[^>]*name="channels"[^>]*value="(\d+)"', page)
             response = session.post(
                 f"{self.base}/posts/new",
                 data={
-                    "csrf_token": token.group(1),
+                    "csrf_token": _csrf_token(page),
                     "text": f"Draft {self.saved}: the library opens late on Thursday.",
                     "channels": channel.group(1),
                     "action": "save",
@@ -322,7 +325,7 @@ def _in_process(
     )
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    token = _csrf_token(page)
     client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token})
     counts = {}
     with app.app_context():

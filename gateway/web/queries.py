@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import Integer, Select, bindparam, case, func, literal, select, union_all
@@ -118,12 +118,14 @@ class BoardStatements:
     rows: Select[Any]
 
 
+def _count_of(query: Select[Any]) -> Select[Any]:
+    """How many rows ``query`` selects (its order dropped: a count needs none)."""
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
 def _board_statements(specs: list[SectionSpec], extra_counts: tuple[Any, ...]) -> BoardStatements:
     counts = select(
-        *(
-            select(func.count()).select_from(spec.query.order_by(None).subquery()).scalar_subquery()
-            for spec in specs
-        ),
+        *(_count_of(spec.query).scalar_subquery() for spec in specs),
         *extra_counts,
     )
     listed = union_all(
@@ -380,32 +382,40 @@ def approval_queue_query(user_id: Any) -> Select[Any]:
     return _awaiting_query().where(Post.author_id != user_id).order_by(*BY_TIME)
 
 
+class QueueStatements(NamedTuple):
+    """The approval queue's statements, built once with bound parameters."""
+
+    #: How many posts await one approver (``user_id``).
+    count: Select[Any]
+    #: One approver's page (``user_id``, ``limit``, ``offset``).
+    page: Select[Any]
+    #: Every awaiting post, up to ``limit``.
+    every: Select[Any]
+    #: The delivery platforms of the posts ``post_ids``.
+    platforms: Select[Any]
+
+
 @cache
-def _queue_statements() -> tuple[Select[Any], Select[Any], Select[Any], Select[Any]]:
-    """The approval queue's count and page for one approver, every awaiting post up to a
-    limit, and posts' delivery platforms, built once with bound parameters."""
+def _queue_statements() -> QueueStatements:
     query = approval_queue_query(bindparam("user_id"))
-    count = select(func.count()).select_from(query.order_by(None).subquery())
-    page = (
-        _listed(query, BY_TIME)
+    return QueueStatements(
+        count=_count_of(query),
+        page=_listed(query, BY_TIME)
         .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
-    )
-    every = _listed(_awaiting_query(), BY_TIME).limit(bindparam("limit", type_=Integer))
-    platforms = (
-        select(Delivery.post_id, Channel.platform)
+        .offset(bindparam("offset", type_=Integer)),
+        every=_listed(_awaiting_query(), BY_TIME).limit(bindparam("limit", type_=Integer)),
+        platforms=select(Delivery.post_id, Channel.platform)
         .join(Channel, Channel.id == Delivery.channel_id)
         .where(Delivery.post_id.in_(bindparam("post_ids", expanding=True)))
-        .order_by(Delivery.post_id, Delivery.id)
+        .order_by(Delivery.post_id, Delivery.id),
     )
-    return count, page, every, platforms
 
 
 def _queue_rows(rows: list[Any]) -> list[QueueRow]:
     platforms: dict[int, list[str]] = {row.id: [] for row in rows}
     if rows:
         for post_id, platform in db.session.execute(
-            _queue_statements()[3], {"post_ids": list(platforms)}
+            _queue_statements().platforms, {"post_ids": list(platforms)}
         ):
             platforms[post_id].append(platform)
     return [
@@ -423,7 +433,7 @@ def _queue_rows(rows: list[Any]) -> list[QueueRow]:
 
 def awaiting_approval() -> AwaitingApproval:
     """Every post awaiting approval (two statements), or the first SHARED_QUEUE_LIMIT."""
-    rows = db.session.execute(_queue_statements()[2], {"limit": SHARED_QUEUE_LIMIT + 1}).all()
+    rows = db.session.execute(_queue_statements().every, {"limit": SHARED_QUEUE_LIMIT + 1}).all()
     complete = len(rows) <= SHARED_QUEUE_LIMIT
     return AwaitingApproval(tuple(_queue_rows(rows[:SHARED_QUEUE_LIMIT])), complete)
 
@@ -437,10 +447,10 @@ def approval_queue(
     if awaiting is not None and awaiting.complete:
         others = [row for row in awaiting.rows if row.author_id != user.id]
         return len(others), others[start : start + QUEUE_PAGE_ROWS]
-    count_statement, page_statement, _, _ = _queue_statements()
-    count = db.session.execute(count_statement, {"user_id": user.id}).scalar() or 0
+    statements = _queue_statements()
+    count = db.session.execute(statements.count, {"user_id": user.id}).scalar() or 0
     rows = db.session.execute(
-        page_statement, {"user_id": user.id, "limit": QUEUE_PAGE_ROWS, "offset": start}
+        statements.page, {"user_id": user.id, "limit": QUEUE_PAGE_ROWS, "offset": start}
     ).all()
     return count, _queue_rows(rows)
 
