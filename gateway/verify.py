@@ -548,13 +548,18 @@ def render(result: Result, export: Path) -> str:
         if result.kind == "whole":
             lines.append(
                 f"  rules       {_count(report.attempts)} delivery attempts, "
-                f"{_count(report.published)} published: each approved by a second person or an "
-                "emergency post; each attempt has one outcome; nothing published twice"
+                f"{_count(report.published)} published: each approved by a second person who "
+                "neither wrote nor changed it, or an emergency post; each attempt has one "
+                "outcome; nothing published twice"
             )
         else:
             lines.append("  rules       not checked: a filtered export is not the whole log")
     for note in report.pending[:SHOW_FINDINGS]:
         lines.append(f"  pending     {note}")
+    for note in report.flags[:SHOW_FINDINGS]:
+        lines.append(f"  review      {note}")
+    if len(report.flags) > SHOW_FINDINGS:
+        lines.append(f"  review      ... and {len(report.flags) - SHOW_FINDINGS} more to review")
     return "\n".join(lines)
 
 

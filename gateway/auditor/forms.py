@@ -45,6 +45,7 @@ KNOWN_ACTIONS = (
     "post.edited",
     "post.rejected",
     "post.submitted",
+    "post.taken_over",
     "referral.decided",
     "register.imported",
     "user.created",

@@ -12,7 +12,7 @@ from gateway.models.policy import (
     PolicyVersion,
     RegisterPerson,
 )
-from gateway.models.posts import Approval, Delivery, Post, PostImage
+from gateway.models.posts import Approval, Delivery, Post, PostEditor, PostImage
 from gateway.models.users import User, UserRole
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "EmergencyReview",
     "Post",
     "PostContent",
+    "PostEditor",
     "PolicyVersion",
     "PostImage",
     "RegisterPerson",

@@ -48,8 +48,22 @@ class Post(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Optimistic locking: two officers editing at once cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Who may edit and submit it now: its author, until another officer takes it over
+    # explicitly (issue 20; recorded in the publish log). None only on rows older than that.
+    # A user id without a foreign key constraint (migration 0009 says why); users are never
+    # deleted, only deactivated.
+    holder_id: Mapped[int | None] = mapped_column(Integer)
+    # How many times it has been approved: each edit belongs to the round it was made in, and
+    # an approval closes the round (see PostEditor).
+    approval_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    author = relationship("User", lazy="joined")
+    author = relationship("User", lazy="joined", foreign_keys=[author_id])
+    holder = relationship(
+        "User", lazy="select", primaryjoin="foreign(Post.holder_id) == User.id", viewonly=True
+    )
+    editors: Mapped[list[PostEditor]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", order_by="PostEditor.id"
+    )
     images: Mapped[list[PostImage]] = relationship(
         back_populates="post", cascade="all, delete-orphan", order_by="PostImage.position"
     )
@@ -65,6 +79,34 @@ class Post(db.Model):
     @property
     def status_enum(self) -> PostStatus:
         return PostStatus(self.status)
+
+    @property
+    def current_holder_id(self) -> int:
+        return self.holder_id if self.holder_id is not None else self.author_id
+
+    def editor_ids(self, round_: int | None = None) -> frozenset[int]:
+        """Who changed the post in ``round_`` (by default the open one)."""
+        wanted = self.approval_round if round_ is None else round_
+        return frozenset(e.user_id for e in self.editors if e.round == wanted)
+
+
+class PostEditor(db.Model):
+    """One person who wrote or changed a post in one approval round (issue 20).
+
+    The approver of a round must be neither the post's author nor any of its editors, so an
+    officer who rewrites someone else's post can never approve their own words.
+    """
+
+    __tablename__ = "post_editors"
+    __table_args__ = (UniqueConstraint("post_id", "user_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="editors")
 
 
 class PostImage(db.Model):
@@ -134,6 +176,9 @@ class Approval(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Cleared approvals stay for the history; only a current one lets a post go out.
     current: Mapped[bool] = mapped_column(default=True)
+    # The post's approval round this approval closed (decision "approved"): its approver must
+    # not be among that round's editors (PostEditor). None on other decisions.
+    round: Mapped[int | None] = mapped_column(Integer)
 
     post: Mapped[Post] = relationship(back_populates="approvals")
     approver = relationship("User", lazy="joined")

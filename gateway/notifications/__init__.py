@@ -20,6 +20,7 @@ from gateway.notifications.messages import (
     post_decided,
     post_failed,
     post_held,
+    post_taken_over,
 )
 
 
@@ -37,5 +38,6 @@ __all__ = [
     "post_decided",
     "post_failed",
     "post_held",
+    "post_taken_over",
     "send",
 ]

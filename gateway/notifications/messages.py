@@ -134,3 +134,21 @@ def emergency_sent(post: Post, to: tuple[str, ...]) -> int:
             f"Another officer reviews it on the next working day: {_reviews_link()}\n",
         )
     )
+
+
+def post_taken_over(post_id: int, previous_holder_id: int) -> int:
+    """Tell the officer who held a post that another officer took it over (issue 20): a
+    change to someone's words is never made behind their back."""
+    post = db.session.get(Post, post_id)
+    previous = db.session.get(User, previous_holder_id)
+    if post is None or previous is None or post.holder is None:
+        return 0
+    return send(
+        Email(
+            (previous.email,),
+            f"{post.holder.email} took over your post: {_short(post)}",
+            f"{post.holder.email} took over your post, so they can edit and submit it.\n"
+            "If they change it, they cannot approve it: another officer must.\n\n"
+            f"See it and its history: {_link(post)}\n",
+        )
+    )

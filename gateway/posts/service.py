@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from gateway.audit import Actor, content_of, record
+from gateway.domain import two_person
 from gateway.domain.fingerprint import fingerprint
 from gateway.domain.guardrails import Finding, GuardrailInputError, Outcome
 from gateway.domain.roles import Role
@@ -27,7 +28,7 @@ from gateway.domain.statuses import (
     transition_delivery,
 )
 from gateway.extensions import db
-from gateway.models import Approval, Channel, Delivery, Post, PostImage, User
+from gateway.models import Approval, Channel, Delivery, Post, PostEditor, PostImage, User
 from gateway.models.base import utcnow
 from gateway.policy import findings_for as _policy_findings
 from gateway.posts import images as image_store
@@ -39,6 +40,18 @@ REFERRAL_CLEARED = "referral_cleared"
 REFERRAL_UPHELD = "referral_upheld"
 MAX_TEXT_CHARS = 63_206  # Facebook's limit, the longest of our platforms
 MAX_IMAGES = 4  # X's limit, the smallest of our platforms
+MAX_REASON_CHARS = 2_000  # a reason is a sentence or two for the record, not a document
+#: A post can be taken over in the statuses in which it can be edited.
+TAKE_OVER_STATUSES = frozenset(
+    {
+        PostStatus.DRAFT,
+        PostStatus.AWAITING_APPROVAL,
+        PostStatus.APPROVED,
+        PostStatus.REJECTED,
+        PostStatus.BLOCKED,
+        PostStatus.FAILED,
+    }
+)
 
 
 class PostError(ValueError):
@@ -145,6 +158,8 @@ def create_draft(
     post = Post(
         text=_check_text(text),
         author_id=author.id,
+        holder_id=author.id,
+        approval_round=0,
         status=PostStatus.DRAFT.value,
         scheduled_at=scheduled_at,
         emergency_category=emergency_category or None,
@@ -162,6 +177,55 @@ def _clear_approvals(post: Post) -> None:
         approval.current = False
 
 
+def _holder_name(post: Post) -> str:
+    holder = db.session.get(User, post.current_holder_id)
+    return holder.email if holder is not None else "its author"
+
+
+def check_holder(post: Post, user: User, doing: str) -> None:
+    """Only the officer who holds the post (its author, or whoever took it over) edits or
+    submits it (issue 20): anyone else takes it over first, on the record."""
+    if post.current_holder_id != user.id:
+        raise PostError(
+            f"Only {_holder_name(post)} can {doing} this post. To {doing} it yourself, take it "
+            "over first: that is recorded, and you then cannot approve it."
+        )
+
+
+def _note_editor(post: Post, editor: User) -> None:
+    """Count ``editor`` among the writers of the post's open approval round."""
+    if editor.id == post.author_id or editor.id in post.editor_ids():
+        return
+    post.editors.append(PostEditor(user_id=editor.id, round=post.approval_round))
+
+
+def take_over(post: Post, officer: User, reason: str) -> None:
+    """An officer becomes the post's holder, so they can edit and submit it (issue 20). What
+    they then change makes them one of its writers: they cannot approve it."""
+    if not officer.has_role(Role.OFFICER, Role.DUTY_OFFICER):
+        raise PostError("Only an officer can take over a post.")
+    if post.current_holder_id == officer.id:
+        raise PostError("You already hold this post.")
+    if post.status_enum not in TAKE_OVER_STATUSES:
+        raise PostError(f"A post that is {post.status_enum.label.lower()} cannot be taken over.")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise PostError("Say why you are taking the post over (the author is told).", "reason")
+    if len(reason) > MAX_REASON_CHARS:
+        raise PostError(f"Keep the reason under {MAX_REASON_CHARS:,} characters.", "reason")
+    previous = post.current_holder_id
+    post.holder_id = officer.id
+    post.updated_at = utcnow()
+    db.session.flush()
+    _record(
+        "post.taken_over",
+        post,
+        officer,
+        {"previous_holder_id": previous, "holder_id": officer.id, "reason": reason},
+        content=False,
+    )
+
+
 def update_post(
     post: Post,
     editor: User,
@@ -172,7 +236,11 @@ def update_post(
     images: Sequence[NewImage] | None = None,
     expected_version: int | None = None,
 ) -> Post:
-    """Edit a post. A submitted or approved post goes back to draft and loses its approvals."""
+    """Edit a post. A submitted or approved post goes back to draft and loses its approvals.
+
+    Only its holder edits it, and the edit makes the editor one of the writers its next
+    approver must differ from."""
+    check_holder(post, editor, "edit")
     if expected_version is not None and expected_version != post.version:
         raise PostError(
             "Someone else changed this post while you were editing it. Check their changes "
@@ -203,9 +271,15 @@ def update_post(
     _set_channels(post, _channels(channel_ids))
     for delivery in post.deliveries:
         _reset_delivery(delivery)
+    _note_editor(post, editor)
     post.updated_at = utcnow()
     db.session.flush()
-    _record("post.edited", post, editor, {**_post_payload(post), "previous_status": status.value})
+    _record(
+        "post.edited",
+        post,
+        editor,
+        {**_post_payload(post), "previous_status": status.value, "round": post.approval_round},
+    )
     return post
 
 
@@ -292,9 +366,9 @@ def check_channels(post: Post) -> None:
 
 
 def submit(post: Post, actor: User) -> list[Finding]:
-    """Send a draft for approval. Refused while a guardrail blocks it."""
-    if post.author_id != actor.id and not actor.has_role(Role.OFFICER):
-        raise PostError("Only its author can submit this post.")
+    """Send a draft for approval. Refused while a guardrail blocks it; only its holder
+    submits it."""
+    check_holder(post, actor, "submit")
     check_channels(post)
     now = utcnow()
     if post.scheduled_at is None and not post.emergency_category:
@@ -354,12 +428,29 @@ def decide_referral(post: Post, officer: User, *, cleared: bool, reason: str) ->
     db.session.flush()
 
 
-def approve(post: Post, approver: User) -> None:
-    """Approve another officer's post and schedule its deliveries."""
-    if post.author_id == approver.id:
-        raise PostError(
+def writers_refusal(post: Post, user: User) -> str | None:
+    """Why ``user`` may not approve or reject this version of the post (two-person rule)."""
+    why = two_person.approval_refusal(user.id, post.author_id, post.editor_ids())
+    if why is None:
+        return None
+    if user.id == post.author_id:
+        return (
             "You cannot approve your own post. You need another member of your team to approve it."
         )
+    return (
+        "You changed this post since it was last approved, so you cannot approve it. "
+        "Another officer, who did not write or change it, needs to approve it."
+    )
+
+
+def approve(post: Post, approver: User) -> None:
+    """Approve another officer's post and schedule its deliveries.
+
+    The approver must differ from everyone who wrote or changed this version: its author and
+    each editor of its approval round (issue 20)."""
+    refusal = writers_refusal(post, approver)
+    if refusal:
+        raise PostError(refusal)
     if not approver.has_role(Role.OFFICER):
         raise PostError("Only an officer can approve posts.")
     if post.status_enum is PostStatus.APPROVED:
@@ -379,12 +470,23 @@ def approve(post: Post, approver: User) -> None:
             "decision, with a written reason, before it can be approved."
         )
     post.status = transition(post.status_enum, PostStatus.APPROVED).value
-    post.approvals.append(Approval(approver_id=approver.id, fingerprint=print_, decision=APPROVED))
+    round_ = post.approval_round
+    editors = sorted(post.editor_ids(round_))
+    post.approvals.append(
+        Approval(approver_id=approver.id, fingerprint=print_, decision=APPROVED, round=round_)
+    )
+    post.approval_round = round_ + 1
     _record(
         "post.approved",
         post,
         approver,
-        {"approver_id": approver.id, "author_id": post.author_id, "fingerprint": print_},
+        {
+            "approver_id": approver.id,
+            "author_id": post.author_id,
+            "editor_ids": editors,
+            "fingerprint": print_,
+            "round": round_,
+        },
     )
     schedule_deliveries(post, approver)
     db.session.flush()
@@ -421,8 +523,8 @@ def schedule_deliveries(post: Post, actor: User | None) -> None:
 
 
 def reject(post: Post, approver: User, reason: str) -> None:
-    if post.author_id == approver.id:
-        raise PostError("You cannot reject your own post: edit it or cancel it instead.")
+    if writers_refusal(post, approver):
+        raise PostError("You cannot reject a post you wrote or changed: edit it or cancel it.")
     reason = (reason or "").strip()
     if not reason:
         raise PostError("Tell the author why the post is rejected.", "reason")
@@ -498,5 +600,6 @@ __all__ = [
     "preview",
     "reject",
     "submit",
+    "take_over",
     "update_post",
 ]

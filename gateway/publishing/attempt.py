@@ -30,6 +30,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from gateway.audit import Actor, content_of, record
 from gateway.credentials import CredentialsError, decrypt_credentials
+from gateway.domain import two_person
 from gateway.domain.fingerprint import fingerprint
 from gateway.domain.guardrails import GuardrailInputError, Outcome
 from gateway.domain.statuses import DeliveryStatus, PostStatus, transition, transition_delivery
@@ -156,6 +157,22 @@ def settle_post(post: Post) -> None:
         post.status = current.value
 
 
+def _approval_refusal(post: Post, approval: Approval) -> str | None:
+    """The two-person rule again at publish time (issue 20): the approver wrote none of the
+    version they approved, neither as its author nor as an editor of its approval round."""
+    editors = (
+        {e.user_id for e in post.editors}  # an approval older than rounds: every editor
+        if approval.round is None
+        else post.editor_ids(approval.round)
+    )
+    why = two_person.approval_refusal(approval.approver_id, post.author_id, editors)
+    if why is None:
+        return None
+    if approval.approver_id == post.author_id:
+        return "It was approved by its own author."
+    return "It was approved by an officer who changed it since its last approval."
+
+
 def _publish_time_problems(
     post: Post, delivery: Delivery, now: datetime
 ) -> tuple[str | None, dict]:
@@ -165,8 +182,9 @@ def _publish_time_problems(
         approval = next((a for a in post.approvals if a.current and a.decision == "approved"), None)
         if approval is None:
             return "It has no current approval.", {}
-        if approval.approver_id == post.author_id:
-            return "It was approved by its own author.", {}
+        refusal = _approval_refusal(post, approval)
+        if refusal:
+            return refusal, {}
         if approval.fingerprint != fingerprint(content):
             return (
                 "It changed after it was approved (text, images, alt text, channels or time "
@@ -276,6 +294,7 @@ def _read_post(post_id: int, *, for_claim: bool = False) -> Post:
         options += [
             joinedload(Post.images),
             joinedload(Post.approvals).lazyload(Approval.approver),
+            joinedload(Post.editors),
         ]
     return (
         db.session.execute(

@@ -2,13 +2,18 @@
 
 1. Every publish was approved by someone other than its author, or is an emergency post (the
    social media policy's two-person rule; emergency posts are published first and reviewed
-   after).
+   after). An approval is also a violation when its approver edited the post since its last
+   approval (issue 20): the approver differs from everyone who wrote the version approved.
 2. Every ``delivery.attempt`` has exactly one ``delivery.outcome`` with the same ``attempt_id``.
 3. No delivery has two ``published`` outcomes (a post must not go out twice on one channel).
 
 Rules read the payload conventions of the leaf format; an entry that a rule needs but whose
 payload lacks the fields is itself a violation, because a log that cannot show the rule held
 does not show it.
+
+Beside the violations, the rules *flag* for an auditor's review (without failing the log) an
+approval by someone who created or changed the account of one of the post's writers: an admin
+who made a second account could otherwise write as one and approve as the other (issue 20).
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from typing import Any
 PENDING_OUTCOME_GRACE = timedelta(hours=1)
 
 OUTCOMES = frozenset({"published", "failed", "retry", "rate_limited", "unknown", "blocked", "held"})
+#: Account changes that take from a person rather than give them access: whoever made them did
+#: not gain control of the account, so they do not make an approval worth a second look.
+NOT_CONTROLLING = frozenset({"user.disabled", "user.sessions_ended"})
 
 
 @dataclass(frozen=True, order=True)
@@ -94,7 +102,12 @@ class AuditorRules:
     pending: list[str] = field(default_factory=list)
     published: int = 0
     attempts: int = 0
+    flags: list[str] = field(default_factory=list)
     _authors: dict[str, int] = field(default_factory=dict)
+    #: Per post, the users who edited it since its last approval (its open round's editors).
+    _editors: dict[str, set[int]] = field(default_factory=dict)
+    #: Per account id, the users who created or changed it.
+    _managed_by: dict[int, set[int]] = field(default_factory=dict)
     _approved: set[str] = field(default_factory=set)
     _emergency: set[str] = field(default_factory=set)
     _open: dict[str, _Attempt] = field(default_factory=dict)
@@ -106,7 +119,7 @@ class AuditorRules:
     def feed(self, index: int, leaf: dict[str, Any]) -> None:
         """Apply the rules to one parsed leaf."""
         self._last_time = leaf["time"]
-        handler = self._handlers.get(leaf["action"])
+        handler = self._handler(leaf["action"])
         if handler is None:
             return
         try:
@@ -118,14 +131,40 @@ class AuditorRules:
         post, payload = _post_of(leaf), leaf["payload"]
         if leaf["action"] == "post.created":
             self._authors[post] = _int(payload, "author_id")
+            self._editors[post] = set()
+        else:
+            # The entry's actor, not its payload, says who changed it: the leaf's actor is what
+            # the auditors' filters and the chain both vouch for.
+            editor = leaf["actor"].get("id")
+            if type(editor) is int and editor != self._authors.get(post):
+                self._editors.setdefault(post, set()).add(editor)
         if payload.get("emergency_category"):
             self._emergency.add(post)
+
+    def _account_changed(self, index: int, leaf: dict[str, Any]) -> None:
+        obj, actor = leaf.get("object"), (leaf.get("actor") or {}).get("id")
+        if leaf["action"] in NOT_CONTROLLING or type(actor) is not int:
+            return
+        if not obj or obj.get("type") != "user" or not str(obj.get("id", "")).isdigit():
+            return
+        account = int(obj["id"])
+        if account != actor:
+            self._managed_by.setdefault(account, set()).add(actor)
 
     def _approved_entry(self, index: int, leaf: dict[str, Any]) -> None:
         post, payload = _post_of(leaf), leaf["payload"]
         approver, author = _int(payload, "approver_id"), _int(payload, "author_id")
         created_by = self._authors.get(post)
-        if approver == author:
+        editors = self._editors.pop(post, set())
+        if approver in editors:
+            self.violations.append(
+                RuleViolation(
+                    index,
+                    f"post {post} was approved by user {approver}, who edited it since its "
+                    "last approval",
+                )
+            )
+        elif approver == author:
             self.violations.append(
                 RuleViolation(index, f"post {post} was approved by its own author (user {author})")
             )
@@ -145,6 +184,12 @@ class AuditorRules:
             )
         else:
             self._approved.add(post)
+            for writer in sorted({author, *editors}):
+                if approver in self._managed_by.get(writer, ()):
+                    self.flags.append(
+                        f"entry {index}: post {post} was approved by user {approver}, who "
+                        f"created or changed the account of its writer, user {writer}"
+                    )
 
     def _emergency_entry(self, index: int, leaf: dict[str, Any]) -> None:
         self._emergency.add(str(_int(leaf["payload"], "post_id")))
@@ -218,7 +263,9 @@ class AuditorRules:
         for index, action, leaf in zip(count(start), actions, leaves):
             handler = get(action)
             if handler is None:
-                continue
+                if not action.startswith("user."):
+                    continue
+                handler = AuditorRules._account_changed
             try:
                 handler(self, index, leaf)
             except _BadPayload as exc:
@@ -233,6 +280,13 @@ class AuditorRules:
         "delivery.attempt": _attempt_entry,
         "delivery.outcome": _outcome_entry,
     }
+
+    @classmethod
+    def _handler(cls, action: str) -> Any:
+        handler = cls._handlers.get(action)
+        if handler is None and action.startswith("user."):
+            return cls._account_changed
+        return handler
 
     def finish(self) -> list[RuleViolation]:
         """Apply the end-of-log rules; return every violation in log order."""

@@ -55,6 +55,8 @@ class LogReport:
     roots: dict[int, bytes] = field(default_factory=dict)
     failures: list[Finding] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    #: Approvals the auditor rules flag for a person's review (they do not fail the log).
+    flags: list[str] = field(default_factory=list)
     published: int = 0
     attempts: int = 0
     broken_at: int | None = None
@@ -202,6 +204,7 @@ class LogVerifier:
             violations: list[RuleViolation] = self._rules.finish()
             report.failures.extend(Finding(v.index, v.reason) for v in violations)
             report.pending.extend(self._rules.pending)
+            report.flags.extend(self._rules.flags)
             report.published, report.attempts = self._rules.published, self._rules.attempts
         report.failures.sort()
         return report

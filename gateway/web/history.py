@@ -17,6 +17,7 @@ ACTION_WORDS = {
     "post.created": "Drafted",
     "post.edited": "Edited",
     "post.submitted": "Submitted for approval",
+    "post.taken_over": "Taken over",
     "post.approved": "Approved",
     "post.rejected": "Rejected",
     "post.cancelled": "Cancelled",

@@ -26,14 +26,7 @@ from gateway.web import history
 from gateway.web.forms import ConfirmForm, PostForm, ReasonForm, ReferralForm
 from gateway.web.views import bp
 
-EDITABLE = {
-    PostStatus.DRAFT,
-    PostStatus.AWAITING_APPROVAL,
-    PostStatus.APPROVED,
-    PostStatus.REJECTED,
-    PostStatus.BLOCKED,
-    PostStatus.FAILED,
-}
+EDITABLE = service.TAKE_OVER_STATUSES
 CANCELLABLE = {PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL, PostStatus.APPROVED}
 #: Approval rows that carry a reason the author must see.
 REJECTIONS = (service.REJECTED, service.REFERRAL_UPHELD)
@@ -291,6 +284,14 @@ def post_edit(post_id: int):
     if post.status_enum not in EDITABLE:
         flash(f"A post that is {post.status_enum.label.lower()} cannot be edited.")
         return redirect(url_for("web.post_show", post_id=post.id))
+    if post.current_holder_id != current_user.id:
+        # Two-person rule (issue 20): someone else's post is edited only after taking it
+        # over on the record. The service refuses too; this says so before the form is filled.
+        try:
+            service.check_holder(post, current_user, "edit")
+        except PostError as exc:
+            flash(exc.message)
+        return redirect(url_for("web.post_show", post_id=post.id))
     form = PostForm()
     form.channels.choices = channel_choices()
     page_errors: list = []
@@ -316,16 +317,19 @@ def render_post_page(
     *,
     reject_form: ReasonForm | None = None,
     referral_form: ReferralForm | None = None,
+    take_over_form: ReasonForm | None = None,
     page_errors: list | None = None,
 ):
     findings, finding_errors = _findings_view(post)
     status = post.status_enum
     is_author = post.author_id == current_user.id
+    holds = post.current_holder_id == current_user.id
     can_officer = current_user.has_role(Role.OFFICER, Role.DUTY_OFFICER)
     awaiting = status is PostStatus.AWAITING_APPROVAL
     actions = {
-        "edit": can_officer and status in EDITABLE,
-        "submit": can_officer and status is PostStatus.DRAFT,
+        "edit": can_officer and holds and status in EDITABLE,
+        "take_over": can_officer and not holds and status in EDITABLE,
+        "submit": can_officer and holds and status is PostStatus.DRAFT,
         # Shown to the author too: the server refuses and says why (two-person rule).
         "approve": current_user.has_role(Role.OFFICER) and awaiting,
         "referral": current_user.has_role(Role.MONITORING_OFFICER)
@@ -336,15 +340,8 @@ def render_post_page(
     errors = list(page_errors or [])
     if status in (PostStatus.DRAFT,):
         errors += finding_errors
-    code = (
-        400
-        if (
-            page_errors
-            or (reject_form and reject_form.errors)
-            or (referral_form and referral_form.errors)
-        )
-        else 200
-    )
+    extra_forms = [f for f in (reject_form, referral_form, take_over_form) if f is not None]
+    code = 400 if page_errors or any(f.errors for f in extra_forms) else 200
     rejection = None
     if status is PostStatus.REJECTED:
         decided = [a for a in post.approvals if a.decision in REJECTIONS]
@@ -354,6 +351,7 @@ def render_post_page(
         post=post,
         rejection=rejection,
         is_author=is_author,
+        approve_refusal=service.writers_refusal(post, current_user) if awaiting else None,
         findings=findings,
         previews=_previews(post.text, [d.channel_id for d in post.deliveries]),
         history=history.for_post(post.id),
@@ -361,7 +359,8 @@ def render_post_page(
         confirm=ConfirmForm(),
         reject_form=reject_form or ReasonForm(prefix="reject"),
         referral_form=referral_form or ReferralForm(prefix="referral"),
-        extra_forms=[f for f in (reject_form, referral_form) if f is not None],
+        take_over_form=take_over_form or ReasonForm(prefix="takeover"),
+        extra_forms=extra_forms,
         page_errors=errors,
         platform_names=PLATFORM_NAMES,
     ), code
@@ -382,6 +381,29 @@ def post_submit(post_id: int):
         return render_post_page(post, page_errors=[exc.message])
     notify.post_awaits_approval(post)
     flash("Submitted for approval. Another officer needs to approve it.")
+    return redirect(url_for("web.post_show", post_id=post.id))
+
+
+@bp.post("/posts/<int:post_id>/take-over")
+@requires(Role.OFFICER, Role.DUTY_OFFICER)
+def post_take_over(post_id: int):
+    """Take over another officer's post, on the record, to edit or submit it (issue 20)."""
+    post = post_or_404(post_id)
+    form = ReasonForm(prefix="takeover")
+    if not form.validate_on_submit():
+        return render_post_page(post, take_over_form=form)
+    previous = post.current_holder_id
+    try:
+        service.take_over(post, current_user, form.reason.data)
+        db.session.commit()
+    except PostError as exc:
+        db.session.rollback()
+        return render_post_page(post_or_404(post_id), page_errors=[exc.message])
+    notify.post_taken_over(post.id, previous)
+    flash(
+        "You now hold this post and can edit it. What you change makes you one of its "
+        "writers: another officer must approve it."
+    )
     return redirect(url_for("web.post_show", post_id=post.id))
 
 

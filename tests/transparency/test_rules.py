@@ -176,3 +176,75 @@ def test_an_approval_may_name_its_post_in_the_payload_instead_of_the_object(valu
     failure = _first(values)
     assert failure.index == i
     assert "names a post" in failure.reason
+
+
+def _edit_by(values, i, user_id):
+    """A ``post.edited`` entry by ``user_id`` just before entry ``i``, about the same post."""
+    approval = values[i]
+    return {
+        **approval,
+        "action": "post.edited",
+        "actor": {"id": user_id, "email": f"user{user_id}@council.example", "kind": "user"},
+        "payload": {"author_id": approval["payload"]["author_id"], "emergency_category": None},
+    }
+
+
+def test_an_approval_by_an_officer_who_edited_the_post_is_caught(values):
+    # Issue 20: officer B rewrites A's post and approves it. The log names B as the editor
+    # (the entry's actor) and as the approver: the two-person rule is broken.
+    i = _index(values, "post.approved")
+    approver = values[i]["payload"]["approver_id"]
+    values.insert(i, _edit_by(values, i, approver))
+    failure = _first(values)
+    assert failure.index == i + 1
+    assert f"approved by user {approver}, who edited it since its last approval" in (failure.reason)
+
+
+def test_an_edit_by_someone_else_or_before_the_last_approval_is_no_violation(values):
+    i = _index(values, "post.approved")
+    approver = values[i]["payload"]["approver_id"]
+    # A third officer's edit: the approver still wrote none of it.
+    values.insert(i, _edit_by(values, i, approver + 50))
+    assert _check(values).ok
+    # The approver's own edit that an earlier approval (by someone else) closed: its round
+    # is over, and the approval after it judged the approver's words.
+    first = dict(values[i + 1])
+    first["payload"] = {**first["payload"], "approver_id": approver + 60}
+    values.insert(i, first)
+    values.insert(i, _edit_by(values, i, approver))
+    assert _check(values).ok
+
+
+def test_an_approval_of_an_account_the_approver_made_is_flagged_not_failed(values):
+    i = _index(values, "post.approved")
+    approver, author = values[i]["payload"]["approver_id"], values[i]["payload"]["author_id"]
+    made = {
+        **values[0],
+        "action": "user.created",
+        "actor": {"id": approver, "email": "admin@council.example", "kind": "user"},
+        "object": {"type": "user", "id": str(author)},
+        "payload": {"email": "second@council.example", "roles": ["officer"]},
+        "content_sha256": None,
+    }
+    values.insert(0, made)
+    report = _check(values)
+    assert report.ok, report.failures
+    assert any(
+        f"approved by user {approver}, who created or changed the account of its writer, "
+        f"user {author}" in flag
+        for flag in report.flags
+    )
+    # Ending someone's sessions gives no control of their account: not flagged.
+    values[0]["action"] = "user.sessions_ended"
+    assert _check(values).flags == []
+
+
+def test_gateway_verify_fails_an_export_where_an_editor_approved(
+    capsys, tmp_path, values, log, key
+):
+    i = _index(values, "post.approved")
+    values.insert(i, _edit_by(values, i, values[i]["payload"]["approver_id"]))
+    out_dir = export(tmp_path / "editor-approved", rechain(values), log, key)
+    code, out = run(capsys, out_dir)
+    assert code == 1
+    assert "who edited it since its last approval" in out.splitlines()[0]

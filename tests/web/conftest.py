@@ -68,6 +68,7 @@ def channels(app):
 ROLES = {
     "a": (Role.OFFICER,),
     "b": (Role.OFFICER,),
+    "c": (Role.OFFICER,),
     "mo": (Role.MONITORING_OFFICER,),
     "admin": (Role.ADMIN,),
     "auditor": (Role.AUDITOR,),
