@@ -37,6 +37,7 @@ from gateway.audit.log import (
     GENESIS_HASH,
     TIME_FORMAT,
     ChainProblem,
+    column_problems,
     head_problem,
     row_problem,
 )
@@ -107,14 +108,25 @@ def check_database(previous: Iterable[Checkpoint] = ()) -> DatabaseCheck:
         result.problems.append(str(scan.chain_problem))
     result.problems.extend(signatures)
     result.report = scan.report
+    result.problems.extend(scan.entry_problems)
+    if scan.more_entry_problems:
+        result.problems.append(
+            f"and {scan.more_entry_problems} more differences between entries and their leaves"
+        )
     result.problems.extend(str(finding) for finding in scan.report.failures)
     result.problems.extend(compare_facets(scan.facets))
     return result
 
 
+#: Entries whose columns, filter index or content differ from their leaves, listed one by one
+#: before "and N more": enough to see who was edited, few enough to read.
+ENTRY_PROBLEMS_SHOWN = 20
+
+
 class LogScan:
     """One pass over ``audit_entries`` in ``seq`` order: the columns' chain, the offline
-    verifier's pass (tree, checkpoints, rules) and the facets the leaves imply."""
+    verifier's pass (tree, checkpoints, rules), every entry's columns, filter index rows and
+    post content against its leaf, and the facets the leaves imply."""
 
     def __init__(self, checkpoint: Checkpoint | None, previous: Sequence[Checkpoint]) -> None:
         self.checkpoint, self.previous = checkpoint, list(previous)
@@ -122,10 +134,16 @@ class LogScan:
         self.verifier = LogVerifier(roots_at=sizes)
         self.report = LogReport()
         self.chain_problem: ChainProblem | None = None
+        #: Each entry whose indexed columns, facet rows or stored content differ from its leaf
+        #: (the first ENTRY_PROBLEMS_SHOWN; ``more_entry_problems`` counts the rest).
+        self.entry_problems: list[str] = []
+        self.more_entry_problems = 0
         self.facets: Counter[tuple[str, str]] = Counter()
-        self._contents: dict[bytes, Any] = {}
+        self._contents: dict[bytes, tuple[str, Any]] = {}
         # The columns' chain, as verify_chain walks it.
         self._prev_hash, self._prev_time, self._expected = GENESIS_HASH, None, 0
+        #: The highest seq whose facet rows were read (None: none yet).
+        self._facets_read_to: int | None = None
 
     def run(self) -> None:
         stmt = (
@@ -135,6 +153,9 @@ class LogScan:
                 AuditEntry.entry_hash,
                 AuditEntry.prev_hash,
                 AuditEntry.action,
+                AuditEntry.actor_id,
+                AuditEntry.object_type,
+                AuditEntry.object_id,
                 AuditEntry.content_sha256,
                 AuditEntry.time,
                 PostContent.content,
@@ -145,13 +166,14 @@ class LogScan:
         )
         for rows in db.session.execute(stmt).partitions():
             self._batch(rows)
+        self._facets_past_the_end()
         if self.chain_problem is None:
             self.chain_problem = head_problem(self._expected, self._prev_hash)
         self.report = self.verifier.finish()
         check_against_checkpoints(self.report, self.checkpoint, self.previous)
 
     def _batch(self, rows: Sequence[Any]) -> None:
-        seqs, stored, hashes, prevs, actions, contents, times, bodies = zip(*rows, strict=True)
+        seqs, stored, hashes, prevs, *columns, bodies = zip(*rows, strict=True)
         leaves = list(map(bytes, stored))
         verifier = self.verifier
         parsed: list[Any] | Sequence[Any] | None = None
@@ -161,40 +183,54 @@ class LogScan:
             done = verifier.partial
         if parsed is None:  # broken here or before: what the verifier parsed, then json.loads
             parsed = [*done, *map(_loads, leaves[len(done) :])]
-        if self.chain_problem is None and not self._columns_hold(
-            seqs, leaves, hashes, prevs, actions, contents, times, parsed
+        # Only a batch the verifier accepted has every leaf in the shape the fast path reads.
+        valid = not verifier.broken and len(parsed) == len(leaves)
+        columns_agree = valid and self._columns_agree(columns, parsed)
+        if self.chain_problem is None and not (
+            columns_agree and self._chain_holds(seqs, leaves, hashes, prevs, columns[-1])
         ):
             self._columns_one_by_one(rows)
-        self._count_facets(parsed, bodies)
+        if not columns_agree:  # every differing column of every entry, not only the first
+            for row, leaf in zip(rows, parsed, strict=True):
+                if isinstance(leaf, dict):
+                    for problem in column_problems(row, leaf):
+                        self._entry_problem(str(problem))
+        self._check_contents_and_facets(seqs, parsed, bodies)
 
-    def _columns_hold(
+    def _columns_agree(self, columns: Sequence[Sequence[Any]], parsed: Sequence[Any]) -> bool:
+        """Whether every row's :data:`LEAF_COLUMNS` say what its (verifier-checked) leaf says,
+        a column at a time."""
+        actions, actors, types, ids, contents, times = columns
+        objects = list(map(_object, parsed))
+        return (
+            actions == tuple(map(_action, parsed))
+            and actors == tuple(map(_actor_id, parsed))
+            and types == tuple(t for t, _ in objects)
+            and ids == tuple(i for _, i in objects)
+            and contents == tuple(map(_content, parsed))
+            and list(map(_format_time, times)) == list(map(_time, parsed))
+        )
+
+    def _chain_holds(
         self,
         seqs: Sequence[int],
         leaves: list[bytes],
         hashes: Sequence[str],
         prevs: Sequence[str],
-        actions: Sequence[str],
-        contents: Sequence[str | None],
         times: Sequence[datetime],
-        parsed: Sequence[Any],
     ) -> bool:
         """Whether the whole batch passes :func:`verify_chain`'s checks, a column at a time.
 
-        Only for a batch the verifier accepted, so every leaf is canonical, its ``seq`` is its
-        position and its ``prev`` the hash of the leaf before; then the columns must say what
-        the leaves say. On ``False`` the batch is walked row by row for the first problem.
+        Only for a batch the verifier accepted whose columns agree with its leaves, so every
+        leaf is canonical, its ``seq`` is its position and its ``prev`` the hash of the leaf
+        before. On ``False`` the batch is walked row by row for the first problem.
         """
-        if self.verifier.broken or len(parsed) != len(leaves):
-            return False
         start, n = self._expected, len(leaves)
         computed = list(map(_hexdigest, map(_sha256, leaves)))
         if (
             seqs != tuple(range(start, start + n))
             or list(hashes) != computed
             or prevs != (self._prev_hash, *computed[:-1])
-            or actions != tuple(map(_action, parsed))
-            or contents != tuple(map(_content, parsed))
-            or list(map(_format_time, times)) != list(map(_time, parsed))
             or (self._prev_time is not None and times[0] < self._prev_time)
         ):
             return False
@@ -211,28 +247,107 @@ class LogScan:
             self._prev_hash, self._prev_time = row.entry_hash, row.time
             self._expected = row.seq + 1
 
-    def _count_facets(self, parsed: Sequence[Any], bodies: Sequence[Any]) -> None:
-        update, cache = self.facets.update, self._contents
-        for leaf, body in zip(parsed, bodies, strict=True):
-            if leaf is None:
-                continue  # an unreadable leaf is already a finding of the checks above
+    def _entry_problem(self, problem: str) -> None:
+        if self.chain_problem is not None and problem == str(self.chain_problem):
+            return  # already the first finding
+        if len(self.entry_problems) < ENTRY_PROBLEMS_SHOWN:
+            self.entry_problems.append(problem)
+        else:
+            self.more_entry_problems += 1
+
+    def _stored_facets(self, last: int) -> dict[int, set[tuple[str, str]]]:
+        """The ``audit_facets`` rows of the seqs after the previous batch's, up to ``last``:
+        one query a batch (the ``seq`` index of migration 0011), not one an entry."""
+        stmt = select(AuditFacet.seq, AuditFacet.name, AuditFacet.value).where(
+            AuditFacet.seq <= last
+        )
+        if self._facets_read_to is not None:
+            stmt = stmt.where(AuditFacet.seq > self._facets_read_to)
+        self._facets_read_to = last
+        found: dict[int, set[tuple[str, str]]] = {}
+        for seq, name, value in db.session.execute(stmt):
+            found.setdefault(seq, set()).add((name, value))
+        return found
+
+    def _facets_past_the_end(self) -> None:
+        """Facet rows of seqs after the last entry index entries that do not exist."""
+        stmt = select(AuditFacet.seq).order_by(AuditFacet.seq).limit(ENTRY_PROBLEMS_SHOWN)
+        if self._facets_read_to is not None:
+            stmt = stmt.where(AuditFacet.seq > self._facets_read_to)
+        for seq in sorted(set(db.session.scalars(stmt))):
+            self._entry_problem(_no_such_entry(seq))
+
+    def _check_contents_and_facets(
+        self, seqs: Sequence[int], parsed: Sequence[Any], bodies: Sequence[Any]
+    ) -> None:
+        """Each entry's stored content against the hash its leaf names, and its facet rows
+        against the facets its leaf and content give; counts those for :func:`compare_facets`."""
+        stored_facets = self._stored_facets(seqs[-1])
+        update, cache, problem = self.facets.update, self._contents, self._entry_problem
+        for seq, leaf, body in zip(seqs, parsed, bodies, strict=True):
+            stored = stored_facets.pop(seq, set())
+            if not isinstance(leaf, dict):
+                update(stored)  # an unreadable leaf is already a finding of the checks above
+                continue
+            named = leaf.get("content_sha256")
             content = None
-            if body:
+            if named is not None:
+                if body is None:
+                    problem(f"entry {seq}: the post content its leaf names ({named}) is missing")
+                    update(stored)
+                    continue
                 body = bytes(body)
-                content = cache.get(body, _UNSEEN)
+                digest, content = cache.get(body, _UNSEEN_CONTENT)
                 if content is _UNSEEN:
                     if len(cache) >= CONTENT_CACHE:
                         cache.clear()
-                    content = cache[body] = _loads(body, _UNREADABLE)
-                if content is _UNREADABLE:
+                    digest, content = cache[body] = (_hexdigest(_sha256(body)), _loads(body))
+                if digest != named:
+                    problem(
+                        f"entry {seq}: its post content (post_contents) does not match the "
+                        f"content_sha256 its hashed leaf names ({named[:16]}...): it was altered"
+                    )
+                    update(stored)
+                    continue
+                if not isinstance(content, dict):
+                    update(stored)
                     continue
             try:
-                update(facets_of(leaf, content))
+                expected = facets_of(leaf, content)
             except (ValueError, AttributeError):
+                update(stored)
                 continue
+            update(expected)
+            if expected != stored:
+                for name, value in sorted(expected - stored):
+                    problem(
+                        f"entry {seq}: its filter index (audit_facets) lacks {name} {value!r}, "
+                        "which its hashed leaf gives"
+                    )
+                for name, value in sorted(stored - expected):
+                    problem(
+                        f"entry {seq}: its filter index (audit_facets) has {name} {value!r}, "
+                        "which its hashed leaf does not give"
+                    )
+        for seq in sorted(stored_facets):  # rows for seqs between entries: a gap, or made up
+            problem(_no_such_entry(seq))
 
 
-_UNSEEN, _UNREADABLE = object(), object()
+def _no_such_entry(seq: int) -> str:
+    return f"the filter index (audit_facets) has rows for entry {seq}, which is not in the log"
+
+
+def _actor_id(leaf: Any) -> Any:
+    return leaf["actor"]["id"]
+
+
+def _object(leaf: Any) -> tuple[Any, Any]:
+    target = leaf["object"]
+    return (None, None) if target is None else (target["type"], target["id"])
+
+
+_UNSEEN = object()
+_UNSEEN_CONTENT = (None, _UNSEEN)
 
 
 def _loads(data: bytes, unreadable: Any = None) -> Any:

@@ -370,17 +370,59 @@ def row_problem(
         return ChainProblem(row.seq, f"its leaf says it is entry {obj.get('seq')}")
     if obj.get("prev") != prev_hash or row.prev_hash != prev_hash:
         return ChainProblem(row.seq, "it does not link to the entry before it")
-    columns = {
-        "action": row.action,
-        "content_sha256": row.content_sha256,
-        "time": row.time.strftime(TIME_FORMAT),
-    }
-    for key, value in columns.items():
-        if obj.get(key) != value:
-            return ChainProblem(row.seq, f"its {key} column differs from its hashed leaf")
+    differ = column_problems(row, obj)
+    if differ:
+        return differ[0]
     if prev_time is not None and row.time < prev_time:
         return ChainProblem(row.seq, "its time is earlier than the entry before it")
     return None
+
+
+#: The columns of ``audit_entries`` that repeat what the entry's hashed leaf says, in the order
+#: they are checked: the auditors' filters and pages query them, so each must say what the leaf
+#: says (issue #20), or a filter would credit the wrong officer.
+LEAF_COLUMNS = ("action", "actor_id", "object_type", "object_id", "content_sha256", "time")
+
+
+def leaf_columns(obj: Any) -> tuple[Any, ...]:
+    """What a parsed leaf says each of :data:`LEAF_COLUMNS` holds (None where it says
+    nothing: a leaf that is not the right shape is a finding of its own)."""
+    if not isinstance(obj, dict):
+        obj = {}
+    actor, target = obj.get("actor"), obj.get("object")
+    actor = actor if isinstance(actor, dict) else {}
+    target = target if isinstance(target, dict) else {}
+    return (
+        obj.get("action"),
+        actor.get("id"),
+        target.get("type"),
+        target.get("id"),
+        obj.get("content_sha256"),
+        obj.get("time"),
+    )
+
+
+def stored_columns(row: Any) -> tuple[Any, ...]:
+    """:data:`LEAF_COLUMNS` of a stored row, as its leaf would write them."""
+    return (
+        row.action,
+        row.actor_id,
+        row.object_type,
+        row.object_id,
+        row.content_sha256,
+        row.time.strftime(TIME_FORMAT),
+    )
+
+
+def column_problems(row: Any, obj: Any) -> list[ChainProblem]:
+    """One problem per column of ``row`` that differs from its parsed leaf ``obj``."""
+    return [
+        ChainProblem(row.seq, f"its {name} column differs from its hashed leaf")
+        for name, stored, hashed in zip(
+            LEAF_COLUMNS, stored_columns(row), leaf_columns(obj), strict=True
+        )
+        if type(stored) is not type(hashed) or stored != hashed
+    ]
 
 
 def head_problem(next_seq: int, last_hash: str) -> ChainProblem | None:
