@@ -1,35 +1,38 @@
-"""``gateway audit verify``: the database against its signed checkpoints (issue #8).
+"""``gateway audit verify``: the database against its signed checkpoints (issues #8, #20).
 
-Three checks, each catching what the others cannot:
+Four checks, each catching what the others cannot:
 
 1. the hash chain and the columns beside each leaf (what :func:`gateway.audit.verify_chain`
    checks): an edited entry, a gap, a truncation that left the head row behind;
-2. every stored checkpoint's signature by the log's key, and no two of one size with different
+2. every entry's indexed columns (``LEAF_COLUMNS``: the officer, action and object the
+   auditors' filters query), its ``audit_facets`` rows and its stored post content against
+   what its hashed leaf says, each difference named with its entry, every entry, not only the
+   first: an edit there credits the wrong officer or hides an entry while the chain holds;
+3. every stored checkpoint's signature by the log's key, and no two of one size with different
    roots (a fork, or a forged row: only the key file can sign, and it is not in the database);
-3. the whole log through the offline verifier's own pass (:class:`LogVerifier`): the leaves
+4. the whole log through the offline verifier's own pass (:class:`LogVerifier`): the leaves
    must hash to the latest checkpoint's root and extend every older one, which catches a
    history rewritten and re-chained, a truncation with the head row fixed up, a rollback; and
-   the auditor rules (two-person approval, one outcome per attempt, nothing published twice);
+   the auditor rules (two-person approval, one outcome per attempt, nothing published twice).
 
-and the filter index (``audit_facets``) against the leaves.
-
-Checks 1 and 3 and the leaves' side of the filter index share one pass over the log, read
-through a server-side cursor a batch at a time (memory stays flat on a million entries), and
-use ``gateway-verify``'s block path: one parse of each stored leaf serves all three.
+Checks 1, 2 and 4 share one pass over the log, read through a server-side cursor a batch at a
+time (memory stays flat on a million entries) with each entry's content joined on, plus one
+range query a batch for its facet rows; they use ``gateway-verify``'s block path: one parse of
+each stored leaf serves all three, and a batch whose columns agree is compared a column at a
+time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter, methodcaller
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from gateway.audit.checkpoints import log_size, log_verifier, open_stored
 from gateway.audit.facets import facets_of
@@ -114,7 +117,6 @@ def check_database(previous: Iterable[Checkpoint] = ()) -> DatabaseCheck:
             f"and {scan.more_entry_problems} more differences between entries and their leaves"
         )
     result.problems.extend(str(finding) for finding in scan.report.failures)
-    result.problems.extend(compare_facets(scan.facets))
     return result
 
 
@@ -138,7 +140,6 @@ class LogScan:
         #: (the first ENTRY_PROBLEMS_SHOWN; ``more_entry_problems`` counts the rest).
         self.entry_problems: list[str] = []
         self.more_entry_problems = 0
-        self.facets: Counter[tuple[str, str]] = Counter()
         self._contents: dict[bytes, tuple[str, Any]] = {}
         # The columns' chain, as verify_chain walks it.
         self._prev_hash, self._prev_time, self._expected = GENESIS_HASH, None, 0
@@ -201,13 +202,14 @@ class LogScan:
         """Whether every row's :data:`LEAF_COLUMNS` say what its (verifier-checked) leaf says,
         a column at a time."""
         actions, actors, types, ids, contents, times = columns
-        objects = list(map(_object, parsed))
+        if actions != tuple(map(_action, parsed)) or contents != tuple(map(_content, parsed)):
+            return False
+        if actors != tuple(map(_id, map(_actor, parsed))):
+            return False
+        objects = [target or _NO_OBJECT for target in map(_object, parsed)]
         return (
-            actions == tuple(map(_action, parsed))
-            and actors == tuple(map(_actor_id, parsed))
-            and types == tuple(t for t, _ in objects)
-            and ids == tuple(i for _, i in objects)
-            and contents == tuple(map(_content, parsed))
+            types == tuple(map(_type, objects))
+            and ids == tuple(map(_id, objects))
             and list(map(_format_time, times)) == list(map(_time, parsed))
         )
 
@@ -255,7 +257,7 @@ class LogScan:
         else:
             self.more_entry_problems += 1
 
-    def _stored_facets(self, last: int) -> dict[int, set[tuple[str, str]]]:
+    def _stored_facets(self, last: int) -> set[tuple[int, str, str]]:
         """The ``audit_facets`` rows of the seqs after the previous batch's, up to ``last``:
         one query a batch (the ``seq`` index of migration 0011), not one an entry."""
         stmt = select(AuditFacet.seq, AuditFacet.name, AuditFacet.value).where(
@@ -264,37 +266,35 @@ class LogScan:
         if self._facets_read_to is not None:
             stmt = stmt.where(AuditFacet.seq > self._facets_read_to)
         self._facets_read_to = last
-        found: dict[int, set[tuple[str, str]]] = {}
-        for seq, name, value in db.session.execute(stmt):
-            found.setdefault(seq, set()).add((name, value))
-        return found
+        return set(map(tuple, db.session.execute(stmt)))
 
     def _facets_past_the_end(self) -> None:
         """Facet rows of seqs after the last entry index entries that do not exist."""
-        stmt = select(AuditFacet.seq).order_by(AuditFacet.seq).limit(ENTRY_PROBLEMS_SHOWN)
+        stmt = select(AuditFacet.seq).distinct().order_by(AuditFacet.seq)
         if self._facets_read_to is not None:
             stmt = stmt.where(AuditFacet.seq > self._facets_read_to)
-        for seq in sorted(set(db.session.scalars(stmt))):
+        for seq in db.session.scalars(stmt.limit(ENTRY_PROBLEMS_SHOWN)):
             self._entry_problem(_no_such_entry(seq))
 
     def _check_contents_and_facets(
         self, seqs: Sequence[int], parsed: Sequence[Any], bodies: Sequence[Any]
     ) -> None:
-        """Each entry's stored content against the hash its leaf names, and its facet rows
-        against the facets its leaf and content give; counts those for :func:`compare_facets`."""
-        stored_facets = self._stored_facets(seqs[-1])
-        update, cache, problem = self.facets.update, self._contents, self._entry_problem
+        """Each entry's stored content against the hash its leaf names, and the batch's facet
+        rows against the facets its leaves and contents give: every row, so a row removed,
+        added or moved to another entry is named with the entry."""
+        expected: set[tuple[int, str, str]] = set()
+        add, cache, problem = expected.update, self._contents, self._entry_problem
+        unknown: set[int] = set()  # entries whose facets cannot be worked out
         for seq, leaf, body in zip(seqs, parsed, bodies, strict=True):
-            stored = stored_facets.pop(seq, set())
             if not isinstance(leaf, dict):
-                update(stored)  # an unreadable leaf is already a finding of the checks above
+                unknown.add(seq)  # an unreadable leaf is already a finding of the checks above
                 continue
             named = leaf.get("content_sha256")
             content = None
             if named is not None:
                 if body is None:
                     problem(f"entry {seq}: the post content its leaf names ({named}) is missing")
-                    update(stored)
+                    unknown.add(seq)
                     continue
                 body = bytes(body)
                 digest, content = cache.get(body, _UNSEEN_CONTENT)
@@ -305,47 +305,54 @@ class LogScan:
                 if digest != named:
                     problem(
                         f"entry {seq}: its post content (post_contents) does not match the "
-                        f"content_sha256 its hashed leaf names ({named[:16]}...): it was altered"
+                        f"content_sha256 its hashed leaf names ({str(named)[:16]}...): it was "
+                        "altered"
                     )
-                    update(stored)
+                    unknown.add(seq)
                     continue
                 if not isinstance(content, dict):
-                    update(stored)
+                    unknown.add(seq)
                     continue
             try:
-                expected = facets_of(leaf, content)
-            except (ValueError, AttributeError):
-                update(stored)
+                add([(seq, name, value) for name, value in facets_of(leaf, content)])
+            except (ValueError, AttributeError, TypeError):
+                unknown.add(seq)
+        stored = self._stored_facets(seqs[-1])
+        if stored == expected:
+            return
+        present, gone = set(seqs), set()
+        for row in sorted(stored ^ expected):
+            seq, name, value = row
+            if seq in unknown:
                 continue
-            update(expected)
-            if expected != stored:
-                for name, value in sorted(expected - stored):
-                    problem(
-                        f"entry {seq}: its filter index (audit_facets) lacks {name} {value!r}, "
-                        "which its hashed leaf gives"
-                    )
-                for name, value in sorted(stored - expected):
-                    problem(
-                        f"entry {seq}: its filter index (audit_facets) has {name} {value!r}, "
-                        "which its hashed leaf does not give"
-                    )
-        for seq in sorted(stored_facets):  # rows for seqs between entries: a gap, or made up
-            problem(_no_such_entry(seq))
+            if seq not in present:  # rows for seqs between entries: a gap, or made up
+                if seq not in gone:
+                    gone.add(seq)
+                    problem(_no_such_entry(seq))
+            elif row in expected:
+                problem(
+                    f"entry {seq}: its filter index (audit_facets) lacks {name} {value!r}, "
+                    "which its hashed leaf gives"
+                )
+            else:
+                problem(
+                    f"entry {seq}: its filter index (audit_facets) has {name} {value!r}, "
+                    "which its hashed leaf does not give"
+                )
 
 
 def _no_such_entry(seq: int) -> str:
     return f"the filter index (audit_facets) has rows for entry {seq}, which is not in the log"
 
 
-def _actor_id(leaf: Any) -> Any:
-    return leaf["actor"]["id"]
-
-
-def _object(leaf: Any) -> tuple[Any, Any]:
-    target = leaf["object"]
-    return (None, None) if target is None else (target["type"], target["id"])
-
-
+_actor, _object, _id, _type = (
+    itemgetter("actor"),
+    itemgetter("object"),
+    itemgetter("id"),
+    itemgetter("type"),
+)
+#: What a leaf's ``"object": null`` puts in the object columns.
+_NO_OBJECT = {"type": None, "id": None}
 _UNSEEN = object()
 _UNSEEN_CONTENT = (None, _UNSEEN)
 
@@ -355,31 +362,3 @@ def _loads(data: bytes, unreadable: Any = None) -> Any:
         return json.loads(data)
     except ValueError:
         return unreadable
-
-
-#: Differences listed before "and N more": the first says what happened.
-FACET_PROBLEMS_SHOWN = 5
-
-
-def compare_facets(expected: Counter[tuple[str, str]]) -> list[str]:
-    """Compare how many entries each filter value has in ``audit_facets`` with ``expected``,
-    the counts the leaves give. Counts, not rows, keep memory to one counter a value."""
-    stored = Counter(
-        {
-            (name, value): count
-            for name, value, count in db.session.execute(
-                select(AuditFacet.name, AuditFacet.value, func.count()).group_by(
-                    AuditFacet.name, AuditFacet.value
-                )
-            )
-        }
-    )
-    differ = sorted(key for key in expected.keys() | stored.keys() if expected[key] != stored[key])
-    problems = [
-        f"the filter index says {stored[key]} entries have {key[0]} {key[1]!r} but the entries "
-        f"say {expected[key]}: filtered views and exports would show the wrong entries"
-        for key in differ[:FACET_PROBLEMS_SHOWN]
-    ]
-    if len(differ) > FACET_PROBLEMS_SHOWN:
-        problems.append(f"and {len(differ) - FACET_PROBLEMS_SHOWN} more filter values differ")
-    return problems
