@@ -1,35 +1,38 @@
-"""``gateway audit verify``: the database against its signed checkpoints (issue #8).
+"""``gateway audit verify``: the database against its signed checkpoints (issues #8, #20).
 
-Three checks, each catching what the others cannot:
+Four checks, each catching what the others cannot:
 
 1. the hash chain and the columns beside each leaf (what :func:`gateway.audit.verify_chain`
    checks): an edited entry, a gap, a truncation that left the head row behind;
-2. every stored checkpoint's signature by the log's key, and no two of one size with different
+2. every entry's indexed columns (``LEAF_COLUMNS``: the officer, action and object the
+   auditors' filters query), its ``audit_facets`` rows and its stored post content against
+   what its hashed leaf says, each difference named with its entry, every entry, not only the
+   first: an edit there credits the wrong officer or hides an entry while the chain holds;
+3. every stored checkpoint's signature by the log's key, and no two of one size with different
    roots (a fork, or a forged row: only the key file can sign, and it is not in the database);
-3. the whole log through the offline verifier's own pass (:class:`LogVerifier`): the leaves
+4. the whole log through the offline verifier's own pass (:class:`LogVerifier`): the leaves
    must hash to the latest checkpoint's root and extend every older one, which catches a
    history rewritten and re-chained, a truncation with the head row fixed up, a rollback; and
-   the auditor rules (two-person approval, one outcome per attempt, nothing published twice);
+   the auditor rules (two-person approval, one outcome per attempt, nothing published twice).
 
-and the filter index (``audit_facets``) against the leaves.
-
-Checks 1 and 3 and the leaves' side of the filter index share one pass over the log, read
-through a server-side cursor a batch at a time (memory stays flat on a million entries), and
-use ``gateway-verify``'s block path: one parse of each stored leaf serves all three.
+Checks 1, 2 and 4 share one pass over the log, read through a server-side cursor a batch at a
+time (memory stays flat on a million entries) with each entry's content joined on, plus one
+range query a batch for its facet rows; they use ``gateway-verify``'s block path: one parse of
+each stored leaf serves all three, and a batch whose columns agree is compared a column at a
+time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter, methodcaller
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from gateway.audit.checkpoints import log_size, log_verifier, open_stored
 from gateway.audit.facets import facets_of
@@ -37,6 +40,7 @@ from gateway.audit.log import (
     GENESIS_HASH,
     TIME_FORMAT,
     ChainProblem,
+    column_problems,
     head_problem,
     row_problem,
 )
@@ -107,14 +111,24 @@ def check_database(previous: Iterable[Checkpoint] = ()) -> DatabaseCheck:
         result.problems.append(str(scan.chain_problem))
     result.problems.extend(signatures)
     result.report = scan.report
+    result.problems.extend(scan.entry_problems)
+    if scan.more_entry_problems:
+        result.problems.append(
+            f"and {scan.more_entry_problems} more differences between entries and their leaves"
+        )
     result.problems.extend(str(finding) for finding in scan.report.failures)
-    result.problems.extend(compare_facets(scan.facets))
     return result
+
+
+#: Entries whose columns, filter index or content differ from their leaves, listed one by one
+#: before "and N more": enough to see who was edited, few enough to read.
+ENTRY_PROBLEMS_SHOWN = 20
 
 
 class LogScan:
     """One pass over ``audit_entries`` in ``seq`` order: the columns' chain, the offline
-    verifier's pass (tree, checkpoints, rules) and the facets the leaves imply."""
+    verifier's pass (tree, checkpoints, rules), every entry's columns, filter index rows and
+    post content against its leaf, and the facets the leaves imply."""
 
     def __init__(self, checkpoint: Checkpoint | None, previous: Sequence[Checkpoint]) -> None:
         self.checkpoint, self.previous = checkpoint, list(previous)
@@ -122,10 +136,15 @@ class LogScan:
         self.verifier = LogVerifier(roots_at=sizes)
         self.report = LogReport()
         self.chain_problem: ChainProblem | None = None
-        self.facets: Counter[tuple[str, str]] = Counter()
-        self._contents: dict[bytes, Any] = {}
+        #: Each entry whose indexed columns, facet rows or stored content differ from its leaf
+        #: (the first ENTRY_PROBLEMS_SHOWN; ``more_entry_problems`` counts the rest).
+        self.entry_problems: list[str] = []
+        self.more_entry_problems = 0
+        self._contents: dict[bytes, tuple[str, Any]] = {}
         # The columns' chain, as verify_chain walks it.
         self._prev_hash, self._prev_time, self._expected = GENESIS_HASH, None, 0
+        #: The highest seq whose facet rows were read (None: none yet).
+        self._facets_read_to: int | None = None
 
     def run(self) -> None:
         stmt = (
@@ -135,6 +154,9 @@ class LogScan:
                 AuditEntry.entry_hash,
                 AuditEntry.prev_hash,
                 AuditEntry.action,
+                AuditEntry.actor_id,
+                AuditEntry.object_type,
+                AuditEntry.object_id,
                 AuditEntry.content_sha256,
                 AuditEntry.time,
                 PostContent.content,
@@ -145,13 +167,14 @@ class LogScan:
         )
         for rows in db.session.execute(stmt).partitions():
             self._batch(rows)
+        self._facets_past_the_end()
         if self.chain_problem is None:
             self.chain_problem = head_problem(self._expected, self._prev_hash)
         self.report = self.verifier.finish()
         check_against_checkpoints(self.report, self.checkpoint, self.previous)
 
     def _batch(self, rows: Sequence[Any]) -> None:
-        seqs, stored, hashes, prevs, actions, contents, times, bodies = zip(*rows, strict=True)
+        seqs, stored, hashes, prevs, *columns, bodies = zip(*rows, strict=True)
         leaves = list(map(bytes, stored))
         verifier = self.verifier
         parsed: list[Any] | Sequence[Any] | None = None
@@ -161,40 +184,55 @@ class LogScan:
             done = verifier.partial
         if parsed is None:  # broken here or before: what the verifier parsed, then json.loads
             parsed = [*done, *map(_loads, leaves[len(done) :])]
-        if self.chain_problem is None and not self._columns_hold(
-            seqs, leaves, hashes, prevs, actions, contents, times, parsed
+        # Only a batch the verifier accepted has every leaf in the shape the fast path reads.
+        valid = not verifier.broken and len(parsed) == len(leaves)
+        columns_agree = valid and self._columns_agree(columns, parsed)
+        if self.chain_problem is None and not (
+            columns_agree and self._chain_holds(seqs, leaves, hashes, prevs, columns[-1])
         ):
             self._columns_one_by_one(rows)
-        self._count_facets(parsed, bodies)
+        if not columns_agree:  # every differing column of every entry, not only the first
+            for row, leaf in zip(rows, parsed, strict=True):
+                if isinstance(leaf, dict):
+                    for problem in column_problems(row, leaf):
+                        self._entry_problem(str(problem))
+        self._check_contents_and_facets(seqs, parsed, bodies)
 
-    def _columns_hold(
+    def _columns_agree(self, columns: Sequence[Sequence[Any]], parsed: Sequence[Any]) -> bool:
+        """Whether every row's :data:`LEAF_COLUMNS` say what its (verifier-checked) leaf says,
+        a column at a time."""
+        actions, actors, types, ids, contents, times = columns
+        if actions != tuple(map(_action, parsed)) or contents != tuple(map(_content, parsed)):
+            return False
+        if actors != tuple(map(_id, map(_actor, parsed))):
+            return False
+        objects = [target or _NO_OBJECT for target in map(_object, parsed)]
+        return (
+            types == tuple(map(_type, objects))
+            and ids == tuple(map(_id, objects))
+            and list(map(_format_time, times)) == list(map(_time, parsed))
+        )
+
+    def _chain_holds(
         self,
         seqs: Sequence[int],
         leaves: list[bytes],
         hashes: Sequence[str],
         prevs: Sequence[str],
-        actions: Sequence[str],
-        contents: Sequence[str | None],
         times: Sequence[datetime],
-        parsed: Sequence[Any],
     ) -> bool:
         """Whether the whole batch passes :func:`verify_chain`'s checks, a column at a time.
 
-        Only for a batch the verifier accepted, so every leaf is canonical, its ``seq`` is its
-        position and its ``prev`` the hash of the leaf before; then the columns must say what
-        the leaves say. On ``False`` the batch is walked row by row for the first problem.
+        Only for a batch the verifier accepted whose columns agree with its leaves, so every
+        leaf is canonical, its ``seq`` is its position and its ``prev`` the hash of the leaf
+        before. On ``False`` the batch is walked row by row for the first problem.
         """
-        if self.verifier.broken or len(parsed) != len(leaves):
-            return False
         start, n = self._expected, len(leaves)
         computed = list(map(_hexdigest, map(_sha256, leaves)))
         if (
             seqs != tuple(range(start, start + n))
             or list(hashes) != computed
             or prevs != (self._prev_hash, *computed[:-1])
-            or actions != tuple(map(_action, parsed))
-            or contents != tuple(map(_content, parsed))
-            or list(map(_format_time, times)) != list(map(_time, parsed))
             or (self._prev_time is not None and times[0] < self._prev_time)
         ):
             return False
@@ -211,28 +249,112 @@ class LogScan:
             self._prev_hash, self._prev_time = row.entry_hash, row.time
             self._expected = row.seq + 1
 
-    def _count_facets(self, parsed: Sequence[Any], bodies: Sequence[Any]) -> None:
-        update, cache = self.facets.update, self._contents
-        for leaf, body in zip(parsed, bodies, strict=True):
-            if leaf is None:
-                continue  # an unreadable leaf is already a finding of the checks above
+    def _entry_problem(self, problem: str) -> None:
+        if self.chain_problem is not None and problem == str(self.chain_problem):
+            return  # already the first finding
+        if len(self.entry_problems) < ENTRY_PROBLEMS_SHOWN:
+            self.entry_problems.append(problem)
+        else:
+            self.more_entry_problems += 1
+
+    def _stored_facets(self, last: int) -> set[tuple[int, str, str]]:
+        """The ``audit_facets`` rows of the seqs after the previous batch's, up to ``last``:
+        one query a batch (the ``seq`` index of migration 0011), not one an entry."""
+        stmt = select(AuditFacet.seq, AuditFacet.name, AuditFacet.value).where(
+            AuditFacet.seq <= last
+        )
+        if self._facets_read_to is not None:
+            stmt = stmt.where(AuditFacet.seq > self._facets_read_to)
+        self._facets_read_to = last
+        return set(map(tuple, db.session.execute(stmt)))
+
+    def _facets_past_the_end(self) -> None:
+        """Facet rows of seqs after the last entry index entries that do not exist."""
+        stmt = select(AuditFacet.seq).distinct().order_by(AuditFacet.seq)
+        if self._facets_read_to is not None:
+            stmt = stmt.where(AuditFacet.seq > self._facets_read_to)
+        for seq in db.session.scalars(stmt.limit(ENTRY_PROBLEMS_SHOWN)):
+            self._entry_problem(_no_such_entry(seq))
+
+    def _check_contents_and_facets(
+        self, seqs: Sequence[int], parsed: Sequence[Any], bodies: Sequence[Any]
+    ) -> None:
+        """Each entry's stored content against the hash its leaf names, and the batch's facet
+        rows against the facets its leaves and contents give: every row, so a row removed,
+        added or moved to another entry is named with the entry."""
+        expected: set[tuple[int, str, str]] = set()
+        add, cache, problem = expected.update, self._contents, self._entry_problem
+        unknown: set[int] = set()  # entries whose facets cannot be worked out
+        for seq, leaf, body in zip(seqs, parsed, bodies, strict=True):
+            if not isinstance(leaf, dict):
+                unknown.add(seq)  # an unreadable leaf is already a finding of the checks above
+                continue
+            named = leaf.get("content_sha256")
             content = None
-            if body:
+            if named is not None:
+                if body is None:
+                    problem(f"entry {seq}: the post content its leaf names ({named}) is missing")
+                    unknown.add(seq)
+                    continue
                 body = bytes(body)
-                content = cache.get(body, _UNSEEN)
+                digest, content = cache.get(body, _UNSEEN_CONTENT)
                 if content is _UNSEEN:
                     if len(cache) >= CONTENT_CACHE:
                         cache.clear()
-                    content = cache[body] = _loads(body, _UNREADABLE)
-                if content is _UNREADABLE:
+                    digest, content = cache[body] = (_hexdigest(_sha256(body)), _loads(body))
+                if digest != named:
+                    problem(
+                        f"entry {seq}: its post content (post_contents) does not match the "
+                        f"content_sha256 its hashed leaf names ({str(named)[:16]}...): it was "
+                        "altered"
+                    )
+                    unknown.add(seq)
+                    continue
+                if not isinstance(content, dict):
+                    unknown.add(seq)
                     continue
             try:
-                update(facets_of(leaf, content))
-            except (ValueError, AttributeError):
+                add([(seq, name, value) for name, value in facets_of(leaf, content)])
+            except (ValueError, AttributeError, TypeError):
+                unknown.add(seq)
+        stored = self._stored_facets(seqs[-1])
+        if stored == expected:
+            return
+        present, gone = set(seqs), set()
+        for row in sorted(stored ^ expected):
+            seq, name, value = row
+            if seq in unknown:
                 continue
+            if seq not in present:  # rows for seqs between entries: a gap, or made up
+                if seq not in gone:
+                    gone.add(seq)
+                    problem(_no_such_entry(seq))
+            elif row in expected:
+                problem(
+                    f"entry {seq}: its filter index (audit_facets) lacks {name} {value!r}, "
+                    "which its hashed leaf gives"
+                )
+            else:
+                problem(
+                    f"entry {seq}: its filter index (audit_facets) has {name} {value!r}, "
+                    "which its hashed leaf does not give"
+                )
 
 
-_UNSEEN, _UNREADABLE = object(), object()
+def _no_such_entry(seq: int) -> str:
+    return f"the filter index (audit_facets) has rows for entry {seq}, which is not in the log"
+
+
+_actor, _object, _id, _type = (
+    itemgetter("actor"),
+    itemgetter("object"),
+    itemgetter("id"),
+    itemgetter("type"),
+)
+#: What a leaf's ``"object": null`` puts in the object columns.
+_NO_OBJECT = {"type": None, "id": None}
+_UNSEEN = object()
+_UNSEEN_CONTENT = (None, _UNSEEN)
 
 
 def _loads(data: bytes, unreadable: Any = None) -> Any:
@@ -240,31 +362,3 @@ def _loads(data: bytes, unreadable: Any = None) -> Any:
         return json.loads(data)
     except ValueError:
         return unreadable
-
-
-#: Differences listed before "and N more": the first says what happened.
-FACET_PROBLEMS_SHOWN = 5
-
-
-def compare_facets(expected: Counter[tuple[str, str]]) -> list[str]:
-    """Compare how many entries each filter value has in ``audit_facets`` with ``expected``,
-    the counts the leaves give. Counts, not rows, keep memory to one counter a value."""
-    stored = Counter(
-        {
-            (name, value): count
-            for name, value, count in db.session.execute(
-                select(AuditFacet.name, AuditFacet.value, func.count()).group_by(
-                    AuditFacet.name, AuditFacet.value
-                )
-            )
-        }
-    )
-    differ = sorted(key for key in expected.keys() | stored.keys() if expected[key] != stored[key])
-    problems = [
-        f"the filter index says {stored[key]} entries have {key[0]} {key[1]!r} but the entries "
-        f"say {expected[key]}: filtered views and exports would show the wrong entries"
-        for key in differ[:FACET_PROBLEMS_SHOWN]
-    ]
-    if len(differ) > FACET_PROBLEMS_SHOWN:
-        problems.append(f"and {len(differ) - FACET_PROBLEMS_SHOWN} more filter values differ")
-    return problems

@@ -4,7 +4,9 @@ Every entry is written in the caller's transaction, so it commits or rolls back 
 it records. Writers are serialised by locking the single ``audit_head`` row at commit, which
 also gives contiguous sequence numbers and times that never go backwards. On PostgreSQL that
 lock is taken inside the commit by a deferred trigger (migration 0008) that chains the staged
-entries; on SQLite, and for very large transactions, by :func:`_write_pending` itself.
+entries, or for very large transactions by one call of ``audit_append``: both run as the log's
+owner (migration 0011), so the application's role cannot write the log's tables directly. On
+SQLite the lock is taken by :func:`_write_pending` itself.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from gateway.audit.facets import facets_of
@@ -109,11 +111,6 @@ def record(
     return entry
 
 
-#: Up to this many entry and facet rows are written in one statement (PostgreSQL); a bigger
-#: transaction (an import, the demo log) uses one batched statement per table instead.
-ONE_STATEMENT_ROWS = 200
-
-
 def _dialect_insert(session: Session, model: type) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
@@ -148,9 +145,9 @@ def _write_pending(session: Session) -> None:
     """Chain and write the transaction's entries: lock the head, insert, move the head.
 
     Runs as the session's ``before_commit`` hook, so the entries commit (or fail) with the
-    change they record. On PostgreSQL the contents, entries, facets and the head's move are
-    one statement; elsewhere (or for a very large transaction) one statement each, however
-    many entries the transaction holds.
+    change they record. On PostgreSQL the database chains them (``audit_append``, run as the
+    log's owner: by the commit-time trigger, or called here for a large transaction); on
+    SQLite this does, one statement a table however many entries the transaction holds.
     """
     if session.in_nested_transaction():
         # A savepoint being released, not the commit: writing here would put the entries
@@ -184,8 +181,13 @@ def _write_pending(session: Session) -> None:
         prepared.append((entry, head, content_hash, facets_of(fixed, entry.content)))
     session.flush()  # the transaction's own changes first; the head is locked last
     content_rows = [{"sha256": k, "content": v} for k, v in contents.items()]
-    if session.get_bind().dialect.name == "postgresql" and len(prepared) <= STAGE_MAX_ENTRIES:
-        _stage(session, prepared, content_rows)
+    if session.get_bind().dialect.name == "postgresql":
+        # The application's role may not write the log's tables (README, "grants"): entries
+        # are chained by audit_append, which runs as their owner (migration 0011).
+        if len(prepared) <= STAGE_MAX_ENTRIES:
+            _stage(session, prepared, content_rows)
+        else:
+            _append_in_database(session, prepared, content_rows)
         return
     head_seq, head_hash, head_time = session.execute(
         select(AuditHead.last_seq, AuditHead.last_hash, AuditHead.last_time)
@@ -224,21 +226,6 @@ def _write_pending(session: Session) -> None:
         .values(last_seq=head_seq, last_hash=head_hash, last_time=now)
         .execution_options(synchronize_session=False)
     )
-    if (
-        session.get_bind().dialect.name == "postgresql"
-        and len(entries) + len(facets) <= ONE_STATEMENT_ROWS
-    ):
-        # One round trip while the head is locked: the inserts ride along as data-modifying
-        # WITH clauses of the head's update (PostgreSQL runs each exactly once, to completion,
-        # in the same statement). Every publish, approval and edit waits for this lock, and
-        # each round trip made while holding it is time all of them wait.
-        ctes = [insert(AuditEntry.__table__).values(entries).cte("new_entries")]
-        if content_rows:
-            ctes.append(_contents_cte(session, content_rows))
-        if facets:
-            ctes.append(insert(AuditFacet.__table__).values(facets).cte("new_facets"))
-        session.execute(move_head.add_cte(*ctes))
-        return
     if content_rows:
         # Two transactions may store the same new content at once: the second one's insert
         # is a no-op, not an IntegrityError that would undo its change.
@@ -252,8 +239,8 @@ def _write_pending(session: Session) -> None:
 
 
 #: A PostgreSQL transaction with at most this many entries stages them for the commit-time
-#: trigger; a bigger one (an import) is chained here in Python, in a few batched statements,
-#: rather than by one trigger call an entry.
+#: trigger; a bigger one (an import) is chained by one call of ``audit_append`` before the
+#: commit, rather than by one trigger call an entry.
 STAGE_MAX_ENTRIES = 50
 
 
@@ -280,6 +267,30 @@ def _stage(
     if content_rows:
         statement = statement.add_cte(_contents_cte(session, content_rows))
     session.execute(statement)
+
+
+def _append_in_database(
+    session: Session,
+    prepared: list[tuple[Entry, bytes, str | None, set[tuple[str, str]]]],
+    content_rows: list[dict[str, Any]],
+) -> None:
+    """A large transaction's entries, chained by PostgreSQL in one call of ``audit_append``
+    (migration 0011), which locks the head, writes them and moves the head once."""
+    if content_rows:
+        session.execute(
+            _dialect_insert(session, PostContent).on_conflict_do_nothing(), content_rows
+        )
+    session.execute(
+        _AUDIT_APPEND,
+        {
+            "heads": [head for _, head, _, _ in prepared],
+            "facets": [json.dumps(sorted(facets)) for _, _, _, facets in prepared],
+            "at": utcnow(),
+        },
+    )
+
+
+_AUDIT_APPEND = text("SELECT audit_append(CAST(:heads AS bytea[]), CAST(:facets AS text[]), :at)")
 
 
 def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
@@ -370,17 +381,59 @@ def row_problem(
         return ChainProblem(row.seq, f"its leaf says it is entry {obj.get('seq')}")
     if obj.get("prev") != prev_hash or row.prev_hash != prev_hash:
         return ChainProblem(row.seq, "it does not link to the entry before it")
-    columns = {
-        "action": row.action,
-        "content_sha256": row.content_sha256,
-        "time": row.time.strftime(TIME_FORMAT),
-    }
-    for key, value in columns.items():
-        if obj.get(key) != value:
-            return ChainProblem(row.seq, f"its {key} column differs from its hashed leaf")
+    differ = column_problems(row, obj)
+    if differ:
+        return differ[0]
     if prev_time is not None and row.time < prev_time:
         return ChainProblem(row.seq, "its time is earlier than the entry before it")
     return None
+
+
+#: The columns of ``audit_entries`` that repeat what the entry's hashed leaf says, in the order
+#: they are checked: the auditors' filters and pages query them, so each must say what the leaf
+#: says (issue #20), or a filter would credit the wrong officer.
+LEAF_COLUMNS = ("action", "actor_id", "object_type", "object_id", "content_sha256", "time")
+
+
+def leaf_columns(obj: Any) -> tuple[Any, ...]:
+    """What a parsed leaf says each of :data:`LEAF_COLUMNS` holds (None where it says
+    nothing: a leaf that is not the right shape is a finding of its own)."""
+    if not isinstance(obj, dict):
+        obj = {}
+    actor, target = obj.get("actor"), obj.get("object")
+    actor = actor if isinstance(actor, dict) else {}
+    target = target if isinstance(target, dict) else {}
+    return (
+        obj.get("action"),
+        actor.get("id"),
+        target.get("type"),
+        target.get("id"),
+        obj.get("content_sha256"),
+        obj.get("time"),
+    )
+
+
+def stored_columns(row: Any) -> tuple[Any, ...]:
+    """:data:`LEAF_COLUMNS` of a stored row, as its leaf would write them."""
+    return (
+        row.action,
+        row.actor_id,
+        row.object_type,
+        row.object_id,
+        row.content_sha256,
+        row.time.strftime(TIME_FORMAT),
+    )
+
+
+def column_problems(row: Any, obj: Any) -> list[ChainProblem]:
+    """One problem per column of ``row`` that differs from its parsed leaf ``obj``."""
+    return [
+        ChainProblem(row.seq, f"its {name} column differs from its hashed leaf")
+        for name, stored, hashed in zip(
+            LEAF_COLUMNS, stored_columns(row), leaf_columns(obj), strict=True
+        )
+        if type(stored) is not type(hashed) or stored != hashed
+    ]
 
 
 def head_problem(next_seq: int, last_hash: str) -> ChainProblem | None:

@@ -51,3 +51,5 @@ class AuditFacet(db.Model):
 # pages order by seq, newest first), instead of sorting every matching row.
 Index("ix_audit_entries_action_seq", AuditEntry.action, AuditEntry.seq)
 Index("ix_audit_entries_actor_id_seq", AuditEntry.actor_id, AuditEntry.seq)
+# ``gateway audit verify`` reads the facet rows of each batch of entries by a range of seq.
+Index("ix_audit_facets_seq", AuditFacet.seq)

@@ -111,7 +111,10 @@ TAMPERING = [
     (_swap_two, "entry 2"),
     (_rewrite_and_forge_a_checkpoint, "not one this log's key signed"),
     (_fork, "a fork"),
-    (_hide_an_entry_from_filters, "the filter index says 0 entries have outcome 'failed'"),
+    (
+        _hide_an_entry_from_filters,
+        "entry 0: its filter index (audit_facets) lacks outcome 'failed', which its hashed leaf",
+    ),
 ]
 
 
