@@ -175,3 +175,8 @@ def verify_command(previous: tuple[Path, ...]) -> None:
         )
     if kept:
         click.echo(f"It extends the {len(kept)} checkpoint(s) given with --previous.")
+    flags = result.report.flags if result.report is not None else []
+    for flag in flags[:MAX_PROBLEMS_SHOWN]:
+        click.echo(f"For review: {flag}")
+    if len(flags) > MAX_PROBLEMS_SHOWN:
+        click.echo(f"For review: ... and {len(flags) - MAX_PROBLEMS_SHOWN} more")

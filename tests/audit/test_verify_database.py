@@ -178,3 +178,44 @@ def test_a_rollback_of_log_and_checkpoints_is_caught_by_a_checkpoint_kept_elsewh
     result = _verify(runner, "--previous", str(later))
     assert result.exit_code == 1
     assert "covers 8: entries were removed" in result.output
+
+
+def _officer(user_id):
+    return Actor(id=user_id, email=f"officer{user_id}@council.example", kind="user")
+
+
+def test_the_in_app_check_fails_an_approval_by_an_editor_and_lists_a_managed_account(app, runner):
+    # Issue 20: the same rules as gateway-verify, on the database's own log.
+    with app.app_context():
+        record("user.created", actor=_officer(9), obj=("user", 5), payload={"roles": ["officer"]})
+        record(
+            "post.created",
+            actor=_officer(5),
+            obj=("post", 1),
+            payload={"author_id": 5, "emergency_category": None},
+        )
+        record(
+            "post.approved",
+            actor=_officer(9),
+            obj=("post", 1),
+            payload={"author_id": 5, "approver_id": 9, "fingerprint": "x"},
+        )
+        db.session.commit()
+    flagged = _verify(runner)
+    assert flagged.exit_code == 0, flagged.output
+    assert (
+        "For review: entry 2: post 1 was approved by user 9, who created or changed the "
+        "account of its writer, user 5" in flagged.output
+    )
+    with app.app_context():
+        record("post.edited", actor=_officer(7), obj=("post", 1), payload={"author_id": 5})
+        record(
+            "post.approved",
+            actor=_officer(7),
+            obj=("post", 1),
+            payload={"author_id": 5, "approver_id": 7, "fingerprint": "y"},
+        )
+        db.session.commit()
+    result = _verify(runner)
+    assert result.exit_code == 1
+    assert "approved by user 7, who edited it since its last approval" in result.output
