@@ -36,10 +36,13 @@ def tiny_jpeg(shade: int = 0) -> bytes:
     if not -7 <= shade <= 7:
         raise ValueError("shade must be between -7 and 7")
     soi = b"\xff\xd8"
-    dqt = b"\xff\xdb\x00\x43\x00" + bytes([1] * 64)
+    # The DC step is 16, so shades differ in their pixels too (and stay different when the
+    # gateway decodes and re-encodes an image).
+    dqt = b"\xff\xdb\x00\x43\x00" + bytes([16] + [1] * 63)
     sof0 = b"\xff\xc0\x00\x0b\x08\x00\x08\x00\x08\x01\x01\x11\x00"
-    # DC table: DC difference categories 0..3, each with a 2-bit code (00, 01, 10, 11).
-    dht_dc = b"\xff\xc4\x00\x17\x00" + bytes([0, 4] + [0] * 14) + bytes([0, 1, 2, 3])
+    # DC table: DC difference categories 0..2 with 2-bit codes (00, 01, 10) and 3 with a 3-bit
+    # one (110): a code of all 1-bits is reserved (T.81 C), and libjpeg refuses to decode one.
+    dht_dc = b"\xff\xc4\x00\x17\x00" + bytes([0, 3, 1] + [0] * 13) + bytes([0, 1, 2, 3])
     # AC table: one 1-bit code (0) for end-of-block.
     dht_ac = b"\xff\xc4\x00\x14\x10" + bytes([1] + [0] * 15) + bytes([0])
     sos = b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
@@ -51,11 +54,15 @@ def tiny_jpeg(shade: int = 0) -> bytes:
     return soi + dqt + sof0 + dht_dc + dht_ac + sos + scan + eoi
 
 
+#: The DC table's Huffman code of each difference category (see tiny_jpeg).
+DC_CODES = {0: "00", 1: "01", 2: "10", 3: "110"}
+
+
 def _dc_bits(value: int) -> str:
     """Huffman code plus magnitude bits of one DC difference (T.81 F.1.2.1)."""
     if value == 0:
-        return "00"
+        return DC_CODES[0]
     category = abs(value).bit_length()
-    code = format(category, "02b")
+    code = DC_CODES[category]
     magnitude = value if value > 0 else value + (1 << category) - 1
     return code + format(magnitude, f"0{category}b")

@@ -24,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from gateway import (
         admin,
         auth,
+        converters,
         database,
         emergency,
         errors,
@@ -35,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     from gateway.publishing import media
 
+    converters.init_app(app)
     security.init_app(app)
     database.init_app(app)
     queue.init_app(app)

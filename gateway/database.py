@@ -13,13 +13,21 @@ from gateway.extensions import db, migrate
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 #: How long a SQLite writer waits for another process's transaction before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: The SQLite file holds every post, approval and credential ciphertext: only the gateway's own
+#: user reads it, and its instance folder (issue #20). SQLite gives the -wal and -shm files the
+#: database file's mode when it creates them; existing ones are set again at each connection.
+SQLITE_FILE_MODE = 0o600
+INSTANCE_FOLDER_MODE = 0o700
+SQLITE_SIDE_FILES = ("", "-wal", "-shm")
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        instance = Path(app.instance_path)
+        instance.mkdir(mode=INSTANCE_FOLDER_MODE, parents=True, exist_ok=True)
+        instance.chmod(INSTANCE_FOLDER_MODE)
     else:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
     app.config.setdefault("SQLALCHEMY_TRACK_MODIFICATIONS", False)
@@ -53,7 +61,21 @@ def _make_sqlite_safe(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        _restrict_files(engine.url.database)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _restrict_files(database: str | None) -> None:
+    """The database file and its -wal and -shm files at 0600, whatever the umask made them."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    for suffix in SQLITE_SIDE_FILES:
+        path = Path(database + suffix)
+        try:
+            if path.stat().st_mode & 0o777 != SQLITE_FILE_MODE:
+                path.chmod(SQLITE_FILE_MODE)
+        except FileNotFoundError:
+            continue

@@ -16,7 +16,11 @@ MESSAGES = {
     403: ("You do not have permission to see this page", "Ask an administrator for access."),
     404: ("Page not found", "Check the address, or go to the dashboard."),
     405: ("That is not allowed here", "Go back and use the buttons on the page."),
-    413: ("The upload is too large", "Choose a smaller file."),
+    413: (
+        "What you sent is too large",
+        "Nothing was saved. A post can have up to 4 images of up to 10 MB each and up to "
+        "63,206 characters of text: choose smaller images, or shorten the text, and try again.",
+    ),
     409: (
         "Someone else changed this at the same moment",
         "Nothing you sent was saved. Open the page again to see how it is now, then make your "

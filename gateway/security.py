@@ -34,8 +34,19 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_DOMAIN=None,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"]),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out
-        MAX_CONTENT_LENGTH=app.config.get("MAX_CONTENT_LENGTH", 25 * 1024 * 1024),
     )
+
+    # First of all the before-request steps: a body over MAX_CONTENT_LENGTH is refused before
+    # anything reads it, signs anyone in or opens a database transaction (on SQLite every
+    # transaction takes the write lock: gateway.database). Bodies without a length (chunked)
+    # are cut off by Werkzeug at the same limit as they are read.
+    @app.before_request
+    def _refuse_oversized_bodies():
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
+        return None
+
     if not app.config["SESSION_COOKIE_SECURE"]:
         # Without Secure the browser would refuse a __Host- cookie.
         app.config["SESSION_COOKIE_NAME"] = "session"

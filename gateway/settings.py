@@ -48,6 +48,17 @@ DEFAULT_MAIL_FROM = "publishing-gateway@council.example"
 #: A compromised duty officer's account must not be able to flood the council's channels
 #: (issue 7). The limit is per officer, so a second duty officer can still post.
 DEFAULT_EMERGENCY_POSTS_PER_HOUR = 5
+#: The largest request the web app reads, in MB (issue #20): a post's 4 images at the image
+#: rules' 10 MB each (gateway.posts.images.MAX_IMAGE_BYTES), plus its text, alt texts and the
+#: multipart framing. Anything bigger is refused with a 413 before it is read.
+DEFAULT_MAX_REQUEST_MB = 41
+#: The largest form field that is not a file, held in memory (Werkzeug's own default is
+#: 500 kB): a post's 63,206 characters are at most 253 kB in UTF-8, a register pasted as text
+#: is larger, so 2 MB; a field cannot be bigger than this, whatever its validator says.
+MAX_FORM_MEMORY_BYTES = 2 * 1024 * 1024
+#: Form fields and files in one request: the post form has about 20, a channel list of a few
+#: dozen checkboxes adds some; thousands are only ever an attack on the parser.
+MAX_FORM_PARTS = 500
 #: One address: something@domain.tld, no spaces, commas or angle brackets (no display names,
 #: so a setting cannot smuggle a second address or a header into a message).
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
@@ -316,5 +327,12 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "CHECKPOINT_MINUTES": _int(env, "GATEWAY_CHECKPOINT_MINUTES", DEFAULT_CHECKPOINT_MINUTES),
         "CHECKPOINT_DIR": _folder(env, "GATEWAY_CHECKPOINT_DIR"),
+        # Flask's MAX_CONTENT_LENGTH is None (read any size) unless set: a 10 MB text killed a
+        # web worker (issue #20).
+        "MAX_CONTENT_LENGTH": _int(env, "GATEWAY_MAX_REQUEST_MB", DEFAULT_MAX_REQUEST_MB)
+        * 1024
+        * 1024,
+        "MAX_FORM_MEMORY_SIZE": MAX_FORM_MEMORY_BYTES,
+        "MAX_FORM_PARTS": MAX_FORM_PARTS,
         **_smtp(env, mode),
     }

@@ -7,7 +7,7 @@ the audit payload names which credential fields changed, not their values.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,8 @@ NEEDED = {
     publisher.platform: publisher.required_credentials
     for publisher in (XPublisher, FacebookPublisher, InstagramPublisher)
 }
+#: The longest platform reason shown on "Test connection": a real platform's is one sentence.
+MAX_SHOWN_REASON = 300
 CREDENTIAL_FIELDS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 
 
@@ -149,13 +151,21 @@ def channel_test(channel_id: int):
             credentials=secrets,
             base_url=channel.base_url,
         )
-        with adapter_for(config) as adapter:
+        # The same guard as publishing (issue #20): a base URL inside our network is refused
+        # unless GATEWAY_PLATFORM_ALLOWED_HOSTS names its host.
+        allowed = tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
+        with adapter_for(config, allowed_hosts=allowed) as adapter:
             account = adapter.check_connection()
     except CredentialsError as exc:
         problem = f"The stored credentials cannot be read: {exc}. Reconnect the channel."
     except PublishError as exc:
-        # Our adapters' errors carry the platform's reason, never the credentials.
-        problem = f"The platform refused the connection: {exc}"
+        # Our adapters' errors carry the platform's reason (a field of its JSON error, never
+        # the body as such, and nothing at all from a refused address or a redirect), never
+        # the credentials; cut short in case an unexpected host fills that field.
+        reason = str(exc)
+        if len(reason) > MAX_SHOWN_REASON:
+            reason = reason[:MAX_SHOWN_REASON] + "…"
+        problem = f"The platform refused the connection: {reason}"
     record(
         "channel.connection_tested",
         actor=Actor.of(current_user),

@@ -3,7 +3,7 @@ modules; every change writes an audit entry in the same transaction (issue 3).""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -36,7 +36,11 @@ def index():
             ("closures", ClosureDay),
         )
     }
-    return render_template("admin/index.html", counts=counts)
+    return render_template(
+        "admin/index.html",
+        counts=counts,
+        checkpoint_dir=current_app.config.get("CHECKPOINT_DIR"),
+    )
 
 
 @bp.get("/users")

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from gateway.audit.query import AuditFilter
+from gateway.converters import MAX_ID
 from gateway.forms.fields import DateInputField, DateOptional
 from gateway.transparency.rules import OUTCOMES
 
@@ -111,7 +112,10 @@ class AuditFilterForm(Form):
     post = IntegerField(
         "Post number",
         widget=GovTextInput(),
-        validators=[Optional(), NumberRange(min=1, message="Post number must be 1 or more")],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message=f"Post number must be between 1 and {MAX_ID:,}"),
+        ],
     )
     emergency = RadioField(
         "Emergency posts",

@@ -29,6 +29,7 @@ from gateway.audit.check import check_database
 from gateway.audit.exports import csv_of, export_zip
 from gateway.audit.query import AuditFilter, page, post_history
 from gateway.auditor.forms import AuditFilterForm
+from gateway.converters import MAX_BIG_ID
 from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import AuditEntry, Channel, User
@@ -67,7 +68,8 @@ def _cursor(name: str) -> int | None:
     raw = request.args.get(name, "")
     if not raw:
         return None
-    if not raw.isdigit():
+    # A sequence number fits PostgreSQL's bigint: a longer one is no entry (issue #20).
+    if not raw.isdigit() or len(raw) > len(str(MAX_BIG_ID)) or int(raw) > MAX_BIG_ID:
         abort(400)
     return int(raw)
 
@@ -90,7 +92,7 @@ def post(post_id: int) -> Any:
     )
 
 
-@bp.get("/entries/<int:seq>")
+@bp.get("/entries/<bigint:seq>")
 @requires(*READERS)
 def entry(seq: int) -> Any:
     row = db.session.get(AuditEntry, seq)

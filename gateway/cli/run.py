@@ -25,6 +25,19 @@ DEFAULT_PORT = 8000
 FIRST_ADMIN_EMAIL = "admin@gateway.local"
 
 
+#: Said at every start until GATEWAY_CHECKPOINT_DIR is set (issue #20): without it the signed
+#: checkpoints live only in the database that they are meant to vouch for.
+CHECKPOINT_DIR_WARNING = (
+    "Warning: GATEWAY_CHECKPOINT_DIR is not set: signed checkpoints of the publish log are kept "
+    "only in the database; set it to a folder the operators cannot rewrite."
+)
+
+
+def _warn_without_checkpoint_dir(cfg: dict) -> None:
+    if not cfg.get("CHECKPOINT_DIR"):
+        click.echo(CHECKPOINT_DIR_WARNING, err=True)
+
+
 @click.command(
     "web",
     help="Serve the web app: gunicorn, several worker processes (one per core by default).",
@@ -49,9 +62,10 @@ def web_command(host: str, port: int, workers: int | None, threads: int | None) 
     # Check the settings here, once, so a missing secret stops the start with one clear line
     # instead of every worker failing to boot.
     try:
-        settings.load()
+        cfg = settings.load()
     except settings.SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    _warn_without_checkpoint_dir(cfg)
     serve.serve(
         host,
         port,
@@ -217,6 +231,7 @@ def up_command(host: str, port: int, demo: bool) -> None:
         cfg = settings.load()
     except settings.SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+    _warn_without_checkpoint_dir(cfg)
     instance = Path(cfg["INSTANCE_PATH"])
     os.environ["GATEWAY_INSTANCE_PATH"] = str(instance)
     redis_server = None

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from gateway.domain.emergency import CATEGORIES
-from gateway.web.forms import ChannelsField
+from gateway.web.forms import MAX_TEXT_CHARS, TEXT_MAX_MESSAGE, ChannelsField
 
 
 class EmergencyForm(FlaskForm):
@@ -26,7 +26,10 @@ class EmergencyForm(FlaskForm):
     text = TextAreaField(
         "Text of the post",
         widget=GovCharacterCount(),
-        validators=[InputRequired("Enter the text of the post")],
+        validators=[
+            InputRequired("Enter the text of the post"),
+            Length(max=MAX_TEXT_CHARS, message=TEXT_MAX_MESSAGE),
+        ],
     )
     channels = ChannelsField(
         "Channels",

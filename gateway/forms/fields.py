@@ -10,6 +10,12 @@ from wtforms import DateField
 
 #: GOV.UK "Date input": the three boxes arrive as day, month, year.
 DATE_PARTS = 3
+#: The years a date box accepts. Nothing the council dates is before 1000 or after 9000, and
+#: the pages add days and weeks to the dates they are given: at 9999 that overflowed Python's
+#: date into a 500 (issue #20).
+MIN_YEAR, MAX_YEAR = 1000, 9000
+#: Digits a box may hold: int() of a very long string is slow, or refused past 4,300 digits.
+MAX_PART_DIGITS = 4
 
 
 class DateInputField(DateField):
@@ -35,8 +41,10 @@ class DateInputField(DateField):
             self.data = None
             raise ValueError(f"{self.label.text} must include {' and '.join(missing)}")
         try:
+            if any(len(p) > MAX_PART_DIGITS for p in parts):
+                raise ValueError
             day, month, year = (int(p) for p in parts)
-            if year < 1000:
+            if not MIN_YEAR <= year <= MAX_YEAR:
                 raise ValueError
             self.data = date(year, month, day)
         except ValueError:

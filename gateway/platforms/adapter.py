@@ -47,8 +47,11 @@ class PlatformAdapter(ClosingMixin):
 
     def _route(self, session: requests.Session) -> requests.Session:
         """``session``, sending the platform's hosts to the channel's base URL (the fake
-        platform, for training) and giving up on a request after the adapter's timeout."""
-        return mount_transport(session, self.hosts, self._channel.base_url, self._timeout)
+        platform, for training), giving up on a request after the adapter's timeout, and
+        refusing hosts inside our network that ``allowed_hosts`` does not name."""
+        return mount_transport(
+            session, self.hosts, self._channel.base_url, self._timeout, self._allowed_hosts
+        )
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._secrets)

@@ -9,6 +9,7 @@ from collections.abc import Collection
 import requests
 
 from gateway.platforms.errors import Rejected, Retryable
+from gateway.platforms.transport import RefusedDestination, RefusedRedirect, guarded_session
 from gateway.platforms.urls import is_public_url
 
 # The largest image any of our platforms accepts (Facebook: 10 MB); a bigger download is
@@ -41,17 +42,23 @@ def fetch_image_bytes(url: str, *, platform: str, allowed_hosts: Collection[str]
     if not is_public_url(url, allowed_hosts=allowed_hosts):
         raise Rejected("the image URL does not point at a public address", platform=platform)
     try:
-        # No redirects: a public URL could redirect to a private one after our check.
-        with requests.get(
-            url, timeout=IMAGE_FETCH_TIMEOUT_SECONDS, stream=True, allow_redirects=False
-        ) as response:
-            if response.is_redirect:
-                raise Rejected("the image URL redirects elsewhere", platform=platform)
+        # The guarded session checks the address again as it connects, and refuses redirects:
+        # a public URL could redirect to a private one after our check.
+        with (
+            guarded_session(IMAGE_FETCH_TIMEOUT_SECONDS, allowed_hosts) as session,
+            session.get(url, stream=True, allow_redirects=False) as response,
+        ):
             if response.status_code != 200:
                 raise Retryable(
                     f"could not fetch the image (HTTP {response.status_code})", platform=platform
                 )
             data = response.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
+    except RefusedRedirect:
+        raise Rejected("the image URL redirects elsewhere", platform=platform) from None
+    except RefusedDestination:
+        raise Rejected(
+            "the image URL does not point at a public address", platform=platform
+        ) from None
     except requests.RequestException as exc:
         raise Retryable(
             f"could not fetch the image ({type(exc).__name__})", platform=platform

@@ -111,10 +111,10 @@ def _image_rows(new_images: Sequence[NewImage]) -> list[PostImage]:
     rows = []
     for position, new in enumerate(new_images):
         try:
-            checked = image_store.inspect_image(new.data, new.filename)
+            checked = image_store.clean_image(new.data, new.filename)  # EXIF gone (#20)
         except image_store.ImageError as exc:
             raise PostError(str(exc), "images") from None
-        image_store.store(new.data, checked.sha256)
+        image_store.store(checked.data, checked.sha256)
         rows.append(
             PostImage(
                 position=position,

@@ -25,12 +25,25 @@ from wtforms import (
 )
 from wtforms.fields import FieldList, FormField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from gateway.forms.fields import DateInputField, DateOptional
+from gateway.posts.service import MAX_TEXT_CHARS
 
 #: Image slots on the form. X allows four images a post, the fewest of our platforms.
 IMAGE_SLOTS = 4
+#: What a post's text may be: Facebook's limit, the longest of our platforms (the service
+#: checks the same limit; the form refuses it first, before any guardrail or preview runs).
+TEXT_MAX_MESSAGE = f"The text must be {MAX_TEXT_CHARS:,} characters or fewer"
+#: A time typed as people write it ("9:30am") is never longer than this.
+TIME_MAX = 20
 #: The written reason a rejection or a referral decision needs: enough to tell the author why.
 REASON_MAX = 2000
 _TIME = re.compile(r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
@@ -95,7 +108,10 @@ class PostForm(FlaskForm):
     text = TextAreaField(
         "Text of the post",
         widget=GovCharacterCount(),
-        validators=[InputRequired("Enter the text of the post")],
+        validators=[
+            InputRequired("Enter the text of the post"),
+            Length(max=MAX_TEXT_CHARS, message=TEXT_MAX_MESSAGE),
+        ],
     )
     channels = ChannelsField(
         "Channels",
@@ -111,10 +127,13 @@ class PostForm(FlaskForm):
     publish_time = LondonTimeField(
         "Time it goes out (UK time)",
         description="For example, 9:30am or 14:30",
-        validators=[Optional()],
+        validators=[Optional(), Length(max=TIME_MAX, message="Enter the time like 9:30am")],
     )
     images = FieldList(FormField(ImageForm), min_entries=IMAGE_SLOTS, max_entries=IMAGE_SLOTS)
-    expected_version = HiddenField()
+    # Sent back as the form had it; anything but a small whole number was not (a 500 before).
+    expected_version = HiddenField(
+        validators=[Regexp(r"^\d{0,18}$", message="Open the post again and make your change")]
+    )
 
 
 class ReasonForm(FlaskForm):

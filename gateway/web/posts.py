@@ -222,7 +222,9 @@ def _findings_view(post: Post | None) -> tuple[list, list]:
 
 
 def _previews(text: str, channel_ids: list[int]) -> list[dict]:
-    if not text or not channel_ids:
+    # Text over the limit is refused by the form: counting it for a preview is the slow work
+    # that held SQLite's write lock for seconds (issue #20).
+    if not text or not channel_ids or len(text) > service.MAX_TEXT_CHARS:
         return []
     channels = db.session.scalars(
         select(Channel).where(Channel.id.in_(channel_ids)).order_by(Channel.display_name)

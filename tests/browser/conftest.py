@@ -156,6 +156,8 @@ def live_site(app, fake_server):
         port = base_url.rsplit(":", 1)[1]
         app.config["SERVER_NAME"] = f"localhost:{port}"
         app.config["PUBLIC_URL"] = f"http://localhost:{port}"
+        # The fake platform is on loopback: allowed by name, as in training (issue #20).
+        app.config["PLATFORM_ALLOWED_HOSTS"] = (fake_server.split("://", 1)[1].split(":")[0],)
         with FakePlatformControl(fake_server) as control:
             control.reset()
             control.register_account(

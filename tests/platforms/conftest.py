@@ -20,6 +20,9 @@ from tests.platforms.accounts import (
     X_CREDENTIALS,
 )
 
+#: GATEWAY_PLATFORM_ALLOWED_HOSTS for the fake platform and the image server, both on loopback.
+LOOPBACK = ("127.0.0.1",)
+
 
 @pytest.fixture(scope="session")
 def fake_server() -> Iterator[str]:
@@ -91,7 +94,7 @@ def publisher(channel: Callable[..., ChannelConfig]) -> Iterator[Callable[..., P
 
     def make(platform: str, **credentials: str) -> Publisher:
         # Instagram fetches images from the test image server on 127.0.0.1: allow it.
-        adapter = adapter_for(channel(platform, **credentials), allowed_hosts=("127.0.0.1",))
+        adapter = adapter_for(channel(platform, **credentials), allowed_hosts=LOOPBACK)
         made.append(adapter)
         return adapter
 

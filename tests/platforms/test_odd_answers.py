@@ -16,6 +16,7 @@ from gateway.platforms import (
     Retryable,
     adapter_for,
 )
+from tests.platforms.conftest import LOOPBACK
 
 
 def _bad_gateway(environ, start_response):
@@ -49,7 +50,7 @@ REQUEST = DeliveryRequest(1, "a", "Hello", ())
 def test_html_502_on_the_post_is_outcome_unknown_and_on_a_read_retryable(
     channel, bad_gateway, platform
 ):
-    adapter = adapter_for(replace(channel(platform), base_url=bad_gateway))
+    adapter = adapter_for(replace(channel(platform), base_url=bad_gateway), allowed_hosts=LOOPBACK)
     try:
         with pytest.raises(OutcomeUnknown) as caught:
             adapter.publish(REQUEST)
@@ -62,7 +63,7 @@ def test_html_502_on_the_post_is_outcome_unknown_and_on_a_read_retryable(
 
 @pytest.mark.parametrize("platform", ["x", "facebook", "instagram"])
 def test_unreadable_success_is_never_a_library_exception(channel, garbage_ok, platform):
-    adapter = adapter_for(replace(channel(platform), base_url=garbage_ok))
+    adapter = adapter_for(replace(channel(platform), base_url=garbage_ok), allowed_hosts=LOOPBACK)
     try:
         with pytest.raises(PublishError):
             adapter.check_connection()

@@ -19,6 +19,7 @@ from gateway.platforms import (
     adapter_for,
 )
 from tests.platforms.accounts import JPEG, OTHER_JPEG, X_ACCOUNT
+from tests.platforms.conftest import LOOPBACK
 
 
 def req(text: str, *media: MediaItem, delivery_id: int = 1) -> DeliveryRequest:
@@ -68,8 +69,12 @@ def test_image_given_by_url_is_fetched_and_uploaded(fake, publisher, image_serve
 
 def test_image_url_on_a_private_address_is_refused_without_allowance(fake, channel, image_server):
     image = MediaItem(None, f"{image_server}/photo.jpg", "image/jpeg", "alt")
-    # No allowed_hosts: 127.0.0.1 is a private address.
-    with adapter_for(channel("x")) as adapter, pytest.raises(Rejected, match="public address"):
+    # Only the fake platform's own host and port are allowed: the image server's port is not.
+    fake_host = channel("x").base_url.split("://", 1)[1]
+    with (
+        adapter_for(channel("x"), allowed_hosts=(fake_host,)) as adapter,
+        pytest.raises(Rejected, match="public address"),
+    ):
         adapter.publish(req("x", image))
     assert fake.posts("x") == []
 
@@ -210,7 +215,9 @@ def test_server_error_on_a_read_is_retryable(fake, publisher):
 
 def test_platform_down_is_retryable(channel):
     # Nothing listens on port 9 of 127.0.0.1: the connection is refused before a byte is sent.
-    adapter = adapter_for(replace(channel("x"), base_url="http://127.0.0.1:9"))
+    adapter = adapter_for(
+        replace(channel("x"), base_url="http://127.0.0.1:9"), allowed_hosts=LOOPBACK
+    )
     try:
         with pytest.raises(Retryable, match="could not connect"):
             adapter.publish(req("hello"))
@@ -220,7 +227,7 @@ def test_platform_down_is_retryable(channel):
 
 def test_slow_platform_after_sending_is_outcome_unknown(fake, channel):
     fake.inject_fault("latency", account_id=X_ACCOUNT, latency_ms=600, path_contains="/tweets")
-    adapter = adapter_for(channel("x"), timeout=0.2)
+    adapter = adapter_for(channel("x"), timeout=0.2, allowed_hosts=LOOPBACK)
     try:
         with pytest.raises(OutcomeUnknown, match="did not answer in time"):
             adapter.publish(req("Slow"))

@@ -34,6 +34,8 @@ def fake_server():
 
 def test_add_a_channel_test_it_and_disable_it(app, people, fake_server):
     admin = people["admin"]
+    # The fake platform is on loopback: allowed by name, as in training (issue #20).
+    app.config["PLATFORM_ALLOWED_HOSTS"] = ("127.0.0.1",)
     with FakePlatformControl(fake_server) as control:
         control.reset()
         control.register_account("facebook", PAGE_ID, {"access_token": PAGE_TOKEN}, name="Anytown")
