@@ -9,6 +9,7 @@ from gateway.models.policy import (
     AllowedContact,
     ClosureDay,
     Election,
+    PolicySetting,
     PolicyVersion,
     RegisterPerson,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "EmergencyReview",
     "Post",
     "PostContent",
+    "PolicySetting",
     "PolicyVersion",
     "PostImage",
     "RegisterPerson",
