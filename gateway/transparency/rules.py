@@ -1,8 +1,10 @@
 """The rules an auditor checks over the whole publish log (issue #8, "Offline verification").
 
-1. Every publish was approved by someone other than its author, or is an emergency post (the
-   social media policy's two-person rule; emergency posts are published first and reviewed
-   after).
+1. Every publish was approved by someone other than its author, or is an emergency post sent at
+   once (the social media policy's two-person rule; such posts have an ``emergency.published``
+   entry, are published first and reviewed after). An emergency post sent to fast-track
+   approval in office hours (issue 20) is approved like any other: its category alone does not
+   excuse it.
 2. Every ``delivery.attempt`` has exactly one ``delivery.outcome`` with the same ``attempt_id``.
 3. No delivery has two ``published`` outcomes (a post must not go out twice on one channel).
 
@@ -118,8 +120,6 @@ class AuditorRules:
         post, payload = _post_of(leaf), leaf["payload"]
         if leaf["action"] == "post.created":
             self._authors[post] = _int(payload, "author_id")
-        if payload.get("emergency_category"):
-            self._emergency.add(post)
 
     def _approved_entry(self, index: int, leaf: dict[str, Any]) -> None:
         post, payload = _post_of(leaf), leaf["payload"]
@@ -227,7 +227,6 @@ class AuditorRules:
 
     _handlers = {
         "post.created": _post_written,
-        "post.edited": _post_written,
         "post.approved": _approved_entry,
         "emergency.published": _emergency_entry,
         "delivery.attempt": _attempt_entry,
