@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from gateway.domain.emergency import Release
+from gateway.domain.emergency import Release, release_for
 from gateway.domain.roles import Role
 from gateway.domain.statuses import PostStatus
 from gateway.emergency.forms import EmergencyForm, ReviewForm
 from gateway.events import post_event
 from gateway.extensions import db
 from gateway.models import Post
+from gateway.models.base import utcnow
+from gateway.policy import current_context
 from gateway.posts import emergency
 from gateway.posts import images as image_store
 from gateway.posts.service import NewImage, PostError
@@ -90,10 +92,21 @@ def new():
     status = 400 if (form.errors or page_errors) else 200
     return (
         render_template(
-            "emergency/new.html", form=form, findings=findings, page_errors=page_errors
+            "emergency/new.html",
+            form=form,
+            findings=findings,
+            page_errors=page_errors,
+            fast_track=_fast_track_now(),
         ),
         status,
     )
+
+
+def _fast_track_now() -> bool:
+    """Whether "Post now" would send it to fast-track approval, for the form's words (the
+    service decides again when it is sent)."""
+    setting = emergency.in_hours_setting()
+    return release_for(utcnow(), current_context().office_hours, setting) is Release.FAST_TRACK
 
 
 @bp.get("/<int:post_id>/fast-track")

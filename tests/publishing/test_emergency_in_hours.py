@@ -121,6 +121,11 @@ def test_in_office_hours_an_emergency_post_waits_for_another_officers_fast_track
         ordinary_id = ordinary.id
     # The duty officer is an officer too: only the two-person rule stops them approving it.
     _, duty_email = auth.sign_in_as(Role.DUTY_OFFICER, Role.OFFICER)
+    form = get(client, "/emergency")
+    assert "another officer must approve it first" in form.text()
+    assert form.soup.select_one("button[value=publish]").get_text(strip=True) == (
+        "Send for fast-track approval"
+    )
 
     response = _post_emergency(client, channels)
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -228,6 +233,8 @@ def test_out_of_hours_an_emergency_post_still_goes_out_at_once(
     app, client, auth, night, fake, channels
 ):
     auth.sign_in_as(Role.DUTY_OFFICER)
+    form = get(client, "/emergency")
+    assert form.soup.select_one("button[value=publish]").get_text(strip=True) == "Post now"
     response = _post_emergency(client, channels)
     assert response.status_code == 302
     post = _the_post(app)
