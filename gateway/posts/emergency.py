@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from gateway.audit import Actor, content_of, record
 from gateway.domain import emergency as rules
@@ -35,6 +35,11 @@ CONCERN = "concern"
 REVIEWED = "reviewed"
 #: The admin's choice for emergency posts in office hours (policy_settings.key).
 IN_HOURS_SETTING = "emergency_in_hours"
+#: Emergency posts reviewed the next working day: those sent at once. One sent to fast-track
+#: approval had its second officer before it went out (issue 20).
+REVIEWED_AFTERWARDS = or_(
+    Post.emergency_release.is_(None), Post.emergency_release != rules.Release.FAST_TRACK.value
+)
 
 
 def in_hours_setting() -> str:
@@ -268,7 +273,8 @@ def review(post: Post, reviewer: User, *, concern: bool, note: str) -> Emergency
 
 
 def awaiting_review(today: date | None = None) -> list[tuple[Post, date, bool]]:
-    """Emergency posts with no review yet: (post, due date, overdue?)."""
+    """Emergency posts sent at once with no review yet: (post, due date, overdue?). One sent
+    to fast-track approval had its second officer before it went out (issue 20)."""
     from gateway.policy import current_context
 
     hours = current_context().office_hours
@@ -276,7 +282,11 @@ def awaiting_review(today: date | None = None) -> list[tuple[Post, date, bool]]:
     reviewed = select(EmergencyReview.post_id)
     posts = db.session.scalars(
         select(Post)
-        .where(Post.emergency_category.is_not(None), Post.id.not_in(reviewed))
+        .where(
+            Post.emergency_category.is_not(None),
+            REVIEWED_AFTERWARDS,
+            Post.id.not_in(reviewed),
+        )
         .order_by(Post.created_at)
     ).all()
     out = []

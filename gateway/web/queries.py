@@ -22,6 +22,7 @@ from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
 from gateway.models import Channel, ClosureDay, Delivery, EmergencyReview, Post, User
 from gateway.models.base import utcnow
+from gateway.posts.emergency import REVIEWED_AFTERWARDS
 
 #: Rows listed in each dashboard section; the count above it gives the whole number.
 SECTION_ROWS = 10
@@ -320,9 +321,11 @@ def _common_statements() -> BoardStatements:
 def _unreviewed_emergency_posts(created_before: Any) -> tuple[Any, ...]:
     """Emergency posts with no review yet that could be overdue: one made on day D is due on
     the next working day after D at the earliest, so it can be overdue only from D + 2 on
-    (index ix_posts_emergency_created)."""
+    (index ix_posts_emergency_created). Not one sent to fast-track approval: a second officer
+    approved it before it went out (issue 20)."""
     return (
         Post.emergency_category.is_not(None),
+        REVIEWED_AFTERWARDS,
         Post.created_at < created_before,
         Post.id.not_in(select(EmergencyReview.post_id)),
     )

@@ -189,6 +189,8 @@ def test_in_office_hours_an_emergency_post_waits_for_another_officers_fast_track
     assert _the_post(app).status == PostStatus.PUBLISHED.value
     # The ordinary post is still waiting: only the emergency one jumped the queue.
     assert _queue_ids(other) == []
+    # A second officer approved it before it went out: no review the next working day.
+    assert "no emergency posts waiting" in get(approver, "/emergency/reviews").text()
 
 
 def test_an_admins_setting_lets_emergency_posts_in_office_hours_publish_at_once(
