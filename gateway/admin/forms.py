@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
 
+from gateway.domain.emergency import IN_HOURS_CHOICES
 from gateway.domain.guardrails import ElectionKind
 from gateway.domain.roles import Role
 from gateway.forms.fields import DateInputField, DateOptional
@@ -193,3 +194,14 @@ class ClosureDayForm(FlaskForm):
         validators=[InputRequired("Enter the date as a real date, like 27 12 2027")],
     )
     reason = StringField("Reason", widget=GovTextInput(), validators=[Length(max=200)])
+
+
+class EmergencyInHoursForm(FlaskForm):
+    """How emergency posts are sent in office hours (issue 20)."""
+
+    in_hours = RadioField(
+        "Emergency posts in office hours",
+        widget=GovRadioInput(),
+        choices=[SelectChoice(k, label) for k, label in IN_HOURS_CHOICES.items()],
+        validators=[InputRequired("Choose how emergency posts are sent in office hours")],
+    )

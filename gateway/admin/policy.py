@@ -1,5 +1,6 @@
 """What the guardrails read, kept by admins: elections, the register of members and
-candidates, allowed departmental contacts, extra closure days (issue 4's PolicyContext).
+candidates, allowed departmental contacts, extra closure days (issue 4's PolicyContext); and how
+emergency posts are sent in office hours (issue 20).
 
 Each form is checked with the same pure functions the guardrails use (Election, Register,
 AllowedContacts), so an admin cannot save data the guardrails would refuse at 3am.
@@ -20,6 +21,7 @@ from gateway.admin.forms import (
     ConfirmForm,
     ContactForm,
     ElectionForm,
+    EmergencyInHoursForm,
     RegisterConfirmForm,
     RegisterUploadForm,
 )
@@ -36,6 +38,7 @@ from gateway.domain.guardrails.clock import pre_election_period
 from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import AllowedContact, ClosureDay, Election, RegisterPerson
+from gateway.posts import emergency
 from gateway.security import requires
 
 #: Bytes of an uploaded register CSV; a council's register is a few hundred rows.
@@ -344,3 +347,30 @@ def closure_delete(closure_id: int):
     _deleted(row, "closure_day.removed", {"day": row.day.isoformat()})
     flash(f"{row.day:%-d %B %Y} is no longer a closure day.")
     return redirect(url_for("admin.closure_list"))
+
+
+# --- Emergency posts in office hours ---------------------------------------------------
+
+
+@bp.route("/emergency-posts", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def emergency_setting():
+    current = emergency.in_hours_setting()
+    form = EmergencyInHoursForm(data={"in_hours": current})
+    if form.validate_on_submit():
+        # The service writes the setting.changed audit entry in the same transaction.
+        if emergency.change_in_hours_setting(current_user, form.in_hours.data):
+            db.session.commit()
+            flash(
+                "Saved: emergency posts in office hours "
+                + (
+                    "publish at once."
+                    if form.in_hours.data == "at_once"
+                    else "go to fast-track approval."
+                )
+            )
+        else:
+            db.session.rollback()
+            flash("Nothing changed.")
+        return redirect(url_for("admin.emergency_setting"))
+    return render_template("admin/emergency_setting.html", form=form), _status(form)

@@ -1,8 +1,10 @@
-"""Emergency out-of-hours posts (issue 7): categories, the hourly limit and review due dates."""
+"""Emergency out-of-hours posts (issue 7): categories, the hourly limit, review due dates, and
+how a post is sent in office hours (issue 20: fast-track approval unless an admin allows it)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from gateway.domain.guardrails import OfficeHours
@@ -35,6 +37,53 @@ LONDON = ZoneInfo("Europe/London")
 
 #: A compromised duty officer's account must not be able to flood the council's channels.
 DEFAULT_POSTS_PER_HOUR = 5
+
+
+#: The admin's setting (gateway.posts.emergency.IN_HOURS_SETTING) for emergency posts in
+#: office hours: a second officer is at work then, so the two-person rule applies to them too
+#: (issue 20: a Christmas-market promotion went out at noon on a Wednesday as "event safety").
+IN_HOURS_FAST_TRACK = "fast_track"
+IN_HOURS_AT_ONCE = "at_once"
+IN_HOURS_CHOICES: dict[str, str] = {
+    IN_HOURS_FAST_TRACK: "Go to fast-track approval by another officer",
+    IN_HOURS_AT_ONCE: "Publish at once, as out of hours",
+}
+DEFAULT_IN_HOURS = IN_HOURS_FAST_TRACK
+
+
+class Release(StrEnum):
+    """How an emergency post was sent, recorded on the post when it is made (posts.
+    emergency_release) so the publish job can tell whether it may skip the approval check."""
+
+    AT_ONCE = "at_once"  # out of office hours: no second approval (issue 7)
+    AT_ONCE_IN_HOURS = "at_once_in_hours"  # in office hours, under the admin's setting
+    FAST_TRACK = "fast_track"  # in office hours: another officer approves it first (issue 20)
+
+
+def release_for(at: datetime, hours: OfficeHours, in_hours: str = DEFAULT_IN_HOURS) -> Release:
+    """How a duty officer's emergency post made at ``at`` is sent, under the admin's
+    ``in_hours`` setting."""
+    if not hours.is_open(at):
+        return Release.AT_ONCE
+    if in_hours == IN_HOURS_AT_ONCE:
+        return Release.AT_ONCE_IN_HOURS
+    return Release.FAST_TRACK
+
+
+def needs_approval(release: str | None, created_at: datetime, hours: OfficeHours) -> bool:
+    """Whether an emergency post needs a current approval by another officer to go out.
+
+    Only a post sent at once may go without: in office hours under the admin's setting, or out
+    of hours, checked again against the time it was made, so a post made in office hours that
+    was not sent under the setting never skips the approval check (issue 20). A post made out of
+    hours whose delivery is retried or released after 9:00 still goes out: it was an
+    out-of-hours emergency. Anything else (fast-track, none recorded) needs the approval.
+    """
+    if release == Release.AT_ONCE_IN_HOURS:
+        return False
+    if release == Release.AT_ONCE:
+        return hours.is_open(created_at)
+    return True
 
 
 class EmergencyError(ValueError):

@@ -5,11 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from gateway.domain.emergency import Release, release_for
 from gateway.domain.roles import Role
+from gateway.domain.statuses import PostStatus
 from gateway.emergency.forms import EmergencyForm, ReviewForm
 from gateway.events import post_event
 from gateway.extensions import db
 from gateway.models import Post
+from gateway.models.base import utcnow
+from gateway.policy import current_context
 from gateway.posts import emergency
 from gateway.posts import images as image_store
 from gateway.posts.service import NewImage, PostError
@@ -64,11 +68,16 @@ def new():
                 if request.form.get("action") == "check":
                     findings = emergency.check(current_user, **args)
                 else:
-                    post = emergency.publish_now(current_user, **args)
+                    post = emergency.send(current_user, **args)
                     db.session.commit()
+                    fast_track = post.emergency_release == Release.FAST_TRACK
                     post_event.send(
-                        current_app._get_current_object(), event="emergency", post_id=post.id
+                        current_app._get_current_object(),
+                        event="emergency_fast_track" if fast_track else "emergency",
+                        post_id=post.id,
                     )
+                    if fast_track:
+                        return redirect(url_for("emergency.fast_track", post_id=post.id))
                     flash("The emergency post is going out now. It will be reviewed tomorrow.")
                     return redirect(url_for("web.post_show", post_id=post.id))
             except PostError as exc:
@@ -83,9 +92,37 @@ def new():
     status = 400 if (form.errors or page_errors) else 200
     return (
         render_template(
-            "emergency/new.html", form=form, findings=findings, page_errors=page_errors
+            "emergency/new.html",
+            form=form,
+            findings=findings,
+            page_errors=page_errors,
+            fast_track=_fast_track_now(),
         ),
         status,
+    )
+
+
+def _fast_track_now() -> bool:
+    """Whether "Post now" would send it to fast-track approval, for the form's words (the
+    service decides again when it is sent)."""
+    setting = emergency.in_hours_setting()
+    return release_for(utcnow(), current_context().office_hours, setting) is Release.FAST_TRACK
+
+
+@bp.get("/<int:post_id>/fast-track")
+@requires(Role.DUTY_OFFICER)
+def fast_track(post_id: int):
+    """What the duty officer sees after "Post now" in office hours: it waits for another
+    officer's fast-track approval, and who was alerted (issue 20)."""
+    post = db.session.get(Post, post_id)
+    if post is None or post.emergency_release != Release.FAST_TRACK:
+        abort(404)
+    return render_template(
+        "emergency/fast_track.html",
+        post=post,
+        awaiting=post.status_enum is PostStatus.AWAITING_APPROVAL,
+        approvers=emergency.fast_track_approvers(post),
+        email_on=bool(current_app.config.get("SMTP_HOST")),
     )
 
 

@@ -9,6 +9,7 @@ from gateway.models.policy import (
     AllowedContact,
     ClosureDay,
     Election,
+    PolicySetting,
     PolicyVersion,
     RegisterPerson,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Post",
     "PostContent",
     "PostEditor",
+    "PolicySetting",
     "PolicyVersion",
     "PostImage",
     "RegisterPerson",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
@@ -68,3 +68,16 @@ class PolicyVersion(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class PolicySetting(db.Model):
+    """A choice an admin makes in the policy pages, by name (migration 0012): for now, how
+    emergency posts are sent in office hours (gateway.posts.emergency.IN_HOURS_SETTING).
+    A missing row is the default; every change writes a ``setting.changed`` audit entry."""
+
+    __tablename__ = "policy_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

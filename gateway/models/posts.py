@@ -43,6 +43,9 @@ class Post(db.Model):
     status: Mapped[str] = mapped_column(String(32), default=PostStatus.DRAFT.value)
     # None for an ordinary post; the category (issue 7) for an emergency post.
     emergency_category: Mapped[str | None] = mapped_column(String(40))
+    # How an emergency post was sent (gateway.domain.emergency.Release: at once, or to
+    # fast-track approval in office hours), fixed when it is made; the publish job reads it.
+    emergency_release: Mapped[str | None] = mapped_column(String(20))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -41,6 +41,19 @@ def _approvers(post: Post) -> list[str]:
     )
 
 
+def admins() -> tuple[str, ...]:
+    """The active admins' addresses: told of emergency posts when no list is set (issue 20)."""
+    return tuple(
+        db.session.scalars(
+            select(User.email)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.ADMIN.value, User.active.is_(True))
+            .distinct()
+            .order_by(User.email)
+        )
+    )
+
+
 def post_awaits_approval(post: Post) -> int:
     return send(
         Email(
@@ -113,22 +126,38 @@ def post_held(post: Post, reasons: list[str], *, also: tuple[str, ...] = ()) -> 
     )
 
 
-def emergency_sent(post: Post, to: tuple[str, ...]) -> int:
-    """The communications team's leads, told at once that an emergency post is going out
-    (issue 7, "Told at once")."""
+def _emergency_facts(post: Post) -> tuple[str, str, str, str]:
+    """(category, who sent it, when in UK time, channels) of an emergency post."""
     from gateway.domain.emergency import LONDON, category_label
 
-    category = category_label(post.emergency_category or "")
     author = post.author
     who = f"{author.display_name} ({author.email})" if author.display_name else author.email
     at = (post.scheduled_at or post.created_at).astimezone(LONDON)
     channels = ", ".join(d.channel.display_name for d in post.deliveries) or "(none)"
+    category = category_label(post.emergency_category or "")
+    return category, who, f"{at:%H:%M on %A %d %B %Y}", channels
+
+
+def emergency_sent(post: Post, to: tuple[str, ...]) -> int:
+    """The communications team's leads, told at once that an emergency post is going out
+    (issue 7, "Told at once"), or that it waits for fast-track approval (issue 20)."""
+    from gateway.domain.emergency import Release
+
+    category, who, at, channels = _emergency_facts(post)
+    if post.emergency_release == Release.FAST_TRACK:
+        subject = f"Emergency post awaiting fast-track approval: {category}: {_short(post)}"
+        how = (
+            "It is office hours, so it waits for another officer's fast-track approval, and "
+            "goes out at once when approved."
+        )
+    else:
+        subject = f"Emergency post going out now: {category}: {_short(post)}"
+        how = "It went out without a second approval."
     return send(
         Email(
             to,
-            f"Emergency post going out now: {category}: {_short(post)}",
-            f"{who} sent an emergency post at {at:%H:%M on %A %d %B %Y} (UK time). It went "
-            "out without a second approval.\n\n"
+            subject,
+            f"{who} sent an emergency post at {at} (UK time). {how}\n\n"
             f"Category: {category}\nChannels: {channels}\n\n{post.text}\n\n"
             f"See it and how each channel went: {_link(post)}\n"
             f"Another officer reviews it on the next working day: {_reviews_link()}\n",
@@ -150,5 +179,22 @@ def post_taken_over(post_id: int, previous_holder_id: int) -> int:
             f"{post.holder.email} took over your post, so they can edit and submit it.\n"
             "If they change it, they cannot approve it: another officer must.\n\n"
             f"See it and its history: {_link(post)}\n",
+        )
+    )
+
+
+def emergency_awaits_fast_track(post: Post, to: tuple[str, ...]) -> int:
+    """Every officer who can approve it, told at once that an emergency post made in office
+    hours waits for a fast-track approval (issue 20)."""
+    category, who, at, channels = _emergency_facts(post)
+    return send(
+        Email(
+            to,
+            f"Emergency: fast-track approval needed now: {category}: {_short(post)}",
+            f"{who} sent an emergency post at {at} (UK time). It is office hours, so it needs "
+            "another officer's approval before it goes out: it is first in your approval "
+            "queue, and goes out at once when approved.\n\n"
+            f"Category: {category}\nChannels: {channels}\n\n{post.text}\n\n"
+            f"Approve or reject it now: {_link(post)}\n",
         )
     )

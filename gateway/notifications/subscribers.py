@@ -2,7 +2,9 @@
 form send it after their commit, and know nothing about email.
 
 - "emergency": the communications team's leads (``GATEWAY_EMERGENCY_NOTIFY_EMAILS``), at once
-  (issue 7, "Told at once").
+  (issue 7, "Told at once"); with no list set, the admins (issue 20).
+- "emergency_fast_track": an emergency post in office hours waits for approval: every officer
+  who can approve it, at once, and the leads (or the admins) as for any emergency post.
 - "blocked", "failed", "held": the author (issue 6: "authors when a post is ... blocked at
   publish time or fails"); for an emergency post the leads too, who were told it was going out.
 
@@ -36,6 +38,8 @@ EVENT_STATUS = {
     "failed": DeliveryStatus.FAILED,
     "held": DeliveryStatus.HELD,
 }
+#: The emergency form's events (gateway.emergency.views).
+EMERGENCY_EVENTS = ("emergency", "emergency_fast_track")
 #: One email per delivery per outcome: the job sends its event once per delivery, so a post on
 #: three channels that the guardrails stop would otherwise tell its author three times. The key
 #: names the delivery, its status, its attempt number and its reason, so a later outcome (a new
@@ -56,7 +60,7 @@ def init_app(app: Flask) -> None:
 
 
 def on_post_event(sender: Any, *, event: str, post_id: int, **_: Any) -> None:
-    if event != "emergency" and event not in EVENT_STATUS:
+    if event not in EMERGENCY_EVENTS and event not in EVENT_STATUS:
         return
     if not has_request_context():  # the publish job: its outcome is committed, tell now
         _tell(event, post_id)
@@ -84,6 +88,9 @@ def _tell(event: str, post_id: int) -> None:
     try:
         if event == "emergency":
             tell_leads_of_emergency(post_id)
+        elif event == "emergency_fast_track":
+            tell_approvers_of_fast_track(post_id)
+            tell_leads_of_emergency(post_id)
         else:
             tell_author(post_id, event)
     except Exception:  # noqa: BLE001 - an email must never fail the post it reports
@@ -91,7 +98,10 @@ def _tell(event: str, post_id: int) -> None:
 
 
 def leads() -> tuple[str, ...]:
-    return tuple(current_app.config.get("EMERGENCY_NOTIFY_EMAILS") or ())
+    """Who is told of every emergency post: ``GATEWAY_EMERGENCY_NOTIFY_EMAILS``, or with none
+    set the active admins, so an emergency post is never told to nobody (issue 20)."""
+    configured = tuple(current_app.config.get("EMERGENCY_NOTIFY_EMAILS") or ())
+    return configured or messages.admins()
 
 
 def tell_leads_of_emergency(post_id: int) -> int:
@@ -101,12 +111,30 @@ def tell_leads_of_emergency(post_id: int) -> int:
     to = leads()
     if not to:
         log.warning(
-            "emergency post %s went out and nobody was told: "
-            "GATEWAY_EMERGENCY_NOTIFY_EMAILS is not set",
+            "emergency post %s was sent and nobody was told: GATEWAY_EMERGENCY_NOTIFY_EMAILS "
+            "is not set and there is no active admin",
             post_id,
         )
         return 0
+    if not current_app.config.get("EMERGENCY_NOTIFY_EMAILS"):
+        log.warning(
+            "GATEWAY_EMERGENCY_NOTIFY_EMAILS is not set: the admins are told of emergency post %s",
+            post_id,
+        )
     return messages.emergency_sent(post, to)
+
+
+def tell_approvers_of_fast_track(post_id: int) -> int:
+    post = db.session.get(Post, post_id)
+    if post is None or not post.emergency_category:
+        return 0
+    from gateway.posts.emergency import fast_track_approvers
+
+    to = tuple(u.email for u in fast_track_approvers(post))
+    if not to:
+        log.warning("emergency post %s awaits fast-track approval: nobody can approve it", post_id)
+        return 0
+    return messages.emergency_awaits_fast_track(post, to)
 
 
 def _told_key(delivery: Delivery) -> str:

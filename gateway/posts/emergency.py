@@ -1,9 +1,15 @@
 """Emergency out-of-hours posts: out in seconds from a duty officer, reviewed afterwards.
 
-No second approval and no office-hours rule (issue 7; Swale customer use policy, "Service
-standards"). Everything else still applies at once: personal data, offensive content, platform
-limits, and inside a pre-election period party-political content and councillor or candidate
-publicity. The publish job checks them all again at publish time, as for any post.
+Out of office hours: no second approval and no office-hours rule (issue 7; Swale customer use
+policy, "Service standards"). In office hours another officer is at work, so the post goes to a
+fast-track approval first: every available approver is told at once, it heads their queue, and
+their approval (gateway.posts.service.approve) sends it out at once on the emergency queue
+(issue 20). An admin may choose instead that emergency posts in office hours publish at once
+(:data:`IN_HOURS_SETTING`). Everything else still applies at once: personal data, offensive
+content, platform limits, and inside a pre-election period party-political content and
+councillor or candidate publicity. The publish job checks them all again at publish time, as
+for any post, and lets only a post sent at once skip the approval check
+(gateway.domain.emergency.needs_approval).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from gateway.audit import Actor, content_of, record
 from gateway.domain import emergency as rules
@@ -20,13 +26,76 @@ from gateway.domain.guardrails import Finding, Outcome
 from gateway.domain.roles import Role
 from gateway.domain.statuses import PostStatus, transition
 from gateway.extensions import db
-from gateway.models import EmergencyReview, Post, User
+from gateway.models import EmergencyReview, PolicySetting, Post, User
 from gateway.models.base import utcnow
 from gateway.posts import service
 from gateway.posts.service import NewImage, PostError
 
 CONCERN = "concern"
 REVIEWED = "reviewed"
+#: The admin's choice for emergency posts in office hours (policy_settings.key).
+IN_HOURS_SETTING = "emergency_in_hours"
+#: Emergency posts reviewed the next working day: those sent at once. One sent to fast-track
+#: approval had its second officer before it went out (issue 20).
+REVIEWED_AFTERWARDS = or_(
+    Post.emergency_release.is_(None), Post.emergency_release != rules.Release.FAST_TRACK.value
+)
+
+
+def in_hours_setting() -> str:
+    """How emergency posts are sent in office hours: fast-track approval unless an admin chose
+    "publish at once" (gateway.domain.emergency.IN_HOURS_CHOICES)."""
+    value = db.session.scalar(
+        select(PolicySetting.value).where(PolicySetting.key == IN_HOURS_SETTING)
+    )
+    return value if value in rules.IN_HOURS_CHOICES else rules.DEFAULT_IN_HOURS
+
+
+def change_in_hours_setting(admin: User, value: str) -> bool:
+    """An admin's change of :func:`in_hours_setting`, with its audit entry; False when it was
+    already so. The caller commits."""
+    if not admin.has_role(Role.ADMIN):
+        raise PostError("Only an admin can change how emergency posts are sent.")
+    if value not in rules.IN_HOURS_CHOICES:
+        raise PostError(f"{value!r} is not a choice for emergency posts in office hours.")
+    row = db.session.get(PolicySetting, IN_HOURS_SETTING, with_for_update=True)
+    previous = row.value if row is not None else rules.DEFAULT_IN_HOURS
+    if row is not None and row.value == value:
+        return False
+    if row is None:
+        row = PolicySetting(key=IN_HOURS_SETTING)
+        db.session.add(row)
+    row.value = value
+    row.changed_at = utcnow()
+    row.changed_by_id = admin.id
+    record(
+        "setting.changed",
+        actor=Actor.of(admin),
+        obj=("setting", IN_HOURS_SETTING),
+        payload={"key": IN_HOURS_SETTING, "value": value, "previous": previous},
+    )
+    db.session.flush()
+    return True
+
+
+def fast_track_approvers(post: Post) -> list[User]:
+    """Who can approve an emergency post now: active officers other than its author (the
+    service's own rule, gateway.posts.service.approve), each alerted at once by email."""
+    from gateway.models import UserRole
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                UserRole.role == Role.OFFICER.value,
+                User.active.is_(True),
+                User.id != post.author_id,
+            )
+            .distinct()
+            .order_by(User.email)
+        )
+    )
 
 
 def posts_in_last_hour(officer: User) -> int:
@@ -76,7 +145,7 @@ def _draft(officer, text, channel_ids, category, images) -> Post:  # noqa: ANN00
     )
 
 
-def publish_now(
+def send(
     officer: User,
     *,
     text: str,
@@ -84,8 +153,15 @@ def publish_now(
     category: str | None,
     images: Sequence[NewImage] = (),
 ) -> Post:
-    """Create and release an emergency post now. The caller commits; the job is queued on the
-    emergency queue after the commit."""
+    """The duty officer's "Post now": out at once out of office hours (or in them, when an admin
+    chose so), otherwise to another officer's fast-track approval. The caller commits; the job
+    is queued on the emergency queue after the commit.
+
+    Which way it goes is decided by the time the post is made and recorded on it
+    (``emergency_release``) and in its audit entry: ``emergency.published`` or
+    ``emergency.fast_track``."""
+    from gateway.policy import current_context
+
     limit = current_app.config.get("EMERGENCY_POSTS_PER_HOUR", rules.DEFAULT_POSTS_PER_HOUR)
     try:
         rules.check_rate(posts_in_last_hour(officer), limit)
@@ -93,13 +169,26 @@ def publish_now(
         raise PostError(exc.message) from None
     post = _draft(officer, text, channel_ids, category, images)
     service.check_channels(post)
+    setting = in_hours_setting()
+    release = rules.release_for(post.created_at, current_context().office_hours, setting)
+    post.emergency_release = release.value
+    if release is rules.Release.FAST_TRACK:
+        return _to_fast_track(post, officer)
+    return _publish_now(post, officer, release, setting)
+
+
+def _stops(found) -> list[Finding]:  # noqa: ANN001
+    return [
+        f for f in service.distinct_findings(found) if f.outcome in (Outcome.BLOCK, Outcome.REFER)
+    ]
+
+
+def _publish_now(post: Post, officer: User, release: rules.Release, setting: str) -> Post:
     now = utcnow()
     post.scheduled_at = now
     found = service.findings_for(post, at=now)
     service.record_verdict(post, officer, "emergency", found)
-    stops = [
-        f for f in service.distinct_findings(found) if f.outcome in (Outcome.BLOCK, Outcome.REFER)
-    ]
+    stops = _stops(found)
     if stops:
         raise PostError(
             "The emergency post cannot go out: " + " ".join(f.reason for f in stops), "text"
@@ -109,10 +198,46 @@ def publish_now(
         "emergency.published",
         actor=Actor.of(officer),
         obj=("post", post.id),
-        payload={"post_id": post.id, "author_id": officer.id, "category": category},
+        payload={
+            "post_id": post.id,
+            "author_id": officer.id,
+            "category": post.emergency_category,
+            "release": release.value,
+            "in_hours_setting": setting,
+        },
         content=content_of(post),
     )
     service.schedule_deliveries(post, officer)
+    db.session.flush()
+    return post
+
+
+def _to_fast_track(post: Post, officer: User) -> Post:
+    """In office hours: submitted for approval like any post (gateway.posts.service.submit),
+    with no time of its own, so another officer's approval sends it at once; refused, as out
+    of hours, when a guardrail would block or refer it."""
+    found = service.findings_for(post, at=utcnow())
+    stops = _stops(found)
+    if stops:
+        service.record_verdict(post, officer, "emergency", found)
+        raise PostError(
+            "The emergency post cannot go out: " + " ".join(f.reason for f in stops), "text"
+        )
+    service.submit(post, officer)
+    alerted = fast_track_approvers(post)
+    record(
+        "emergency.fast_track",
+        actor=Actor.of(officer),
+        obj=("post", post.id),
+        payload={
+            "post_id": post.id,
+            "author_id": officer.id,
+            "category": post.emergency_category,
+            "release": rules.Release.FAST_TRACK.value,
+            "alerted_ids": [u.id for u in alerted],
+        },
+        content=content_of(post),
+    )
     db.session.flush()
     return post
 
@@ -148,7 +273,8 @@ def review(post: Post, reviewer: User, *, concern: bool, note: str) -> Emergency
 
 
 def awaiting_review(today: date | None = None) -> list[tuple[Post, date, bool]]:
-    """Emergency posts with no review yet: (post, due date, overdue?)."""
+    """Emergency posts sent at once with no review yet: (post, due date, overdue?). One sent
+    to fast-track approval had its second officer before it went out (issue 20)."""
     from gateway.policy import current_context
 
     hours = current_context().office_hours
@@ -156,7 +282,11 @@ def awaiting_review(today: date | None = None) -> list[tuple[Post, date, bool]]:
     reviewed = select(EmergencyReview.post_id)
     posts = db.session.scalars(
         select(Post)
-        .where(Post.emergency_category.is_not(None), Post.id.not_in(reviewed))
+        .where(
+            Post.emergency_category.is_not(None),
+            REVIEWED_AFTERWARDS,
+            Post.id.not_in(reviewed),
+        )
         .order_by(Post.created_at)
     ).all()
     out = []

@@ -31,6 +31,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from gateway.audit import Actor, content_of, record
 from gateway.credentials import CredentialsError, decrypt_credentials
 from gateway.domain import two_person
+from gateway.domain.emergency import needs_approval as needs_emergency_approval
 from gateway.domain.fingerprint import fingerprint
 from gateway.domain.guardrails import GuardrailInputError, Outcome
 from gateway.domain.statuses import DeliveryStatus, PostStatus, transition, transition_delivery
@@ -178,7 +179,7 @@ def _publish_time_problems(
 ) -> tuple[str | None, dict]:
     """Why this post may not go out now, or None; and the guardrail verdict to log."""
     content = content_of(post)
-    if not post.emergency_category:
+    if not post.emergency_category or _emergency_needs_approval(post):
         approval = next((a for a in post.approvals if a.current and a.decision == "approved"), None)
         if approval is None:
             return "It has no current approval.", {}
@@ -215,6 +216,15 @@ def _publish_time_problems(
             verdict,
         )
     return None, verdict
+
+
+def _emergency_needs_approval(post: Post) -> bool:
+    """Whether this emergency post must pass the approval check like any post (issue 20): yes
+    unless it was sent at once, out of hours or in office hours under the admin's setting, as
+    recorded when it was made (gateway.domain.emergency.needs_approval)."""
+    return needs_emergency_approval(
+        post.emergency_release, post.created_at, current_context().office_hours
+    )
 
 
 def _channel_config(channel: Channel) -> ChannelConfig:

@@ -1,8 +1,11 @@
 """The rules an auditor checks over the whole publish log (issue #8, "Offline verification").
 
-1. Every publish was approved by someone other than its author, or is an emergency post (the
-   social media policy's two-person rule; emergency posts are published first and reviewed
-   after). An approval is also a violation when its approver edited the post since its last
+1. Every publish was approved by someone other than its author, or is an emergency post sent at
+   once (the social media policy's two-person rule; such posts have an ``emergency.published``
+   entry, are published first and reviewed after). An emergency post sent to fast-track
+   approval in office hours (issue 20) is approved like any other: its category alone does not
+   excuse it.
+   An approval is also a violation when its approver edited the post since its last
    approval (issue 20): the approver differs from everyone who wrote the version approved.
 2. Every ``delivery.attempt`` has exactly one ``delivery.outcome`` with the same ``attempt_id``.
 3. No delivery has two ``published`` outcomes (a post must not go out twice on one channel).
@@ -138,8 +141,6 @@ class AuditorRules:
             editor = leaf["actor"].get("id")
             if type(editor) is int and editor != self._authors.get(post):
                 self._editors.setdefault(post, set()).add(editor)
-        if payload.get("emergency_category"):
-            self._emergency.add(post)
 
     def _account_changed(self, index: int, leaf: dict[str, Any]) -> None:
         obj, actor = leaf.get("object"), (leaf.get("actor") or {}).get("id")

@@ -62,7 +62,11 @@ def post_approve(post_id: int):
         db.session.rollback()
         return render_post_page(post_or_404(post_id), page_errors=[exc.message])
     notify.post_decided(post, approved=True)
-    flash("Approved. The post is scheduled.")
+    if post.emergency_category:
+        # Its deliveries are due now, on the emergency queue (service.schedule_deliveries).
+        flash("Approved. The emergency post is going out now.")
+    else:
+        flash("Approved. The post is scheduled.")
     return redirect(url_for("web.post_show", post_id=post.id))
 
 

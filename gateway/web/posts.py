@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from gateway import notifications as notify
+from gateway.domain.emergency import Release
 from gateway.domain.guardrails import AmbiguousLocalTime, NonexistentLocalTime, Outcome
 from gateway.domain.guardrails.clock import LONDON, local_to_utc
 from gateway.domain.roles import Role
@@ -358,6 +359,7 @@ def render_post_page(
         previews=_previews(post.text, [d.channel_id for d in post.deliveries]),
         history=history.for_post(post.id),
         actions=actions,
+        fast_track=post.emergency_release == Release.FAST_TRACK,
         confirm=ConfirmForm(),
         reject_form=reject_form or ReasonForm(prefix="reject"),
         referral_form=referral_form or ReferralForm(prefix="referral"),

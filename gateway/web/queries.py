@@ -22,6 +22,7 @@ from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
 from gateway.models import Channel, ClosureDay, Delivery, EmergencyReview, Post, User
 from gateway.models.base import utcnow
+from gateway.posts.emergency import REVIEWED_AFTERWARDS
 
 #: Rows listed in each dashboard section; the count above it gives the whole number.
 SECTION_ROWS = 10
@@ -101,6 +102,9 @@ def _post_row(row: Any) -> PostRow:
 
 
 BY_TIME = (Post.scheduled_at, Post.id)
+#: The approval queue: emergency posts waiting for their fast-track approval first (issue 20:
+#: made in office hours, they go out as soon as another officer approves), then by time.
+EMERGENCY_FIRST = (case((Post.emergency_category.is_not(None), 0), else_=1), *BY_TIME)
 LATEST_FIRST = (Post.updated_at.desc(), Post.id.desc())
 
 
@@ -244,7 +248,7 @@ def _personal_statements(officer: bool) -> BoardStatements:
                 "to-approve",
                 "Waiting for you to approve",
                 approval_queue_query(user_id),
-                BY_TIME,
+                EMERGENCY_FIRST,
                 "Nothing is waiting for you.",
             )
         )
@@ -317,9 +321,11 @@ def _common_statements() -> BoardStatements:
 def _unreviewed_emergency_posts(created_before: Any) -> tuple[Any, ...]:
     """Emergency posts with no review yet that could be overdue: one made on day D is due on
     the next working day after D at the earliest, so it can be overdue only from D + 2 on
-    (index ix_posts_emergency_created)."""
+    (index ix_posts_emergency_created). Not one sent to fast-track approval: a second officer
+    approved it before it went out (issue 20)."""
     return (
         Post.emergency_category.is_not(None),
+        REVIEWED_AFTERWARDS,
         Post.created_at < created_before,
         Post.id.not_in(select(EmergencyReview.post_id)),
     )
@@ -355,6 +361,8 @@ class QueueRow:
     scheduled_at: datetime | None
     #: The platform of each of its deliveries, in the order they were added.
     platforms: tuple[str, ...]
+    #: An emergency post waiting for its fast-track approval (issue 20): listed first.
+    emergency: bool = False
 
 
 #: Up to this many posts awaiting approval are read once and shared by every approver's queue
@@ -376,10 +384,10 @@ def _awaiting_query() -> Select[Any]:
 
 
 def approval_queue_query(user_id: Any) -> Select[Any]:
-    """Posts from other officers awaiting approval, oldest due first (never the user's own:
-    the service refuses that anyway, the queue just does not offer it). ``user_id`` is the
-    approver's id or a bound parameter for it."""
-    return _awaiting_query().where(Post.author_id != user_id).order_by(*BY_TIME)
+    """Posts from other officers awaiting approval, emergency posts first, then oldest due
+    first (never the user's own: the service refuses that anyway, the queue just does not offer
+    it). ``user_id`` is the approver's id or a bound parameter for it."""
+    return _awaiting_query().where(Post.author_id != user_id).order_by(*EMERGENCY_FIRST)
 
 
 class QueueStatements(NamedTuple):
@@ -400,10 +408,13 @@ def _queue_statements() -> QueueStatements:
     query = approval_queue_query(bindparam("user_id"))
     return QueueStatements(
         count=_count_of(query),
-        page=_listed(query, BY_TIME)
+        page=_listed(query, EMERGENCY_FIRST)
+        .add_columns(Post.emergency_category)
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer)),
-        every=_listed(_awaiting_query(), BY_TIME).limit(bindparam("limit", type_=Integer)),
+        every=_listed(_awaiting_query(), EMERGENCY_FIRST)
+        .add_columns(Post.emergency_category)
+        .limit(bindparam("limit", type_=Integer)),
         platforms=select(Delivery.post_id, Channel.platform)
         .join(Channel, Channel.id == Delivery.channel_id)
         .where(Delivery.post_id.in_(bindparam("post_ids", expanding=True)))
@@ -426,6 +437,7 @@ def _queue_rows(rows: list[Any]) -> list[QueueRow]:
             row.author_email,
             row.scheduled_at,
             tuple(platforms[row.id]),
+            row.emergency_category is not None,
         )
         for row in rows
     ]

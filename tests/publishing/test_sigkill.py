@@ -1,7 +1,8 @@
 """A real worker process killed with SIGKILL mid-attempt: nothing lost, nothing doubled.
 
 Emergency posts are used so the test does not depend on the hour it runs at (they skip only the
-office-hours rule); the worker is a real `gateway worker` process on the test's database.
+office-hours rule; in office hours they publish at once only under the admin's setting, which
+the test sets); the worker is a real `gateway worker` process on the test's database.
 """
 
 from __future__ import annotations
@@ -74,7 +75,14 @@ def _emergency_post(app, channels, **kw):
             TEST_PASSWORD,
             actor=Actor.system(),
         )
-        post = emergency.publish_now(
+        admin = users.create_user(
+            f"admin{time.monotonic_ns()}@council.example",
+            ["admin"],
+            TEST_PASSWORD,
+            actor=Actor.system(),
+        )
+        emergency.change_in_hours_setting(admin, "at_once")  # the real clock may be in hours
+        post = emergency.send(
             officer,
             text=kw.get("text", "Road closed: the A259 is shut both ways after a collision."),
             channel_ids=[channels["x"]],

@@ -78,6 +78,16 @@ def test_an_emergency_post_needs_no_prior_approval():
     assert "post 20 was published without approval" in _first(values).reason
 
 
+def test_an_emergency_category_alone_does_not_excuse_a_publish_without_approval():
+    # Issue 20: an emergency post made in office hours goes to fast-track approval and has no
+    # emergency.published entry; published without an approval, it breaks the two-person rule.
+    leaves, _ = demo_leaves(20)
+    values = parsed(leaves)
+    assert values[_index(values, "post.created", emergency_category="severe_weather")]
+    del values[_index(values, "emergency.published")]
+    assert "post 20 was published without approval" in _first(values).reason
+
+
 def test_an_emergency_marker_after_the_outcome_still_counts():
     leaves, _ = demo_leaves(20)
     values = parsed(leaves)
