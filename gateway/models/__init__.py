@@ -13,7 +13,7 @@ from gateway.models.policy import (
     RegisterPerson,
 )
 from gateway.models.posts import Approval, Delivery, Post, PostImage
-from gateway.models.users import User, UserRole
+from gateway.models.users import User, UserRole, UserSession
 
 __all__ = [
     "PLATFORMS",
@@ -34,4 +34,5 @@ __all__ = [
     "RegisterPerson",
     "User",
     "UserRole",
+    "UserSession",
 ]
