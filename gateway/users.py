@@ -102,7 +102,10 @@ def set_roles(user: User, roles: Iterable[str], *, actor: Actor) -> None:
     after = sorted(r.value for r in parsed)
     if before == after:
         return
-    user.role_rows = [UserRole(role=r) for r in after]
+    # Rows of roles kept stay as they are: replacing them would insert ("officer") again
+    # before deleting the old row, and the unique (user_id, role) constraint refuses that.
+    kept = {row.role: row for row in user.role_rows}
+    user.role_rows = [kept.get(r) or UserRole(role=r) for r in after]
     user.session_version += 1  # new roles take effect at the next sign-in, everywhere
     record(
         "user.roles_changed",
