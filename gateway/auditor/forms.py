@@ -18,6 +18,7 @@ from gateway.transparency.rules import OUTCOMES
 KNOWN_ACTIONS = (
     "auth.sign_in_failed",
     "auth.signed_in",
+    "auth.signed_out",
     "channel.connection_tested",
     "channel.created",
     "channel.credentials_rotated",
@@ -50,6 +51,8 @@ KNOWN_ACTIONS = (
     "user.created",
     "user.disabled",
     "user.enabled",
+    "user.password_changed",
+    "user.password_reset",
     "user.roles_changed",
     "user.sessions_ended",
 )

@@ -150,3 +150,15 @@ def test_a_local_next_is_still_followed(app, auth):
     _, email = auth.create_user(Role.OFFICER)
     response = _sign_in(_fresh(app), email, next_="/schedule%3Fstart%3D2027-03-08")
     assert response.headers["Location"] == "/schedule?start=2027-03-08"
+
+
+def test_an_auditor_with_the_key_finds_an_addresss_failed_sign_ins(app, client, runner):
+    from gateway.cli import main
+
+    assert (
+        _sign_in(client, "Jo.Bloggs@Council.example", "not-the-right-password").status_code == 400
+    )
+    result = runner.invoke(main, ["users", "sign-in-digest", "jo.bloggs@council.example"])
+    assert result.exit_code == 0, result.output
+    [leaf] = _failures(app)
+    assert json.loads(leaf)["payload"]["email_hmac"] == result.output.strip()
