@@ -18,7 +18,6 @@ from gateway.transparency.rules import OUTCOMES
 KNOWN_ACTIONS = (
     "auth.sign_in_failed",
     "auth.signed_in",
-    "auth.signed_out",
     "channel.connection_tested",
     "channel.created",
     "channel.credentials_rotated",
