@@ -148,7 +148,7 @@ def reset_password(user: User, *, actor: Actor) -> str:
     opens one session, which can only set a new password: it is used up at that sign-in, so the
     admin who saw it cannot use it after the user has (issue 20).
     """
-    _refuse_own(user, actor, "reset your password (use Change your password)")
+    _refuse_own(user, actor, "reset your password (to change it yourself, use Your password)")
     password = generate_password()
     user.password_hash = hash_password(password)
     user.password_must_change = True
