@@ -23,6 +23,11 @@ SIGNED_IN = "signed-in"
 #: The __Host- prefix makes the browser refuse the cookie unless it is Secure, has Path=/
 #: and no Domain, so a sibling subdomain cannot plant or read it (RFC 6265bis 4.1.3.2).
 SESSION_COOKIE_NAME = "__Host-session"
+#: A year, subdomains too (OWASP HSTS cheat sheet): once a browser has seen the gateway over
+#: HTTPS it will not be talked into plain HTTP. Sent on HTTPS responses only, as RFC 6797 8.1
+#: says browsers ignore it over HTTP (behind a proxy, HTTPS is what X-Forwarded-Proto says
+#: when GATEWAY_TRUSTED_PROXIES is set).
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
@@ -65,6 +70,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.endpoint not in {"static"}:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -26,8 +26,14 @@ DEFAULT_SESSION_IDLE_MINUTES = 30
 DEFAULT_PAGE_CACHE_SECONDS = 60
 #: A working day plus some: nobody stays signed in overnight on a shared council PC.
 DEFAULT_SESSION_ABSOLUTE_HOURS = 10
-#: Sign-in attempts per client address; OWASP suggests throttling well below brute-force rates.
+#: Failed sign-ins per client address; OWASP suggests throttling well below brute-force rates.
+#: Only failures count, so a whole office behind one address is not locked out by its own
+#: successful sign-ins (issue 20).
 DEFAULT_SIGNIN_RATE_LIMIT = "10 per minute;50 per hour"
+#: Failed sign-ins per account (the typed email, whatever the address): guessing from many
+#: addresses gets at most 20 tries an hour, and a person locked out by someone else's guesses
+#: waits an hour at most (issue 20).
+DEFAULT_SIGNIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"
 #: A late post goes out only within this window (issue 5: "bins collected tomorrow" must not
 #: go out two days later).
 DEFAULT_PUBLISH_GRACE_MINUTES = 30
@@ -293,6 +299,9 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             env, "GATEWAY_SESSION_ABSOLUTE_HOURS", DEFAULT_SESSION_ABSOLUTE_HOURS
         ),
         "SIGNIN_RATE_LIMIT": env.get("GATEWAY_SIGNIN_RATE_LIMIT", DEFAULT_SIGNIN_RATE_LIMIT),
+        "SIGNIN_ACCOUNT_RATE_LIMIT": env.get(
+            "GATEWAY_SIGNIN_ACCOUNT_RATE_LIMIT", DEFAULT_SIGNIN_ACCOUNT_RATE_LIMIT
+        ),
         "PUBLISH_GRACE_MINUTES": _int(
             env, "GATEWAY_PUBLISH_GRACE_MINUTES", DEFAULT_PUBLISH_GRACE_MINUTES
         ),

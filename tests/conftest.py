@@ -63,6 +63,7 @@ def _config(url: str, instance: Path) -> dict:
         "REDIS_URL": TEST_REDIS_URL,
         "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
         "SIGNIN_RATE_LIMIT": "1000 per minute",
+        "SIGNIN_ACCOUNT_RATE_LIMIT": "1000 per minute",
         "TESTING": True,
         "SERVER_NAME": "localhost",
         "PREFERRED_URL_SCHEME": "https",

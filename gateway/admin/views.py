@@ -81,6 +81,20 @@ def _user_or_404(user_id: int) -> User:
     return user
 
 
+def _refused(user: User, exc: users.UserError):
+    """A refused account change: the user's page again, with why, and nothing written."""
+    db.session.rollback()
+    form = RolesForm(data={"roles": sorted(r.value for r in user.roles)})
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, page_errors=[str(exc)]
+    ), 400
+
+
+def _confirmed() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def user_edit(user_id: int):
@@ -113,3 +127,44 @@ def user_end_sessions(user_id: int):
     db.session.commit()
     flash(f"Every session of {user.email} has ended.")
     return redirect(url_for("admin.user_list"))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@requires(Role.ADMIN)
+def user_deactivate(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@requires(Role.ADMIN)
+def user_reactivate(user_id: int):
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):
+    user = _user_or_404(user_id)
+    _confirmed()
+    try:
+        users.set_active(user, active, actor=Actor.of(current_user))
+    except users.UserError as exc:
+        return _refused(user, exc)
+    db.session.commit()
+    if active:
+        flash(f"{user.email} can sign in again.")
+    else:
+        flash(f"{user.email} is deactivated: they cannot sign in, and their sessions have ended.")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@requires(Role.ADMIN)
+def user_reset_password(user_id: int):
+    user = _user_or_404(user_id)
+    _confirmed()
+    try:
+        password = users.reset_password(user, actor=Actor.of(current_user))
+    except users.UserError as exc:
+        return _refused(user, exc)
+    db.session.commit()
+    # Shown once, on this response only: it is never stored in plain text or logged.
+    return render_template("admin/password_reset.html", user=user, password=password)

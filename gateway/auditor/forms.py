@@ -54,6 +54,8 @@ KNOWN_ACTIONS = (
     "user.created",
     "user.disabled",
     "user.enabled",
+    "user.password_changed",
+    "user.password_reset",
     "user.roles_changed",
     "user.sessions_ended",
 )

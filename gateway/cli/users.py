@@ -1,4 +1,4 @@
-"""``gateway users create`` and ``gateway keys new``."""
+"""``gateway users create``, ``gateway users sign-in-digest`` and ``gateway keys new``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,19 @@ def create_user_command(
     click.echo(f"Created {user.email} with roles {', '.join(sorted(r.value for r in user.roles))}.")
     if not password_stdin:
         click.echo(f"Password (shown once, store it safely): {password}")
+
+
+@users_command.command("sign-in-digest")
+@click.argument("email")
+@with_appcontext
+def sign_in_digest_command(email: str) -> None:
+    """Print the value a failed sign-in typing EMAIL logs as ``email_hmac`` (keyed by this
+    installation's SECRET_KEY), to find an address's failed sign-ins in the publish log."""
+    from flask import current_app
+
+    from gateway.auth.identifiers import typed_identifier_digest
+
+    click.echo(typed_identifier_digest(email, current_app.config["SECRET_KEY"]))
 
 
 @click.group("keys", help="Encryption keys for platform credentials.")

@@ -14,7 +14,7 @@ from gateway.models.policy import (
     RegisterPerson,
 )
 from gateway.models.posts import Approval, Delivery, Post, PostEditor, PostImage
-from gateway.models.users import User, UserRole
+from gateway.models.users import User, UserRole, UserSession
 
 __all__ = [
     "PLATFORMS",
@@ -37,4 +37,5 @@ __all__ = [
     "RegisterPerson",
     "User",
     "UserRole",
+    "UserSession",
 ]

@@ -30,7 +30,7 @@ SQLite has no roles: there the chain, the signed checkpoints and the copies of t
 the database (docs/audit.md) are the protection.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 import importlib.util
@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
