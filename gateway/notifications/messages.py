@@ -34,7 +34,8 @@ def _approvers(post: Post) -> list[str]:
             .where(
                 UserRole.role == Role.OFFICER.value,
                 User.active.is_(True),
-                User.id != post.author_id,
+                # Its writers cannot approve it (issue 20): they are not asked to.
+                User.id.notin_([post.author_id, *post.editor_ids()]),
             )
             .distinct()
         )

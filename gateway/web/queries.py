@@ -7,20 +7,20 @@ posts.scheduled_at, posts.author_id), so the pages stay fast with 100,000 posts 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import Integer, Select, bindparam, case, func, literal, select, union_all
+from sqlalchemy import Integer, Select, bindparam, case, exists, func, literal, select, union_all
 
 from gateway.domain import emergency as emergency_rules
 from gateway.domain.guardrails.clock import LONDON, OfficeHours, local_to_utc
 from gateway.domain.roles import Role
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
-from gateway.models import Channel, ClosureDay, Delivery, EmergencyReview, Post, User
+from gateway.models import Channel, ClosureDay, Delivery, EmergencyReview, Post, PostEditor, User
 from gateway.models.base import utcnow
 from gateway.posts.emergency import REVIEWED_AFTERWARDS
 
@@ -363,6 +363,11 @@ class QueueRow:
     platforms: tuple[str, ...]
     #: An emergency post waiting for its fast-track approval (issue 20): listed first.
     emergency: bool = False
+    #: Who changed it since its last approval: like its author, they cannot approve it.
+    editor_ids: frozenset[int] = frozenset()
+
+    def approvable_by(self, user_id: int) -> bool:
+        return user_id != self.author_id and user_id not in self.editor_ids
 
 
 #: Up to this many posts awaiting approval are read once and shared by every approver's queue
@@ -386,8 +391,14 @@ def _awaiting_query() -> Select[Any]:
 def approval_queue_query(user_id: Any) -> Select[Any]:
     """Posts from other officers awaiting approval, emergency posts first, then oldest due
     first (never the user's own: the service refuses that anyway, the queue just does not offer
-    it). ``user_id`` is the approver's id or a bound parameter for it."""
-    return _awaiting_query().where(Post.author_id != user_id).order_by(*EMERGENCY_FIRST)
+    it), nor those the user changed since their last approval (issue 20: they cannot approve
+    them either). ``user_id`` is the approver's id or a bound parameter for it."""
+    edited = exists().where(
+        PostEditor.post_id == Post.id,
+        PostEditor.user_id == user_id,
+        PostEditor.round == Post.approval_round,
+    )
+    return _awaiting_query().where(Post.author_id != user_id, ~edited).order_by(*EMERGENCY_FIRST)
 
 
 class QueueStatements(NamedTuple):
@@ -444,10 +455,27 @@ def _queue_rows(rows: list[Any]) -> list[QueueRow]:
 
 
 def awaiting_approval() -> AwaitingApproval:
-    """Every post awaiting approval (two statements), or the first SHARED_QUEUE_LIMIT."""
+    """Every post awaiting approval (three statements: the posts, their platforms, their open
+    round's editors), or the first SHARED_QUEUE_LIMIT."""
     rows = db.session.execute(_queue_statements().every, {"limit": SHARED_QUEUE_LIMIT + 1}).all()
     complete = len(rows) <= SHARED_QUEUE_LIMIT
-    return AwaitingApproval(tuple(_queue_rows(rows[:SHARED_QUEUE_LIMIT])), complete)
+    queue = _queue_rows(rows[:SHARED_QUEUE_LIMIT])
+    editors: dict[int, set[int]] = {}
+    if queue:
+        for post_id, user_id in db.session.execute(
+            select(PostEditor.post_id, PostEditor.user_id)
+            .join(Post, Post.id == PostEditor.post_id)
+            .where(
+                PostEditor.post_id.in_([row.id for row in queue]),
+                PostEditor.round == Post.approval_round,
+            )
+        ):
+            editors.setdefault(post_id, set()).add(user_id)
+    shared = tuple(
+        replace(row, editor_ids=frozenset(editors[row.id])) if row.id in editors else row
+        for row in queue
+    )
+    return AwaitingApproval(shared, complete)
 
 
 def approval_queue(
@@ -457,7 +485,7 @@ def approval_queue(
     ``awaiting`` when it holds the whole queue, else read (three statements)."""
     start = (max(page, 1) - 1) * QUEUE_PAGE_ROWS
     if awaiting is not None and awaiting.complete:
-        others = [row for row in awaiting.rows if row.author_id != user.id]
+        others = [row for row in awaiting.rows if row.approvable_by(user.id)]
         return len(others), others[start : start + QUEUE_PAGE_ROWS]
     statements = _queue_statements()
     count = db.session.execute(statements.count, {"user_id": user.id}).scalar() or 0

@@ -173,3 +173,34 @@ def test_an_approver_whose_earlier_edit_was_approved_by_someone_else_may_approve
     assert sent.status == 302, sent.errors()
     assert submit(b, get(b, f"/posts/{post_id}"), action=f"/posts/{post_id}/approve").status == 302
     assert _post(app, post_id)[0] == PostStatus.APPROVED.value
+
+
+def test_the_queue_and_the_emails_leave_out_the_posts_an_officer_changed(
+    app, people, channels, clock, inbox
+):
+    from gateway.web import page_cache
+
+    post_id = _submitted_by_a(people, channels)
+    b, c = people["b"], people["c"]
+    submit(
+        b,
+        get(b, f"/posts/{post_id}"),
+        {"takeover-reason": "A is on leave this week"},
+        action=f"/posts/{post_id}/take-over",
+    )
+    before = len(inbox.to(people.emails["b"]))
+    edit = get(b, f"/posts/{post_id}/edit")
+    assert submit(b, edit, {"text": REWRITTEN}, button=("action", "submit")).status == 302
+    # C is asked to approve the rewritten post; B, who rewrote it, is not.
+    assert any("waiting for your approval" in m["Subject"] for m in inbox.to(people.emails["c"]))
+    assert len(inbox.to(people.emails["b"])) == before
+    link = f'href="/posts/{post_id}"'
+    for mode in ("shared list", "cache off"):
+        if mode == "cache off":
+            app.extensions["gateway.page_cache"] = None
+        else:
+            with app.app_context():
+                assert page_cache.enabled()
+        assert link not in get(b, "/approvals").html, mode
+        assert link not in get(b, "/").html, mode
+        assert link in get(c, "/approvals").html, mode
