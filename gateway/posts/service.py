@@ -41,8 +41,8 @@ REFERRAL_UPHELD = "referral_upheld"
 MAX_TEXT_CHARS = 63_206  # Facebook's limit, the longest of our platforms
 MAX_IMAGES = 4  # X's limit, the smallest of our platforms
 MAX_REASON_CHARS = 2_000  # a reason is a sentence or two for the record, not a document
-#: A post can be taken over in the statuses in which it can be edited.
-TAKE_OVER_STATUSES = frozenset(
+#: The statuses in which a post can be edited, and so taken over.
+EDITABLE_STATUSES = frozenset(
     {
         PostStatus.DRAFT,
         PostStatus.AWAITING_APPROVAL,
@@ -206,7 +206,7 @@ def take_over(post: Post, officer: User, reason: str) -> None:
         raise PostError("Only an officer can take over a post.")
     if post.current_holder_id == officer.id:
         raise PostError("You already hold this post.")
-    if post.status_enum not in TAKE_OVER_STATUSES:
+    if post.status_enum not in EDITABLE_STATUSES:
         raise PostError(f"A post that is {post.status_enum.label.lower()} cannot be taken over.")
     reason = (reason or "").strip()
     if len(reason) < 5:
@@ -247,14 +247,7 @@ def update_post(
             "and make yours again."
         )
     status = post.status_enum
-    if status not in (
-        PostStatus.DRAFT,
-        PostStatus.AWAITING_APPROVAL,
-        PostStatus.APPROVED,
-        PostStatus.REJECTED,
-        PostStatus.BLOCKED,
-        PostStatus.FAILED,
-    ):
+    if status not in EDITABLE_STATUSES:
         raise PostError(f"A post that is {status.label.lower()} cannot be edited.")
     if any(
         d.status in (DeliveryStatus.PUBLISHED.value, DeliveryStatus.PUBLISHING.value)

@@ -27,7 +27,7 @@ from gateway.web import history
 from gateway.web.forms import ConfirmForm, PostForm, ReasonForm, ReferralForm
 from gateway.web.views import bp
 
-EDITABLE = service.TAKE_OVER_STATUSES
+EDITABLE = service.EDITABLE_STATUSES
 CANCELLABLE = {PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL, PostStatus.APPROVED}
 #: Approval rows that carry a reason the author must see.
 REJECTIONS = (service.REJECTED, service.REFERRAL_UPHELD)
