@@ -244,3 +244,29 @@ def test_the_zip_export_verifies_offline(app, client, auditor, tmp_path):
             check=False,
         )
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_verify_page_lists_approvals_to_review(app, client, auditor):
+    # Issue 20: an approval by the admin who created its author's account is shown for review.
+    with app.app_context():
+        admin = Actor(id=90, email="admin@council.example", kind="user")
+        record("user.created", actor=admin, obj=("user", 91), payload={"roles": ["officer"]})
+        record(
+            "post.created",
+            actor=Actor(id=91, email="second@council.example", kind="user"),
+            obj=("post", 5),
+            payload={"author_id": 91, "emergency_category": None},
+        )
+        record(
+            "post.approved",
+            actor=admin,
+            obj=("post", 5),
+            payload={"author_id": 91, "approver_id": 90, "fingerprint": "f"},
+        )
+        db.session.commit()
+    page = client.get("/audit/verify").get_data(as_text=True)
+    assert "The publish log verifies" in page
+    assert "Approvals to review" in page
+    assert "post 5 was approved by user 90, who created or changed the account of its writer" in (
+        page
+    )
