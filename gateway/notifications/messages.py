@@ -27,19 +27,10 @@ def _short(post: Post) -> str:
 
 
 def _approvers(post: Post) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(User.email)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(
-                UserRole.role == Role.OFFICER.value,
-                User.active.is_(True),
-                # Its writers cannot approve it (issue 20): they are not asked to.
-                User.id.notin_([post.author_id, *post.editor_ids()]),
-            )
-            .distinct()
-        )
-    )
+    # Its writers cannot approve it (issue 20): they are not asked to.
+    from gateway.posts.service import approvers
+
+    return [user.email for user in approvers(post)]
 
 
 def admins() -> tuple[str, ...]:

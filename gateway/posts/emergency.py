@@ -79,23 +79,9 @@ def change_in_hours_setting(admin: User, value: str) -> bool:
 
 
 def fast_track_approvers(post: Post) -> list[User]:
-    """Who can approve an emergency post now: active officers other than its author (the
-    service's own rule, gateway.posts.service.approve), each alerted at once by email."""
-    from gateway.models import UserRole
-
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(
-                UserRole.role == Role.OFFICER.value,
-                User.active.is_(True),
-                User.id != post.author_id,
-            )
-            .distinct()
-            .order_by(User.email)
-        )
-    )
+    """Who can approve an emergency post now (gateway.posts.service.approvers), each alerted at
+    once by email."""
+    return service.approvers(post)
 
 
 def posts_in_last_hour(officer: User) -> int:
@@ -177,10 +163,17 @@ def send(
     return _publish_now(post, officer, release, setting)
 
 
-def _stops(found) -> list[Finding]:  # noqa: ANN001
-    return [
+def _refusal(found) -> PostError | None:  # noqa: ANN001
+    """Why an emergency post cannot go out: a guardrail blocks or refers it (there is no
+    referral decision before an emergency goes)."""
+    stops = [
         f for f in service.distinct_findings(found) if f.outcome in (Outcome.BLOCK, Outcome.REFER)
     ]
+    if not stops:
+        return None
+    return PostError(
+        "The emergency post cannot go out: " + " ".join(f.reason for f in stops), "text"
+    )
 
 
 def _publish_now(post: Post, officer: User, release: rules.Release, setting: str) -> Post:
@@ -188,11 +181,9 @@ def _publish_now(post: Post, officer: User, release: rules.Release, setting: str
     post.scheduled_at = now
     found = service.findings_for(post, at=now)
     service.record_verdict(post, officer, "emergency", found)
-    stops = _stops(found)
-    if stops:
-        raise PostError(
-            "The emergency post cannot go out: " + " ".join(f.reason for f in stops), "text"
-        )
+    refused = _refusal(found)
+    if refused:
+        raise refused
     post.status = transition(post.status_enum, PostStatus.APPROVED, emergency=True).value
     record(
         "emergency.published",
@@ -217,12 +208,10 @@ def _to_fast_track(post: Post, officer: User) -> Post:
     with no time of its own, so another officer's approval sends it at once; refused, as out
     of hours, when a guardrail would block or refer it."""
     found = service.findings_for(post, at=utcnow())
-    stops = _stops(found)
-    if stops:
+    refused = _refusal(found)
+    if refused:
         service.record_verdict(post, officer, "emergency", found)
-        raise PostError(
-            "The emergency post cannot go out: " + " ".join(f.reason for f in stops), "text"
-        )
+        raise refused
     service.submit(post, officer)
     alerted = fast_track_approvers(post)
     record(

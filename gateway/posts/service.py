@@ -177,17 +177,13 @@ def _clear_approvals(post: Post) -> None:
         approval.current = False
 
 
-def _holder_name(post: Post) -> str:
-    holder = db.session.get(User, post.current_holder_id)
-    return holder.email if holder is not None else "its author"
-
-
 def check_holder(post: Post, user: User, doing: str) -> None:
     """Only the officer who holds the post (its author, or whoever took it over) edits or
     submits it (issue 20): anyone else takes it over first, on the record."""
     if post.current_holder_id != user.id:
+        holder = post.holder or post.author
         raise PostError(
-            f"Only {_holder_name(post)} can {doing} this post. To {doing} it yourself, take it "
+            f"Only {holder.email} can {doing} this post. To {doing} it yourself, take it "
             "over first: that is recorded, and you then cannot approve it."
         )
 
@@ -421,18 +417,41 @@ def decide_referral(post: Post, officer: User, *, cleared: bool, reason: str) ->
     db.session.flush()
 
 
+#: What an officer is told when the two-person rule refuses their approval.
+_REFUSALS = {
+    two_person.AUTHOR: (
+        "You cannot approve your own post. You need another member of your team to approve it."
+    ),
+    two_person.EDITOR: (
+        "You changed this post since it was last approved, so you cannot approve it. "
+        "Another officer, who did not write or change it, needs to approve it."
+    ),
+}
+
+
 def writers_refusal(post: Post, user: User) -> str | None:
     """Why ``user`` may not approve or reject this version of the post (two-person rule)."""
     why = two_person.approval_refusal(user.id, post.author_id, post.editor_ids())
-    if why is None:
-        return None
-    if user.id == post.author_id:
-        return (
-            "You cannot approve your own post. You need another member of your team to approve it."
+    return _REFUSALS[why] if why else None
+
+
+def approvers(post: Post) -> list[User]:
+    """Who can approve this version of the post now: the active officers who wrote none of it
+    (neither its author nor an editor of its open round), by email address."""
+    from gateway.models import UserRole
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                UserRole.role == Role.OFFICER.value,
+                User.active.is_(True),
+                User.id.notin_(two_person.writers(post.author_id, post.editor_ids())),
+            )
+            .distinct()
+            .order_by(User.email)
         )
-    return (
-        "You changed this post since it was last approved, so you cannot approve it. "
-        "Another officer, who did not write or change it, needs to approve it."
     )
 
 
@@ -586,6 +605,7 @@ __all__ = [
     "NewImage",
     "PostError",
     "approve",
+    "approvers",
     "cancel",
     "create_draft",
     "decide_referral",

@@ -158,6 +158,13 @@ def settle_post(post: Post) -> None:
         post.status = current.value
 
 
+#: What the delivery's record says when the two-person rule fails at publish time.
+_REFUSALS = {
+    two_person.AUTHOR: "It was approved by its own author.",
+    two_person.EDITOR: "It was approved by an officer who changed it since its last approval.",
+}
+
+
 def _approval_refusal(post: Post, approval: Approval) -> str | None:
     """The two-person rule again at publish time (issue 20): the approver wrote none of the
     version they approved, neither as its author nor as an editor of its approval round."""
@@ -167,11 +174,7 @@ def _approval_refusal(post: Post, approval: Approval) -> str | None:
         else post.editor_ids(approval.round)
     )
     why = two_person.approval_refusal(approval.approver_id, post.author_id, editors)
-    if why is None:
-        return None
-    if approval.approver_id == post.author_id:
-        return "It was approved by its own author."
-    return "It was approved by an officer who changed it since its last approval."
+    return _REFUSALS[why] if why else None
 
 
 def _publish_time_problems(

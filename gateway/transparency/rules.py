@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
+from gateway.domain import two_person
+
 #: An attempt this close to the end of the log may still be running: the worker records its
 #: outcome when the platform answers, and the stuck-delivery sweep records "unknown" within the
 #: hour. Only older attempts without an outcome are violations; newer ones are reported as
@@ -157,7 +159,8 @@ class AuditorRules:
         approver, author = _int(payload, "approver_id"), _int(payload, "author_id")
         created_by = self._authors.get(post)
         editors = self._editors.pop(post, set())
-        if approver in editors:
+        why = two_person.approval_refusal(approver, author, editors)
+        if why == two_person.EDITOR:
             self.violations.append(
                 RuleViolation(
                     index,
@@ -165,7 +168,7 @@ class AuditorRules:
                     "last approval",
                 )
             )
-        elif approver == author:
+        elif why == two_person.AUTHOR:
             self.violations.append(
                 RuleViolation(index, f"post {post} was approved by its own author (user {author})")
             )
@@ -185,7 +188,7 @@ class AuditorRules:
             )
         else:
             self._approved.add(post)
-            for writer in sorted({author, *editors}):
+            for writer in sorted(two_person.writers(author, editors)):
                 if approver in self._managed_by.get(writer, ()):
                     self.flags.append(
                         f"entry {index}: post {post} was approved by user {approver}, who "

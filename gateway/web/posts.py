@@ -287,13 +287,12 @@ def post_edit(post_id: int):
     if post.status_enum not in EDITABLE:
         flash(f"A post that is {post.status_enum.label.lower()} cannot be edited.")
         return redirect(url_for("web.post_show", post_id=post.id))
-    if post.current_holder_id != current_user.id:
+    try:
         # Two-person rule (issue 20): someone else's post is edited only after taking it
         # over on the record. The service refuses too; this says so before the form is filled.
-        try:
-            service.check_holder(post, current_user, "edit")
-        except PostError as exc:
-            flash(exc.message)
+        service.check_holder(post, current_user, "edit")
+    except PostError as exc:
+        flash(exc.message)
         return redirect(url_for("web.post_show", post_id=post.id))
     form = PostForm()
     form.channels.choices = channel_choices()
