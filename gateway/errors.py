@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from gateway.domain.hidden_characters import HiddenCharacter, shown_safely
 from gateway.extensions import db
 
 MESSAGES = {
@@ -61,6 +62,18 @@ def init_app(app: Flask) -> None:
 #: PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race and
 #: was rolled back whole.
 CONCURRENCY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def hidden_character_response(field: str, hit: HiddenCharacter):
+    """A 400 that names the field and the character, so the officer can find and remove it
+    (it is invisible where they typed or pasted it)."""
+    return _render(
+        400,
+        f"The field “{shown_safely(field)}” contains a hidden character, {hit.label}, at character "
+        f"{hit.position + 1}. Nothing was saved. It usually comes from pasting text from "
+        "another program: go back (what you typed is still in the form), delete and retype "
+        "the text around that point, and send it again.",
+    )
 
 
 def _render(code: int, detail: str | None):

@@ -11,7 +11,9 @@ from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from gateway.domain.hidden_characters import first_hidden_character
 from gateway.domain.roles import Role
+from gateway.errors import hidden_character_response
 from gateway.extensions import csrf
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,6 +54,16 @@ def init_app(app: Flask) -> None:
             abort(413)
         return None
 
+    # Next, any text that carries a character no post, name or reason needs (NUL, other
+    # control characters, bidirectional overrides, broken surrogates) is refused whole, before
+    # a form, a sign-in or the database sees it: gateway.domain.hidden_characters says why.
+    @app.before_request
+    def _refuse_hidden_characters():
+        found = _hidden_character_in_request()
+        if found is None:
+            return None
+        return hidden_character_response(*found)
+
     if not app.config["SESSION_COOKIE_SECURE"]:
         # Without Secure the browser would refuse a __Host- cookie.
         app.config["SESSION_COOKIE_NAME"] = "session"
@@ -75,6 +87,42 @@ def init_app(app: Flask) -> None:
         if request.endpoint not in {"static"}:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+#: How deep a JSON body is searched for hidden characters: deeper bodies are refused by the
+#: views' own checks (tests/web/test_hostile_input.py), and the walk must not recurse without end.
+MAX_JSON_DEPTH = 32
+
+
+def _hidden_character_in_request():
+    """(field name, HiddenCharacter) for the first hidden character in the query string, the
+    form (names and values) or a JSON body, or None."""
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            for text in (name, value):
+                hit = first_hidden_character(text)
+                if hit is not None:
+                    return name, hit
+    if request.is_json:
+        body = request.get_json(silent=True)
+        stack = [("", body, 0)]
+        while stack:
+            name, value, depth = stack.pop()
+            if depth > MAX_JSON_DEPTH:
+                continue
+            if isinstance(value, str):
+                hit = first_hidden_character(value)
+                if hit is not None:
+                    return name, hit
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    hit = first_hidden_character(str(key))
+                    if hit is not None:
+                        return str(key), hit
+                    stack.append((str(key), item, depth + 1))
+            elif isinstance(value, list):
+                stack.extend((name, item, depth + 1) for item in value)
+    return None
 
 
 def public(view: F) -> F:
