@@ -130,7 +130,10 @@ def _hold(delivery: Delivery, reason: str, attempt_id: str | None, outcome: str 
 
 def settle_post(post: Post) -> None:
     """The post's status from its deliveries' (published, partly published, failed, blocked)."""
-    statuses = [d.status for d in post.deliveries if d.status != D.CANCELLED.value]
+    # A channel an emergency post left out (issue 22) counts as little as a cancelled one.
+    statuses = [
+        d.status for d in post.deliveries if d.status not in (D.CANCELLED.value, D.SKIPPED.value)
+    ]
     unsettled = {
         D.PENDING.value,
         D.SCHEDULED.value,
