@@ -24,6 +24,7 @@ from gateway.domain.guardrails import (
     check,
 )
 from gateway.domain.guardrails.register import Person, Register
+from gateway.domain.statuses import DeliveryStatus
 from gateway.extensions import db
 from gateway.models import AllowedContact, ClosureDay, PolicyVersion, Post, RegisterPerson
 from gateway.models import Election as ElectionRow
@@ -109,7 +110,12 @@ def post_to_check(post: Post) -> PostToCheck:
 def findings_for(
     post: Post, *, at: datetime, context: PolicyContext | None = None
 ) -> dict[int, list[Finding]]:
-    """The guardrails' findings for the post on each of its channels, at ``at``."""
+    """The guardrails' findings for the post on each of its channels, at ``at``; not on a
+    channel an emergency post left out because it could not take it (issue 22)."""
     context = context or current_context()
     subject = post_to_check(post)
-    return {d.channel_id: check(subject, d.channel.platform, at, context) for d in post.deliveries}
+    return {
+        d.channel_id: check(subject, d.channel.platform, at, context)
+        for d in post.deliveries
+        if d.status != DeliveryStatus.SKIPPED.value
+    }

@@ -24,6 +24,7 @@ from gateway.auth import sessions
 from gateway.auth.forms import ChangePasswordForm, SignInForm
 from gateway.auth.identifiers import normalise_typed, typed_identifier_digest
 from gateway.auth.passwords import check_password, hash_password, needs_rehash
+from gateway.domain.roles import Role
 from gateway.extensions import db, limiter
 from gateway.models import User
 from gateway.models.base import utcnow
@@ -55,7 +56,17 @@ def _password_was_wrong(response) -> bool:  # noqa: ANN001 - Flask-Limiter's ded
     return bool(g.get(_ATTEMPT_FAILED))
 
 
-def _safe_next(target: str | None) -> str:
+def home_url(user) -> str:  # noqa: ANN001 - a User, or the current user's proxy
+    """Where a user lands after signing in: the emergency form for a duty officer who is not
+    also an officer (issue 22: at 3am, on a phone, the emergency form is all they came for,
+    and the dashboard's drafts and approvals are not theirs); the dashboard for everyone
+    else, a duty officer who also drafts and approves office-hours posts included."""
+    if user.has_role(Role.DUTY_OFFICER) and not user.has_role(Role.OFFICER):
+        return url_for("emergency.new")
+    return url_for("web.dashboard")
+
+
+def _safe_next(target: str | None, user=None) -> str:  # noqa: ANN001
     # Only a path on this site: an open redirect would help a phishing page. Browsers read a
     # backslash as a slash and drop tabs and newlines ("/\\evil.example", "/\t/evil.example"),
     # and Werkzeug refuses CR/LF in a header with a 500: any of them sends to the dashboard.
@@ -69,7 +80,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("web.dashboard")
+    return home_url(user) if user is not None else url_for("web.dashboard")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -80,7 +91,7 @@ def _safe_next(target: str | None) -> str:
 )
 def sign_in():
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(url_for("web.dashboard"))
+        return redirect(home_url(current_user))
     form = SignInForm()
     error = None
     if form.validate_on_submit():
@@ -102,7 +113,7 @@ def sign_in():
             login_user(user)
             if must_change:
                 return redirect(url_for("auth.change_password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), user))
         g.setdefault(_ATTEMPT_FAILED, True)
         # Never the typed text: people type passwords into the email box, and the log is kept
         # for years (issue 20). A keyed hash still links attempts on one address.
@@ -156,6 +167,6 @@ def change_password():
         else:
             others = f" {ended} other session(s) ended." if ended else ""
             flash(f"Your password has been changed.{others}")
-            return redirect(url_for("web.dashboard"))
+            return redirect(home_url(user))
     status = 400 if form.errors else 200
     return render_template("auth/change_password.html", form=form, forced=forced), status

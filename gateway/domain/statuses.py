@@ -106,6 +106,8 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # the platform rejected it
     BLOCKED = "blocked"  # the guardrails or the approval check stopped it at publish time
     CANCELLED = "cancelled"
+    #: An emergency post left this channel out: it could not take the post (issue 22).
+    SKIPPED = "skipped"
 
 
 D = DeliveryStatus
@@ -137,6 +139,10 @@ DELIVERY_TRANSITIONS: frozenset[tuple[DeliveryStatus, DeliveryStatus]] = frozens
         (D.FAILED, D.SCHEDULED),
         (D.FAILED, D.PENDING),
         (D.BLOCKED, D.PENDING),
+        # An emergency post reaches every channel it can; one that cannot take it is left
+        # out at once, before anything is scheduled (issue 22). Edited, it is tried again.
+        (D.PENDING, D.SKIPPED),
+        (D.SKIPPED, D.PENDING),
     }
 )
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from gateway.domain.emergency import Release, release_for
 from gateway.domain.roles import Role
-from gateway.domain.statuses import PostStatus
+from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.emergency.forms import EmergencyForm, ReviewForm
 from gateway.events import post_event
 from gateway.extensions import db
@@ -55,6 +55,7 @@ def new():
         # Every enabled channel is chosen already: at 3am there is no time to tick boxes.
         form.channels.data = [c.value for c in form.channels.choices]
     findings, page_errors = [], []
+    skipped: dict[int, str] = {}
     if form.validate_on_submit():
         images = _image(form)
         if images is not None:
@@ -66,7 +67,7 @@ def new():
             }
             try:
                 if request.form.get("action") == "check":
-                    findings = emergency.check(current_user, **args)
+                    findings, skipped = emergency.check(current_user, **args)
                 else:
                     post = emergency.send(current_user, **args)
                     db.session.commit()
@@ -78,15 +79,15 @@ def new():
                     )
                     if fast_track:
                         return redirect(url_for("emergency.fast_track", post_id=post.id))
-                    flash("The emergency post is going out now. It will be reviewed tomorrow.")
+                    flash(_going_out(post))
                     return redirect(url_for("web.post_show", post_id=post.id))
             except PostError as exc:
-                # The verdict that stopped it stays in the log; nothing else was saved.
+                # Nothing was saved.
                 db.session.rollback()
                 target = FIELDS.get(exc.field or "")
                 (getattr(form, target).errors if target else page_errors).append(exc.message)
                 try:
-                    findings = emergency.check(current_user, **args)
+                    findings, skipped = emergency.check(current_user, **args)
                 except PostError:
                     db.session.rollback()
     status = 400 if (form.errors or page_errors) else 200
@@ -97,9 +98,30 @@ def new():
             findings=findings,
             page_errors=page_errors,
             fast_track=_fast_track_now(),
+            channel_items=_channel_notes(form, skipped),
         ),
         status,
     )
+
+
+def _channel_notes(form: EmergencyForm, skipped: dict[int, str]) -> list[dict]:
+    """A note on each channel the post would leave out, beside its check box (issue 22: the
+    reason belongs to the channel, not the text)."""
+    return [
+        {"hint": {"text": f"Left out: {skipped[choice.value]}"}} if choice.value in skipped else {}
+        for choice in form.channels.choices
+    ]
+
+
+def _going_out(post: Post) -> str:
+    """What the duty officer is told once the post is on its way: where it goes, and each
+    channel left out with why."""
+    left_out = [d for d in post.deliveries if d.status_enum is DeliveryStatus.SKIPPED]
+    going = ", ".join(d.channel.display_name for d in post.deliveries if d not in left_out)
+    message = f"The emergency post is going out now on {going}. It will be reviewed tomorrow."
+    for d in left_out:
+        message += f" Left out: {d.channel.display_name}: {d.last_error}"
+    return message
 
 
 def _fast_track_now() -> bool:

@@ -24,7 +24,7 @@ from gateway.audit import Actor, content_of, record
 from gateway.domain import emergency as rules
 from gateway.domain.guardrails import Finding, Outcome
 from gateway.domain.roles import Role
-from gateway.domain.statuses import PostStatus, transition
+from gateway.domain.statuses import DeliveryStatus, PostStatus, transition, transition_delivery
 from gateway.extensions import db
 from gateway.models import EmergencyReview, PolicySetting, Post, User
 from gateway.models.base import utcnow
@@ -97,6 +97,46 @@ def posts_in_last_hour(officer: User) -> int:
     )
 
 
+class EmergencyRefused(PostError):
+    """No chosen channel can take the post: ``left_out`` says why, channel by channel."""
+
+    def __init__(self, message: str, left_out: dict[int, str]) -> None:
+        super().__init__(message, "channels")
+        self.left_out = left_out
+
+
+#: Findings that concern one platform only (its limits: length, images): that channel can be
+#: left out of an emergency post and the others still reached (issue 22). Any other finding
+#: that stops the post is about its content, and stops it everywhere.
+CHANNEL_RULE_PREFIX = "platform."
+
+
+def _stops(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.outcome in (Outcome.BLOCK, Outcome.REFER)]
+
+
+def left_out(post: Post, found: dict[int, list[Finding]]) -> dict[int, str]:
+    """The channels that cannot take this post, each with why: one that needs reconnecting,
+    or whose own platform limits the post does not meet (issue 22)."""
+    out: dict[int, str] = {}
+    for delivery in post.deliveries:
+        problem = service.channel_problem(delivery)
+        stops = _stops(found.get(delivery.channel_id, ()))
+        if problem is None and stops and all(f.rule.startswith(CHANNEL_RULE_PREFIX) for f in stops):
+            problem = " ".join(dict.fromkeys(f.reason for f in stops))
+        if problem:
+            out[delivery.channel_id] = problem
+    return out
+
+
+def _content_stops(found: dict[int, list[Finding]]) -> dict[int, list[Finding]]:
+    """The findings that stop the post whichever channel it goes on."""
+    return {
+        channel_id: [f for f in items if not f.rule.startswith(CHANNEL_RULE_PREFIX)]
+        for channel_id, items in found.items()
+    }
+
+
 def check(
     officer: User,
     *,
@@ -104,14 +144,16 @@ def check(
     channel_ids: Iterable[int],
     category: str | None,
     images: Sequence[NewImage] = (),
-) -> list[Finding]:
-    """The findings the form shows at once (without saving anything)."""
+) -> tuple[list[Finding], dict[int, str]]:
+    """The findings the form shows at once, and the channels that would be left out, each
+    with why (without saving anything)."""
     draft = _draft(officer, text, channel_ids, category, images)
     try:
         found = service.findings_for(draft, at=utcnow())
+        skipped = left_out(draft, found)
     finally:
         db.session.rollback()
-    return service.distinct_findings(found)
+    return service.distinct_findings(found), skipped
 
 
 def _draft(officer, text, channel_ids, category, images) -> Post:  # noqa: ANN001
@@ -154,7 +196,6 @@ def send(
     except rules.EmergencyError as exc:
         raise PostError(exc.message) from None
     post = _draft(officer, text, channel_ids, category, images)
-    service.check_channels(post)
     setting = in_hours_setting()
     release = rules.release_for(post.created_at, current_context().office_hours, setting)
     post.emergency_release = release.value
@@ -166,9 +207,7 @@ def send(
 def _refusal(found) -> PostError | None:  # noqa: ANN001
     """Why an emergency post cannot go out: a guardrail blocks or refers it (there is no
     referral decision before an emergency goes)."""
-    stops = [
-        f for f in service.distinct_findings(found) if f.outcome in (Outcome.BLOCK, Outcome.REFER)
-    ]
+    stops = _stops(service.distinct_findings(found))
     if not stops:
         return None
     return PostError(
@@ -176,14 +215,49 @@ def _refusal(found) -> PostError | None:  # noqa: ANN001
     )
 
 
+def _leave_out(post: Post, officer: User, found: dict[int, list[Finding]]) -> dict[int, str]:
+    """Refuse the post when its content stops it, or when no chosen channel can take it;
+    otherwise mark each channel that cannot take it skipped, with why, on the record (issue
+    22: one channel's limits no longer stop a flood warning everywhere)."""
+    refused = _refusal(_content_stops(found))
+    if refused:
+        raise refused
+    skipped = left_out(post, found)
+    if len(skipped) == len(post.deliveries):
+        raise EmergencyRefused(
+            "None of the chosen channels can take this post: "
+            + " ".join(
+                f"{d.channel.display_name}: {skipped[d.channel_id]}" for d in post.deliveries
+            ),
+            skipped,
+        )
+    for delivery in post.deliveries:
+        reason = skipped.get(delivery.channel_id)
+        if reason is None:
+            continue
+        delivery.status = transition_delivery(delivery.status_enum, DeliveryStatus.SKIPPED).value
+        delivery.last_error = reason
+        record(
+            "delivery.skipped",
+            actor=Actor.of(officer),
+            obj=("delivery", delivery.id),
+            payload={
+                "post_id": post.id,
+                "delivery_id": delivery.id,
+                "channel_id": delivery.channel_id,
+                "reason": reason,
+            },
+        )
+    db.session.flush()
+    return skipped
+
+
 def _publish_now(post: Post, officer: User, release: rules.Release, setting: str) -> Post:
     now = utcnow()
     post.scheduled_at = now
     found = service.findings_for(post, at=now)
     service.record_verdict(post, officer, "emergency", found)
-    refused = _refusal(found)
-    if refused:
-        raise refused
+    _leave_out(post, officer, found)
     post.status = transition(post.status_enum, PostStatus.APPROVED, emergency=True).value
     record(
         "emergency.published",
@@ -208,10 +282,11 @@ def _to_fast_track(post: Post, officer: User) -> Post:
     with no time of its own, so another officer's approval sends it at once; refused, as out
     of hours, when a guardrail would block or refer it."""
     found = service.findings_for(post, at=utcnow())
-    refused = _refusal(found)
-    if refused:
+    try:
+        _leave_out(post, officer, found)
+    except PostError:
         service.record_verdict(post, officer, "emergency", found)
-        raise refused
+        raise
     service.submit(post, officer)
     alerted = fast_track_approvers(post)
     record(

@@ -1,5 +1,11 @@
 """Images: checked on upload, re-encoded without their metadata, stored in the instance folder
-under the SHA-256 of the re-encoded bytes (readable by the gateway's own user only)."""
+under the SHA-256 of the re-encoded bytes (readable by the gateway's own user only).
+
+When a post is published each platform gets its own rendition of the stored original
+(:func:`for_platform`): converted to a format it takes (Instagram: JPEG only) and resized to its
+limits, always from the original, never from another rendition, so nothing is downscaled twice
+(issue 22). The original stays as it was stored; a rendition is stored beside it under its own
+hash, and carries no metadata either."""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from pathlib import Path
 from flask import current_app
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-#: Formats every platform we publish to accepts (Instagram only JPEG: the guardrails say so).
+#: Formats an officer may upload; each platform gets one it takes when published (for_platform).
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
 #: Facebook's photo limit is 10 MB and X's 5 MB; the guardrails report per platform.
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -148,3 +154,99 @@ def load(storage_key: str) -> bytes:
     if not all(c in "0123456789abcdef" for c in storage_key) or len(storage_key) != 64:
         raise ImageError("bad image key")
     return (_folder() / storage_key).read_bytes()
+
+
+@dataclass(frozen=True)
+class PlatformImageLimits:
+    """What a platform's publishing API takes, from its developer documentation."""
+
+    #: Pillow formats it takes as they are; anything else is converted to JPEG.
+    formats: frozenset[str]
+    #: The longest side it keeps, in pixels: a larger image is scaled down to it.
+    max_side: int
+    max_bytes: int
+
+
+#: X: JPEG, PNG, GIF up to 5 MB ("media upload" best practices), shown at most 4096 px a side.
+#: Facebook Pages: photos up to 10 MB, shown at most 2048 px a side. Instagram's Content
+#: Publishing API: JPEG only, at most 8 MB, and it stores at most 1440 px wide.
+PLATFORM_LIMITS: dict[str, PlatformImageLimits] = {
+    "x": PlatformImageLimits(frozenset({"JPEG", "PNG", "GIF"}), 4096, 5 * 1024 * 1024),
+    "facebook": PlatformImageLimits(frozenset({"JPEG", "PNG", "GIF"}), 2048, 10 * 1024 * 1024),
+    "instagram": PlatformImageLimits(frozenset({"JPEG"}), 1440, 8 * 1024 * 1024),
+}
+#: Lower JPEG qualities tried, from the same resized picture, when a rendition is still over
+#: the platform's size limit at JPEG_QUALITY.
+FALLBACK_QUALITIES = (80, 70, 60)
+#: What shows through a transparent PNG or GIF once it is a JPEG (which has no transparency):
+#: white, as the platforms' own pages are.
+JPEG_BACKGROUND = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class Rendition:
+    data: bytes
+    content_type: str
+    sha256: str
+    width: int
+    height: int
+
+
+def for_platform(original: bytes, platform: str) -> Rendition:
+    """The stored original as ``platform`` takes it: as it is when it already fits, otherwise
+    converted to JPEG and/or scaled down once, from the original, to the platform's limits.
+    An animated GIF a platform takes is sent as it is (re-encoding its frames would lose
+    them); to Instagram it goes as its first frame."""
+    limits = PLATFORM_LIMITS[platform]
+    with Image.open(io.BytesIO(original)) as img:
+        fmt, (width, height) = img.format, img.size
+        animated = getattr(img, "n_frames", 1) > 1
+        fits = (
+            fmt in limits.formats
+            and max(width, height) <= limits.max_side
+            and len(original) <= limits.max_bytes
+        )
+        if fits or (animated and fmt in limits.formats):
+            return Rendition(
+                original, ALLOWED_FORMATS[fmt], hashlib.sha256(original).hexdigest(), width, height
+            )
+        img.seek(0)
+        picture = _bare(img)
+    # A PNG or still GIF the platform takes that is only too large is scaled in its own format.
+    keep = fmt if fmt in limits.formats else "JPEG"
+    picture.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
+    data = _encode(picture, keep)
+    if len(data) > limits.max_bytes and keep != "JPEG":
+        keep, data = "JPEG", _encode(picture, "JPEG")  # a PNG too heavy even when scaled
+    for quality in FALLBACK_QUALITIES:
+        if len(data) <= limits.max_bytes:
+            break
+        data = _encode(picture, "JPEG", quality)
+    return Rendition(
+        data,
+        ALLOWED_FORMATS[keep],
+        hashlib.sha256(data).hexdigest(),
+        picture.width,
+        picture.height,
+    )
+
+
+def _encode(picture: Image.Image, fmt: str, quality: int = JPEG_QUALITY) -> bytes:
+    """``picture`` in ``fmt`` with no metadata (none is passed to the encoder)."""
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        if picture.mode in ("RGBA", "LA", "PA") or (
+            picture.mode == "P" and "transparency" in picture.info
+        ):
+            rgba = picture.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, JPEG_BACKGROUND)
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            picture = flat
+        elif picture.mode not in ("RGB", "L"):
+            picture = picture.convert("RGB")
+        picture.save(out, format="JPEG", quality=quality, optimize=True)
+    elif fmt == "PNG":
+        picture.save(out, format="PNG", optimize=True)
+    else:
+        picture.save(out, format="GIF")
+    return out.getvalue()

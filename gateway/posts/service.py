@@ -41,6 +41,9 @@ REFERRAL_UPHELD = "referral_upheld"
 MAX_TEXT_CHARS = 63_206  # Facebook's limit, the longest of our platforms
 MAX_IMAGES = 4  # X's limit, the smallest of our platforms
 MAX_REASON_CHARS = 2_000  # a reason is a sentence or two for the record, not a document
+#: A delivery an emergency post left out (gateway.posts.emergency, issue 22): never scheduled,
+#: and not checked by the guardrails again.
+SKIPPED = DeliveryStatus.SKIPPED.value
 #: The statuses in which a post can be edited, and so taken over.
 EDITABLE_STATUSES = frozenset(
     {
@@ -327,24 +330,27 @@ def record_verdict(post: Post, actor: User, stage: str, found: dict[int, list[Fi
     )
 
 
-def channel_problems(post: Post) -> list[str]:
-    """Why a channel could not take this post, found when it is scheduled, not at 3am."""
+def channel_problem(delivery: Delivery) -> str | None:
+    """Why this delivery's channel could not take a post now, or None."""
     from gateway.credentials import CredentialsError, decrypt_credentials
 
-    problems = []
-    for delivery in post.deliveries:
-        channel = delivery.channel
-        name = channel.display_name
-        if not channel.enabled:
-            problems.append(f"{name} is disabled: choose another channel.")
-        elif channel.needs_reauthorisation or channel.credentials_encrypted is None:
-            problems.append(f"{name} needs to be reconnected by an administrator first.")
-        else:
-            try:
-                decrypt_credentials(channel.id, channel.credentials_encrypted)
-            except CredentialsError:
-                problems.append(f"{name}'s stored credentials cannot be read: reconnect it.")
-    return problems
+    channel = delivery.channel
+    name = channel.display_name
+    if not channel.enabled:
+        return f"{name} is disabled: choose another channel."
+    if channel.needs_reauthorisation or channel.credentials_encrypted is None:
+        return f"{name} needs to be reconnected by an administrator first."
+    try:
+        decrypt_credentials(channel.id, channel.credentials_encrypted)
+    except CredentialsError:
+        return f"{name}'s stored credentials cannot be read: reconnect it."
+    return None
+
+
+def channel_problems(post: Post) -> list[str]:
+    """Why a channel could not take this post, found when it is scheduled, not at 3am."""
+    found = (channel_problem(d) for d in post.deliveries if d.status != SKIPPED)
+    return [problem for problem in found if problem]
 
 
 def check_channels(post: Post) -> None:
@@ -512,6 +518,8 @@ def schedule_deliveries(post: Post, actor: User | None) -> None:
     due = post.scheduled_at or now
     grace = timedelta(minutes=current_app.config["PUBLISH_GRACE_MINUTES"])
     for delivery in post.deliveries:
+        if delivery.status == SKIPPED:
+            continue  # left out of an emergency post: it could not take it (issue 22)
         delivery.due_at = due
         delivery.next_attempt_at = None
         if due + grace < now:

@@ -130,7 +130,10 @@ def _hold(delivery: Delivery, reason: str, attempt_id: str | None, outcome: str 
 
 def settle_post(post: Post) -> None:
     """The post's status from its deliveries' (published, partly published, failed, blocked)."""
-    statuses = [d.status for d in post.deliveries if d.status != D.CANCELLED.value]
+    # A channel an emergency post left out (issue 22) counts as little as a cancelled one.
+    statuses = [
+        d.status for d in post.deliveries if d.status not in (D.CANCELLED.value, D.SKIPPED.value)
+    ]
     unsettled = {
         D.PENDING.value,
         D.SCHEDULED.value,
@@ -248,17 +251,25 @@ def _channel_config(channel: Channel) -> ChannelConfig:
 def _request(post: Post, delivery: Delivery, attempt_id: str) -> DeliveryRequest:
     from gateway.publishing.media import media_url
 
-    media = tuple(
-        MediaItem(
-            data=image_store.load(image.storage_key),
-            url=media_url(image),
-            content_type=image.content_type,
-            alt_text=image.alt_text,
+    platform = delivery.channel.platform
+    media = []
+    for image in post.images:
+        # Each platform's own rendition, made from the stored original every time (issue 22:
+        # Instagram takes only JPEG; each platform's size limits), stored under its own hash
+        # for a platform that fetches it by URL.
+        rendition = image_store.for_platform(image_store.load(image.storage_key), platform)
+        if rendition.sha256 != image.sha256:
+            image_store.store(rendition.data, rendition.sha256)
+        media.append(
+            MediaItem(
+                data=rendition.data,
+                url=media_url(image, rendition),
+                content_type=rendition.content_type,
+                alt_text=image.alt_text,
+            )
         )
-        for image in post.images
-    )
     return DeliveryRequest(
-        delivery_id=delivery.id, attempt_id=attempt_id, text=post.text, media=media
+        delivery_id=delivery.id, attempt_id=attempt_id, text=post.text, media=tuple(media)
     )
 
 

@@ -27,8 +27,13 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def media_url(image: PostImage) -> str:
-    token = _serializer().dumps({"i": image.id, "h": image.sha256})
+def media_url(image: PostImage, rendition: image_store.Rendition | None = None) -> str:
+    """The image's signed URL; with ``rendition``, that platform's rendition of it (issue 22),
+    named in the signed token so nobody can ask for another file."""
+    claims = {"i": image.id, "h": image.sha256}
+    if rendition is not None and rendition.sha256 != image.sha256:
+        claims.update(r=rendition.sha256, t=rendition.content_type)
+    token = _serializer().dumps(claims)
     return f"{current_app.config['PUBLIC_URL']}/media/{token}"
 
 
@@ -45,6 +50,11 @@ def serve(token: str):
     # Only images of posts on their way out: a draft's images are not published anywhere.
     if image is None or image.sha256 != data.get("h") or not post_is_live(image.post.status):
         abort(404)
-    response = Response(image_store.load(image.storage_key), mimetype=image.content_type)
+    key, content_type = data.get("r") or image.storage_key, data.get("t") or image.content_type
+    try:
+        body = image_store.load(key)
+    except (image_store.ImageError, FileNotFoundError):
+        abort(404)
+    response = Response(body, mimetype=content_type)
     response.headers["Cache-Control"] = "private, max-age=300"
     return response

@@ -41,6 +41,7 @@ _STATUS_COLOURS = {
     DeliveryStatus.FAILED: "govuk-tag--red",
     DeliveryStatus.BLOCKED: "govuk-tag--red",
     DeliveryStatus.CANCELLED: "govuk-tag--grey",
+    DeliveryStatus.SKIPPED: "govuk-tag--grey",
 }
 _OUTCOME_LABELS = {
     Outcome.BLOCK: "Blocked",

@@ -137,6 +137,8 @@ def _save(form: PostForm, post: Post | None, page_errors: list):
     new_images = _new_images(form)
     if not ok or _form_has_errors(form):
         return None, post
+    if post is None and submitting:
+        return _submit_new(form, scheduled_at, new_images or (), page_errors), None
     try:
         if post is None:
             post = service.create_draft(
@@ -199,6 +201,46 @@ def _save(form: PostForm, post: Post | None, page_errors: list):
     return redirect(url_for("web.post_show", post_id=post.id)), post
 
 
+def _submit_new(
+    form: PostForm, scheduled_at: datetime | None, images: list[NewImage], page_errors: list
+):
+    """ "Submit for approval" on the new-post page: the draft is made and submitted in one
+    transaction, so a refusal saves nothing (issue 22: a blocked submit left a draft behind).
+    The officer stays on the new-post page with the findings and the errors; "Save as draft"
+    keeps it. Returns a redirect, or None to show the form again."""
+    post: Post | None = None
+    try:
+        post = service.create_draft(
+            current_user,
+            text=form.text.data,
+            channel_ids=form.channels.data,
+            scheduled_at=scheduled_at,
+            images=images,
+        )
+        service.submit(post, current_user)
+    except PostError as exc:
+        # Found on the unsaved post, before it is rolled back with everything else.
+        found = _findings_view(post) if post is not None else ([], [])
+        db.session.rollback()
+        form.found = found
+        blocked = any(f.outcome is Outcome.BLOCK for f in found[0])
+        page_errors.append(
+            "The post cannot be submitted until you fix what the guardrails blocked. Nothing "
+            "was saved: choose Save as draft to keep it as it is."
+            if blocked
+            else exc.message
+        )
+        if images:
+            # A browser never refills a file input, and nothing was saved.
+            for index, entry in enumerate(form.images.entries[: len(images)], start=1):
+                entry.form.file.errors.append(f"Choose image {index} again: nothing was saved")
+        return None
+    db.session.commit()
+    notify.post_awaits_approval(post)
+    flash("Submitted for approval. Another officer needs to approve it.")
+    return redirect(url_for("web.post_show", post_id=post.id))
+
+
 def _findings_view(post: Post | None) -> tuple[list, list]:
     """(findings, page errors): each finding once, with the channels it applies to."""
     if post is None or post.id is None:
@@ -238,7 +280,8 @@ def _previews(text: str, channel_ids: list[int]) -> list[dict]:
 
 
 def _render_form(form: PostForm, post: Post | None, page_errors: list, status: int = 200):
-    findings, finding_errors = _findings_view(post)
+    # A refused submit of a new post found them on the post before it was rolled back.
+    findings, finding_errors = getattr(form, "found", None) or _findings_view(post)
     text = form.text.data or (post.text if post else "")
     chosen = form.channels.data or ([d.channel_id for d in post.deliveries] if post else [])
     errors = page_errors + finding_errors

@@ -224,7 +224,10 @@ class Window:
         self.page.fill("#email", self.email)
         self.page.fill("#password", TEST_PASSWORD)
         self.page.get_by_role("button", name="Sign in", exact=True).click()
-        self.page.wait_for_url(f"{self.base_url}/")
+        # The dashboard, or for a duty officer who is not an officer the emergency form.
+        self.page.wait_for_url(
+            lambda url: url in (f"{self.base_url}/", f"{self.base_url}/emergency")
+        )
 
     def go(self, path: str, name: str | None = None) -> None:
         response = self.page.goto(self.base_url + path)

@@ -58,6 +58,8 @@ def test_a_duty_officer_posts_an_emergency_at_3am(
     base_url, people = site
     duty = Window(browser, base_url, people["duty"], axe, screenshots, device)
     page = duty.page
+    # A duty officer who is not an officer lands on the emergency form (issue 22).
+    assert page.url == f"{base_url}/emergency"
     response = page.goto(f"{base_url}/emergency")
     assert response.status == 200
     duty.check("emergency-form")
@@ -116,4 +118,55 @@ def test_a_duty_officer_posts_an_emergency_at_3am(
     assert "no emergency posts waiting" in reviewer.main_text()
     reviewer.check("emergency-reviews-done")
     reviewer.close()
+    axe.assert_clean()
+
+
+def test_an_emergency_leaves_out_a_channel_that_cannot_take_it(
+    app, live_site, night, fake_server, browser, axe, screenshots
+):
+    # Issue 22: Instagram, ticked by default, cannot take a post with no image. It is left
+    # out with a note on its check box; X and Facebook get the flood warning at once.
+    from fakeplatform.client import FakePlatformControl
+    from tests.platforms.accounts import IG_TOKEN, IG_USER
+    from tests.support.channels import ChannelSpec, add_channels
+
+    base_url, people = live_site("Swale", {"duty": (Role.DUTY_OFFICER, "dee.duty@swale.example")})
+    with FakePlatformControl(fake_server) as control:
+        control.register_account("instagram", IG_USER, {"access_token": IG_TOKEN}, name="Swale")
+    add_channels(
+        app,
+        fake_server,
+        [ChannelSpec("instagram", "Swale Instagram", IG_USER, {"access_token": IG_TOKEN})],
+    )
+    duty = Window(browser, base_url, people["duty"], axe, screenshots, PHONE)
+    page = duty.page
+    assert page.url == f"{base_url}/emergency"  # straight to the form, on a phone
+    assert page.locator("input[name='channels']:checked").count() == 3
+    page.get_by_label("Flooding").check()
+    page.fill("#text", FLOOD)
+
+    page.get_by_role("button", name="Check it first", exact=True).click()
+    page.wait_for_load_state()
+    instagram = page.get_by_label("Swale Instagram (Instagram)")
+    note = page.locator(f"#{instagram.get_attribute('aria-describedby')}").inner_text()
+    assert "Left out" in note and "Instagram posts need an image" in note
+    assert page.locator("#text-error").count() == 0  # on the channel, not the text
+    duty.check("emergency-channel-left-out")
+    assert duty.fits_the_screen()
+
+    page.get_by_role("button", name="Post now", exact=True).click()
+    page.wait_for_url(re.compile(rf"{re.escape(base_url)}/posts/\d+$"))
+    banner = page.locator(".govuk-notification-banner").inner_text()
+    assert "going out now on" in banner and "Left out: Swale Instagram" in banner
+    build_worker(app).work(burst=True)
+    with FakePlatformControl(fake_server) as fake:
+        assert [p["text"] for p in fake.posts("x")] == [FLOOD]
+        assert [p["text"] for p in fake.posts("facebook")] == [FLOOD]
+        assert fake.posts("instagram") == []
+    page.reload()
+    row = page.locator("tr", has_text="Swale Instagram").inner_text()
+    assert "Skipped" in row and "Left out: Instagram posts need an image" in row
+    duty.check("emergency-skipped-channel")
+    assert duty.fits_the_screen()
+    duty.close()
     axe.assert_clean()

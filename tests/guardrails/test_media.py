@@ -61,7 +61,10 @@ def test_x_image_limits() -> None:
     five = tuple(image(filename=f"p{i}.jpg") for i in range(5))
     assert "platform.x.images" in rules(run("Photos", channel="x", images=five), "block")
     big = image(size_bytes=6 * MB)
-    assert "platform.x.image_size" in rules(run("Photo", channel="x", images=(big,)), "block")
+    # A still image is scaled to fit when published (issue 22); an animated GIF is sent as is.
+    assert "platform.x.image_size" not in rules(run("Photo", channel="x", images=(big,)))
+    big_gif = image(filename="wave.gif", content_type="image/gif", size_bytes=6 * MB)
+    assert "platform.x.image_size" in rules(run("Photo", channel="x", images=(big_gif,)), "block")
     long_alt = image(alt="A long description. " * 60)
     assert "platform.x.alt_text" in rules(run("Photo", channel="x", images=(long_alt,)), "block")
     tiff = image(content_type="image/tiff")
@@ -73,12 +76,11 @@ def test_facebook_length() -> None:
     assert not rules(run("word " * 12_000), "block")
 
 
-def test_instagram_needs_a_jpeg_of_the_right_shape() -> None:
+def test_instagram_needs_an_image_of_the_right_shape() -> None:
     assert "platform.instagram.image_required" in rules(run("Caption", channel="instagram"))
+    # A PNG (or a heavy JPEG) is converted and scaled when published (issue 22): not stopped.
     png = image(content_type="image/png")
-    assert "platform.instagram.image_type" in rules(
-        run("Caption", channel="instagram", images=(png,))
-    )
+    assert run("Caption", channel="instagram", images=(png,)) == []
     tall = image(width=1080, height=1920)  # 9:16 is taller than 4:5
     assert "platform.instagram.aspect_ratio" in rules(
         run("Caption", channel="instagram", images=(tall,))
@@ -86,9 +88,7 @@ def test_instagram_needs_a_jpeg_of_the_right_shape() -> None:
     wide = image(width=1910, height=1000)  # exactly 1.91:1 is allowed
     assert run("Caption", channel="instagram", images=(wide,)) == []
     heavy = image(size_bytes=9 * MB)
-    assert "platform.instagram.image_size" in rules(
-        run("Caption", channel="instagram", images=(heavy,))
-    )
+    assert run("Caption", channel="instagram", images=(heavy,)) == []
 
 
 def test_instagram_caption_hashtag_and_mention_limits() -> None:

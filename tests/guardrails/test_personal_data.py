@@ -100,3 +100,48 @@ def test_organisation_numbers_and_shared_mailboxes_are_advised_not_blocked() -> 
 )
 def test_a_street_or_venue_and_postcode_is_referred(text: str) -> None:
     assert rules(run(text), "refer") == {"personal_data.address"}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # Issue 22: a titled name beside any contact details, the council's own included.
+        ("Please call Mrs Jane Smith on 01234 567890 to collect it.", "Mrs Jane Smith"),
+        ("Ring Mr T. Okonkwo on 01632 960 000 about the allotment.", "Mr T. Okonkwo"),
+        ("Parcel for Ms Priya Raman, 07700 900 318, left at the depot.", "Ms Priya Raman"),
+        ("Dr Halloran at halloran.vet@outlook.com has the stray.", "Dr Halloran"),
+        ("Contact the tenant, Miss Bethan Morgan, at 9 Heron Road.", "Miss Bethan Morgan"),
+        # A full name the reader is asked to get in touch with, beside their own details.
+        ("Lost purse? Call Gareth Pryce on 07700 900 554.", "Gareth Pryce"),
+        ("Email Tomasz Nowak at tomasz.nowak@gmail.com for the keys.", "Tomasz Nowak"),
+        ("Ask for Leah O'Connor-Byrne on 0161 496 0732.", "Leah O'Connor-Byrne"),
+    ],
+)
+def test_a_name_beside_contact_details_is_personal_data(text: str, name: str) -> None:
+    findings = run(text)
+    found = [f for f in findings if f.rule == "personal_data.name_with_contact"]
+    assert [(f.outcome.value, f.matched) for f in found] == [("block", name)]
+    assert "Swale customer use policy" in found[0].reason and "Dover" in found[0].clause
+
+
+def test_a_full_name_beside_a_departmental_number_is_advised() -> None:
+    # Most often a member of staff at their department's number: checked, not stopped.
+    findings = run("For stall bookings call Sam Whitfield on 01632 960 000.")
+    assert rules(findings) == {"personal_data.name_with_contact"}
+    assert rules(findings, "block") == set()
+    assert next(iter(findings)).matched == "Sam Whitfield"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mrs Jane Smith opened the new library. Call 01632 960 000 for opening hours.",
+        "Call Customer Services on 01632 960 000.",
+        "Contact Building Control on 01632 960 000 before you start.",
+        "Call Age UK on 0800 678 1602.",
+        "Jane Smith won the photography prize.",
+        "Contact Trading Standards at enquiries@example.gov.uk.",
+    ],
+)
+def test_names_apart_from_contact_details_and_teams_are_not_flagged(text: str) -> None:
+    assert "personal_data.name_with_contact" not in rules(run(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta
 
@@ -201,3 +202,73 @@ def test_an_unreviewed_emergency_post_is_overdue_after_the_next_working_day(
     night.shift(timedelta(days=2))
     auth.sign_in_as(Role.OFFICER)  # the night's session has long timed out
     assert "Overdue" in client.get("/emergency/reviews").get_data(as_text=True)
+
+
+def test_a_channel_that_cannot_take_it_is_left_out_and_the_others_get_it_at_once(
+    app, client, auth, night, fake, channels
+):
+    # Issue 22: the form ticks every channel, Instagram included; a flood warning with no
+    # image used to be refused whole. Instagram is left out, with why; X and Facebook get it.
+    from gateway.models import Delivery
+
+    auth.sign_in_as(Role.DUTY_OFFICER)
+    data = _flood(channels)
+    data["channels"] = [channels["x"], channels["facebook"], channels["instagram"]]
+    checked = _post_form(client, data, action="check")
+    assert checked.status_code == 200
+    soup = BeautifulSoup(checked.get_data(as_text=True), "html.parser")
+    box = soup.find("input", attrs={"name": "channels", "value": str(channels["instagram"])})
+    note = soup.find(id=box["aria-describedby"]).get_text(" ", strip=True)
+    assert "Left out" in note and "Instagram posts need an image" in note
+    assert soup.select_one("#text-error") is None  # the note is on the channel, not the text
+
+    response = _post_form(client, data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    build_worker(app).work(burst=True)
+    assert len(fake.posts("x")) == 1 and len(fake.posts("facebook")) == 1
+    assert fake.posts("instagram") == []
+    with app.app_context():
+        post = db.session.scalar(select(Post))
+        assert post.status == "published"
+        by_platform = {d.channel.platform: d for d in db.session.scalars(select(Delivery))}
+        skipped = by_platform["instagram"]
+        assert skipped.status == "skipped" and "need an image" in skipped.last_error
+        assert {by_platform["x"].status, by_platform["facebook"].status} == {"published"}
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "delivery.skipped"))
+        payload = json.loads(bytes(entry.leaf))["payload"]
+        assert payload["delivery_id"] == skipped.id and "need an image" in payload["reason"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Skipped" in page and "Left out: Instagram posts need an image" in page
+
+
+def test_when_no_channel_can_take_it_it_is_refused_with_the_reasons(
+    app, client, auth, night, fake, channels
+):
+    auth.sign_in_as(Role.DUTY_OFFICER)
+    data = _flood(channels)
+    data["channels"] = [channels["instagram"]]
+    response = _post_form(client, data)
+    assert response.status_code == 400
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    channels_error = soup.select_one("#channels-error").get_text(" ", strip=True)
+    assert "None of the chosen channels can take this post" in channels_error
+    assert "Council Instagram: Instagram posts need an image" in channels_error
+    assert soup.select_one("#text-error") is None
+    build_worker(app).work(burst=True)
+    assert fake.posts() == []
+    with app.app_context():
+        assert db.session.scalar(select(Post)) is None
+
+
+def test_a_post_whose_content_is_stopped_is_refused_everywhere(
+    app, client, auth, night, fake, channels
+):
+    # Only a channel's own limits leave it out: personal data stops the post on every channel.
+    auth.sign_in_as(Role.DUTY_OFFICER)
+    data = _flood(channels, text="Dog found on Station Road. Call Sam on 07700 900123 to collect.")
+    data["channels"] = [channels["x"], channels["instagram"]]
+    response = _post_form(client, data)
+    assert response.status_code == 400
+    assert "07700 900123" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Post)) is None

@@ -49,14 +49,29 @@ def test_the_journey_draft_blocked_fixed_submitted_and_approved_by_someone_else(
     assert any("cannot be submitted" in e for e in draft.errors())
     assert draft.soup.select_one(".govuk-error-message") is not None
     draft.check_shape()
+    # Issue 22: a blocked submit saves nothing. The officer stays on the new-post page, with
+    # what they typed, until they choose to save a draft.
+    assert draft.soup.h1.get_text(strip=True) == "New post"
+    assert draft.soup.select_one("main form")["action"] == "/posts/new"
+    assert "07700 900461" in draft.soup.select_one("#text").get_text()
     with app.app_context():
-        post = db.session.scalars(select(Post)).one()
-        post_id = post.id
-        assert post.status == PostStatus.DRAFT.value  # kept, so nothing typed is lost
-        assert post.images[0].alt_text == "A ginger cat on a garden wall"
+        assert db.session.scalars(select(Post)).all() == []
     # The page shows the block with the clause it cites, as an error linked from the summary.
     assert "Policy:" in draft.text()
     assert any(link.startswith("#finding-") for link in draft.error_links())
+    assert "Choose image 1 again" in draft.field_error("images-0-file")
+    saved = submit(
+        a,
+        draft,
+        files={"images-0-file": (png(), "cat.png")},
+        button=("action", "save"),
+    )
+    assert saved.status == 302, saved.errors()
+    with app.app_context():
+        post = db.session.scalars(select(Post)).one()
+        post_id = post.id
+        assert post.status == PostStatus.DRAFT.value
+        assert post.images[0].alt_text == "A ginger cat on a garden wall"
 
     # A fixes the text on the edit page and submits.
     edit = get(a, f"/posts/{post_id}/edit")
@@ -260,3 +275,22 @@ def test_a_deadlock_broken_by_postgresql_is_a_409_not_a_500(app, people, channel
         with pytest.raises(OperationalError):  # any other database error is still a 500
             submit(a, page, action=f"/posts/{post_id}/cancel")
     assert _post(app, post_id)[0] == PostStatus.APPROVED.value
+
+
+def test_a_blocked_submit_from_the_new_post_page_saves_nothing(app, people, channels, clock):
+    # Issue 22: it left a draft behind each time it was pressed.
+    a = people["a"]
+    with app.app_context():
+        posts_before = db.session.query(Post).count()
+    for _ in range(2):
+        refused = _new_post(a, channels, text=BLOCKED_TEXT)
+        assert refused.status == 400
+        assert refused.soup.h1.get_text(strip=True) == "New post"
+        assert refused.soup.select_one(".govuk-error-summary") is not None
+        assert any("Nothing was saved" in e for e in refused.errors())
+        with app.app_context():
+            assert db.session.query(Post).count() == posts_before
+    saved = _new_post(a, channels, text=BLOCKED_TEXT, button="save")
+    assert saved.status == 302
+    with app.app_context():
+        assert db.session.query(Post).count() == posts_before + 1

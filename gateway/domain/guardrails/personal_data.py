@@ -4,7 +4,8 @@ Swale customer use policy, "Responding and replying": "Only departmental email a
 contact telephone numbers will be given"; its "Moderation" section removes "anyone else's
 personal information, such as contact details"; Dover members' policy 6.1(f): "never disclose
 personal information about any person online". Names alone are not personal data here and are
-never guessed (issue #4, rule 4).
+never guessed (issue #4, rule 4); a titled or full name beside contact details is (issue 22:
+"call Mrs Jane Smith on ..." says who to call and how).
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ def find_personal_data(
         findings += _vehicles(text)
     # Everything below needs a digit: most posts stop here (issue #4 "Speed").
     if not _ANY_DIGIT.search(text):
-        return findings
+        return findings + _names_with_contacts(text, contacts, findings, [])
     numbers: list[tuple[int, int]] = []
     if _DIGIT_RUN.search(text):
         findings += _phones(text, contacts, numbers)
@@ -226,6 +227,7 @@ def find_personal_data(
     if not _BANK_WORDS.isdisjoint(plain) or _SORT_LIKE.search(text):
         findings += _bank(text, numbers)
     findings += _addresses(text, contacts)
+    findings += _names_with_contacts(text, contacts, findings, numbers)
     for m in _NINO.finditer(text):
         findings.append(
             _finding(
@@ -485,3 +487,172 @@ def _addresses(text: str, contacts: AllowedContacts) -> list[Finding]:
                 )
             )
     return findings
+
+
+# A person named with a title ("Mrs Jane Smith", "Mr J. Smith", "Dr Okafor"), or by a full
+# name after a word asking the reader to get in touch ("call Jane Smith", "ask for Sam Lee").
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?"
+_NAME_WORD = r"(?:O['’]|Mc|Mac)?[A-Z][a-z'’]+(?:-(?:O['’]|Mc|Mac)?[A-Z][a-z'’]+)?"
+_TITLED_NAME = re.compile(
+    rf"\b{_TITLE}\s+(?:[A-Z]\.?\s+){{0,2}}(?:{_NAME_WORD}\s+){{0,2}}{_NAME_WORD}"
+)
+_FULL_NAME = re.compile(
+    # The verb in any case; the name's words capitalised (the name is matched case-sensitively).
+    r"\b(?i:call|ring|phone|telephone|contact|text|email|e-mail|message|ask\s+for|speak\s+to|"
+    r"write\s+to|talk\s+to)\s+"
+    rf"({_NAME_WORD}\s+(?:[A-Z]\.?\s+)?{_NAME_WORD})\b"
+)
+# Capitalised words that make a "full name" a team, service or place: "call Customer Services",
+# "contact Building Control", "ring Harbourside Council". Compared folded.
+ORGANISATION_WORDS = frozenset(
+    {
+        "council",
+        "services",
+        "service",
+        "team",
+        "centre",
+        "center",
+        "office",
+        "offices",
+        "desk",
+        "line",
+        "helpline",
+        "hub",
+        "department",
+        "support",
+        "reception",
+        "library",
+        "hall",
+        "unit",
+        "point",
+        "shop",
+        "direct",
+        "connect",
+        "care",
+        "group",
+        "partnership",
+        "trust",
+        "agency",
+        "police",
+        "fire",
+        "station",
+        "control",
+        "standards",
+        "health",
+        "housing",
+        "enforcement",
+        "planning",
+        "highways",
+        "waste",
+        "recycling",
+        "licensing",
+        "benefits",
+        "switchboard",
+        "freephone",
+        "customer",
+        "contact",
+        "emergency",
+        "advice",
+        "citizens",
+        "now",
+        "today",
+        "us",
+    }
+)
+# How far a name may be from the contact details it comes with: "Mrs Jane Smith on 01632 ...",
+# "Jane Smith (07700 ...)", "Mr Kerr, at 22 Kingfisher Way" are all within a few words.
+NAME_CONTACT_GAP = 25
+_GAP = re.compile(
+    r"^[\s,:;()\-–—]*(?:(?:on|at|via|by|tel|telephone|phone|mobile|email|e-mail|"
+    r"or|is|number|calling|emailing|home)[\s.,:;()\-–—]*){0,4}$",
+    re.IGNORECASE,
+)
+
+
+def _contact_spans(
+    text: str,
+    contacts: AllowedContacts,
+    findings: list[Finding],
+    numbers: list[tuple[int, int]],
+) -> list[tuple[tuple[int, int], bool]]:
+    """Every contact detail in the post: (span, departmental?). A phone number, email address
+    or home address blocked above is not departmental; one the council lists (or an
+    organisation's number or shared mailbox, advised above) is."""
+    blocked = {
+        f.span
+        for f in findings
+        if f.span and f.outcome is Outcome.BLOCK and f.rule.startswith("personal_data.")
+    }
+    spans = [(span, False) for span in blocked]
+    spans += [(span, True) for span in numbers if not _overlaps(span, list(blocked))]
+    if "@" in text:
+        spans += [
+            (m.span(), True)
+            for m in _EMAIL.finditer(text)
+            if not _overlaps(m.span(), list(blocked))
+        ]
+    return spans
+
+
+def _name_before(text: str, start: int) -> tuple[int, int] | None:
+    """The span of a titled or full name just before ``start``, if the words between are only
+    a connector ("on", "at", a comma)."""
+    window_start = max(0, start - NAME_CONTACT_GAP - 60)
+    window = text[window_start:start]
+    best = None
+    for pattern, group in ((_TITLED_NAME, 0), (_FULL_NAME, 1)):
+        for m in pattern.finditer(window):
+            name = m.group(group)
+            if any(w.strip(".").casefold() in ORGANISATION_WORDS for w in name.split()):
+                continue
+            gap = window[m.end(group) :]
+            if len(gap) <= NAME_CONTACT_GAP and _GAP.match(gap):
+                span = (window_start + m.start(group), window_start + m.end(group))
+                if best is None or span[0] < best[0]:
+                    best = span
+    return best
+
+
+def _names_with_contacts(
+    text: str,
+    contacts: AllowedContacts,
+    findings: list[Finding],
+    numbers: list[tuple[int, int]],
+) -> list[Finding]:
+    """A titled or full name next to contact details (issue 22): who to ring and how, which
+    identifies a person. Blocked beside contact details that are not the council's, and a
+    titled name ("Mrs Jane Smith") beside any: council posts name staff by their job, and a
+    title names a resident ("call Mrs Edwards at home on ..."). An untitled full name beside a
+    departmental number or mailbox is most often a member of staff, so the officer is asked
+    to check it is someone content to be named."""
+    out: list[Finding] = []
+    seen: set[tuple[int, int]] = set()
+    for span, departmental in sorted(_contact_spans(text, contacts, findings, numbers)):
+        name = _name_before(text, span[0])
+        if name is None or name in seen:
+            continue
+        seen.add(name)
+        if departmental and not _TITLED_NAME.match(text, name[0]):
+            out.append(
+                Finding(
+                    "personal_data.name_with_contact",
+                    Outcome.ADVISE,
+                    f"{text[name[0] : name[1]]!r} is named beside a departmental contact: check "
+                    "they are a member of staff content to be named, not a resident. "
+                    f"{_WHY}.",
+                    CLAUSE,
+                    name,
+                    text[name[0] : name[1]],
+                )
+            )
+        else:
+            out.append(
+                _finding(
+                    "name_with_contact",
+                    Outcome.BLOCK,
+                    "This names a person beside their contact details",
+                    name,
+                    text,
+                )
+            )
+    return out
