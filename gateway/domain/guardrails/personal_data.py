@@ -17,6 +17,7 @@ from stdnum.gb import nhs
 
 from gateway.domain.guardrails.model import AllowedContacts, Finding, Outcome
 from gateway.domain.guardrails.plain import plain_words
+from gateway.domain.guardrails.welsh import all_forms
 
 CLAUSE = "Swale customer use policy, 'Responding and replying'; Dover policy 6.1(f)"
 _WHY = (
@@ -176,10 +177,42 @@ _DOB = re.compile(
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
 )
+# Welsh dates of birth (issue #18): months and days as Welsh writes them, also soft-mutated
+# ("o Fawrth", "ddydd Llun"), after "ganwyd/ganed (ar)", "a anwyd", "dyddiad geni",
+# "wedi'i geni/eni", with Welsh ordinals ("3ydd", "1af", "2il", "5ed", "11eg", "12fed").
+_WELSH_MONTH = "|".join(
+    sorted(
+        {
+            form
+            for month in ("Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin",
+                          "Gorffennaf", "Awst", "Medi", "Hydref", "Tachwedd", "Rhagfyr")
+            for form in all_forms(month)
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+_WELSH_DAY_NAMES = "|".join(
+    form
+    for day in ("Llun", "Mawrth", "Mercher", "Iau", "Gwener", "Sadwrn", "Sul")
+    for form in all_forms(day)
+)
+_WELSH_DAY = rf"(?:{'|'.join(all_forms('dydd'))})\s+(?:{_WELSH_DAY_NAMES})"
+_WELSH_DOB = re.compile(
+    r"\b(?:dyddiad\s+(?:ei\s+|eich\s+|fy\s+)?(?:geni|eni|ngeni)|(?:a\s+)?(?:g)?anwyd"
+    r"|(?:a\s+)?(?:g)?aned|wedi['’]?\s*(?:ei|i|eu)\s+(?:geni|eni|ngeni))"
+    r"(?:\s+(?:hi|ef|e|o|fe|fo))?(?:\s+ar)?\s*[:\-]?\s*"
+    rf"(?:(?:{_WELSH_DAY}),?\s+)?"
+    r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
+    rf"|\d{{1,2}}(?:af|il|ydd|ed|eg|fed|ain)?\s+(?:o\s+)?(?:fis\s+)?(?:{_WELSH_MONTH}),?\s+\d{{4}})",
+    re.IGNORECASE,
+)
 _ANY_DIGIT = re.compile(r"\d")
 _BANK_WORDS = frozenset({"sort", "account", "acc", "iban", "c"})  # "c" as in "a/c"
 _SORT_LIKE = re.compile(r"\d\d-\d\d-\d\d")
 _BIRTH_WORDS = frozenset({"born", "birth", "dob", "d"})  # "d" as in "d.o.b."
+# Welsh: ganwyd/ganed (was born) and their soft forms, geni (birth) and its mutations.
+_WELSH_BIRTH_WORDS = frozenset({"ganwyd", "anwyd", "ganed", "aned", "geni", "eni", "ngeni"})
 _SORT_CODE = re.compile(r"\bsort\s*code\s*[:\-]?\s*\d{2}[-\s]?\d{2}[-\s]?\d{2}\b", re.IGNORECASE)
 _ACCOUNT = re.compile(
     r"\b(?:account(?:\s*(?:number|no\.?))?|acc\s*no\.?|a/c)\s*[:\-]?\s*\d{8}\b", re.IGNORECASE
@@ -257,6 +290,10 @@ def find_personal_data(
         for m in pattern.finditer(text):
             findings.append(_finding("identity_document", Outcome.BLOCK, what, m.span(), text))
     for m in _DOB.finditer(text) if not _BIRTH_WORDS.isdisjoint(plain) else ():
+        findings.append(
+            _finding("date_of_birth", Outcome.BLOCK, "This is a date of birth", m.span(), text)
+        )
+    for m in _WELSH_DOB.finditer(text) if not _WELSH_BIRTH_WORDS.isdisjoint(plain) else ():
         findings.append(
             _finding("date_of_birth", Outcome.BLOCK, "This is a date of birth", m.span(), text)
         )
