@@ -102,11 +102,20 @@ _STREET_TYPES = (
     r"Gardens|Gdns|Terrace|Grove|Hill|Row|Walk|Square|Sq|Mews|View|Rise|Parade|Green|Park|Vale|"
     r"Wharf|Quay|Yard|Cottages|Fields|Meadow|Meadows|Lea|Chase|Gate|End|Approach|Villas|Wynd"
 )
-_HOUSE = re.compile(
-    rf"\b(?:(?:Flat|Apartment|Apt|Unit)\s+\d+\w?,?\s+)?\d{{1,4}}[A-Za-z]?,?\s+"
-    rf"(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b"
+# Welsh names the street type first: "Heol y Frenhines", "Ffordd y Môr", "Stryd Fawr",
+# "Lôn Las", "Rhodfa'r Gogledd" (issue #18).
+_WELSH_STREET_TYPES = (
+    r"Heol|Hewl|Ffordd|Stryd|Lôn|Lon|Rhodfa|Teras|Cilgant|Clos|Maes|Llys|Cwrt|Rhes|Sgwâr|"
+    r"Sgwar|Stad|Ystad"
 )
-_STREET = re.compile(rf"\b(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b")
+_WELSH_STREET = (
+    rf"(?:{_WELSH_STREET_TYPES})(?:['’]r)?\s+(?:(?:y|yr)\s+)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?"
+)
+_HOUSE = re.compile(
+    rf"\b(?:(?:Flat|Apartment|Apt|Unit|Fflat)\s+\d+\w?,?\s+)?\d{{1,4}}[A-Za-z]?,?\s+"
+    rf"(?:(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b|{_WELSH_STREET})"
+)
+_STREET = re.compile(rf"\b(?:(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b|{_WELSH_STREET})")
 # A public building named shortly before the house number makes the address a venue ("the
 # Hub, 5 Market Place"; "our offices at 1 Civic Way"), unless a person is named there too
 # ("Mr Hall of 14 Lighthouse Lane").
@@ -201,7 +210,8 @@ _WELSH_DAY = rf"(?:{'|'.join(all_forms('dydd'))})\s+(?:{_WELSH_DAY_NAMES})"
 _WELSH_DOB = re.compile(
     r"\b(?:dyddiad\s+(?:ei\s+|eich\s+|fy\s+)?(?:geni|eni|ngeni)|(?:a\s+)?(?:g)?anwyd"
     r"|(?:a\s+)?(?:g)?aned|wedi['’]?\s*(?:ei|i|eu)\s+(?:geni|eni|ngeni))"
-    r"(?:\s+(?:hi|ef|e|o|fe|fo))?(?:\s+ar)?\s*[:\-]?\s*"
+    # Welsh puts the subject after the verb: "Ganwyd Mrs Hughes ar 3 Ionawr 1931".
+    r"(?:\s+[^\W\d][\w'’.-]*){0,3}?(?:\s+ar)?\s*[:\-]?\s*"
     rf"(?:(?:{_WELSH_DAY}),?\s+)?"
     r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
     rf"|\d{{1,2}}(?:af|il|ydd|ed|eg|fed|ain)?\s+(?:o\s+)?(?:fis\s+)?(?:{_WELSH_MONTH}),?\s+\d{{4}})",

@@ -146,7 +146,8 @@ _AMBIGUOUS_BEFORE = re.compile(
     # Welsh (issue #18): "Pleidleisiwch dros/i", "pleidlais i", "Cefnogwch", "Etholwch",
     # "Ail-etholwch"; the party after them is soft-mutated ("dros Lafur", "i'r Blaid").
     r"[bp]leidleisiwch\s+(?:dros|i)|[bp]leidleisio\s+(?:dros|i)|[bp]leidlais\s+(?:dros|i)|"
-    r"[cg]efnogwch|[cg]efnogi|etholwch|ail-?etholwch)\s+(?:the\s+|y\s+|yr\s+|['’]r\s+)?$",
+    r"[cg]efnogwch|[cg]efnogi|etholwch|ail-?etholwch)"
+    r"(?:\s+(?:the\s+|y\s+|yr\s+)?|['’]r\s+)$",  # "i'r Blaid": "i" + "'r" (the)
     re.IGNORECASE,
 )
 # Welsh puts the adjective after the noun: "cynghorwyr Llafur", "llywodraeth Lafur", "grŵp y
