@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from gateway.domain.guardrails.model import Finding, Outcome
 from gateway.domain.guardrails.plain import first_plain_word, plain_words
-from gateway.domain.guardrails.wordlists import data_lines, maintained_profanity
+from gateway.domain.guardrails.wordlists import data_lines, maintained_profanity, welsh_forms
 
 CLAUSE = "Swale customer use policy, 'Moderation'; Cromer social media policy 4"
 _REASON = (
@@ -96,6 +96,9 @@ class OffensiveMatcher:
         entries = (maintained_profanity() - excluded) | {
             w.lower() for w in data_lines("offensive_extra.txt")
         }
+        # Welsh: no registry has a maintained Welsh list (issue #18), so the council's own
+        # file, each word also in its mutated forms ("cachu": "gachu", "nghachu", "chachu").
+        entries |= {w.lower() for w in welsh_forms(data_lines("offensive_welsh.txt"))}
         entries |= {w.strip().lower() for w in extra_words if w.strip()}
         self.words: frozenset[str] = frozenset(
             _normalise_entry(w) for w in entries if " " not in w

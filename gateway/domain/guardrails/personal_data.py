@@ -18,6 +18,7 @@ from stdnum.gb import nhs
 
 from gateway.domain.guardrails.model import AllowedContacts, Finding, Outcome
 from gateway.domain.guardrails.plain import plain_words
+from gateway.domain.guardrails.welsh import all_forms
 
 CLAUSE = "Swale customer use policy, 'Responding and replying'; Dover policy 6.1(f)"
 _WHY = (
@@ -102,11 +103,20 @@ _STREET_TYPES = (
     r"Gardens|Gdns|Terrace|Grove|Hill|Row|Walk|Square|Sq|Mews|View|Rise|Parade|Green|Park|Vale|"
     r"Wharf|Quay|Yard|Cottages|Fields|Meadow|Meadows|Lea|Chase|Gate|End|Approach|Villas|Wynd"
 )
-_HOUSE = re.compile(
-    rf"\b(?:(?:Flat|Apartment|Apt|Unit)\s+\d+\w?,?\s+)?\d{{1,4}}[A-Za-z]?,?\s+"
-    rf"(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b"
+# Welsh names the street type first: "Heol y Frenhines", "Ffordd y Môr", "Stryd Fawr",
+# "Lôn Las", "Rhodfa'r Gogledd" (issue #18).
+_WELSH_STREET_TYPES = (
+    r"Heol|Hewl|Ffordd|Stryd|Lôn|Lon|Rhodfa|Teras|Cilgant|Clos|Maes|Llys|Cwrt|Rhes|Sgwâr|"
+    r"Sgwar|Stad|Ystad"
 )
-_STREET = re.compile(rf"\b(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b")
+_WELSH_STREET = (
+    rf"(?:{_WELSH_STREET_TYPES})(?:['’]r)?\s+(?:(?:y|yr)\s+)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?"
+)
+_HOUSE = re.compile(
+    rf"\b(?:(?:Flat|Apartment|Apt|Unit|Fflat)\s+\d+\w?,?\s+)?\d{{1,4}}[A-Za-z]?,?\s+"
+    rf"(?:(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b|{_WELSH_STREET})"
+)
+_STREET = re.compile(rf"\b(?:(?:[A-Z][\w'’-]+\s+){{1,3}}(?:{_STREET_TYPES})\b|{_WELSH_STREET})")
 # A public building named shortly before the house number makes the address a venue ("the
 # Hub, 5 Market Place"; "our offices at 1 Civic Way"), unless a person is named there too
 # ("Mr Hall of 14 Lighthouse Lane").
@@ -177,10 +187,43 @@ _DOB = re.compile(
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})",
     re.IGNORECASE,
 )
+# Welsh dates of birth (issue #18): months and days as Welsh writes them, also soft-mutated
+# ("o Fawrth", "ddydd Llun"), after "ganwyd/ganed (ar)", "a anwyd", "dyddiad geni",
+# "wedi'i geni/eni", with Welsh ordinals ("3ydd", "1af", "2il", "5ed", "11eg", "12fed").
+_WELSH_MONTH = "|".join(
+    sorted(
+        {
+            form
+            for month in ("Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin",
+                          "Gorffennaf", "Awst", "Medi", "Hydref", "Tachwedd", "Rhagfyr")
+            for form in all_forms(month)
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+_WELSH_DAY_NAMES = "|".join(
+    form
+    for day in ("Llun", "Mawrth", "Mercher", "Iau", "Gwener", "Sadwrn", "Sul")
+    for form in all_forms(day)
+)
+_WELSH_DAY = rf"(?:{'|'.join(all_forms('dydd'))})\s+(?:{_WELSH_DAY_NAMES})"
+_WELSH_DOB = re.compile(
+    r"\b(?:dyddiad\s+(?:ei\s+|eich\s+|fy\s+)?(?:geni|eni|ngeni)|(?:a\s+)?(?:g)?anwyd"
+    r"|(?:a\s+)?(?:g)?aned|wedi['’]?\s*(?:ei|i|eu)\s+(?:geni|eni|ngeni))"
+    # Welsh puts the subject after the verb: "Ganwyd Mrs Hughes ar 3 Ionawr 1931".
+    r"(?:\s+[^\W\d][\w'’.-]*){0,3}?(?:\s+ar)?\s*[:\-]?\s*"
+    rf"(?:(?:{_WELSH_DAY}),?\s+)?"
+    r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
+    rf"|\d{{1,2}}(?:af|il|ydd|ed|eg|fed|ain)?\s+(?:o\s+)?(?:fis\s+)?(?:{_WELSH_MONTH}),?\s+\d{{4}})",
+    re.IGNORECASE,
+)
 _ANY_DIGIT = re.compile(r"\d")
 _BANK_WORDS = frozenset({"sort", "account", "acc", "iban", "c"})  # "c" as in "a/c"
 _SORT_LIKE = re.compile(r"\d\d-\d\d-\d\d")
 _BIRTH_WORDS = frozenset({"born", "birth", "dob", "d"})  # "d" as in "d.o.b."
+# Welsh: ganwyd/ganed (was born) and their soft forms, geni (birth) and its mutations.
+_WELSH_BIRTH_WORDS = frozenset({"ganwyd", "anwyd", "ganed", "aned", "geni", "eni", "ngeni"})
 _SORT_CODE = re.compile(r"\bsort\s*code\s*[:\-]?\s*\d{2}[-\s]?\d{2}[-\s]?\d{2}\b", re.IGNORECASE)
 _ACCOUNT = re.compile(
     r"\b(?:account(?:\s*(?:number|no\.?))?|acc\s*no\.?|a/c)\s*[:\-]?\s*\d{8}\b", re.IGNORECASE
@@ -259,6 +302,10 @@ def find_personal_data(
         for m in pattern.finditer(text):
             findings.append(_finding("identity_document", Outcome.BLOCK, what, m.span(), text))
     for m in _DOB.finditer(text) if not _BIRTH_WORDS.isdisjoint(plain) else ():
+        findings.append(
+            _finding("date_of_birth", Outcome.BLOCK, "This is a date of birth", m.span(), text)
+        )
+    for m in _WELSH_DOB.finditer(text) if not _WELSH_BIRTH_WORDS.isdisjoint(plain) else ():
         findings.append(
             _finding("date_of_birth", Outcome.BLOCK, "This is a date of birth", m.span(), text)
         )

@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 
 _PLAIN_WORD = re.compile(r"[^\W\d_]+")
-VOTE_WORDS = frozenset({"vote", "votes", "voted", "voting"})
+# Welsh "pleidleisiwch" (vote!), "pleidleisio" (to vote), soft-mutated with a "b" (issue #18).
+VOTE_WORDS = frozenset(
+    {"vote", "votes", "voted", "voting"}
+    | {"pleidleisiwch", "bleidleisiwch", "pleidleisio", "bleidleisio"}
+)
 
 
 def plain_words(text: str) -> frozenset[str]:

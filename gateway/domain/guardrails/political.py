@@ -18,6 +18,7 @@ from gateway.domain.guardrails.register import (
     fold,
     words_of,
 )
+from gateway.domain.guardrails.welsh import all_forms
 from gateway.domain.guardrails.wordlists import (
     PartyAlias,
     data_lines,
@@ -26,8 +27,14 @@ from gateway.domain.guardrails.wordlists import (
     party_aliases,
 )
 
+# Welsh councillor titles (issue #18), in every mutated form: "y Cynghorydd", "ein
+# Cynghorydd", "gan Gynghorydd", "fy Nghynghorydd", "a Chynghorydd"; "Cyng." abbreviated.
+WELSH_COUNCILLOR = frozenset(f.lower() for f in all_forms("cynghorydd")) | {"cyng"}
+WELSH_COUNCILLORS = frozenset(f.lower() for f in all_forms("cynghorwyr"))
 # Words before a surname that mark a person (Cllr/Councillor per issue #4; honorifics too).
-COUNCILLOR_TITLES = frozenset({"cllr", "cllrs", "councillor", "councillors"})
+COUNCILLOR_TITLES = (
+    frozenset({"cllr", "cllrs", "councillor", "councillors"}) | WELSH_COUNCILLOR | WELSH_COUNCILLORS
+)
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame", "lord", "lady"})
 # Civic roles before a register name or surname ("Mayor Okafor", "Leader Brennan").
 ROLE_TITLES = frozenset(
@@ -125,14 +132,41 @@ _AMBIGUOUS_AFTER = re.compile(
     r"politicians?|ministers?|opposition|spokes(?:person|man|woman)|whip|deliver(?:s|ed)?|"
     r"council(?!\s+tax)|councils|said|says|claims?|claimed|pledged?|pledges|promised?|"
     r"promises|wants|backs|backed|opposes|opposed|won|wins|lost|loses|gained|gains|controls|"
-    r"controlled)\b)",
+    r"controlled)\b|"
+    # A claim of credit with the party as an adjective: "our Labour team has delivered",
+    # "the Green team secured" (issue #18; not "the Green team won the relay").
+    r"\s+(?:team|teams|cabinet|colleagues)\s+(?:(?:has|have|had|is|are)\s+)?(?:delivered|"
+    r"delivering|secured|securing|built|saved|kept|cut|frozen|froze|fought|brought|invested|"
+    r"created|fixed|achieved|done|promised|pledged|stood\s+up)\b)",
     re.IGNORECASE,
 )
 _AMBIGUOUS_BEFORE = re.compile(
     r"\b(?:vote|voted|votes|voting|elect|elected|back|backing|support|supporting|join|"
-    r"joined|a\s+vote\s+for|vote\s+for|voting\s+for)\s+(?:the\s+)?$",
+    r"joined|a\s+vote\s+for|vote\s+for|voting\s+for|"
+    # Welsh (issue #18): "Pleidleisiwch dros/i", "pleidlais i", "Cefnogwch", "Etholwch",
+    # "Ail-etholwch"; the party after them is soft-mutated ("dros Lafur", "i'r Blaid").
+    r"[bp]leidleisiwch\s+(?:dros|i)|[bp]leidleisio\s+(?:dros|i)|[bp]leidlais\s+(?:dros|i)|"
+    r"[cg]efnogwch|[cg]efnogi|etholwch|ail-?etholwch)"
+    r"(?:\s+(?:the\s+|y\s+|yr\s+)?|['’]r\s+)$",  # "i'r Blaid": "i" + "'r" (the)
     re.IGNORECASE,
 )
+# Welsh puts the adjective after the noun: "cynghorwyr Llafur", "llywodraeth Lafur", "grŵp y
+# Blaid", "ymgeisydd Llafur", "AS Llafur" (issue #18): one of these before a Welsh
+# ordinary-word party name ("llafur" is also work) makes it the party.
+_WELSH_NOUNS = sorted(
+    {
+        form
+        for noun in (
+            "cynghorydd", "cynghorwyr", "cyng", "grŵp", "grwp", "grwpiau", "llywodraeth",
+            "ymgeisydd", "ymgeiswyr", "aelod", "aelodau", "arweinydd", "gweinidog",
+            "gweinidogion", "ymgyrchwyr", "cefnogwyr", "maniffesto", "plaid",
+        )
+        for form in all_forms(noun)
+    },
+    key=len,
+    reverse=True,
+)  # fmt: skip
+_WELSH_NOUN_BEFORE = re.compile(rf"\b(?:(?i:{'|'.join(_WELSH_NOUNS)})|AS|ASau)\s+(?:(?:y|yr)\s+)?$")
 _PLACE_AFTER = re.compile(
     r"[ \t]+(?:Road|Street|Lane|Hill|Island|Brook|Way|Close|Avenue|Park|Farm|Top|Club|Inn|"
     r"Arms|Hall|House|Estate|Rooms)\b"
@@ -158,6 +192,13 @@ _SHOUTED_AFTER = re.compile(
     r"keeps?|sav(?:e|es|ed)|stop(?:s|ped)?|gave|gives?|won|wins?|lost|loses?|alone|again)\b",
     re.IGNORECASE,
 )
+_WELSH_SENTENCE_VERBS = frozenset(
+    {
+        "mae", "roedd", "bydd", "byddai", "bu", "fe", "mi", "dywedodd", "addawodd", "gwnaeth",
+        "wnaeth", "methodd", "enillodd", "collodd", "cefnogodd", "gwrthwynebodd", "diolch",
+        "sicrhaodd", "torrodd", "rhewodd", "gallai", "gall", "dylai", "mae'r",
+    }
+)  # fmt: skip
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "our", "its", "their", "your"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;\n\"“(])\s*$")
 # "Jane Smith (Lab)": a person labelled by party, whether or not on the register.
@@ -166,14 +207,21 @@ _PARTY_LABEL = re.compile(
     r"Conservative|LD|Lib\s*Dem|Liberal\s+Democrats?|Grn|Green|Ind|Independent|Ref|Reform|"
     r"Reform\s+UK|SNP|PC|Plaid|Plaid\s+Cymru|UKIP|DUP|UUP|SDLP|SF|Alliance)\)"
 )
-# "Jane Smith MP": a sitting politician, a candidate again in a general election.
-_POLITICIAN_SUFFIX = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}\s+(?:MP|MSP|MEP|MLA)\b")
+# "Jane Smith MP": a sitting politician, a candidate again in a general election. Members of
+# the Senedd are "MS" in English and "AS" (Aelod o'r Senedd) in Welsh (issue #18).
+_POLITICIAN_SUFFIX = re.compile(
+    r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3}\s+(?:MP|MSP|MEP|MLA|MS|AS)\b"
+)
 # "vote for X" / "Vote Smith": asking for votes, once election-administration phrases are masked.
 _VOTE_FOR = re.compile(
     r"\b(?i:vot(?:e|es|ed|ing)\s+)(?:(?i:for|against)\b(?:\s+[\w'’-]+){0,3}|[A-Z][\w'’-]+)"
+    # Welsh: "Pleidleisiwch dros ...", "Pleidleisiwch i Jones" ("pleidleisiwch i bleidleisio"
+    # or "i ddewis" is "vote to ...", so after "i" only a capitalised name counts).
+    r"|\b(?i:[bp]leidleisiwch|[bp]leidleisio)\s+(?:(?i:dros|yn\s+erbyn)\b(?:\s+[\w'’-]+){0,3}"
+    r"|(?i:i)\s+(?:y\s+|['’]r\s+)?[A-Z][\w'’-]+)"
 )
 _GATED_PARTY = {"party": "a political group"}  # what a political_groups.txt match names
-_POLITICIAN_TITLES = frozenset({"mp", "msp", "mep", "mla"})
+_POLITICIAN_TITLES = frozenset({"mp", "msp", "mep", "mla", "ms", "as", "aelod"})
 SURNAME_PARTY_WINDOW = 30  # characters between a surname and a party name that link them
 HONORIFIC_AND_SURNAME = "honorific and surname"
 CIVIC_ROLE = "civic role"
@@ -194,9 +242,14 @@ _FIRM_AFTER = re.compile(
     re.IGNORECASE,
 )
 _TITLES = COUNCILLOR_TITLES | HONORIFICS | ROLE_TITLES
-_ABBREVIATED_TITLES = frozenset({"cllr", "cllrs", "mr", "mrs", "ms", "mx", "dr"})
+_ABBREVIATED_TITLES = frozenset({"cllr", "cllrs", "mr", "mrs", "ms", "mx", "dr", "cyng"})
 _LIST_GAP = re.compile(r"\s*,\s*|\s+|\s*&\s*")  # between names in "Cllrs A, B and C"
-_OUR_MP = re.compile(r"\bour\s+(?:local\s+)?(?:MP|MSP|MLA)\b", re.IGNORECASE)
+_OUR_MP = re.compile(
+    r"\bour\s+(?:local\s+)?(?:MP|MSP|MLA|MS)\b"
+    # Welsh: "ein AS", "ein Haelod Seneddol", "ein Haelod o'r Senedd" (h before a vowel)
+    r"|\bein\s+(?:(?-i:AS)|h?aelod\s+(?:seneddol|o['’]r\s+senedd))\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -313,6 +366,15 @@ class PoliticalMatcher:
                         continue
                 elif alias.ambiguous and not self._political_context(text, m.start(), m.end()):
                     continue
+                elif (
+                    alias.case_sensitive
+                    and not alias.ambiguous
+                    and " " not in alias.text
+                    and not alias.text.isupper()
+                    and _SENTENCE_END.search(text[max(0, m.start() - 30) : m.start()])
+                    and not _party_at_sentence_start(text, m.start(), m.end())
+                ):
+                    continue  # "Plaid shirts are back", "Greens and browns in the food bin"
                 hits.append(PoliticalHit("party", m.span(), m.group(), party=alias.party))
                 vote = _AMBIGUOUS_BEFORE.search(text[max(0, m.start() - 30) : m.start()])
                 if vote:
@@ -331,7 +393,7 @@ class PoliticalMatcher:
         if _AMBIGUOUS_AFTER.match(text, end):
             return True
         before = text[max(0, start - 30) : start]
-        if _AMBIGUOUS_BEFORE.search(before):
+        if _AMBIGUOUS_BEFORE.search(before) or _WELSH_NOUN_BEFORE.search(before):
             return True
         # Capitalised inside a sentence on its own (not part of a Title Case name such as
         # "Green Flag Award" or "Old Town Reform Club"): the party, as English capitalises it.
@@ -339,7 +401,13 @@ class PoliticalMatcher:
             return False
         prev_word = re.search(r"([\w'’-]+)\W*$", before)
         if prev_word and (
-            prev_word.group(1)[:1].isupper() or prev_word.group(1).lower() in _DETERMINERS
+            (
+                prev_word.group(1)[:1].isupper()
+                # Welsh starts a sentence with its verb: "Mae Llafur wedi...", "Addawodd
+                # Llafur..." (issue #18), capitalised for the sentence, not for a name.
+                and fold(prev_word.group(1)) not in _WELSH_SENTENCE_VERBS
+            )
+            or prev_word.group(1).lower() in _DETERMINERS
         ):
             # "Old Town Reform Club"; "the Green" (a place) - a party after "the" comes with
             # a noun such as group or party, which the test above already caught.
@@ -483,6 +551,7 @@ class PoliticalMatcher:
             title.folded in COUNCILLOR_TITLES
             # "Councillors Approve Budget" is a headline; "Cllrs Smith and Jones" are names.
             and title.folded != "councillors"
+            and title.folded not in WELSH_COUNCILLORS
             and nxt.capitalised
             and nxt.folded not in NOT_A_NAME_AFTER_COUNCILLOR
             and nxt.folded not in _TITLES
@@ -547,7 +616,7 @@ class PoliticalMatcher:
                 PoliticalHit("party_label", m.span(), m.group())
                 for m in _PARTY_LABEL.finditer(text)
             ]
-        if "M" in text and not _POLITICIAN_TITLES.isdisjoint(plain):
+        if not _POLITICIAN_TITLES.isdisjoint(plain) and ("M" in text or "A" in text):
             hits += [
                 PoliticalHit("politician", m.span(), m.group())
                 for pattern in (_POLITICIAN_SUFFIX, _OUR_MP)
@@ -626,6 +695,18 @@ def _initials(text: str, words: list[Word], i: int) -> tuple[int, list[str]] | N
     if not letters or not words[j].capitalised or len(words[j].text) < 2:
         return None
     return j, letters
+
+
+def _party_at_sentence_start(text: str, start: int, end: int) -> bool:
+    """A capitalised name that is also an ordinary word ("Plaid", "Greens") starting a
+    sentence is the party only with a political word or a verb a party is the subject of after
+    it, or punctuation ("Plaid will freeze...", "Plaid councillors", "Greens, Labour and..."),
+    or a campaign verb before it (issue #18: "Plaid shirts are back" is the cloth)."""
+    return bool(
+        _AMBIGUOUS_AFTER.match(text, end)
+        or _SHOUTED_AFTER.match(text, end)
+        or _AMBIGUOUS_BEFORE.search(text[max(0, start - 30) : start])
+    )
 
 
 def _beside_political_word(text: str, start: int, end: int) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from gateway.domain.guardrails.model import GuardrailInputError
+from gateway.domain.guardrails.welsh import Mutation, mutate
 from gateway.domain.guardrails.wordlists import full_given_names, given_name_variants
 
 CSV_HEADER = ("name", "party", "role", "ward")
@@ -108,6 +109,13 @@ def _name_keys(person: Person) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
     # Both ways: "Thomas" on the register is "Tom" in a post, and "Bob" is "Robert".
     for other in given_forms(given):
         keys.add((other, *surname))
+    # Welsh mutates a name after "i", "gan", "o" (soft: "i Ddafydd ap Rhys", "gan Wen
+    # Pritchard") and "a", "â" (aspirate: "a Chatrin Lewis"): issue #18. Not the nasal
+    # mutation ("fy Nafydd", rare in publicity), whose forms are other names ("Dan" -> "Nan").
+    for mutation in (Mutation.SOFT, Mutation.ASPIRATE):
+        mutated = mutate(given, mutation)
+        if mutated and mutated != given:
+            keys |= {(mutated, *surname), (mutated, *tokens[1:])}
     if "-" in surname[-1]:
         unhyphenated = (*surname[:-1], *surname[-1].split("-"))
         keys |= {(*k[: -len(surname)], *unhyphenated) for k in list(keys)}

@@ -13,6 +13,11 @@ from functools import cache
 from importlib import resources
 
 from gateway.domain.guardrails.model import GuardrailInputError
+from gateway.domain.guardrails.welsh import all_forms
+
+# Welsh words this short are not mutated by rule: their mutated forms collide with English
+# ("coc" aspirated is "choc", as in a choc ice), so a list gives the forms it wants.
+MIN_MUTATED_LENGTH = 4
 
 DATA_PACKAGE = "gateway.domain.guardrails"
 
@@ -59,19 +64,36 @@ def party_aliases() -> tuple[PartyAlias, ...]:
             alias = raw.strip()
             if not alias:
                 continue
+            # "%": a Welsh name, also matched in its mutated forms ("%=Plaid": "y Blaid",
+            # "fy Mhlaid", "a Phlaid"; issue #18).
+            welsh = alias.startswith("%")
+            alias = alias.removeprefix("%").strip()
             mark = alias[0]
             if mark in "=~^":
                 alias = alias[1:].strip()
-            aliases.append(
-                PartyAlias(
-                    text=alias,
-                    party=party.strip(),
-                    case_sensitive=mark in "=~^",
-                    ambiguous=mark == "~",
-                    context_only=mark == "^",
+            for form in all_forms(alias) if welsh else (alias,):
+                aliases.append(
+                    PartyAlias(
+                        text=form,
+                        party=party.strip(),
+                        case_sensitive=mark in "=~^",
+                        ambiguous=mark == "~",
+                        context_only=mark == "^",
+                    )
                 )
-            )
     return tuple(aliases)
+
+
+def welsh_forms(words: list[str]) -> set[str]:
+    """Welsh list entries with their mutated forms (a phrase's first word mutates; single
+    words shorter than MIN_MUTATED_LENGTH only as written)."""
+    forms: set[str] = set()
+    for word in words:
+        if " " in word or len(word) >= MIN_MUTATED_LENGTH:
+            forms.update(all_forms(word))
+        else:
+            forms.add(word)
+    return forms
 
 
 @cache
