@@ -21,7 +21,7 @@ who made a second account could otherwise write as one and approve as the other 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count
@@ -263,8 +263,16 @@ class AuditorRules:
         caller has already read out; only the entries a rule is about cost a call."""
         if not leaves:
             return
+        self.feed_items(zip(count(start), actions, leaves))
+        self._last_time = leaves[-1]["time"]
+
+    def feed_items(self, items: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
+        """:meth:`feed` for each ``(index, action, leaf)`` of ``items``, in log order, where
+        entries no rule is about may be left out (the parallel verifier sends only the others,
+        and only their fields that a rule reads); the caller keeps the log's last time with
+        :meth:`saw_time`."""
         get = self._handlers.get
-        for index, action, leaf in zip(count(start), actions, leaves):
+        for index, action, leaf in items:
             handler = get(action)
             if handler is None:
                 if not action.startswith("user."):
@@ -274,7 +282,10 @@ class AuditorRules:
                 handler(self, index, leaf)
             except _BadPayload as exc:
                 self.violations.append(RuleViolation(index, f"{action}: {exc}"))
-        self._last_time = leaves[-1]["time"]
+
+    def saw_time(self, time: str) -> None:
+        """The time of the latest entry fed (for the end-of-log grace on open attempts)."""
+        self._last_time = time
 
     _handlers = {
         "post.created": _post_written,

@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.transparency.chain import ChainChecker, ChainError
 from gateway.transparency.checkpoint import Checkpoint
 from gateway.transparency.merkle import RootBuilder
 from gateway.transparency.rules import AuditorRules, RuleViolation
+
+if TYPE_CHECKING:
+    from gateway.transparency.parallel import Chunk
 
 _sha256 = hashlib.sha256
 _LEAF_PREFIX = b"\x00"
@@ -185,6 +188,35 @@ class LogVerifier:
         if self._rules is not None:
             self._rules.feed_block(start, block.values, block.actions)
         return block.values
+
+    def feed_chunk(self, chunk: Chunk) -> None:
+        """Take a chunk that :func:`gateway.transparency.parallel.check_chunk` found sound and
+        that follows on from what was fed before: the same as :meth:`feed_block` on its lines.
+        """
+        chain, tree, report = self._chain, self._tree, self.report
+        if chunk.start != chain.index or chunk.count == 0:
+            raise ValueError("the chunk does not follow on")
+        data = chunk.leaf_hashes
+        hashes = [data[i : i + 32] for i in range(0, len(data), 32)]
+        start = chain.index
+        done = 0
+        for size in sorted(s for s in self._roots_at if start < s <= start + len(hashes)):
+            tree.extend(hashes[done : size - start])
+            report.roots[size] = tree.root()
+            done = size - start
+        tree.extend(hashes[done:])
+        if start == 0:
+            report.first_time = chunk.first_time
+        known = report.content_hashes
+        for digest, index in chunk.contents.items():
+            if digest not in known:
+                known[digest] = index
+        if self._rules is not None:
+            self._rules.feed_items(chunk.ruled)
+            self._rules.saw_time(chunk.last_time)
+        chain.index += chunk.count
+        chain.prev = chunk.last_hash
+        chain.last_time = chunk.last_time
 
     def feed_all(self, lines: Iterable[bytes]) -> LogReport:
         """Feed every line (stopping at a structural failure) and finish."""
