@@ -28,11 +28,11 @@ X_ID = "2000"
 PAGE_ID = "3000"
 X_CREDS = {
     "consumer_key": "bench-ck",
-    "consumer_secret": "bench-cs",
+    "consumer_secret": "bench-cs",  # nosec B105
     "access_token": f"{X_ID}-bench-at",
-    "access_token_secret": "bench-ats",
+    "access_token_secret": "bench-ats",  # nosec B105
 }
-PAGE_TOKEN = "bench-page-token"  # noqa: S105 - a token only the local fake accepts
+PAGE_TOKEN = "bench-page-token"  # noqa: S105 - a token only the local fake accepts  # nosec B105
 # The same (connect, read) timeouts the adapters' transport applies.
 TIMEOUT = (5.0, 15.0)
 _SERVER = (

@@ -16,9 +16,9 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "username": "anytowncouncil",
         "credentials": {
             "consumer_key": "demo-consumer-key",
-            "consumer_secret": "demo-consumer-secret",
-            "access_token": "1500000000000000042-demo-access-token",
-            "access_token_secret": "demo-access-token-secret",
+            "consumer_secret": "demo-consumer-secret",  # nosec B105
+            "access_token": "1500000000000000042-demo-access-token",  # nosec B105
+            "access_token_secret": "demo-access-token-secret",  # nosec B105
         },
     },
     {
@@ -26,13 +26,13 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "account_id": "104000000000042",
         "name": "Anytown Council",
         "username": "anytowncouncil",
-        "credentials": {"access_token": "demo-facebook-page-token"},
+        "credentials": {"access_token": "demo-facebook-page-token"},  # nosec B105
     },
     {
         "platform": "instagram",
         "account_id": "17841400000000042",
         "name": "Anytown Council",
         "username": "anytowncouncil",
-        "credentials": {"access_token": "demo-instagram-token"},
+        "credentials": {"access_token": "demo-instagram-token"},  # nosec B105
     },
 )

@@ -194,7 +194,7 @@ def _wait_ready(url: str, procs: list[subprocess.Popen]) -> bool:
         if any(p.poll() is not None for p in procs):
             return False
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL  # nosec B310
                 if response.status == 200:
                     return True
         except OSError:
