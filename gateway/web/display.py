@@ -76,6 +76,12 @@ def outcome_label(outcome: Outcome) -> str:
 #: marks it current). Pages other issues add appear once their blueprint is registered.
 MENU: tuple[tuple[str, str, tuple[Role, ...] | None, str | None], ...] = (
     ("web.dashboard", "Dashboard", None, None),
+    (
+        "web.post_search",
+        "Search posts",
+        (Role.OFFICER, Role.DUTY_OFFICER, Role.MONITORING_OFFICER),
+        None,
+    ),
     ("web.post_new", "New post", (Role.OFFICER, Role.DUTY_OFFICER), None),
     ("emergency.new", "Emergency post", (Role.DUTY_OFFICER,), None),
     ("web.approvals", "Approvals", (Role.OFFICER, Role.MONITORING_OFFICER), None),
