@@ -31,7 +31,7 @@ from gateway.domain.guardrails import ElectionKind
 from gateway.domain.roles import Role
 from gateway.forms.fields import DateInputField, DateOptional
 
-ROLE_CHOICES = [SelectChoice(r.value, r.value.replace("_", " ").capitalize()) for r in Role]
+ROLE_CHOICES = [SelectChoice(r.value, r.label) for r in Role]
 PLATFORM_CHOICES = [
     SelectChoice("x", "X"),
     SelectChoice("facebook", "Facebook Page"),

@@ -12,6 +12,11 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # reads and exports the log, changes nothing
     ADMIN = "admin"  # users, channels, elections, the register, allowed contacts
 
+    @property
+    def label(self) -> str:
+        """The role in the words on the page ("Duty officer"), never its code."""
+        return _LABELS[self]
+
     @classmethod
     def parse(cls, value: str) -> Role:
         try:
@@ -19,3 +24,20 @@ class Role(StrEnum):
         except ValueError:
             known = ", ".join(r.value for r in cls)
             raise ValueError(f"Unknown role {value!r}: choose from {known}.") from None
+
+
+_LABELS = {
+    Role.OFFICER: "Officer",
+    Role.DUTY_OFFICER: "Duty officer",
+    Role.MONITORING_OFFICER: "Monitoring officer",
+    Role.AUDITOR: "Auditor",
+    Role.ADMIN: "Administrator",
+}
+#: The order roles are listed in: from who writes to who oversees.
+ORDER = tuple(_LABELS)
+
+
+def role_labels(roles: object) -> list[str]:
+    """A person's roles in the words on the page, in :data:`ORDER`."""
+    held = set(roles)  # type: ignore[call-overload]
+    return [role.label for role in ORDER if role in held]

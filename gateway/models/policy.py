@@ -22,6 +22,9 @@ class Election(db.Model):
     notice_published: Mapped[date | None] = mapped_column(Date)
     wards: Mapped[str] = mapped_column(Text, default="")  # by-elections: one ward a line
     subject: Mapped[str | None] = mapped_column(Text)  # referendums: what it is about
+    # What the council calls it ("Local elections, 6 May 2027"); None for that form of name,
+    # made from the kind and polling day (gateway.domain.guardrails.model.default_election_name).
+    name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +35,14 @@ class Post(db.Model):
             postgresql_where=sql_text("status IN ('failed', 'partly_published', 'blocked')"),
             sqlite_where=sql_text("status IN ('failed', 'partly_published', 'blocked')"),
         ),
+        # The officers' post search (gateway.web.search, migration 0014): words anywhere in
+        # the text, case-insensitive, through pg_trgm on PostgreSQL; SQLite reads the table.
+        Index(
+            "ix_posts_text_trgm",
+            func.lower(sql_text("text")).label("text_lower"),
+            postgresql_using="gin",
+            postgresql_ops={"text_lower": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

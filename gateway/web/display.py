@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from gateway.domain.emergency import category_label
 from gateway.domain.guardrails import Outcome
-from gateway.domain.roles import Role
+from gateway.domain.roles import Role, role_labels
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.forms import error_list
 
@@ -68,6 +68,18 @@ def status_colour(status: Any) -> str:
     return _STATUS_COLOURS.get(status, "govuk-tag--grey")
 
 
+#: Who did something, for a log entry with no person's email: the same words on the publish
+#: log's pages and in a post's history (issue 22: "system" on one, "The gateway" on the other).
+ACTOR_WORDS = {"system": "The gateway", "anonymous": "Someone not signed in"}
+
+
+def actor_name(actor: dict[str, Any] | None) -> str:
+    """A log entry's actor as people read it: their email, "The gateway" for its own work
+    (the worker, the scheduler, a command), "Someone not signed in" for a failed sign-in."""
+    actor = actor or {}
+    return actor.get("email") or ACTOR_WORDS.get(actor.get("kind") or "", "Someone")
+
+
 def outcome_label(outcome: Outcome) -> str:
     return _OUTCOME_LABELS.get(Outcome(outcome), str(outcome))
 
@@ -76,6 +88,12 @@ def outcome_label(outcome: Outcome) -> str:
 #: marks it current). Pages other issues add appear once their blueprint is registered.
 MENU: tuple[tuple[str, str, tuple[Role, ...] | None, str | None], ...] = (
     ("web.dashboard", "Dashboard", None, None),
+    (
+        "web.post_search",
+        "Search posts",
+        (Role.OFFICER, Role.DUTY_OFFICER, Role.MONITORING_OFFICER),
+        None,
+    ),
     ("web.post_new", "New post", (Role.OFFICER, Role.DUTY_OFFICER), None),
     ("emergency.new", "Emergency post", (Role.DUTY_OFFICER,), None),
     ("web.approvals", "Approvals", (Role.OFFICER, Role.MONITORING_OFFICER), None),
@@ -156,5 +174,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(post_href)
     app.add_template_global(calendar_post)
     app.add_template_global(outcome_label)
+    app.add_template_global(actor_name)
+    app.add_template_global(role_labels)
     app.add_template_global(error_list)
     app.add_template_global(category_label, "emergency_category_label")

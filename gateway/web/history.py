@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from gateway.extensions import db
 from gateway.models import AuditEntry
+from gateway.web.display import actor_name
 
 #: What each audit action means, in the words an officer uses.
 ACTION_WORDS = {
@@ -68,8 +69,7 @@ def for_post(post_id: int) -> list[HistoryItem]:
             obj = json.loads(bytes(leaf))
         except ValueError:
             obj = {}
-        actor = obj.get("actor") or {}
-        who = actor.get("email") or ("The gateway" if actor.get("kind") == "system" else "Someone")
+        who = actor_name(obj.get("actor"))
         items.append(
             HistoryItem(seq, time, action, _describe(action), who, obj.get("payload") or {})
         )

@@ -67,14 +67,14 @@ def test_first_readme_command_starts_everything_and_stops_on_sigint(tmp_path):
         if not k.startswith(("GATEWAY_", "DATABASE_", "REDIS_", "VIRTUAL_ENV", "PYTEST"))
     }
     env.update(
-        GATEWAY_PORT=str(port),
         # Nothing answers here, so the gateway must start its own Redis, as on a fresh machine.
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
         GATEWAY_SWEEP_SECONDS="1",
         GATEWAY_FAKE_PORT=str(free_port()),
     )
+    # The port as the README says to choose one (issue 22: "--port" was missing from it).
     proc = subprocess.Popen(
-        command.split(),
+        [*command.split(), "--port", str(port)],
         cwd=copy,
         env=env,
         stdout=subprocess.PIPE,
@@ -123,3 +123,18 @@ def test_first_readme_command_starts_everything_and_stops_on_sigint(tmp_path):
             proc.wait()
         for line in _our_processes(copy):
             os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+def test_the_readme_says_how_to_choose_the_port():
+    readme = (REPO / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "./run up --port 8080" in quick_start
+    # ./run passes what follows "up" to `gateway up`, which takes --port and --host.
+    run = (REPO / "run").read_text()
+    assert re.search(r'up\)\n(?:.*\n)*?\s*exec "\$VENV/bin/gateway" up "\$@"', run)
+    from click.testing import CliRunner
+
+    from gateway.cli.run import up_command
+
+    help_text = CliRunner().invoke(up_command, ["--help"]).output
+    assert "--port" in help_text and "--host" in help_text

@@ -1,0 +1,73 @@
+"""The words a comms team reads on first use (issue 22, item 9): role labels, who did what in
+the log, elections' names, the policy each finding cites, each finding once, the emergency
+form where a finding says "emergency", and a confirmation before a post is cancelled."""
+
+from __future__ import annotations
+
+from gateway.audit import Actor, record
+from gateway.domain.roles import Role, role_labels
+from gateway.extensions import db
+from tests.web.conftest import CLEAN_TEXT, TOMORROW
+from tests.web.helpers import get, submit
+
+
+def _new_post(client, channels, text=CLEAN_TEXT, button="save"):
+    page = get(client, "/posts/new")
+    fields = {"text": text, "channels": [str(channels["x"]), str(channels["facebook"])]}
+    fields.update(TOMORROW)
+    return submit(client, page, fields, button=("action", button))
+
+
+def _post_id(page) -> int:
+    return int(page.response.headers["Location"].rstrip("/").split("/")[-2])
+
+
+# --- (e) role labels -----------------------------------------------------------------------
+
+
+def test_the_users_list_names_roles_in_words(app, people):
+    people["mo"], people["auditor"]
+    page = get(people["admin"], "/admin/users")
+    cells = {
+        row.select("td")[0].get_text(" ", strip=True): row.select("td")[1].get_text(strip=True)
+        for row in page.soup.select("tbody tr")
+    }
+    assert cells[people.emails["mo"]] == "Monitoring officer"
+    assert cells[people.emails["admin"]] == "Administrator"
+    assert cells[people.emails["auditor"]] == "Auditor"
+    assert not any("_" in roles for roles in cells.values())
+    # Several roles, in the same order everywhere; the check boxes use the same words.
+    assert role_labels({Role.ADMIN, Role.DUTY_OFFICER, Role.OFFICER}) == [
+        "Officer",
+        "Duty officer",
+        "Administrator",
+    ]
+    new = get(people["admin"], "/admin/users/new")
+    labels = [label.get_text(strip=True) for label in new.soup.select(".govuk-checkboxes__label")]
+    assert labels == ["Officer", "Duty officer", "Monitoring officer", "Auditor", "Administrator"]
+
+
+# --- (f) who did it, in the same words on every page ---------------------------------------
+
+
+def test_the_gateway_is_named_the_same_in_the_log_and_in_a_posts_history(app, people, channels):
+    a = people["a"]
+    people["mo"]
+    saved = _new_post(a, channels)
+    post_id = _post_id(saved)
+    with app.app_context():
+        record(
+            "guardrails.verdict",
+            actor=Actor.system(),
+            obj=("post", post_id),
+            payload={"stage": "publish", "channel_id": channels["x"], "findings": []},
+        )
+        record("auth.sign_in_failed", actor=Actor.anonymous(), payload={"reason": "test"})
+        db.session.commit()
+    history = get(a, f"/posts/{post_id}").soup.select_one("#history").get_text(" ")
+    assert "Guardrails checked by The gateway" in " ".join(history.split())
+    log = get(people["mo"], "/audit/")
+    who = [row.select("td")[2].get_text(strip=True) for row in log.soup.select("tbody tr")]
+    assert "The gateway" in who and "Someone not signed in" in who
+    assert "system" not in who and "anonymous" not in who
+    assert people.emails["a"] in who
