@@ -110,6 +110,7 @@ class _RedisCache:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.globals.update(sso_panel=_sso_panel)
     app.before_request(_keep_role_less_users_out)
     app.extensions[_EXT_KEY] = None
     if not app.config.get("OIDC_ISSUER"):
@@ -166,6 +167,10 @@ def break_glass_admin_id() -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def has_password(user: User) -> bool:
+    return bool(user.password_hash) and user.password_hash != UNUSABLE_HASH
+
+
 def may_use_password(user: User) -> bool:
     """Whether ``user`` may sign in with a local password now (the password is checked as
     well). The sign-in form answers the same either way, so it does not tell which account
@@ -204,7 +209,7 @@ def change_local_passwords(admin: User, value: str, break_glass_id: int | None) 
             chosen is None
             or not chosen.active
             or not chosen.has_role(Role.ADMIN)
-            or chosen.password_hash in ("", UNUSABLE_HASH)
+            or not has_password(chosen)
         ):
             raise ValueError(
                 "Choose the break-glass administrator: an active admin with a password."
@@ -307,6 +312,22 @@ def unlink(user: User, *, admin: User) -> bool:
     sessions.end_all(user)
     db.session.flush()
     return True
+
+
+def _sso_panel(user: User) -> dict[str, Any]:
+    """What an admin's page of ``user`` shows of single sign-on."""
+    if not configured():
+        return {"enabled": False}
+    from gateway.admin.sso import LinkForm
+
+    return {
+        "enabled": True,
+        "provider_name": provider_name(),
+        "identity": identity_of(user),
+        "managed": sorted(r.value for r in managed_roles()),
+        "form": LinkForm(),
+        "now": utcnow(),
+    }
 
 
 # --- Roles from groups ----------------------------------------------------------------------
