@@ -70,6 +70,14 @@ MAX_FORM_PARTS = 500
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
 
 
+#: What the sign-in button says until GATEWAY_OIDC_PROVIDER_NAME names the provider.
+DEFAULT_OIDC_PROVIDER_NAME = "your council account"
+DEFAULT_OIDC_SCOPES = "openid email profile"
+#: How long the gateway waits for the OpenID provider before showing "not answering": a
+#: provider that hangs must not hold a web worker.
+DEFAULT_OIDC_TIMEOUT_SECONDS = 10.0
+
+
 class SettingsError(RuntimeError):
     """A missing or malformed setting: the message names it in one line."""
 
@@ -168,6 +176,129 @@ def _smtp(env: Mapping[str, str], mode: str) -> dict[str, Any]:
         "SMTP_PASSWORD": password or None,
         "SMTP_STARTTLS": starttls,
         "MAIL_FROM": _email(env, "MAIL_FROM", DEFAULT_MAIL_FROM),
+    }
+
+
+class Secret(str):
+    """A secret setting's text: usable as the string it is, shown as ``'***'`` by ``repr``, so
+    printing the config or a traceback's locals does not write it to a log."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    """A secret given in ``NAME`` or, as container secrets are, in the file ``NAME_FILE``."""
+    value = env.get(name, "")
+    path = env.get(f"{name}_FILE", "").strip()
+    if value and path:
+        raise SettingsError(f"Set {name} or {name}_FILE, not both.")
+    if path:
+        try:
+            value = Path(path).read_text()
+        except OSError:
+            raise SettingsError(f"{name}_FILE names a file that cannot be read.") from None
+    value = value.strip()
+    return Secret(value) if value else None
+
+
+def parse_role_groups(raw: str, name: str = "GATEWAY_OIDC_ROLE_GROUPS") -> dict[str, frozenset]:
+    """Provider group ids to gateway roles, as JSON (``{"group id": "role"}`` or a list of
+    roles) or as ``group=role,group=role`` (a group may appear more than once)."""
+    from gateway.domain.roles import Role
+
+    raw = (raw or "").strip()
+    if not raw:
+        return {}
+    pairs: list[tuple[str, str]] = []
+    if raw.startswith("{"):
+        import json
+
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise SettingsError(f"{name} is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise SettingsError(f"{name} must map group ids to roles.")
+        for group, roles in data.items():
+            for role in [roles] if isinstance(roles, str) else roles:
+                if not isinstance(role, str):
+                    raise SettingsError(f"{name}: the roles of a group must be role names.")
+                pairs.append((str(group), role))
+    else:
+        for i, part in enumerate(p.strip() for p in raw.split(",")):
+            if not part:
+                continue
+            group, sep, role = part.rpartition("=")
+            if not sep or not group.strip() or not role.strip():
+                raise SettingsError(
+                    f"{name} entry {i + 1} must be group=role (separate entries with commas)."
+                )
+            pairs.append((group, role))
+    mapping: dict[str, set] = {}
+    for group, role in pairs:
+        try:
+            parsed = Role.parse(role)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+        mapping.setdefault(group.strip(), set()).add(parsed)
+    return {group: frozenset(roles) for group, roles in mapping.items()}
+
+
+def _is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host in {"localhost", "127.0.0.1", "::1"}
+
+
+def _oidc(env: Mapping[str, str], mode: str) -> dict[str, Any]:
+    """Single sign-on with OpenID Connect (issue 16). No GATEWAY_OIDC_ISSUER: local passwords
+    only, as before."""
+    issuer = env.get("GATEWAY_OIDC_ISSUER", "").strip().rstrip("/")
+    client_id = env.get("GATEWAY_OIDC_CLIENT_ID", "").strip()
+    secret = _secret(env, "GATEWAY_OIDC_CLIENT_SECRET")
+    if issuer:
+        if not issuer.startswith(("https://", "http://")):
+            raise SettingsError("GATEWAY_OIDC_ISSUER must be an https:// URL.")
+        if issuer.startswith("http://") and (mode == PRODUCTION or not _is_loopback_url(issuer)):
+            raise SettingsError(
+                "GATEWAY_OIDC_ISSUER must be an https:// URL "
+                "(plain http only for a test provider on this machine)."
+            )
+        if not client_id:
+            raise SettingsError("GATEWAY_OIDC_ISSUER is set but GATEWAY_OIDC_CLIENT_ID is not.")
+        if secret is None:
+            raise SettingsError("GATEWAY_OIDC_ISSUER is set but GATEWAY_OIDC_CLIENT_SECRET is not.")
+    elif client_id or secret is not None:
+        raise SettingsError(
+            "GATEWAY_OIDC_CLIENT_ID or GATEWAY_OIDC_CLIENT_SECRET is set but "
+            "GATEWAY_OIDC_ISSUER is not."
+        )
+    domains = tuple(
+        dict.fromkeys(
+            d.strip().lower().lstrip("@")
+            for d in env.get("GATEWAY_OIDC_ALLOWED_DOMAINS", "").split(",")
+            if d.strip()
+        )
+    )
+    return {
+        "OIDC_ISSUER": issuer or None,
+        "OIDC_CLIENT_ID": client_id or None,
+        "OIDC_CLIENT_SECRET": secret,
+        "OIDC_PROVIDER_NAME": env.get("GATEWAY_OIDC_PROVIDER_NAME", "").strip()
+        or DEFAULT_OIDC_PROVIDER_NAME,
+        # Entra ID's directory (tenant) id, compared with the ID token's "tid" claim.
+        "OIDC_ALLOWED_TENANT": env.get("GATEWAY_OIDC_ALLOWED_TENANT", "").strip() or None,
+        "OIDC_ALLOWED_DOMAINS": domains,
+        "OIDC_ROLE_GROUPS": parse_role_groups(env.get("GATEWAY_OIDC_ROLE_GROUPS", "")),
+        "OIDC_GROUPS_CLAIM": env.get("GATEWAY_OIDC_GROUPS_CLAIM", "").strip() or "groups",
+        "OIDC_SCOPES": env.get("GATEWAY_OIDC_SCOPES", "").strip() or DEFAULT_OIDC_SCOPES,
+        "OIDC_TIMEOUT_SECONDS": _float(
+            env, "GATEWAY_OIDC_TIMEOUT_SECONDS", DEFAULT_OIDC_TIMEOUT_SECONDS
+        ),
     }
 
 
@@ -344,4 +475,5 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MAX_FORM_MEMORY_SIZE": MAX_FORM_MEMORY_BYTES,
         "MAX_FORM_PARTS": MAX_FORM_PARTS,
         **_smtp(env, mode),
+        **_oidc(env, mode),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from gateway.auth import sessions
+from gateway.auth import oidc, sessions
 from gateway.auth.views import bp
 from gateway.extensions import limiter, login_manager
 
@@ -17,3 +17,4 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     sessions.init_app(app)
     app.register_blueprint(bp)
+    oidc.init_app(app)

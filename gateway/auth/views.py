@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from gateway import users
 from gateway.audit import Actor, record
-from gateway.auth import sessions
+from gateway.auth import oidc, sessions
 from gateway.auth.forms import ChangePasswordForm, SignInForm
 from gateway.auth.identifiers import normalise_typed, typed_identifier_digest
 from gateway.auth.passwords import check_password, hash_password, needs_rehash
@@ -99,7 +99,9 @@ def sign_in():
         user = db.session.scalar(select(User).where(User.email == email))
         # An unknown or disabled account is checked against a dummy hash, so the answer takes
         # as long and reads the same either way: it does not reveal which accounts exist.
-        stored = user.password_hash if user is not None and user.active else None
+        # With local passwords turned off only the break-glass admin's is checked (issue 16).
+        usable = user is not None and user.active and oidc.may_use_password(user)
+        stored = user.password_hash if usable else None
         if check_password(stored, form.password.data):
             must_change = user.password_must_change
             if must_change:
@@ -128,7 +130,9 @@ def sign_in():
         )
         db.session.commit()
         error = "The email address or password is not right. Check them and try again."
-    return render_template("auth/sign_in.html", form=form, error=error), (400 if error else 200)
+    return render_template(
+        "auth/sign_in.html", form=form, error=error, sso=oidc.sign_in_context()
+    ), (400 if error else 200)
 
 
 @bp.route("/sign-out", methods=["POST"])

@@ -5,6 +5,7 @@ from gateway.models.channels import PLATFORMS, Channel
 from gateway.models.checkpoints import AuditFacet as AuditFacet
 from gateway.models.checkpoints import LogCheckpoint as LogCheckpoint
 from gateway.models.emergency import EmergencyReview
+from gateway.models.identities import UserIdentity
 from gateway.models.policy import (
     AllowedContact,
     ClosureDay,
@@ -36,6 +37,7 @@ __all__ = [
     "PostImage",
     "RegisterPerson",
     "User",
+    "UserIdentity",
     "UserRole",
     "UserSession",
 ]
