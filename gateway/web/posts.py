@@ -371,12 +371,14 @@ def render_post_page(
     holds = post.current_holder_id == current_user.id
     can_officer = current_user.has_role(Role.OFFICER, Role.DUTY_OFFICER)
     awaiting = status is PostStatus.AWAITING_APPROVAL
+    # Why this person may not decide this version (its author, or an editor of it): the page
+    # says so instead of offering Approve and Reject; the service refuses them anyway.
+    refusal = service.writers_refusal(post, current_user) if awaiting else None
     actions = {
         "edit": can_officer and holds and status in EDITABLE,
         "take_over": can_officer and not holds and status in EDITABLE,
         "submit": can_officer and holds and status is PostStatus.DRAFT,
-        # Shown to the author too: the server refuses and says why (two-person rule).
-        "approve": current_user.has_role(Role.OFFICER) and awaiting,
+        "approve": current_user.has_role(Role.OFFICER) and awaiting and refusal is None,
         "referral": current_user.has_role(Role.MONITORING_OFFICER)
         and awaiting
         and any(f.outcome is Outcome.REFER for f in findings),
@@ -396,7 +398,7 @@ def render_post_page(
         post=post,
         rejection=rejection,
         is_author=is_author,
-        approve_refusal=service.writers_refusal(post, current_user) if awaiting else None,
+        approve_refusal=refusal if current_user.has_role(Role.OFFICER) else None,
         findings=findings,
         previews=_previews(post.text, [d.channel_id for d in post.deliveries]),
         history=history.for_post(post.id),

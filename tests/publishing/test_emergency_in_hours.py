@@ -25,7 +25,7 @@ from gateway.queue import EMERGENCY_QUEUE, redis_connection
 from tests.conftest import AuthActions
 from tests.publishing.conftest import LONDON, deliveries
 from tests.support.smtp import LEADS
-from tests.web.helpers import get, submit
+from tests.web.helpers import get, post_unoffered, submit
 from workers.worker import build_worker
 
 #: Noon on Wednesday 10 March 2027 in London: office hours, not a bank holiday.
@@ -172,7 +172,7 @@ def test_in_office_hours_an_emergency_post_waits_for_another_officers_fast_track
 
     # Its author cannot approve it.
     page = get(client, f"/posts/{post.id}")
-    refused = submit(client, page, action=f"/posts/{post.id}/approve")
+    refused = post_unoffered(client, page, f"/posts/{post.id}/approve")
     assert refused.status == 400
     assert "cannot approve your own post" in refused.text()
     assert _the_post(app).status == PostStatus.AWAITING_APPROVAL.value

@@ -146,3 +146,20 @@ def submit(
     assert method == "post", "state changes are POSTs"
     response = client.post(target, data=payload, content_type="multipart/form-data")
     return Page(response)
+
+
+def post_unoffered(client: Any, page: Page, action: str) -> Page:
+    """POST to ``action``, a form the page does not offer (a button hidden from this person),
+    with the page's own CSRF token: what a person gets who crafts the request anyway, to show
+    that the server's check, not the hidden button, is what refuses it."""
+    assert _form_or_none(page, action) is None, f"the page offers a form posting to {action}"
+    token = page.soup.select_one("input[name=csrf_token]")
+    assert token is not None, "the page has no CSRF token"
+    return Page(client.post(action, data={"csrf_token": token["value"]}))
+
+
+def _form_or_none(page: Page, action: str):
+    try:
+        return _form(page, None, action)
+    except AssertionError:
+        return None

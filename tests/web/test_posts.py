@@ -8,7 +8,7 @@ from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
 from gateway.models import Approval, AuditEntry, Post
 from tests.web.conftest import BLOCKED_TEXT, CLEAN_TEXT, TOMORROW, png
-from tests.web.helpers import get, submit
+from tests.web.helpers import get, post_unoffered, submit
 
 
 def _post(app, post_id):
@@ -81,9 +81,12 @@ def test_the_journey_draft_blocked_fixed_submitted_and_approved_by_someone_else(
     status, deliveries, _ = _post(app, post_id)
     assert status == PostStatus.AWAITING_APPROVAL.value
 
-    # A cannot approve it, whatever the form says: the server refuses and says why.
+    # A is not offered Approve (nor Reject), and is told why; the server refuses it anyway.
     own = get(a, f"/posts/{post_id}")
-    refused = submit(a, own, action=f"/posts/{post_id}/approve")
+    assert "You cannot approve your own post" in own.soup.select_one("#approve-refusal").text
+    buttons = [b.get_text(strip=True) for b in own.soup.select("main button")]
+    assert "Approve" not in buttons and "Reject" not in buttons
+    refused = post_unoffered(a, own, f"/posts/{post_id}/approve")
     assert refused.status == 400
     assert "You cannot approve your own post" in " ".join(refused.errors())
     assert _post(app, post_id)[0] == PostStatus.AWAITING_APPROVAL.value
