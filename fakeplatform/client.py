@@ -66,5 +66,10 @@ class FakePlatformControl:
         params = {k: v for k, v in (("platform", platform), ("account_id", account_id)) if v}
         return self._send("GET", "/_fake/posts", params=params)["posts"]
 
+    def seed_posts(self, platform: str, account_id: str, texts: list[str]) -> list[str]:
+        """Posts made on the account by someone else, now, oldest first; returns their ids."""
+        body = {"platform": platform, "account_id": account_id, "texts": texts}
+        return self._send("POST", "/_fake/posts", json=body)["ids"]
+
     def reset(self, *, keep_accounts: bool = False) -> None:
         self._send("POST", "/_fake/reset", params={"keep_accounts": "1" if keep_accounts else ""})

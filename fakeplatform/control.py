@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from fakeplatform.faults import fault_from_json
-from fakeplatform.state import FakeState, account_from_json
+from fakeplatform.state import PLATFORMS, FakeState, Post, account_from_json
 
 bp = Blueprint("control", __name__, url_prefix="/_fake")
 
@@ -100,6 +101,47 @@ def list_posts() -> Response:
             for p in posts
         ]
     return _json({"posts": body})
+
+
+#: The most posts one seeding request may make.
+MAX_SEEDED_POSTS = 10_000
+
+
+@bp.post("/posts")
+def seed_posts() -> Response:
+    """Posts made on an account by someone else (another tool, a shared page, a busy hour):
+    ``{"platform", "account_id", "texts": [...]}``, made now, oldest first. Returns their ids."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or data.get("platform") not in PLATFORMS:
+        return _bad(f"send a JSON object with platform one of {', '.join(PLATFORMS)}")
+    texts = data.get("texts")
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        return _bad("texts must be a list of strings")
+    if len(texts) > MAX_SEEDED_POSTS:
+        return _bad(f"at most {MAX_SEEDED_POSTS} posts at once")
+    state = _state()
+    platform, account_id = data["platform"], str(data.get("account_id") or "")
+    with state.lock:
+        if (platform, account_id) not in state.accounts:
+            return _bad("no such account")
+        ids = []
+        for text in texts:
+            number = state.new_id()
+            post_id = f"{account_id}_{number}" if platform == "facebook" else number
+            now = time.time()
+            state.add_post(
+                Post(
+                    post_id=post_id,
+                    platform=platform,
+                    account_id=account_id,
+                    text=text,
+                    created_at=now,
+                    received_at=now,
+                    permalink=f"https://example.invalid/{platform}/{post_id}",
+                )
+            )
+            ids.append(post_id)
+    return _json({"ids": ids}, 201)
 
 
 # The page refreshes itself so a person watching a demo sees posts arrive.

@@ -3,17 +3,21 @@ request helpers, and fetching an image by URL the way the platforms do."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from flask import Response, current_app, request
 
 from fakeplatform.images import sniff_image_type
-from fakeplatform.state import FakeState
+from fakeplatform.state import FakeState, Post
 
 GRAPH_API_VERSION = "v23.0"
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
@@ -112,6 +116,51 @@ def since_arg() -> float | None:
     if raw.isdigit():
         return float(raw)
     return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+
+
+def _cursor(post: Post) -> str:
+    """An opaque cursor naming a post, as Graph's are (base64 of something of its own)."""
+    return base64.urlsafe_b64encode(post.post_id.encode()).decode().rstrip("=")
+
+
+def _cursor_post_id(cursor: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def edge_page(posts: Sequence[Post], render: Callable[[Post], dict[str, Any]]) -> Response:
+    """One page of an account's edge (feed, media), newest first, paged as the Graph API pages:
+    ``limit`` (default 25, at most 100) a page, ``since`` (epoch or ISO time) filters, and
+    cursor paging (Graph API, "Paginated results"): ``paging.cursors.before/after`` name the
+    first and last item of the page, and ``paging.next`` is the URL of the next page (the same
+    query with ``after=``), present only while there are more. A cursor names a post, not an
+    offset, so posts made while a reader pages back do not shift what it reads."""
+    since = since_arg()
+    if since is not None:
+        posts = [p for p in posts if p.created_at >= since]
+    start = 0
+    after = request.args.get("after")
+    if after:
+        post_id = _cursor_post_id(after)
+        index = next((i for i, p in enumerate(posts) if p.post_id == post_id), None)
+        if index is None:
+            return graph_error("(#100) The after cursor is not valid", CODE_INVALID_PARAMETER)
+        start = index + 1
+    limit = limit_arg()
+    page = posts[start : start + limit]
+    body: dict[str, Any] = {"data": [render(p) for p in page]}
+    if page:
+        paging: dict[str, Any] = {
+            "cursors": {"before": _cursor(page[0]), "after": _cursor(page[-1])}
+        }
+        if start + limit < len(posts):
+            query = [(k, v) for k, v in request.args.items(multi=True) if k != "after"]
+            query.append(("after", _cursor(page[-1])))
+            paging["next"] = f"https://graph.facebook.com{request.path}?{urlencode(query)}"
+        body["paging"] = paging
+    return json_response(body)
 
 
 def fetch_image(url: str, max_bytes: int) -> tuple[bytes, str | None, int | None]:

@@ -19,13 +19,12 @@ from fakeplatform.graph_common import (
     SUBCODE_IG_NOT_READY,
     SUBCODE_IG_PUBLISH_LIMIT,
     SUBCODE_IG_UNSUPPORTED_TYPE,
+    edge_page,
     fake_state,
     fetch_image,
     graph_error,
     graph_time,
     json_response,
-    limit_arg,
-    since_arg,
 )
 from fakeplatform.images import sniff_image_type
 from fakeplatform.state import (
@@ -183,18 +182,13 @@ def ig_publishing_limit(account: Account) -> Response:
 
 
 def ig_media_get(account: Account) -> Response:
-    posts = fake_state().posts_of("instagram", account.account_id)
-    since = since_arg()
-    if since is not None:
-        posts = [p for p in posts if p.created_at >= since]
-    data = [
-        {
+    return edge_page(
+        fake_state().posts_of("instagram", account.account_id),
+        lambda p: {
             "id": p.post_id,
             "caption": p.text,
             "media_type": "IMAGE",
             "timestamp": graph_time(p.created_at),
             "permalink": p.permalink,
-        }
-        for p in posts[: limit_arg()]
-    ]
-    return json_response({"data": data})
+        },
+    )

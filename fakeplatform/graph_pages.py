@@ -13,33 +13,27 @@ from fakeplatform.graph_common import (
     DUPLICATE_STATUS_CODE,
     DUPLICATE_WINDOW_POSTS,
     MAX_FB_IMAGE_BYTES,
+    edge_page,
     fake_state,
     fetch_image,
     graph_error,
     graph_time,
     json_response,
-    limit_arg,
-    since_arg,
 )
 from fakeplatform.images import sniff_image_type
 from fakeplatform.state import Account, Media, Post
 
 
 def page_feed_get(account: Account) -> Response:
-    posts = fake_state().posts_of("facebook", account.account_id)
-    since = since_arg()
-    if since is not None:
-        posts = [p for p in posts if p.created_at >= since]
-    data = [
-        {
+    return edge_page(
+        fake_state().posts_of("facebook", account.account_id),
+        lambda p: {
             "id": p.post_id,
             "message": p.text,
             "created_time": graph_time(p.created_at),
             "permalink_url": p.permalink,
-        }
-        for p in posts[: limit_arg()]
-    ]
-    return json_response({"data": data})
+        },
+    )
 
 
 def _new_page_post(account: Account, text: str, media_ids: list[str]) -> Post:

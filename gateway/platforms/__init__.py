@@ -23,6 +23,7 @@ from gateway.platforms.base import (
     Publisher,
 )
 from gateway.platforms.errors import (
+    LookupIncomplete,
     NeedsReauthorisation,
     OutcomeUnknown,
     PublishError,
@@ -42,6 +43,7 @@ __all__ = [
     "DeliveryRequest",
     "FacebookPublisher",
     "InstagramPublisher",
+    "LookupIncomplete",
     "MediaItem",
     "NeedsReauthorisation",
     "OutcomeUnknown",

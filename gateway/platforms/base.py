@@ -5,7 +5,7 @@ No Flask, SQLAlchemy or RQ here (issue #5): the publish job loads its rows and b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, Self, runtime_checkable
@@ -83,9 +83,14 @@ class Publisher(Protocol):
         """Publish once. Never retries a request that may have reached the platform."""
         ...
 
-    def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
-        """The account's post made since ``since`` whose text matches ``req``, if any: the
-        look-up to run after OutcomeUnknown, before anyone considers sending again."""
+    def find_existing(
+        self, req: DeliveryRequest, since: datetime, *, exclude: Collection[str] = ()
+    ) -> PostRef | None:
+        """The account's newest post made since ``since`` whose text matches ``req`` and whose
+        id is not in ``exclude`` (posts the gateway already knows are another delivery's), if
+        any: the look-up to run after OutcomeUnknown, before anyone considers sending again.
+        It pages back until it has read every post since ``since``; if it cannot (its page
+        limit), it raises LookupIncomplete rather than answer None."""
         ...
 
     def check_connection(self) -> str:

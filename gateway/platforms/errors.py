@@ -10,6 +10,9 @@ What the publish job does with each (issue #5, "Retries"):
 - Rejected: the platform refused this post (``reason`` says why): fail the delivery.
 - OutcomeUnknown: the request may have reached the platform and no answer came back: run
   ``find_existing`` and never retry blindly.
+- LookupIncomplete: ``find_existing`` could not read back as far as it was asked to (its page
+  limit, or a platform that kept no cursor): the post may be there, unseen. Never a reason to
+  send again.
 """
 
 from __future__ import annotations
@@ -58,3 +61,8 @@ class Rejected(PublishError):
 
 class OutcomeUnknown(PublishError):
     """The request may have reached the platform, but no answer came back."""
+
+
+class LookupIncomplete(PublishError):
+    """The look-up for an existing post stopped before it had read every post since the time it
+    was given (its page limit): not finding the post proves nothing."""

@@ -20,9 +20,10 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import facebook
 import requests
@@ -37,6 +38,7 @@ from gateway.platforms.base import (
 )
 from gateway.platforms.common import same_text
 from gateway.platforms.errors import (
+    LookupIncomplete,
     NeedsReauthorisation,
     OutcomeUnknown,
     PublishError,
@@ -69,7 +71,13 @@ DEFAULT_RETRY_AFTER_SECONDS = 300.0
 # Instagram's quota is a 24-hour moving window; we cannot know when the oldest post leaves it
 # without reading timestamps, so look again in an hour.
 QUOTA_RETRY_AFTER_SECONDS = 3600.0
-LOOKUP_LIMIT = 50
+# The look-up after an unknown outcome pages back (Graph cursor paging, ``paging.next``) until
+# it has read every post since the attempt began: 100 a page (the most the feed and media edges
+# return), and at most 20 pages (2,000 posts, far more than a council's account makes in the
+# look-up's window). Past that it says it could not be sure (LookupIncomplete), never "not
+# there": a post reported missing is released again and published twice.
+LOOKUP_PAGE_SIZE = 100
+LOOKUP_MAX_PAGES = 20
 # Facebook's duplicate check covers recent posts only; a day is ample to find ours.
 DUPLICATE_LOOKBACK = timedelta(days=1)
 
@@ -171,17 +179,62 @@ class _GraphAdapter(PlatformAdapter):
             return OutcomeUnknown(reason, **kw) if final_write else Retryable(reason, **kw)
         return Rejected(reason, **kw)
 
-    def _recent(self, edge: str, fields: str, since: datetime) -> list[dict[str, Any]]:
-        since_epoch = (
-            int(since.timestamp()) if since.tzinfo else int(since.replace(tzinfo=UTC).timestamp())
+    def _recent(
+        self, edge: str, fields: str, time_field: str, since: datetime
+    ) -> Iterator[dict[str, Any]]:
+        """The account's items on ``edge`` made since ``since``, newest first, page by page.
+
+        Follows ``paging.next`` as facebook-sdk's own ``get_all_connections`` does (its query,
+        without the access token, which the library adds itself), through our session and
+        error mapping; stops at the first item older than ``since`` (a platform that ignores
+        ``since`` is read no further back than needed). Raises LookupIncomplete if there are
+        more pages after LOOKUP_MAX_PAGES."""
+        # Graph keeps whole seconds: a post made in the same second as ``since`` counts.
+        since = (since if since.tzinfo else since.replace(tzinfo=UTC)).replace(microsecond=0)
+        args: dict[str, Any] = {
+            "fields": fields,
+            "since": int(since.timestamp()),
+            "limit": LOOKUP_PAGE_SIZE,
+        }
+        for _ in range(LOOKUP_MAX_PAGES):
+            answer = self._call(
+                lambda args=args: self._graph.get_connections(self._account, edge, **args),
+                final_write=False,
+            )
+            items = [item for item in answer.get("data") or [] if isinstance(item, dict)]
+            for item in items:
+                made = _graph_time(item.get(time_field))
+                if made is not None and made < since:
+                    return
+                yield item
+            paging = answer.get("paging")
+            next_url = paging.get("next") if isinstance(paging, dict) else None
+            if not items or not isinstance(next_url, str) or not next_url:
+                return
+            args = {k: v for k, v in parse_qsl(urlsplit(next_url).query) if k != "access_token"}
+        raise LookupIncomplete(
+            f"the look-up read {LOOKUP_MAX_PAGES} pages of the account's posts and there were "
+            "more since the attempt began",
+            platform=self.platform,
         )
-        answer = self._call(
-            lambda: self._graph.get_connections(
-                self._account, edge, fields=fields, since=since_epoch, limit=LOOKUP_LIMIT
-            ),
-            final_write=False,
-        )
-        return [item for item in answer.get("data", []) if isinstance(item, dict)]
+
+    def _find(
+        self,
+        req: DeliveryRequest,
+        since: datetime,
+        exclude: Collection[str],
+        *,
+        edge: str,
+        fields: str,
+        time_field: str,
+        text_field: str,
+        url_field: str,
+    ) -> PostRef | None:
+        for item in self._recent(edge, fields, time_field, since):
+            item_id = str(item.get("id", ""))
+            if item_id and item_id not in exclude and same_text(req.text, item.get(text_field)):
+                return PostRef(item_id, item.get(url_field))
+        return None
 
 
 class FacebookPublisher(_GraphAdapter):
@@ -195,7 +248,15 @@ class FacebookPublisher(_GraphAdapter):
         except _DuplicatePost:
             # Like X's duplicate refusal: the post is usually there already, from an attempt
             # whose answer was lost. Point at it instead of failing.
-            found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+            try:
+                found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+            except LookupIncomplete:
+                # The earlier post is there but out of the look-up's reach: it may be ours.
+                raise OutcomeUnknown(
+                    "Facebook refused the post as a duplicate of an earlier post the look-up "
+                    "could not reach",
+                    platform=self.platform,
+                ) from None
             if found is None:
                 raise Rejected(
                     "Facebook refused the post as a duplicate of an earlier post",
@@ -251,11 +312,19 @@ class FacebookPublisher(_GraphAdapter):
             raise Rejected("an image has neither bytes nor a URL", platform=self.platform)
         return self._call(call, final_write=published)
 
-    def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
-        for post in self._recent("feed", "id,message,created_time,permalink_url", since):
-            if same_text(req.text, post.get("message")):
-                return PostRef(str(post["id"]), post.get("permalink_url"))
-        return None
+    def find_existing(
+        self, req: DeliveryRequest, since: datetime, *, exclude: Collection[str] = ()
+    ) -> PostRef | None:
+        return self._find(
+            req,
+            since,
+            exclude,
+            edge="feed",
+            fields="id,message,created_time,permalink_url",
+            time_field="created_time",
+            text_field="message",
+            url_field="permalink_url",
+        )
 
     def check_connection(self) -> str:
         answer = self._call(lambda: self._graph.get_object("me"), final_write=False)
@@ -357,11 +426,19 @@ class InstagramPublisher(_GraphAdapter):
             time.sleep(delay)
             delay = min(delay * 2, CONTAINER_MAX_POLL_SECONDS)
 
-    def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
-        for media in self._recent("media", "id,caption,timestamp,permalink", since):
-            if same_text(req.text, media.get("caption")):
-                return PostRef(str(media["id"]), media.get("permalink"))
-        return None
+    def find_existing(
+        self, req: DeliveryRequest, since: datetime, *, exclude: Collection[str] = ()
+    ) -> PostRef | None:
+        return self._find(
+            req,
+            since,
+            exclude,
+            edge="media",
+            fields="id,caption,timestamp,permalink",
+            time_field="timestamp",
+            text_field="caption",
+            url_field="permalink",
+        )
 
     def check_connection(self) -> str:
         answer = self._call(
@@ -387,6 +464,16 @@ def _int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
+        return None
+
+
+def _graph_time(value: Any) -> datetime | None:
+    """A Graph timestamp ("2027-03-09T10:00:00+0000"), or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
         return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from gateway.platforms.base import (
 )
 from gateway.platforms.common import fetch_image_bytes, same_text
 from gateway.platforms.errors import (
+    LookupIncomplete,
     NeedsReauthorisation,
     OutcomeUnknown,
     PublishError,
@@ -44,7 +46,9 @@ DUPLICATE_DETAIL = "duplicate content"
 # any repeat a council would make by accident, and is at most a few pages to read.
 DUPLICATE_LOOKBACK = timedelta(days=7)
 LOOKUP_PAGE_SIZE = 100  # the most X returns per page of GET /2/users/:id/tweets
-LOOKUP_MAX_PAGES = 5
+# 20 pages of 100: far more than a council's account posts in the look-up's window; past it
+# the look-up says it could not be sure (LookupIncomplete), never "not there".
+LOOKUP_MAX_PAGES = 20
 # Without an x-rate-limit-reset header, wait one minute (X's windows are 15 minutes; the
 # header is always there in practice, this is only a floor for a malformed answer).
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
@@ -95,10 +99,13 @@ class XPublisher(PlatformAdapter):
             raise OutcomeUnknown("X answered without a post id", platform=PLATFORM) from None
         return PostRef(post_id, _post_url(post_id))
 
-    def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
+    def find_existing(
+        self, req: DeliveryRequest, since: datetime, *, exclude: Collection[str] = ()
+    ) -> PostRef | None:
         for tweet in self._recent_posts(since):
-            if same_text(req.text, tweet.get("text")):
-                return PostRef(str(tweet["id"]), _post_url(str(tweet["id"])))
+            tweet_id = str(tweet.get("id", ""))
+            if tweet_id and tweet_id not in exclude and same_text(req.text, tweet.get("text")):
+                return PostRef(tweet_id, _post_url(tweet_id))
         return None
 
     def check_connection(self) -> str:
@@ -115,7 +122,14 @@ class XPublisher(PlatformAdapter):
     def _existing_duplicate(self, req: DeliveryRequest) -> PostRef:
         """X refused the text as a duplicate: the post we meant to make is (usually) already
         there, from an attempt whose answer was lost. Find it rather than fail (issue #5)."""
-        found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+        try:
+            found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+        except LookupIncomplete:
+            # The earlier post is there but out of the look-up's reach: it may be ours.
+            raise OutcomeUnknown(
+                "X refused the post as a duplicate of an earlier post the look-up could not reach",
+                platform=PLATFORM,
+            ) from None
         if found is None:
             raise Rejected(
                 "X refused the post as a duplicate of an earlier post on this account",
@@ -124,9 +138,10 @@ class XPublisher(PlatformAdapter):
             )
         return found
 
-    def _recent_posts(self, since: datetime) -> list[dict[str, Any]]:
+    def _recent_posts(self, since: datetime) -> Iterator[dict[str, Any]]:
+        """The account's posts since ``since``, newest first, page by page; LookupIncomplete
+        if there are more pages after LOOKUP_MAX_PAGES."""
         since_utc = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
-        posts: list[dict[str, Any]] = []
         token: str | None = None
         for _ in range(LOOKUP_MAX_PAGES):
             answer = self._read(
@@ -139,11 +154,15 @@ class XPublisher(PlatformAdapter):
                     user_auth=True,
                 )
             )
-            posts.extend(answer.get("data") or [])
+            yield from (t for t in answer.get("data") or [] if isinstance(t, dict))
             token = (answer.get("meta") or {}).get("next_token")
             if not token:
-                break
-        return posts
+                return
+        raise LookupIncomplete(
+            f"the look-up read {LOOKUP_MAX_PAGES} pages of the account's posts and there were "
+            "more since the attempt began",
+            platform=PLATFORM,
+        )
 
     def _read(self, call: Any) -> dict[str, Any]:
         """Run a read-only tweepy call; its failures never mean a post was made."""

@@ -84,6 +84,12 @@ class Prepared:
     channel: ChannelConfig
     request: DeliveryRequest
     started_at: datetime
+    channel_id: int | None = None
+
+    @property
+    def lookup_since(self) -> datetime:
+        """How far back the look-up for an existing post reads."""
+        return self.started_at - LOOKUP_MARGIN
 
 
 def _retry_delay(attempts: int) -> float:
@@ -470,6 +476,7 @@ def claim(delivery_id: int) -> Prepared | str:
         channel=config,
         request=request,
         started_at=now,
+        channel_id=channel.id,
     )
     record(
         "delivery.attempt",
@@ -505,15 +512,63 @@ def call_platform(prepared: Prepared) -> PostRef | PublishError:
         return OutcomeUnknown(f"unexpected {type(exc).__name__}", platform=prepared.platform)
 
 
+def _known_post_ids(prepared: Prepared) -> frozenset[str]:
+    """The platform posts the gateway already recorded for the channel's other deliveries since
+    the look-up's start: never this delivery's, whatever their text (the same notice posted
+    twice in an hour is two posts)."""
+    if prepared.channel_id is None:
+        return frozenset()
+    try:
+        return frozenset(
+            db.session.scalars(
+                select(Delivery.platform_post_id).where(
+                    Delivery.channel_id == prepared.channel_id,
+                    Delivery.id != prepared.delivery_id,
+                    Delivery.platform_post_id.is_not(None),
+                    Delivery.published_at >= prepared.lookup_since,
+                )
+            ).all()
+        )
+    finally:
+        db.session.rollback()  # hold no snapshot while the platform answers
+
+
 def look_up(prepared: Prepared) -> PostRef | None | PublishError:
+    """Whether the attempt's post is on the account: a PostRef, None (every post since the
+    attempt began was read and none is it), or a PublishError (the look-up could not be sure:
+    LookupIncomplete, or it failed)."""
+    exclude = _known_post_ids(prepared)
     try:
         with adapter_for(prepared.channel, allowed_hosts=_allowed_hosts()) as publisher:
-            return publisher.find_existing(prepared.request, prepared.started_at - LOOKUP_MARGIN)
+            return publisher.find_existing(prepared.request, prepared.lookup_since, exclude=exclude)
     except PublishError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001
         log.exception("unexpected error looking up delivery %s", prepared.delivery_id)
         return OutcomeUnknown(f"unexpected {type(exc).__name__}", platform=prepared.platform)
+
+
+def unknown_outcome_reason(
+    result: PublishError, found: PublishError | None, since: datetime
+) -> str:
+    """What a person reads on a delivery held after an unknown outcome. Only a look-up that
+    read every post since the attempt began may suggest sending it again: one that could not
+    be sure says to check the account first (issue 19: following "release it again" after an
+    incomplete look-up published a post twice)."""
+    start = (
+        f"Outcome unknown: the platform may have received the post but did not answer ({result})"
+    )
+    if found is None:
+        return (
+            f"{start}, and it was not found among the account's posts since "
+            f"{since:%Y-%m-%d %H:%M} UTC. Check the account, then mark it published or release "
+            "it again."
+        )
+    return (
+        f"{start}, and the gateway could not check the whole account ({found}), so the post may "
+        "be there. Check the account before releasing it again: if the post is there, mark it "
+        "published."
+    )
 
 
 def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
@@ -534,12 +589,9 @@ def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
         if isinstance(found, PostRef):
             result = found
         else:
-            why = f" (the look-up failed too: {found})" if isinstance(found, PublishError) else ""
             _hold(
                 delivery,
-                "Outcome unknown: the platform may have received the post but did not answer "
-                f"({result}), and it was not found on the account{why}. Check the account, then "
-                "mark it published or release it again.",
+                unknown_outcome_reason(result, found, prepared.lookup_since),
                 prepared.attempt_id,
                 outcome="unknown",
             )
@@ -656,6 +708,7 @@ def resolve_abandoned(delivery_id: int, attempt_id: str | None) -> str:
         channel=config,
         request=_request(post, delivery, attempt_id or ""),
         started_at=delivery.attempt_started_at or utcnow(),
+        channel_id=delivery.channel_id,
     )
     db.session.commit()
     db.session.close()
