@@ -7,6 +7,7 @@ from __future__ import annotations
 from gateway.audit import Actor, record
 from gateway.domain.roles import Role, role_labels
 from gateway.extensions import db
+from gateway.models import Post
 from tests.web.conftest import CLEAN_TEXT, TOMORROW
 from tests.web.helpers import get, submit
 
@@ -71,3 +72,43 @@ def test_the_gateway_is_named_the_same_in_the_log_and_in_a_posts_history(app, pe
     assert "The gateway" in who and "Someone not signed in" in who
     assert "system" not in who and "anonymous" not in who
     assert people.emails["a"] in who
+
+
+# --- (h) "Are you sure?" before a post is cancelled ----------------------------------------
+
+
+def test_cancelling_asks_first_and_only_the_confirmation_cancels(app, people, channels):
+    a = people["a"]
+    post_id = _post_id(_new_post(a, channels))
+    post_page = get(a, f"/posts/{post_id}")
+    # The post page's button is a link to the question, not a form that cancels.
+    assert post_page.soup.find("form", action=f"/posts/{post_id}/cancel") is None
+    link = post_page.soup.find("a", href=f"/posts/{post_id}/cancel")
+    assert link is not None and "Cancel this post" in link.get_text()
+    question = get(a, link["href"])
+    assert question.soup.h1.get_text(strip=True) == "Are you sure you want to cancel this post?"
+    assert CLEAN_TEXT in question.text()
+    assert question.soup.find("a", href=f"/posts/{post_id}").get_text(strip=True) == "No, keep it"
+    # Looking at the question changes nothing.
+    with app.app_context():
+        assert db.session.get(Post, post_id).status == "draft"
+    # Without the form's CSRF token nothing is cancelled.
+    assert a.post(f"/posts/{post_id}/cancel").status_code == 400
+    with app.app_context():
+        assert db.session.get(Post, post_id).status == "draft"
+    done = submit(a, question, action=f"/posts/{post_id}/cancel")
+    assert done.status == 302 and done.response.headers["Location"].endswith(f"/posts/{post_id}")
+    with app.app_context():
+        assert db.session.get(Post, post_id).status == "cancelled"
+    assert "The post is cancelled" in get(a, f"/posts/{post_id}").text()
+    # Asking again about a cancelled post goes back to it, saying why.
+    again = a.get(f"/posts/{post_id}/cancel")
+    assert again.status_code == 302
+    assert "cannot be cancelled" in get(a, f"/posts/{post_id}").text()
+
+
+def test_only_officers_are_asked(app, people, channels):
+    post_id = _post_id(_new_post(people["a"], channels))
+    for key in ("auditor", "mo", "admin"):
+        assert people[key].get(f"/posts/{post_id}/cancel").status_code == 403
+    assert people["a"].get("/posts/999999/cancel").status_code == 404
