@@ -44,7 +44,7 @@ def _election(row: ElectionRow) -> Election:
         subject_terms=tuple(
             t.strip() for t in (row.subject or "").replace("\n", ",").split(",") if t.strip()
         ),
-        name=f"{row.kind} {row.polling_day.isoformat()}",
+        name=row.name or "",
     )
 
 

@@ -115,6 +115,13 @@ class ReconnectForm(FlaskForm):
 
 
 class ElectionForm(FlaskForm):
+    name = StringField(
+        "Name",
+        widget=GovTextInput(),
+        description="What the council calls it, as officers will read it in the guardrails' "
+        "findings. Leave it empty for a name like Local elections, 6 May 2027.",
+        validators=[Optional(), Length(max=200, message="Enter a name of 200 characters or fewer")],
+    )
     kind = SelectField(
         "Kind of poll",
         widget=GovSelect(),

@@ -35,6 +35,7 @@ from gateway.domain.guardrails import (
 )
 from gateway.domain.guardrails import Election as ElectionCheck
 from gateway.domain.guardrails.clock import pre_election_period
+from gateway.domain.guardrails.model import default_election_name
 from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import AllowedContact, ClosureDay, Election, RegisterPerson
@@ -82,8 +83,14 @@ def _deleted(row: _Row, action: str, payload: dict) -> None:
 # --- Elections -------------------------------------------------------------------------
 
 
+def election_title(row: Election) -> str:
+    """The election's name, or the one made from its kind and polling day."""
+    return (row.name or "").strip() or default_election_name(row.kind, row.polling_day)
+
+
 def _election_payload(row: Election) -> dict:
     return {
+        "name": election_title(row),
         "kind": row.kind,
         "polling_day": row.polling_day.isoformat(),
         "notice_published": row.notice_published.isoformat() if row.notice_published else None,
@@ -127,7 +134,11 @@ def election_list():
         start, end, assumed = pre_election_period(_election(row))
         periods[row.id] = (start, end, assumed)
     return render_template(
-        "admin/elections.html", elections=rows, periods=periods, confirm=ConfirmForm()
+        "admin/elections.html",
+        elections=rows,
+        periods=periods,
+        titles={row.id: election_title(row) for row in rows},
+        confirm=ConfirmForm(),
     )
 
 
@@ -150,6 +161,7 @@ def _election_form(row: Election | None):
         if row is None:
             row = Election()
             db.session.add(row)
+        row.name = (form.name.data or "").strip() or None
         row.kind = form.kind.data
         row.polling_day = form.polling_day.data
         row.notice_published = form.notice_published.data
@@ -158,7 +170,7 @@ def _election_form(row: Election | None):
         db.session.flush()
         _record(action, row, _election_payload(row))
         db.session.commit()
-        flash(f"Election on {row.polling_day:%-d %B %Y} saved.")
+        flash(f"{election_title(row)} saved.")
         return redirect(url_for("admin.election_list"))
     return render_template("admin/election_form.html", form=form, election=row), _status(form)
 
@@ -168,7 +180,7 @@ def _election_form(row: Election | None):
 def election_delete(election_id: int):
     row = db.get_or_404(Election, election_id)
     _deleted(row, "election.deleted", _election_payload(row))
-    flash("Election deleted.")
+    flash(f"{election_title(row)} deleted.")
     return redirect(url_for("admin.election_list"))
 
 

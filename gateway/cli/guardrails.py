@@ -114,7 +114,7 @@ def _classify_context(context: PolicyContext, at: datetime) -> PolicyContext:
         ElectionKind.GENERAL,
         polling_day=day + timedelta(days=CLASSIFY_POLL_AFTER_DAYS),
         notice_date=day - timedelta(days=CLASSIFY_NOTICE_BEFORE_DAYS),
-        name="period assumed by classify",
+        name="the general election classify assumes",
     )
     return dataclasses.replace(context, elections=(election,))
 

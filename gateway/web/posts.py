@@ -455,6 +455,21 @@ def post_take_over(post_id: int):
     return redirect(url_for("web.post_show", post_id=post.id))
 
 
+@bp.get("/posts/<int:post_id>/cancel")
+@requires(Role.OFFICER, Role.DUTY_OFFICER)
+def post_cancel_confirm(post_id: int):
+    """The "Are you sure?" page before a post is cancelled (issue 22): cancelling cannot be
+    undone, so the button on the post page leads here and only this page's button (a POST with
+    its CSRF token) cancels."""
+    post = post_or_404(post_id)
+    if post.status_enum not in CANCELLABLE:
+        flash(f"A post that is {post.status_enum.label.lower()} cannot be cancelled.")
+        return redirect(url_for("web.post_show", post_id=post.id))
+    return render_template(
+        "web/post_cancel.html", post=post, confirm=ConfirmForm(), platform_names=PLATFORM_NAMES
+    )
+
+
 @bp.post("/posts/<int:post_id>/cancel")
 @requires(Role.OFFICER, Role.DUTY_OFFICER)
 def post_cancel(post_id: int):

@@ -70,7 +70,7 @@ def test_every_change_through_the_gateway_shows_at_once(app, people, channels):
     assert _count(get(a, "/"), "mine-awaiting") == 0
     assert "Approved" in get(a, "/schedule?start=2027-03-08").html
 
-    cancel = submit(a, get(a, f"/posts/{post_id}"), action=f"/posts/{post_id}/cancel")
+    cancel = submit(a, get(a, f"/posts/{post_id}/cancel"), action=f"/posts/{post_id}/cancel")
     assert cancel.status == 302
     get(a, "/")  # shows the "cancelled" message: built afresh, not kept
     assert f"/posts/{post_id}" not in get(a, "/schedule?start=2027-03-08").html

@@ -192,7 +192,7 @@ def test_cancel_a_scheduled_post(app, people, channels, clock):
     a, b = people["a"], people["b"]
     post_id = _post_id(_new_post(a, channels))
     submit(b, get(b, f"/posts/{post_id}"), action=f"/posts/{post_id}/approve")
-    cancelled = submit(a, get(a, f"/posts/{post_id}"), action=f"/posts/{post_id}/cancel")
+    cancelled = submit(a, get(a, f"/posts/{post_id}/cancel"), action=f"/posts/{post_id}/cancel")
     assert cancelled.status == 302
     status, deliveries, _ = _post(app, post_id)
     assert status == PostStatus.CANCELLED.value
@@ -200,6 +200,7 @@ def test_cancel_a_scheduled_post(app, people, channels, clock):
     # A cancelled post offers no buttons and cannot be edited.
     page = get(a, f"/posts/{post_id}")
     assert page.soup.find("form", action=f"/posts/{post_id}/cancel") is None
+    assert page.soup.find("a", href=f"/posts/{post_id}/cancel") is None
     assert a.get(f"/posts/{post_id}/edit").status_code == 302
 
 
@@ -230,7 +231,7 @@ def test_cancel_racing_a_worker_says_so_and_changes_nothing(
     a, b = people["a"], people["b"]
     post_id = _post_id(_new_post(a, channels))
     submit(b, get(b, f"/posts/{post_id}"), action=f"/posts/{post_id}/approve")
-    page = get(a, f"/posts/{post_id}")
+    page = get(a, f"/posts/{post_id}/cancel")
     with app.app_context():
         # the worker's claim moves the post on (its version with it) while the officer clicks
         _changed_meanwhile(
@@ -260,7 +261,7 @@ def test_a_deadlock_broken_by_postgresql_is_a_409_not_a_500(app, people, channel
     a, b = people["a"], people["b"]
     post_id = _post_id(_new_post(a, channels))
     submit(b, get(b, f"/posts/{post_id}"), action=f"/posts/{post_id}/approve")
-    page = get(a, f"/posts/{post_id}")
+    page = get(a, f"/posts/{post_id}/cancel")
 
     def deadlocked(post, actor):
         raise OperationalError("UPDATE deliveries ...", {}, psycopg.errors.DeadlockDetected())

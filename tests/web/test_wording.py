@@ -7,6 +7,7 @@ from __future__ import annotations
 from gateway.audit import Actor, record
 from gateway.domain.roles import Role, role_labels
 from gateway.extensions import db
+from gateway.models import Post
 from tests.web.conftest import CLEAN_TEXT, TOMORROW
 from tests.web.helpers import get, submit
 
@@ -71,3 +72,104 @@ def test_the_gateway_is_named_the_same_in_the_log_and_in_a_posts_history(app, pe
     assert "The gateway" in who and "Someone not signed in" in who
     assert "system" not in who and "anonymous" not in who
     assert people.emails["a"] in who
+
+
+# --- (h) "Are you sure?" before a post is cancelled ----------------------------------------
+
+
+def test_cancelling_asks_first_and_only_the_confirmation_cancels(app, people, channels):
+    a = people["a"]
+    post_id = _post_id(_new_post(a, channels))
+    post_page = get(a, f"/posts/{post_id}")
+    # The post page's button is a link to the question, not a form that cancels.
+    assert post_page.soup.find("form", action=f"/posts/{post_id}/cancel") is None
+    link = post_page.soup.find("a", href=f"/posts/{post_id}/cancel")
+    assert link is not None and "Cancel this post" in link.get_text()
+    question = get(a, link["href"])
+    assert question.soup.h1.get_text(strip=True) == "Are you sure you want to cancel this post?"
+    assert CLEAN_TEXT in question.text()
+    assert question.soup.find("a", href=f"/posts/{post_id}").get_text(strip=True) == "No, keep it"
+    # Looking at the question changes nothing.
+    with app.app_context():
+        assert db.session.get(Post, post_id).status == "draft"
+    # Without the form's CSRF token nothing is cancelled.
+    assert a.post(f"/posts/{post_id}/cancel").status_code == 400
+    with app.app_context():
+        assert db.session.get(Post, post_id).status == "draft"
+    done = submit(a, question, action=f"/posts/{post_id}/cancel")
+    assert done.status == 302 and done.response.headers["Location"].endswith(f"/posts/{post_id}")
+    with app.app_context():
+        assert db.session.get(Post, post_id).status == "cancelled"
+    assert "The post is cancelled" in get(a, f"/posts/{post_id}").text()
+    # Asking again about a cancelled post goes back to it, saying why.
+    again = a.get(f"/posts/{post_id}/cancel")
+    assert again.status_code == 302
+    assert "cannot be cancelled" in get(a, f"/posts/{post_id}").text()
+
+
+def test_only_officers_are_asked(app, people, channels):
+    post_id = _post_id(_new_post(people["a"], channels))
+    for key in ("auditor", "mo", "admin"):
+        assert people[key].get(f"/posts/{post_id}/cancel").status_code == 403
+    assert people["a"].get("/posts/999999/cancel").status_code == 404
+
+
+# --- (c) elections have names ---------------------------------------------------------------
+
+
+def test_an_election_is_named_by_the_council_or_by_its_kind_and_day(app, people, channels):
+    admin, a = people["admin"], people["a"]
+    form = get(admin, "/admin/elections/new")
+    assert "Local elections, 6 May 2027" in form.soup.select_one("#name-hint").get_text()
+    unnamed = submit(admin, form, {"kind": "local", "polling_day": ["8", "4", "2027"]})
+    assert unnamed.status == 302
+    listing = get(admin, "/admin/elections")
+    assert "Local elections, 8 April 2027 saved." in listing.text()
+    assert "Local elections, 8 April 2027" in listing.soup.select_one("tbody td").get_text()
+    assert "2027-04-08" not in listing.text()
+    # A finding in its pre-election period names it as people do.
+    saved = _new_post(a, channels, text="Cllr Smith opened the new play park today.")
+    finding = get(a, f"/posts/{_post_id(saved)}").text()
+    assert "the pre-election period for Local elections, 8 April 2027, from" in finding
+    assert "local 2027" not in finding and "(polling day" not in finding
+
+    with app.app_context():
+        from gateway.models import Election
+
+        election_id = db.session.scalars(db.select(Election.id)).one()
+    edit = get(admin, f"/admin/elections/{election_id}")
+    assert edit.soup.select_one("#name")["value"] == ""
+    too_long = submit(admin, edit, {"name": "x" * 201})
+    assert too_long.status == 400
+    assert too_long.errors() == ["Enter a name of 200 characters or fewer"]
+    renamed = submit(admin, edit, {"name": "  Harbourside Council elections  "})
+    assert renamed.status == 302
+    assert "Harbourside Council elections saved." in get(admin, "/admin/elections").text()
+    finding = get(a, f"/posts/{_post_id(saved)}").text()
+    assert (
+        "the pre-election period for Harbourside Council elections (polling day 8 April 2027)"
+        in finding
+    )
+    with app.app_context():
+        from gateway.models import AuditEntry
+
+        leaf = db.session.scalars(
+            db.select(AuditEntry.leaf).where(AuditEntry.action == "election.changed")
+        ).one()
+    assert b'"name":"Harbourside Council elections"' in bytes(leaf)
+
+
+def test_default_names_for_every_kind_of_poll():
+    from datetime import date
+
+    from gateway.domain.guardrails import Election, ElectionKind
+    from gateway.domain.guardrails.model import default_election_name
+
+    day = date(2027, 1, 14)
+    assert default_election_name(ElectionKind.LOCAL, day) == "Local elections, 14 January 2027"
+    assert default_election_name("referendum", day) == "Referendum, 14 January 2027"
+    assert (
+        Election(ElectionKind.BY_ELECTION, day, wards=frozenset({"Abbey"})).title
+        == "By-election, 14 January 2027"
+    )
+    assert Election(ElectionKind.GENERAL, day, name=" General ").title == "General"

@@ -101,7 +101,14 @@ class Election:
     # For a referendum: words naming its subject, which may not be published about at all
     # in the 28 days before the poll.
     subject_terms: tuple[str, ...] = ()
+    # What the council calls it ("Local elections, 6 May 2027"); empty for that form of name.
     name: str = ""
+
+    @property
+    def title(self) -> str:
+        """Its name, or one made from its kind and polling day (issue 22: never "local
+        2027-05-06")."""
+        return self.name.strip() or default_election_name(self.kind, self.polling_day)
 
     def __post_init__(self) -> None:
         if self.notice_date is not None and self.notice_date > self.polling_day:
@@ -111,6 +118,23 @@ class Election:
             )
         if self.kind is ElectionKind.BY_ELECTION and not self.wards:
             raise GuardrailInputError("A by-election needs at least one ward.")
+
+
+#: How each kind of poll is named when the council gives it no name of its own.
+_KIND_NAMES = {
+    ElectionKind.LOCAL: "Local elections",
+    ElectionKind.BY_ELECTION: "By-election",
+    ElectionKind.GENERAL: "General election",
+    ElectionKind.MAYORAL: "Mayoral election",
+    ElectionKind.POLICE_AND_CRIME_COMMISSIONER: "Police and crime commissioner election",
+    ElectionKind.REFERENDUM: "Referendum",
+}
+
+
+def default_election_name(kind: ElectionKind | str, polling_day: date) -> str:
+    """ "Local elections, 14 January 2027": a poll's name when the council has given none."""
+    label = _KIND_NAMES.get(ElectionKind(kind), str(kind).capitalize())
+    return f"{label}, {polling_day.day} {polling_day:%B %Y}"
 
 
 _EMAIL_DOMAIN_RE = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$")

@@ -28,12 +28,14 @@ class ActivePeriod:
 
     def describe(self) -> str:
         e = self.election
-        label = e.name or f"{e.kind.value} election"
         start = self.start.astimezone(LONDON)
-        when = f"from {start:%d %B %Y}" + (
+        when = f"from {start.day} {start:%B %Y}" + (
             " (assumed: no notice of election date recorded yet)" if self.assumed else ""
         )
-        return f"the pre-election period for the {label} on {e.polling_day:%d %B %Y}, {when}"
+        polling = f"{e.polling_day.day} {e.polling_day:%B %Y}"
+        # The default name already gives polling day; a council's own name may not.
+        day = "" if polling in e.title else f" (polling day {polling})"
+        return f"the pre-election period for {e.title}{day}, {when}"
 
 
 def active_periods(at: datetime, context: PolicyContext) -> list[ActivePeriod]:
