@@ -32,7 +32,8 @@ const configuration = {
   // Like Entra ID, the ID token carries the profile, email and groups claims.
   conformIdTokenClaims: false,
   claims: {
-    openid: ['sub'],
+    // "tid": the directory (tenant) the account is in, as Entra ID sends it.
+    openid: ['sub', 'tid'],
     email: ['email', 'email_verified'],
     profile: ['name', 'groups'],
   },
@@ -49,6 +50,7 @@ const configuration = {
         const claims = { sub: current.sub, email: current.email, name: current.name };
         if (current.email_verified !== undefined) claims.email_verified = current.email_verified;
         if (current.groups !== undefined) claims.groups = current.groups;
+        if (current.tid !== undefined) claims.tid = current.tid;
         return claims;
       },
     };

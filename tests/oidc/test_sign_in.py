@@ -176,3 +176,16 @@ def test_the_client_secret_is_not_in_the_log_or_the_config_repr(app, sso):
     sso.sign_in("bob")
     assert all(CLIENT_SECRET not in str(leaf) for _, leaf in entries(app))
     assert CLIENT_SECRET not in repr(app.config)
+
+
+def test_an_sso_session_ends_at_the_gateways_own_limit(app, sso):
+    from datetime import datetime, timedelta
+
+    import time_machine
+
+    assert sso.sign_in("bob").status_code == 302
+    assert sso.client.get("/").status_code == 200
+    hours = app.config["SESSION_ABSOLUTE_HOURS"]
+    with time_machine.travel(datetime.now().astimezone() + timedelta(hours=hours, minutes=1)):
+        response = sso.client.get("/")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
