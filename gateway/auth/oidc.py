@@ -460,6 +460,11 @@ def start():
     if nxt:
         session[_NEXT_KEY] = nxt[:2000]
     try:
+        # Read afresh at every sign-in (one small request): a provider that is down gets the
+        # gateway's clear page rather than the browser's error, and new keys or endpoints are
+        # picked up. The published keys are read again at the callback.
+        for key in ("_loaded_at", "jwks"):
+            client.server_metadata.pop(key, None)
         _metadata(client)
         return client.authorize_redirect(url_for("oidc.callback", _external=True))
     except Refused as refused:
