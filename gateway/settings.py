@@ -10,12 +10,16 @@ Two modes:
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.domain.roles import Role
 
 EMBEDDED = "embedded"
 PRODUCTION = "production"
@@ -207,15 +211,11 @@ def _secret(env: Mapping[str, str], name: str) -> Secret | None:
 def parse_role_groups(raw: str, name: str = "GATEWAY_OIDC_ROLE_GROUPS") -> dict[str, frozenset]:
     """Provider group ids to gateway roles, as JSON (``{"group id": "role"}`` or a list of
     roles) or as ``group=role,group=role`` (a group may appear more than once)."""
-    from gateway.domain.roles import Role
-
     raw = (raw or "").strip()
     if not raw:
         return {}
     pairs: list[tuple[str, str]] = []
-    if raw.startswith("{"):
-        import json
-
+    if raw.startswith(("{", "[")):
         try:
             data = json.loads(raw)
         except ValueError:
@@ -248,8 +248,6 @@ def parse_role_groups(raw: str, name: str = "GATEWAY_OIDC_ROLE_GROUPS") -> dict[
 
 
 def _is_loopback_url(url: str) -> bool:
-    from urllib.parse import urlsplit
-
     host = urlsplit(url).hostname or ""
     return host in {"localhost", "127.0.0.1", "::1"}
 

@@ -19,6 +19,7 @@ from gateway.transparency.rules import OUTCOMES
 KNOWN_ACTIONS = (
     "auth.sign_in_failed",
     "auth.signed_in",
+    "auth.sso_failed",
     "channel.connection_tested",
     "channel.created",
     "channel.credentials_rotated",
@@ -53,11 +54,17 @@ KNOWN_ACTIONS = (
     "setting.changed",
     "user.created",
     "user.disabled",
+    "user.email_changed",
+    "user.email_not_changed",
     "user.enabled",
     "user.password_changed",
     "user.password_reset",
     "user.roles_changed",
+    "user.roles_changed_by_groups",
     "user.sessions_ended",
+    "user.sso_link_offered",
+    "user.sso_linked",
+    "user.sso_unlinked",
 )
 ANY = ""
 #: The shape of an action in a leaf (gateway.transparency.leaf).

@@ -62,6 +62,8 @@ _EXT_KEY = "gateway_oidc_client"
 _CLIENT_NAME = "gateway_oidc"
 #: Where the page to return to after signing in waits while the browser is at the provider.
 _NEXT_KEY = "oidc_next"
+#: The session key saying a session was opened by single sign-on.
+SIGN_IN_METHOD = "sign_in_method"
 #: How long a sign-in begun at the provider may take to come back (state, nonce, verifier).
 STATE_SECONDS = 600
 #: Seconds of clock difference allowed when checking the ID token's times.
@@ -460,6 +462,11 @@ def start():
     if nxt:
         session[_NEXT_KEY] = nxt[:2000]
     try:
+        # Read afresh at every sign-in (one small request): a provider that is down gets the
+        # gateway's clear page rather than the browser's error, and new keys or endpoints are
+        # picked up. The published keys are read again at the callback.
+        for key in ("_loaded_at", "jwks"):
+            client.server_metadata.pop(key, None)
         _metadata(client)
         return client.authorize_redirect(url_for("oidc.callback", _external=True))
     except Refused as refused:
@@ -486,6 +493,9 @@ def callback():
     user.last_sign_in_at = utcnow()
     nxt = session.get(_NEXT_KEY)
     sessions.start(user)  # clears the session: nothing from before sign-in survives
+    # How this session was opened, for checks that apply to passwords only (a second factor:
+    # the provider's own multi-factor authentication covers a single sign-on).
+    session[SIGN_IN_METHOD] = "oidc"
     record(
         "auth.signed_in",
         actor=Actor.of(user),

@@ -126,11 +126,11 @@ def fake_server():
     stop()
 
 
-def serve_with_waitress(app) -> tuple[str, Callable[[], None]]:
+def serve_with_waitress(app, port: int = 0) -> tuple[str, Callable[[], None]]:
     """The gateway under waitress in a thread of this process, so it shares the test's clock.
     Like gunicorn (what ``gateway web`` runs), waitress closes each response as soon as it is
     written, which is when the emails an officer's action causes go."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4, ident="gateway")
+    server = create_server(app, host="127.0.0.1", port=port, threads=4, ident="gateway")
     thread = threading.Thread(target=server.run, name="gateway-web", daemon=True)
     thread.start()
 

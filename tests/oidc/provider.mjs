@@ -32,9 +32,11 @@ const configuration = {
   // Like Entra ID, the ID token carries the profile, email and groups claims.
   conformIdTokenClaims: false,
   claims: {
-    openid: ['sub'],
+    // "tid": the directory (tenant) the account is in, as Entra ID sends it.
+    openid: ['sub', 'tid'],
     email: ['email', 'email_verified'],
-    profile: ['name', 'groups'],
+    // _claim_names: Entra ID's "groups overage", sent instead of the groups.
+    profile: ['name', 'groups', '_claim_names'],
   },
   ttl: { AuthorizationCode: 60, IdToken: 300, AccessToken: 300, Interaction: 600, Session: 600, Grant: 600 },
   // The subject is the account's "sub", not its login: a login (or an email) can change.
@@ -49,6 +51,8 @@ const configuration = {
         const claims = { sub: current.sub, email: current.email, name: current.name };
         if (current.email_verified !== undefined) claims.email_verified = current.email_verified;
         if (current.groups !== undefined) claims.groups = current.groups;
+        if (current.tid !== undefined) claims.tid = current.tid;
+        if (current._claim_names !== undefined) claims._claim_names = current._claim_names;
         return claims;
       },
     };

@@ -155,6 +155,11 @@ def test_a_provider_that_is_down_gives_a_clear_page_and_break_glass_still_works(
         auth.sign_out()
     # Back up: single sign-on works again in the same gateway process.
     assert sso.sign_in("bob").status_code == 302
+    auth.sign_out()
+    # Down again, after the gateway has read its discovery document: still the clear page,
+    # not a browser sent to a provider that does not answer.
+    with idp.down():
+        assert client.get("/sign-in/oidc").status_code == 503
 
 
 def test_a_provider_that_goes_down_mid_sign_in_gives_the_clear_page(app, sso, idp):

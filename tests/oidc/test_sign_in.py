@@ -176,3 +176,34 @@ def test_the_client_secret_is_not_in_the_log_or_the_config_repr(app, sso):
     sso.sign_in("bob")
     assert all(CLIENT_SECRET not in str(leaf) for _, leaf in entries(app))
     assert CLIENT_SECRET not in repr(app.config)
+
+
+def test_an_sso_session_ends_at_the_gateways_own_limit(app, sso):
+    from datetime import datetime, timedelta
+
+    import time_machine
+
+    assert sso.sign_in("bob").status_code == 302
+    assert sso.client.get("/").status_code == 200
+    hours = app.config["SESSION_ABSOLUTE_HOURS"]
+    with time_machine.travel(datetime.now().astimezone() + timedelta(hours=hours, minutes=1)):
+        response = sso.client.get("/")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+
+
+def test_a_groups_overage_is_refused_rather_than_guessed(app, sso, idp):
+    """Entra ID sends "_claim_names" instead of the groups of someone in too many groups: the
+    roles cannot be read, so the sign-in is refused (and no role is removed)."""
+    idp.set_account("bob", groups=None, _claim_names={"groups": "src1"})
+    state = idp.state()
+    del state["accounts"]["bob"]["groups"]
+    idp._write(state)
+    response = sso.sign_in("bob")
+    assert response.status_code == 403
+    assert entries(app, "auth.sso_failed")[-1][1]["payload"]["reason"] == "groups_overage"
+
+
+def test_the_session_says_it_was_opened_by_single_sign_on(sso):
+    assert sso.sign_in("bob").status_code == 302
+    with sso.client.session_transaction() as session:
+        assert session["sign_in_method"] == "oidc"
