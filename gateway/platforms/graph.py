@@ -226,7 +226,7 @@ class FacebookPublisher(_GraphAdapter):
         post_id = str(result.get("post_id") or result.get("id") or "")
         if not post_id:
             raise OutcomeUnknown("Facebook answered without a post id", platform=self.platform)
-        return PostRef(post_id, f"https://www.facebook.com/{post_id}")
+        return PostRef(post_id, self.page_url(post_id, f"https://www.facebook.com/{post_id}"))
 
     def _photo(self, item: MediaItem, *, message: str, published: bool) -> dict[str, Any]:
         fields: dict[str, Any] = {"alt_text_custom": item.alt_text}
@@ -254,7 +254,12 @@ class FacebookPublisher(_GraphAdapter):
     def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
         for post in self._recent("feed", "id,message,created_time,permalink_url", since):
             if same_text(req.text, post.get("message")):
-                return PostRef(str(post["id"]), post.get("permalink_url"))
+                post_id = str(post["id"])
+                return PostRef(
+                    post_id,
+                    self.web_link(post.get("permalink_url"))
+                    or self.page_url(post_id, f"https://www.facebook.com/{post_id}"),
+                )
         return None
 
     def check_connection(self) -> str:
@@ -319,7 +324,20 @@ class InstagramPublisher(_GraphAdapter):
         media_id = str(result.get("id", ""))
         if not media_id:
             raise OutcomeUnknown("Instagram answered without a media id", platform=self.platform)
-        return PostRef(media_id, None)
+        return PostRef(media_id, self._permalink(media_id))
+
+    def _permalink(self, media_id: str) -> str | None:
+        """The published post's address. Instagram's publish answer has only the media id,
+        and its permalink (``/p/<shortcode>/``) cannot be worked out from it, so ask for it
+        (IG Media, field ``permalink``). The post is out by now: if the question fails, the
+        delivery is published all the same, without a link (or with the fake's, in training)."""
+        try:
+            answer = self._call(
+                lambda: self._graph.get_object(media_id, fields="permalink"), final_write=False
+            )
+        except PublishError:
+            answer = {}
+        return self.web_link(answer.get("permalink")) or self.page_url(media_id, None)
 
     def _wait_until_finished(self, container_id: str) -> None:
         deadline = time.monotonic() + self._max_container_wait
@@ -360,7 +378,10 @@ class InstagramPublisher(_GraphAdapter):
     def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
         for media in self._recent("media", "id,caption,timestamp,permalink", since):
             if same_text(req.text, media.get("caption")):
-                return PostRef(str(media["id"]), media.get("permalink"))
+                media_id = str(media["id"])
+                return PostRef(
+                    media_id, self.web_link(media.get("permalink")) or self.page_url(media_id, None)
+                )
         return None
 
     def check_connection(self) -> str:

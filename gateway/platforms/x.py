@@ -93,12 +93,13 @@ class XPublisher(PlatformAdapter):
             post_id = str(answer["data"]["id"])
         except (KeyError, TypeError):
             raise OutcomeUnknown("X answered without a post id", platform=PLATFORM) from None
-        return PostRef(post_id, _post_url(post_id))
+        return PostRef(post_id, self.page_url(post_id, _post_url(post_id)))
 
     def find_existing(self, req: DeliveryRequest, since: datetime) -> PostRef | None:
         for tweet in self._recent_posts(since):
             if same_text(req.text, tweet.get("text")):
-                return PostRef(str(tweet["id"]), _post_url(str(tweet["id"])))
+                tweet_id = str(tweet["id"])
+                return PostRef(tweet_id, self.page_url(tweet_id, _post_url(tweet_id)))
         return None
 
     def check_connection(self) -> str:
