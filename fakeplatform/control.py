@@ -165,7 +165,8 @@ def posts_page() -> Response:
             )
             when = datetime.fromtimestamp(p.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             rows.append(
-                f"<tr><td>{escape(_PLATFORM_NAMES[p.platform])}</td>"
+                f'<tr><td><a href="{escape(p.permalink)}">'
+                f"{escape(_PLATFORM_NAMES[p.platform])} {escape(p.post_id)}</a></td>"
                 f"<td>{escape(p.account_id)}</td><td>{when}</td>"
                 f'<td style="white-space: pre-wrap">{escape(p.text)}</td><td>{images}</td></tr>'
             )
@@ -176,6 +177,43 @@ def posts_page() -> Response:
         f"<h1>Fake platform: published posts</h1><p>{len(posts)} accepted.</p>"
         "<table><thead><tr><th>Platform</th><th>Account</th><th>Accepted</th><th>Text</th>"
         "<th>Images</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></body></html>"
+    )
+    return Response(body, mimetype="text/html")
+
+
+@bp.get("/posts/<post_id>")
+def post_page(post_id: str) -> Response:
+    """One published post, as a person following a "View on X" link from the gateway in
+    training sees it (the fake's permalinks point here). Escaped throughout."""
+    state = _state()
+    with state.lock:
+        post = state.post_by_id(post_id)
+        media = [state.media[m] for m in post.media_ids if m in state.media] if post else []
+    if post is None:
+        body = (
+            "<!doctype html><html lang=en><head><meta charset=utf-8>"
+            "<title>Fake platform: no such post</title></head><body>"
+            f"<h1>No post {escape(post_id)}</h1>"
+            '<p><a href="/_fake/">Everything published</a></p></body></html>'
+        )
+        return Response(body, status=404, mimetype="text/html")
+    platform = _PLATFORM_NAMES[post.platform]
+    when = datetime.fromtimestamp(post.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    images = "".join(
+        f'<p><img src="/_fake/media/{escape(m.media_id)}" alt="{escape(m.alt_text)}" '
+        'width="320"></p>'
+        for m in media
+    )
+    paragraphs = "".join(f"<p>{escape(line)}</p>" for line in post.text.split("\n"))
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Fake platform: {escape(platform)} post {escape(post.post_id)}</title></head>"
+        f"<body><p>Training: the fake platform, not the real {escape(platform)}.</p>"
+        f"<h1>{escape(platform)} post {escape(post.post_id)}</h1>"
+        f"<p>Account {escape(post.account_id)}, accepted <time>{when}</time></p>"
+        f'<article id="post">{paragraphs}{images}</article>'
+        '<p><a href="/_fake/">Everything published</a></p></body></html>'
     )
     return Response(body, mimetype="text/html")
 

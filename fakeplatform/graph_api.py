@@ -4,7 +4,8 @@ Facebook Page: POST /{page-id}/feed (text, link, attached photos), POST /{page-i
 (multipart ``source`` or ``url``, ``message``, ``alt_text_custom``, ``published``), GET
 /{page-id}/feed for look-ups, GET /me. Instagram: POST /{ig-user-id}/media (container with
 ``image_url``, ``caption``, ``alt_text``), GET /{container-id}?fields=status_code, POST
-/{ig-user-id}/media_publish, GET /{ig-user-id}/content_publishing_limit, GET /{ig-user-id}/media.
+/{ig-user-id}/media_publish, GET /{ig-user-id}/content_publishing_limit, GET /{ig-user-id}/media,
+GET /{ig-media-id}?fields=permalink (and a Page post's permalink_url).
 
 Errors use Graph's body ``{"error": {"message","type","code","error_subcode","fbtrace_id"}}``,
 and every answer carries ``x-app-usage`` (percentages of the app's hourly allowance).
@@ -37,11 +38,12 @@ from fakeplatform.graph_common import (
     GRAPH_API_VERSION,
     fake_state,
     graph_error,
+    graph_time,
     json_response,
     parse_path,
     request_token,
 )
-from fakeplatform.state import Account
+from fakeplatform.state import Account, Post
 
 bp = Blueprint("graph_api", __name__)
 
@@ -185,7 +187,34 @@ def dispatch(subpath: str) -> Response:
             container = state.containers.get(node)
         if container is not None and container.account_id == account.account_id:
             return graph_instagram.container_fields(container)
+        post = state.post_by_id(node)
+        if post is not None and (post.platform, post.account_id) == (
+            account.platform,
+            account.account_id,
+        ):
+            return _post_fields(post)
     return _not_found(node)
+
+
+def _post_fields(post: Post) -> Response:
+    """GET /{ig-media-id} or /{page-post-id}: the post's own fields (``permalink`` on
+    Instagram, ``permalink_url`` on a Page: what Graph calls them)."""
+    if post.platform == "instagram":
+        body = {
+            "id": post.post_id,
+            "caption": post.text,
+            "media_type": "IMAGE",
+            "timestamp": graph_time(post.created_at),
+            "permalink": post.permalink,
+        }
+    else:
+        body = {
+            "id": post.post_id,
+            "message": post.text,
+            "created_time": graph_time(post.created_at),
+            "permalink_url": post.permalink,
+        }
+    return json_response(body)
 
 
 def _account_fields(account: Account) -> Response:

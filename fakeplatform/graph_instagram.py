@@ -4,7 +4,6 @@ within the account's quota, the quota itself, and reading recent media back."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 import threading
 import time
 
@@ -27,6 +26,7 @@ from fakeplatform.graph_common import (
     json_response,
 )
 from fakeplatform.images import sniff_image_type
+from fakeplatform.pages import post_page_url
 from fakeplatform.state import (
     CONTAINER_TTL_SECONDS,
     INSTAGRAM_QUOTA_SECONDS,
@@ -153,7 +153,7 @@ def ig_media_publish(account: Account) -> Response:
                 text=container.caption,
                 created_at=time.time(),
                 received_at=g.received_at,
-                permalink=f"https://www.instagram.com/p/{secrets.token_urlsafe(8)}/",
+                permalink=post_page_url(post_id),
                 media_ids=[container.media_id] if container.media_id else [],
             )
         )

@@ -21,6 +21,7 @@ from fakeplatform.graph_common import (
     json_response,
 )
 from fakeplatform.images import sniff_image_type
+from fakeplatform.pages import post_page_url
 from fakeplatform.state import Account, Media, Post
 
 
@@ -46,7 +47,7 @@ def _new_page_post(account: Account, text: str, media_ids: list[str]) -> Post:
         text=text,
         created_at=time.time(),
         received_at=g.received_at,
-        permalink=f"https://www.facebook.com/{account.account_id}/posts/{number}",
+        permalink=post_page_url(f"{account.account_id}_{number}"),
         media_ids=media_ids,
     )
     state.add_post(post)

@@ -186,6 +186,7 @@ class FakeState:
         self.accounts: dict[tuple[str, str], Account] = {}
         self.posts: list[Post] = []
         self._by_account: dict[tuple[str, str], list[Post]] = {}
+        self._by_id: dict[str, Post] = {}
         self.media: dict[str, Media] = {}
         self.containers: dict[str, Container] = {}
         self.faults: list[Fault] = []
@@ -203,6 +204,7 @@ class FakeState:
                 self.accounts.clear()
             self.posts.clear()
             self._by_account.clear()
+            self._by_id.clear()
             self.media.clear()
             self.containers.clear()
             self.faults.clear()
@@ -238,6 +240,11 @@ class FakeState:
         with self.lock:
             self.posts.append(post)
             self._by_account.setdefault((post.platform, post.account_id), []).append(post)
+            self._by_id[post.post_id] = post
+
+    def post_by_id(self, post_id: str) -> Post | None:
+        with self.lock:
+            return self._by_id.get(post_id)
 
     def posts_of(self, platform: str, account_id: str) -> list[Post]:
         """The account's posts, newest first (the order every platform's timeline uses).

@@ -27,6 +27,7 @@ from fakeplatform.faults import (
     parse_fault_header,
 )
 from fakeplatform.images import sniff_image_type
+from fakeplatform.pages import post_page_url
 from fakeplatform.state import RATE_WINDOW_SECONDS, Account, FakeState, Media, Post
 
 bp = Blueprint("x_api", __name__, url_prefix="/2")
@@ -212,7 +213,7 @@ def create_tweet() -> Response:
                 text=text,
                 created_at=time.time(),
                 received_at=g.received_at,
-                permalink=f"https://x.com/{account.username}/status/{post_id}",
+                permalink=post_page_url(post_id),
                 media_ids=media_ids,
             )
         )

@@ -5,10 +5,16 @@ timeout (see :mod:`gateway.platforms.transport`)."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from urllib.parse import quote
 
 import requests
 
-from gateway.platforms.base import DEFAULT_TIMEOUT_SECONDS, ChannelConfig, ClosingMixin
+from gateway.platforms.base import (
+    DEFAULT_TIMEOUT_SECONDS,
+    FAKE_POST_PAGE_PATH,
+    ChannelConfig,
+    ClosingMixin,
+)
 from gateway.platforms.errors import NeedsReauthorisation
 from gateway.platforms.transport import mount_transport, remember_secrets, scrub
 
@@ -52,6 +58,23 @@ class PlatformAdapter(ClosingMixin):
         return mount_transport(
             session, self.hosts, self._channel.base_url, self._timeout, self._allowed_hosts
         )
+
+    def page_url(self, platform_post_id: str, public_url: str | None) -> str | None:
+        """Where a person sees the post: ``public_url`` on the platform itself; on a channel
+        pointed at the fake platform (a base URL: training), the fake's own page for the post,
+        never the real site's (where the id is someone else's post, or nobody's)."""
+        base = self._channel.base_url
+        if base:
+            return f"{base.rstrip('/')}{FAKE_POST_PAGE_PATH}{quote(platform_post_id, safe='')}"
+        return public_url
+
+    @staticmethod
+    def web_link(value: object) -> str | None:
+        """A permalink from a platform's answer, if it is a web address (it becomes a link on
+        the post page: never a ``javascript:`` or other scheme, whatever the answer says)."""
+        if isinstance(value, str) and value.lower().startswith(("https://", "http://")):
+            return value
+        return None
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._secrets)

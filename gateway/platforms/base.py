@@ -17,6 +17,9 @@ PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram")
 # after a post was sent is an OutcomeUnknown, so this is long enough for a slow platform but
 # short enough that a stuck request does not hold a worker for minutes.
 DEFAULT_TIMEOUT_SECONDS = 15.0
+#: Where the fake platform shows a published post (fakeplatform.pages.POST_PAGE_PATH): the
+#: link a channel pointed at the fake (training) gives, instead of the real site's.
+FAKE_POST_PAGE_PATH = "/_fake/posts/"
 
 
 @dataclass(frozen=True)

@@ -233,7 +233,12 @@ class _GraphAdapter(PlatformAdapter):
         for item in self._recent(edge, fields, time_field, since):
             item_id = str(item.get("id", ""))
             if item_id and item_id not in exclude and same_text(req.text, item.get(text_field)):
-                return PostRef(item_id, item.get(url_field))
+                link = self.web_link(item.get(url_field))
+                return PostRef(item_id, link or self.page_url(item_id, self._public_url(item_id)))
+        return None
+
+    def _public_url(self, post_id: str) -> str | None:
+        """The post's address on the platform when its answer gave none."""
         return None
 
 
@@ -241,6 +246,9 @@ class FacebookPublisher(_GraphAdapter):
     """Publishes to one Facebook Page with a Page access token."""
 
     platform = "facebook"
+
+    def _public_url(self, post_id: str) -> str | None:
+        return f"https://www.facebook.com/{post_id}"
 
     def publish(self, req: DeliveryRequest) -> PostRef:
         try:
@@ -287,7 +295,7 @@ class FacebookPublisher(_GraphAdapter):
         post_id = str(result.get("post_id") or result.get("id") or "")
         if not post_id:
             raise OutcomeUnknown("Facebook answered without a post id", platform=self.platform)
-        return PostRef(post_id, f"https://www.facebook.com/{post_id}")
+        return PostRef(post_id, self.page_url(post_id, f"https://www.facebook.com/{post_id}"))
 
     def _photo(self, item: MediaItem, *, message: str, published: bool) -> dict[str, Any]:
         fields: dict[str, Any] = {"alt_text_custom": item.alt_text}
@@ -388,7 +396,20 @@ class InstagramPublisher(_GraphAdapter):
         media_id = str(result.get("id", ""))
         if not media_id:
             raise OutcomeUnknown("Instagram answered without a media id", platform=self.platform)
-        return PostRef(media_id, None)
+        return PostRef(media_id, self._permalink(media_id))
+
+    def _permalink(self, media_id: str) -> str | None:
+        """The published post's address. Instagram's publish answer has only the media id,
+        and its permalink (``/p/<shortcode>/``) cannot be worked out from it, so ask for it
+        (IG Media, field ``permalink``). The post is out by now: if the question fails, the
+        delivery is published all the same, without a link (or with the fake's, in training)."""
+        try:
+            answer = self._call(
+                lambda: self._graph.get_object(media_id, fields="permalink"), final_write=False
+            )
+        except PublishError:
+            answer = {}
+        return self.web_link(answer.get("permalink")) or self.page_url(media_id, None)
 
     def _wait_until_finished(self, container_id: str) -> None:
         deadline = time.monotonic() + self._max_container_wait

@@ -97,7 +97,7 @@ class XPublisher(PlatformAdapter):
             post_id = str(answer["data"]["id"])
         except (KeyError, TypeError):
             raise OutcomeUnknown("X answered without a post id", platform=PLATFORM) from None
-        return PostRef(post_id, _post_url(post_id))
+        return PostRef(post_id, self.page_url(post_id, _post_url(post_id)))
 
     def find_existing(
         self, req: DeliveryRequest, since: datetime, *, exclude: Collection[str] = ()
@@ -105,7 +105,7 @@ class XPublisher(PlatformAdapter):
         for tweet in self._recent_posts(since):
             tweet_id = str(tweet.get("id", ""))
             if tweet_id and tweet_id not in exclude and same_text(req.text, tweet.get("text")):
-                return PostRef(tweet_id, _post_url(tweet_id))
+                return PostRef(tweet_id, self.page_url(tweet_id, _post_url(tweet_id)))
         return None
 
     def check_connection(self) -> str:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from gateway.extensions import db
-from gateway.models import AuditEntry
+from gateway.models import AuditEntry, Delivery
 from gateway.web.display import actor_name
 
 #: What each audit action means, in the words an officer uses.
@@ -24,7 +25,21 @@ ACTION_WORDS = {
     "post.cancelled": "Cancelled",
     "referral.decided": "Referral decided by the monitoring officer",
     "guardrails.verdict": "Guardrails checked",
+    # Released by a duty officer: it goes out at once; each channel's "Published" follows.
+    "emergency.published": "Sent as an emergency post",
 }
+#: The delivery entries a post's history shows, as "<words> <channel>": what became of the post
+#: on each channel. Retries and rate limits are left out (they are in the publish log).
+DELIVERY_WORDS = {
+    ("delivery.outcome", "published"): "Published on",
+    ("delivery.outcome", "failed"): "Failed on",
+    ("delivery.outcome", "held"): "Held on",
+    ("delivery.outcome", "unknown"): "Held on",
+    ("delivery.held", None): "Held on",
+    ("delivery.blocked", None): "Blocked on",
+    ("delivery.skipped", None): "Left out of",
+}
+_DELIVERY_ACTIONS = sorted({action for action, _ in DELIVERY_WORDS})
 #: A post's history is short; a cap keeps a runaway retry loop from making a huge page.
 HISTORY_MAX_ROWS = 500
 
@@ -37,6 +52,14 @@ class HistoryItem:
     words: str
     actor: str
     payload: dict[str, Any]
+    #: Where the post is on the platform (a "Published" entry), and the platform's name.
+    link: str | None = None
+    platform: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        """The reason given, or what the platform said."""
+        return self.payload.get("reason") or self.payload.get("message")
 
     @property
     def findings(self) -> list[dict[str, Any]]:
@@ -56,21 +79,57 @@ def _describe(action: str) -> str:
     return action.replace(".", " ").replace("_", " ").capitalize()
 
 
-def for_post(post_id: int) -> list[HistoryItem]:
+def for_post(post_id: int, deliveries: Iterable[Delivery] = ()) -> list[HistoryItem]:
+    """The post's entries, and what became of it on each of ``deliveries`` (its channels)."""
+    by_id = {str(d.id): d for d in deliveries}
+    about = and_(AuditEntry.object_type == "post", AuditEntry.object_id == str(post_id))
+    if by_id:
+        about = or_(
+            about,
+            and_(
+                AuditEntry.object_type == "delivery",
+                AuditEntry.object_id.in_(list(by_id)),
+                AuditEntry.action.in_(_DELIVERY_ACTIONS),
+            ),
+        )
     rows = db.session.execute(
-        select(AuditEntry.seq, AuditEntry.time, AuditEntry.action, AuditEntry.leaf)
-        .where(AuditEntry.object_type == "post", AuditEntry.object_id == str(post_id))
+        select(
+            AuditEntry.seq,
+            AuditEntry.time,
+            AuditEntry.action,
+            AuditEntry.object_id,
+            AuditEntry.leaf,
+        )
+        .where(about)
         .order_by(AuditEntry.seq)
         .limit(HISTORY_MAX_ROWS)
     ).all()
     items = []
-    for seq, time, action, leaf in rows:
+    for seq, time, action, object_id, leaf in rows:
         try:
             obj = json.loads(bytes(leaf))
         except ValueError:
             obj = {}
         who = actor_name(obj.get("actor"))
-        items.append(
-            HistoryItem(seq, time, action, _describe(action), who, obj.get("payload") or {})
-        )
+        payload = obj.get("payload") or {}
+        if action.startswith("delivery."):
+            delivery = by_id[object_id]
+            key = (action, payload.get("outcome") if action == "delivery.outcome" else None)
+            if key not in DELIVERY_WORDS:
+                continue
+            published = key[1] == "published"
+            items.append(
+                HistoryItem(
+                    seq,
+                    time,
+                    action,
+                    f"{DELIVERY_WORDS[key]} {delivery.channel.display_name}",
+                    who,
+                    payload,
+                    link=delivery.platform_url if published else None,
+                    platform=delivery.channel.platform,
+                )
+            )
+            continue
+        items.append(HistoryItem(seq, time, action, _describe(action), who, payload))
     return items

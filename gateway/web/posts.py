@@ -393,15 +393,20 @@ def render_post_page(
     if status is PostStatus.REJECTED:
         decided = [a for a in post.approvals if a.decision in REJECTIONS]
         rejection = decided[-1] if decided else None
+    # When it went out on each channel (issue 22): a published post no longer says "Goes out".
+    went_out = sorted(
+        (d.published_at, d.channel.display_name) for d in post.deliveries if d.published_at
+    )
     return render_template(
         "web/post.html",
         post=post,
+        went_out=went_out,
         rejection=rejection,
         is_author=is_author,
         approve_refusal=refusal if current_user.has_role(Role.OFFICER) else None,
         findings=findings,
         previews=_previews(post.text, [d.channel_id for d in post.deliveries]),
-        history=history.for_post(post.id),
+        history=history.for_post(post.id, post.deliveries),
         actions=actions,
         fast_track=post.emergency_release == Release.FAST_TRACK,
         confirm=ConfirmForm(),

@@ -96,9 +96,15 @@ def test_a_duty_officer_posts_an_emergency_at_3am(
     page.reload()
     main = duty.main_text()
     assert "Published" in main, main
-    links = page.locator("a:has-text('View on')")
+    links = page.locator("table a:has-text('View on')")
     assert links.count() == 2
-    assert all(links.nth(i).get_attribute("href") for i in range(2))
+    hrefs = [links.nth(i).get_attribute("href") for i in range(2)]
+    assert all(hrefs)
+    # Each channel's "Published" in the history links to the same pages (issue 22).
+    history = page.locator("#history a:has-text('View on')")
+    assert sorted(history.nth(i).get_attribute("href") for i in range(history.count())) == sorted(
+        hrefs
+    )
     duty.check("emergency-published")
     assert duty.fits_the_screen()
     duty.close()

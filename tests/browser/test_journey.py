@@ -117,9 +117,15 @@ def test_the_officers_journey(app, site, browser, axe, screenshots, clock):
     a.go(post_path)
     main = page.locator("main").inner_text()
     assert "Published" in main, main
-    links = page.locator("a:has-text('View on')")
+    links = page.locator("table a:has-text('View on')")
     assert links.count() == 2
-    assert all(links.nth(i).get_attribute("href") for i in range(2))
+    hrefs = [links.nth(i).get_attribute("href") for i in range(2)]
+    assert all(hrefs)
+    # Each channel's "Published" in the history links to the same pages (issue 22).
+    history = page.locator("#history a:has-text('View on')")
+    assert sorted(history.nth(i).get_attribute("href") for i in range(history.count())) == sorted(
+        hrefs
+    )
     a.check("post-published", shot=True)
 
     a.go("/schedule?start=2027-03-08", "schedule-week")

@@ -33,14 +33,14 @@ def an_hour_ago() -> datetime:
     return datetime.now(UTC) - timedelta(hours=1)
 
 
-def test_text_post_goes_to_the_page_feed(fake, publisher):
+def test_text_post_goes_to_the_page_feed(fake, fake_server, publisher):
     ref = publisher("facebook").publish(req("Recycling centre opens at 9am on Saturday."))
 
     (post,) = fake.posts("facebook")
     assert post["text"] == "Recycling centre opens at 9am on Saturday."
     assert ref.platform_post_id == post["id"]
     assert ref.platform_post_id.startswith(f"{PAGE_ID}_")
-    assert ref.url == f"https://www.facebook.com/{ref.platform_post_id}"
+    assert ref.url == f"{fake_server}/_fake/posts/{ref.platform_post_id}" == post["url"]
 
 
 def test_library_module_global_is_left_alone(fake, publisher):

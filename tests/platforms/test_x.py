@@ -30,13 +30,14 @@ def an_hour_ago() -> datetime:
     return datetime.now(UTC) - timedelta(hours=1)
 
 
-def test_text_post_is_published_once(fake, publisher):
+def test_text_post_is_published_once(fake, fake_server, publisher):
     ref = publisher("x").publish(req("Bins are collected on Tuesday this week."))
 
     posts = fake.posts("x")
     assert [p["text"] for p in posts] == ["Bins are collected on Tuesday this week."]
     assert ref.platform_post_id == posts[0]["id"]
-    assert ref.url == f"https://x.com/i/web/status/{ref.platform_post_id}"
+    # The channel points at the fake platform (training): the link is the fake's page for it.
+    assert ref.url == f"{fake_server}/_fake/posts/{ref.platform_post_id}" == posts[0]["url"]
 
 
 def test_images_are_uploaded_with_their_alt_text(fake, publisher):
