@@ -39,6 +39,12 @@ DEFAULT_SIGNIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"
 DEFAULT_PUBLISH_GRACE_MINUTES = 30
 #: How often the scheduler sweep looks for due deliveries without a live job.
 DEFAULT_SWEEP_SECONDS = 1.0
+#: How long a claimed delivery stays its attempt's without a renewal. The process running the
+#: attempt renews it every third of this (gateway.publishing.liveness), so past it the attempt
+#: is dead and the sweep asks the platform. 30 s: a kill is resolved within about half a
+#: minute (it was a fixed 180 s before heartbeats, issue 19), while two renewals in a row may
+#: fail (a dropped database connection) before a live attempt is taken for a dead one.
+DEFAULT_PUBLISH_LEASE_SECONDS = 30
 #: /readyz calls a worker dead when its RQ heartbeat is older than this.
 DEFAULT_WORKER_HEARTBEAT_MAX_AGE = 120
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -306,6 +312,9 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             env, "GATEWAY_PUBLISH_GRACE_MINUTES", DEFAULT_PUBLISH_GRACE_MINUTES
         ),
         "SWEEP_SECONDS": _float(env, "GATEWAY_SWEEP_SECONDS", DEFAULT_SWEEP_SECONDS),
+        "PUBLISH_LEASE_SECONDS": _int(
+            env, "GATEWAY_PUBLISH_LEASE_SECONDS", DEFAULT_PUBLISH_LEASE_SECONDS, minimum=3
+        ),
         "WORKER_HEARTBEAT_MAX_AGE": _int(
             env, "GATEWAY_WORKER_HEARTBEAT_MAX_AGE", DEFAULT_WORKER_HEARTBEAT_MAX_AGE
         ),

@@ -53,13 +53,15 @@ from gateway.platforms import (
 )
 from gateway.policy import current_context, findings_for
 from gateway.posts import images as image_store
+from gateway.publishing.liveness import DEFAULT_LEASE_SECONDS, KEEPER, lease
 from gateway.publishing.release import CLAIMABLE
 
 log = logging.getLogger(__name__)
 
-#: A claim lasts longer than any attempt can (HTTP timeouts are 15 s a call, the RQ job
-#: timeout 120 s); past it the sweep treats the attempt as abandoned and asks the platform.
-LEASE = timedelta(seconds=180)
+#: A claim's lease by default (GATEWAY_PUBLISH_LEASE_SECONDS): the process running the attempt
+#: renews it every third of it (gateway.publishing.liveness.KEEPER); past it nobody is renewing
+#: it, so the sweep treats the attempt as abandoned and asks the platform.
+LEASE = timedelta(seconds=DEFAULT_LEASE_SECONDS)
 #: A job that starts this little before its due time waits for it rather than leave.
 EARLY_WAIT_SECONDS = 3.0
 #: Retries of failures known not to have reached the platform.
@@ -347,7 +349,7 @@ def _claim_row(delivery_id: int, attempt_id: str, now: datetime) -> bool:
             .values(
                 status=D.PUBLISHING.value,
                 attempt_id=attempt_id,
-                lease_expires_at=now + LEASE,
+                lease_expires_at=now + lease(),
                 attempt_started_at=now,
                 attempts=Delivery.attempts + 1,
             )
@@ -675,7 +677,8 @@ def publish(delivery_id: int) -> str:
     prepared = claim(delivery_id)
     if isinstance(prepared, str):
         return prepared
-    return record_outcome(prepared, call_platform(prepared))
+    with KEEPER.keep(prepared.delivery_id, prepared.attempt_id):  # renewed while this runs
+        return record_outcome(prepared, call_platform(prepared))
 
 
 def resolve_abandoned(delivery_id: int, attempt_id: str | None) -> str:
@@ -710,12 +713,27 @@ def resolve_abandoned(delivery_id: int, attempt_id: str | None) -> str:
         started_at=delivery.attempt_started_at or utcnow(),
         channel_id=delivery.channel_id,
     )
+    # A fresh lease, renewed while this job asks the platform: the sweep leaves it alone, and
+    # if this worker dies too the lease lapses again.
+    taken = db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.attempt_id == attempt_id,
+            Delivery.status == D.PUBLISHING.value,
+        )
+        .values(lease_expires_at=utcnow() + lease())
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
     db.session.close()
-    return record_outcome(
-        prepared,
-        OutcomeUnknown("the worker stopped during the attempt", platform=prepared.platform),
-    )
+    if not taken:
+        return "nothing to do"
+    with KEEPER.keep(prepared.delivery_id, prepared.attempt_id):
+        return record_outcome(
+            prepared,
+            OutcomeUnknown("the worker stopped during the attempt", platform=prepared.platform),
+        )
 
 
 def _notify(event: str, post_id: int) -> None:
