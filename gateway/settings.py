@@ -43,6 +43,22 @@ DEFAULT_SIGNIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"
 DEFAULT_PUBLISH_GRACE_MINUTES = 30
 #: How often the scheduler sweep looks for due deliveries without a live job.
 DEFAULT_SWEEP_SECONDS = 1.0
+#: How long a claimed delivery stays its attempt's without a renewal. The process running the
+#: attempt renews it every third of this (gateway.publishing.liveness), so past it the attempt
+#: is dead and the sweep asks the platform. 30 s: a kill is resolved within about half a
+#: minute (it was a fixed 180 s before heartbeats, issue 19), while two renewals in a row may
+#: fail (a dropped database connection) before a live attempt is taken for a dead one.
+DEFAULT_PUBLISH_LEASE_SECONDS = 30
+#: After an unknown outcome (a read timeout, a dropped answer), wait this long, look the post
+#: up on the platform, and if it is not there wait and look again: each figure is a wait in
+#: seconds before one look-up. A platform that is merely slow makes the post after our read
+#: timeout (15 s): 5 s then 20 s more gives it 40 s in all before a person is asked, and
+#: keeps the whole job well inside RQ's 120 s timeout (issue 19).
+DEFAULT_LOOKUP_DELAYS_SECONDS = (5.0, 20.0)
+#: The most the look-up waits in all, so an attempt stays within RQ's job timeout.
+MAX_LOOKUP_DELAY_TOTAL_SECONDS = 60.0
+#: How long one request to a platform may take (gateway.platforms.base).
+DEFAULT_PLATFORM_TIMEOUT_SECONDS = 15.0
 #: /readyz calls a worker dead when its RQ heartbeat is older than this.
 DEFAULT_WORKER_HEARTBEAT_MAX_AGE = 120
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -110,6 +126,28 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be greater than 0, got {raw!r}.")
     return value
+
+
+def _delays(env: Mapping[str, str], name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """Comma-separated waits in seconds, each 0 or more, at least one, at most
+    MAX_LOOKUP_DELAY_TOTAL_SECONDS in all."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be waits in seconds separated by commas, like 5,20; got {raw!r}."
+        ) from None
+    if any(v < 0 for v in values):
+        raise SettingsError(f"{name} must not have a wait below 0, got {raw!r}.")
+    if sum(values) > MAX_LOOKUP_DELAY_TOTAL_SECONDS:
+        raise SettingsError(
+            f"{name} must add up to at most {MAX_LOOKUP_DELAY_TOTAL_SECONDS:.0f} seconds "
+            f"(RQ's job timeout must cover them), got {raw!r}."
+        )
+    return values
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -435,6 +473,15 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             env, "GATEWAY_PUBLISH_GRACE_MINUTES", DEFAULT_PUBLISH_GRACE_MINUTES
         ),
         "SWEEP_SECONDS": _float(env, "GATEWAY_SWEEP_SECONDS", DEFAULT_SWEEP_SECONDS),
+        "LOOKUP_DELAYS_SECONDS": _delays(
+            env, "GATEWAY_LOOKUP_DELAYS_SECONDS", DEFAULT_LOOKUP_DELAYS_SECONDS
+        ),
+        "PLATFORM_TIMEOUT_SECONDS": _float(
+            env, "GATEWAY_PLATFORM_TIMEOUT_SECONDS", DEFAULT_PLATFORM_TIMEOUT_SECONDS
+        ),
+        "PUBLISH_LEASE_SECONDS": _int(
+            env, "GATEWAY_PUBLISH_LEASE_SECONDS", DEFAULT_PUBLISH_LEASE_SECONDS, minimum=3
+        ),
         "WORKER_HEARTBEAT_MAX_AGE": _int(
             env, "GATEWAY_WORKER_HEARTBEAT_MAX_AGE", DEFAULT_WORKER_HEARTBEAT_MAX_AGE
         ),

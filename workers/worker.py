@@ -11,6 +11,7 @@ from rq.worker_pool import WorkerPool
 
 from gateway.extensions import db
 from gateway.publishing import attempt
+from gateway.publishing.liveness import WorkerHeartbeat
 from gateway.queue import QUEUE_ORDER, redis_connection
 from gateway.warmup import warm_up
 from workers.options import WORKER_TTL_SECONDS
@@ -40,7 +41,14 @@ class _AppContextMixin:
         if self.rq_scheduler is not None:
             kwargs["with_scheduler"] = self.rq_scheduler
         self.rehearse()
-        return super().work(*args, **kwargs)  # type: ignore[misc]
+        # RQ beats only between jobs (a non-forking worker not at all while a job runs): this
+        # thread beats every few seconds, so the sweeps can tell a worker killed mid-job from
+        # a busy one within seconds (gateway.publishing.liveness).
+        heartbeat = WorkerHeartbeat(self).start()  # type: ignore[arg-type]
+        try:
+            return super().work(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            heartbeat.stop()
 
     def rehearse(self) -> None:
         """Connect to the database and run a claim on nothing, in this process, before the

@@ -34,6 +34,7 @@ KNOWN_ACTIONS = (
     "delivery.attempt",
     "delivery.blocked",
     "delivery.held",
+    "delivery.lookup",
     "delivery.outcome",
     "election.created",
     "election.deleted",

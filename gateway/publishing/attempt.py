@@ -39,6 +39,7 @@ from gateway.extensions import db
 from gateway.models import Approval, Channel, Delivery, Post
 from gateway.models.base import utcnow
 from gateway.platforms import (
+    DEFAULT_TIMEOUT_SECONDS,
     ChannelConfig,
     DeliveryRequest,
     MediaItem,
@@ -53,13 +54,16 @@ from gateway.platforms import (
 )
 from gateway.policy import current_context, findings_for
 from gateway.posts import images as image_store
+from gateway.publishing.liveness import DEFAULT_LEASE_SECONDS, KEEPER, lease
 from gateway.publishing.release import CLAIMABLE
+from gateway.settings import DEFAULT_LOOKUP_DELAYS_SECONDS
 
 log = logging.getLogger(__name__)
 
-#: A claim lasts longer than any attempt can (HTTP timeouts are 15 s a call, the RQ job
-#: timeout 120 s); past it the sweep treats the attempt as abandoned and asks the platform.
-LEASE = timedelta(seconds=180)
+#: A claim's lease by default (GATEWAY_PUBLISH_LEASE_SECONDS): the process running the attempt
+#: renews it every third of it (gateway.publishing.liveness.KEEPER); past it nobody is renewing
+#: it, so the sweep treats the attempt as abandoned and asks the platform.
+LEASE = timedelta(seconds=DEFAULT_LEASE_SECONDS)
 #: A job that starts this little before its due time waits for it rather than leave.
 EARLY_WAIT_SECONDS = 3.0
 #: Retries of failures known not to have reached the platform.
@@ -347,7 +351,7 @@ def _claim_row(delivery_id: int, attempt_id: str, now: datetime) -> bool:
             .values(
                 status=D.PUBLISHING.value,
                 attempt_id=attempt_id,
-                lease_expires_at=now + LEASE,
+                lease_expires_at=now + lease(),
                 attempt_started_at=now,
                 attempts=Delivery.attempts + 1,
             )
@@ -500,10 +504,21 @@ def _allowed_hosts() -> tuple[str, ...]:
     return tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
 
 
+def _timeout() -> float:
+    return float(current_app.config.get("PLATFORM_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+
+
+def lookup_delays() -> tuple[float, ...]:
+    """The waits before each look-up after an unknown outcome (GATEWAY_LOOKUP_DELAYS_SECONDS)."""
+    return tuple(current_app.config.get("LOOKUP_DELAYS_SECONDS", DEFAULT_LOOKUP_DELAYS_SECONDS))
+
+
 def call_platform(prepared: Prepared) -> PostRef | PublishError:
     """Step 4: exactly one publish call. Every failure comes back as a PublishError."""
     try:
-        with adapter_for(prepared.channel, allowed_hosts=_allowed_hosts()) as publisher:
+        with adapter_for(
+            prepared.channel, timeout=_timeout(), allowed_hosts=_allowed_hosts()
+        ) as publisher:
             return publisher.publish(prepared.request)
     except PublishError as exc:
         return exc
@@ -539,7 +554,9 @@ def look_up(prepared: Prepared) -> PostRef | None | PublishError:
     LookupIncomplete, or it failed)."""
     exclude = _known_post_ids(prepared)
     try:
-        with adapter_for(prepared.channel, allowed_hosts=_allowed_hosts()) as publisher:
+        with adapter_for(
+            prepared.channel, timeout=_timeout(), allowed_hosts=_allowed_hosts()
+        ) as publisher:
             return publisher.find_existing(prepared.request, prepared.lookup_since, exclude=exclude)
     except PublishError as exc:
         return exc
@@ -548,8 +565,49 @@ def look_up(prepared: Prepared) -> PostRef | None | PublishError:
         return OutcomeUnknown(f"unexpected {type(exc).__name__}", platform=prepared.platform)
 
 
+@dataclass(frozen=True)
+class LookUp:
+    """One look-up after an unknown outcome, for the publish log."""
+
+    at: datetime
+    found: PostRef | None | PublishError
+
+    def payload(self, prepared: Prepared) -> dict:
+        found = self.found
+        return {
+            "post_id": prepared.post_id,
+            "delivery_id": prepared.delivery_id,
+            "attempt_id": prepared.attempt_id,
+            "channel_id": prepared.channel_id,
+            "platform": prepared.platform,
+            "since": prepared.lookup_since.isoformat(),
+            "looked_at": self.at.isoformat(),
+            "platform_post_id": found.platform_post_id if isinstance(found, PostRef) else None,
+            # complete: every post since the attempt began was read
+            "complete": not isinstance(found, PublishError),
+            "error": str(found) if isinstance(found, PublishError) else None,
+        }
+
+
+def look_until_found(prepared: Prepared, delays: tuple[float, ...] | None = None) -> list[LookUp]:
+    """Look the attempt's post up after each of ``delays`` (seconds; lookup_delays() unless
+    given) until it is found, holding no transaction: a platform that is merely slow makes the
+    post after our read timeout, so the first look-up waits, and another comes before anyone
+    is told it is missing (issue 19: a look-up at once found nothing 4 times of 4 with a 20 s
+    latency, and the post appeared moments later). The attempt's lease is renewed meanwhile
+    (liveness.KEEPER), so the sweep does not take it for dead."""
+    looks: list[LookUp] = []
+    for delay in lookup_delays() if delays is None else delays:
+        if delay > 0:
+            time.sleep(delay)
+        looks.append(LookUp(utcnow(), look_up(prepared)))
+        if isinstance(looks[-1].found, PostRef):
+            break
+    return looks
+
+
 def unknown_outcome_reason(
-    result: PublishError, found: PublishError | None, since: datetime
+    result: PublishError, found: PublishError | None, since: datetime, looks: int = 1
 ) -> str:
     """What a person reads on a delivery held after an unknown outcome. Only a look-up that
     read every post since the attempt began may suggest sending it again: one that could not
@@ -559,10 +617,11 @@ def unknown_outcome_reason(
         f"Outcome unknown: the platform may have received the post but did not answer ({result})"
     )
     if found is None:
+        times = "once" if looks == 1 else f"{looks} times"
         return (
             f"{start}, and it was not found among the account's posts since "
-            f"{since:%Y-%m-%d %H:%M} UTC. Check the account, then mark it published or release "
-            "it again."
+            f"{since:%Y-%m-%d %H:%M} UTC (looked {times}). Check the account, then mark it "
+            "published or release it again."
         )
     return (
         f"{start}, and the gateway could not check the whole account ({found}), so the post may "
@@ -571,8 +630,14 @@ def unknown_outcome_reason(
     )
 
 
-def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
-    """Write the outcome of the attempt, if the attempt still owns the delivery."""
+def record_outcome(
+    prepared: Prepared,
+    result: PostRef | PublishError,
+    *,
+    lookup_delays: tuple[float, ...] | None = None,
+) -> str:
+    """Write the outcome of the attempt, if the attempt still owns the delivery. After an
+    unknown outcome, look the post up first (``look_until_found``, after ``lookup_delays``)."""
     post, delivery = _locked(prepared)  # post held: the session keeps rows only weakly
     if delivery is None or delivery.attempt_id != prepared.attempt_id:
         db.session.rollback()
@@ -581,17 +646,25 @@ def record_outcome(prepared: Prepared, result: PostRef | PublishError) -> str:
     if isinstance(result, OutcomeUnknown):
         # Never retried blindly: ask the platform whether the post exists.
         db.session.rollback()
-        found = look_up(prepared)
+        looks = look_until_found(prepared, lookup_delays)
+        found = looks[-1].found if looks else None
         post, delivery = _locked(prepared)
         if delivery is None:
             db.session.rollback()
             return "claim lost"
+        for look in looks:
+            record(
+                "delivery.lookup",
+                actor=SYSTEM,
+                obj=("delivery", delivery.id),
+                payload=look.payload(prepared),
+            )
         if isinstance(found, PostRef):
             result = found
         else:
             _hold(
                 delivery,
-                unknown_outcome_reason(result, found, prepared.lookup_since),
+                unknown_outcome_reason(result, found, prepared.lookup_since, len(looks)),
                 prepared.attempt_id,
                 outcome="unknown",
             )
@@ -675,7 +748,8 @@ def publish(delivery_id: int) -> str:
     prepared = claim(delivery_id)
     if isinstance(prepared, str):
         return prepared
-    return record_outcome(prepared, call_platform(prepared))
+    with KEEPER.keep(prepared.delivery_id, prepared.attempt_id):  # renewed while this runs
+        return record_outcome(prepared, call_platform(prepared))
 
 
 def resolve_abandoned(delivery_id: int, attempt_id: str | None) -> str:
@@ -710,12 +784,31 @@ def resolve_abandoned(delivery_id: int, attempt_id: str | None) -> str:
         started_at=delivery.attempt_started_at or utcnow(),
         channel_id=delivery.channel_id,
     )
+    # A fresh lease, renewed while this job asks the platform: the sweep leaves it alone, and
+    # if this worker dies too the lease lapses again.
+    taken = db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.attempt_id == attempt_id,
+            Delivery.status == D.PUBLISHING.value,
+        )
+        .values(lease_expires_at=utcnow() + lease())
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
     db.session.close()
-    return record_outcome(
-        prepared,
-        OutcomeUnknown("the worker stopped during the attempt", platform=prepared.platform),
-    )
+    if not taken:
+        return "nothing to do"
+    # The attempt stopped at least a lease ago: the platform has had time to make the post,
+    # so look at once, and once more after the last delay before holding.
+    delays = lookup_delays()
+    with KEEPER.keep(prepared.delivery_id, prepared.attempt_id):
+        return record_outcome(
+            prepared,
+            OutcomeUnknown("the worker stopped during the attempt", platform=prepared.platform),
+            lookup_delays=(0.0, *delays[-1:]),
+        )
 
 
 def _notify(event: str, post_id: int) -> None:

@@ -21,6 +21,7 @@ from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
 from gateway.models import Delivery, Post
 from gateway.models.base import utcnow
+from gateway.publishing.liveness import forget_dead_run, job_states
 from gateway.queue import EMERGENCY_QUEUE, PUBLISH_QUEUE, get_queue, redis_connection
 from workers.enqueue import enqueue_after_commit
 
@@ -126,7 +127,12 @@ def _enqueue_publish(app: Flask, delivery_id: int, *, emergency: bool) -> None:
 
 
 def release_due(app: Flask, *, now: datetime | None = None) -> int:
-    """Enqueue every due delivery that has no live job. Returns how many were enqueued."""
+    """Enqueue every due delivery that has no live job. Returns how many were enqueued.
+
+    A job RQ still calls "started" is live only while its worker beats
+    (gateway.publishing.liveness): one whose worker was killed before its claim is released
+    again within seconds, not when RQ's own maintenance expires it ten minutes later.
+    """
 
     now = now or utcnow()
     rows = db.session.execute(
@@ -138,11 +144,14 @@ def release_due(app: Flask, *, now: datetime | None = None) -> int:
     if not rows:
         return 0
     conn = redis_connection(app)
-    statuses = job_statuses(conn, [publish_job_id(delivery_id) for delivery_id, _ in rows])
+    job_ids = [publish_job_id(delivery_id) for delivery_id, _ in rows]
+    states = job_states(conn, job_ids)
     enqueued = 0
-    for (delivery_id, emergency), status in zip(rows, statuses, strict=True):
-        if _is_live(status):
+    for (delivery_id, emergency), job_id, state in zip(rows, job_ids, states, strict=True):
+        if state.live(now):
             continue
+        if state.status == JobStatus.STARTED.value:
+            forget_dead_run(conn, job_id, state)
         _enqueue_publish(app, delivery_id, emergency=bool(emergency))
         enqueued += 1
     return enqueued
@@ -247,8 +256,10 @@ class Releaser:
 
 
 def release_stale(app: Flask, *, now: datetime | None = None) -> int:
-    """Deliveries stuck in "publishing" past their lease: their worker died. Resolve each by
-    asking the platform, never by sending again blindly."""
+    """Deliveries stuck in "publishing" past their lease: nobody renews it, so the process
+    running the attempt died (gateway.publishing.liveness). Resolve each by asking the
+    platform, never by sending again blindly. A resolve job whose own worker died is queued
+    again."""
     from workers.options import job_options
     from workers.publish import resolve_delivery
 
@@ -266,13 +277,16 @@ def release_stale(app: Flask, *, now: datetime | None = None) -> int:
     job_ids = [
         resolve_job_id(delivery_id, attempt_id or "none") for delivery_id, attempt_id, _ in rows
     ]
-    statuses = job_statuses(redis_connection(app), job_ids)
+    conn = redis_connection(app)
+    states = job_states(conn, job_ids)
     enqueued = 0
-    for (delivery_id, attempt_id, emergency), job_id, status in zip(
-        rows, job_ids, statuses, strict=True
+    for (delivery_id, attempt_id, emergency), job_id, state in zip(
+        rows, job_ids, states, strict=True
     ):
-        if _is_live(status):
+        if state.live(now):
             continue
+        if state.status == JobStatus.STARTED.value:
+            forget_dead_run(conn, job_id, state)
         get_queue(_queue_name(bool(emergency)), app).enqueue(
             resolve_delivery, delivery_id, attempt_id, job_id=job_id, **job_options()
         )
