@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovCharacterCount,
     GovFileInput,
     GovRadioInput,
     GovTextArea,
@@ -25,7 +24,9 @@ class EmergencyForm(FlaskForm):
     )
     text = TextAreaField(
         "Text of the post",
-        widget=GovCharacterCount(),
+        # Counted per chosen channel, as each platform counts (templates/web/_counts.html):
+        # GOV.UK's character count knows one limit and counts as Facebook does.
+        widget=GovTextArea(),
         validators=[
             InputRequired("Enter the text of the post"),
             Length(max=MAX_TEXT_CHARS, message=TEXT_MAX_MESSAGE),

@@ -18,7 +18,7 @@ from gateway.posts import emergency
 from gateway.posts import images as image_store
 from gateway.posts.service import NewImage, PostError
 from gateway.security import requires
-from gateway.web.posts import channel_choices
+from gateway.web.posts import PLATFORM_NAMES, channel_choices, channel_previews
 
 bp = Blueprint("emergency", __name__, url_prefix="/emergency")
 REVIEWERS = (Role.OFFICER, Role.DUTY_OFFICER, Role.MONITORING_OFFICER)
@@ -99,6 +99,8 @@ def new():
             page_errors=page_errors,
             fast_track=_fast_track_now(),
             channel_items=_channel_notes(form, skipped),
+            previews=_previews(form, skipped),
+            platform_names=PLATFORM_NAMES,
         ),
         status,
     )
@@ -111,6 +113,14 @@ def _channel_notes(form: EmergencyForm, skipped: dict[int, str]) -> list[dict]:
         {"hint": {"text": f"Left out: {skipped[choice.value]}"}} if choice.value in skipped else {}
         for choice in form.channels.choices
     ]
+
+
+def _previews(form: EmergencyForm, skipped: dict[int, str]) -> list[dict]:
+    """What each chosen channel would receive (and its count), with a note on each channel
+    the post would leave out: the live check's script updates them as the officer types."""
+    chosen = form.channels.data or []
+    previews = channel_previews((form.text.data or "").strip(), chosen)
+    return [{**p, "left_out": skipped.get(p["channel"].id)} for p in previews]
 
 
 def _going_out(post: Post) -> str:

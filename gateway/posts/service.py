@@ -99,6 +99,12 @@ def _channels(channel_ids: Iterable[int]) -> list[Channel]:
     return channels
 
 
+def chosen_channels(channel_ids: Iterable[int]) -> list[Channel]:
+    """The channels chosen on a form, refused as a save refuses them (the live check, issue
+    22)."""
+    return _channels(channel_ids)
+
+
 def _check_text(text: str) -> str:
     text = (text or "").strip()
     if not text:

@@ -13,7 +13,7 @@ from gateway.web.views import bp
 def init_app(app: Flask) -> None:
     init_govuk_forms(app)
     # Importing the modules registers their routes on ``bp``.
-    from gateway.web import approvals, posts, schedule, search  # noqa: F401
+    from gateway.web import approvals, live_check, posts, schedule, search  # noqa: F401
 
     app.register_blueprint(bp)
     display.init_app(app)

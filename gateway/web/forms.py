@@ -8,7 +8,6 @@ from datetime import time
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovCharacterCount,
     GovCheckboxesInput,
     GovFileInput,
     GovRadioInput,
@@ -107,7 +106,9 @@ class ImageForm(Form):
 class PostForm(FlaskForm):
     text = TextAreaField(
         "Text of the post",
-        widget=GovCharacterCount(),
+        # Counted per chosen channel, as each platform counts (templates/web/_counts.html):
+        # GOV.UK's character count knows one limit and counts as Facebook does.
+        widget=GovTextArea(),
         validators=[
             InputRequired("Enter the text of the post"),
             Length(max=MAX_TEXT_CHARS, message=TEXT_MAX_MESSAGE),

@@ -21,6 +21,7 @@ from gateway.models import Channel, Post, PostImage
 from gateway.models.base import utcnow
 from gateway.posts import images as image_store
 from gateway.posts import service
+from gateway.posts.live import merge_findings
 from gateway.posts.service import NewImage, PostError
 from gateway.security import requires, signed_in
 from gateway.web import history
@@ -249,13 +250,7 @@ def _findings_view(post: Post | None) -> tuple[list, list]:
         by_channel = service.findings_for(post)
     except PostError as exc:
         return [], [exc.message]
-    merged: dict[tuple, object] = {}
-    for _channel_id, findings in by_channel.items():
-        for finding in findings:
-            key = (finding.rule, finding.outcome, finding.reason, finding.span)
-            merged.setdefault(key, finding)
-    order = {Outcome.BLOCK: 0, Outcome.REFER: 1, Outcome.ADVISE: 2}
-    findings = sorted(merged.values(), key=lambda f: order[f.outcome])
+    findings, _channels = merge_findings(by_channel)
     errors = [
         {"text": f"Blocked: {f.reason}", "href": f"#finding-{i}"}
         for i, f in enumerate(findings, start=1)
@@ -264,7 +259,7 @@ def _findings_view(post: Post | None) -> tuple[list, list]:
     return findings, errors
 
 
-def _previews(text: str, channel_ids: list[int]) -> list[dict]:
+def channel_previews(text: str, channel_ids: list[int], post: Post | None = None) -> list[dict]:
     # Text over the limit is refused by the form: counting it for a preview is the slow work
     # that held SQLite's write lock for seconds (issue #20).
     if not text or not channel_ids or len(text) > service.MAX_TEXT_CHARS:
@@ -272,10 +267,20 @@ def _previews(text: str, channel_ids: list[int]) -> list[dict]:
     channels = db.session.scalars(
         select(Channel).where(Channel.id.in_(channel_ids)).order_by(Channel.display_name)
     ).all()
+    images = _image_sources(post) if post is not None else []
     return [
-        {"channel": c, **service.preview(text, c.platform)}
+        {"channel": c, **service.preview(text, c.platform), "images": images}
         for c in channels
         if c.platform in PLATFORM_NAMES
+    ]
+
+
+def _image_sources(post: Post) -> list[dict]:
+    """The saved images as each preview shows them."""
+    return [
+        {"src": url_for("web.post_image", post_id=post.id, image_id=i.id), "alt": i.alt_text}
+        for i in post.images
+        if i.id is not None
     ]
 
 
@@ -285,7 +290,7 @@ def _render_form(form: PostForm, post: Post | None, page_errors: list, status: i
     text = form.text.data or (post.text if post else "")
     chosen = form.channels.data or ([d.channel_id for d in post.deliveries] if post else [])
     errors = page_errors + finding_errors
-    previews = _previews(text, chosen)
+    previews = channel_previews(text, chosen, post)
     has_errors = bool(errors) or _form_has_errors(form)
     return render_template(
         "web/post_form.html",
@@ -293,7 +298,6 @@ def _render_form(form: PostForm, post: Post | None, page_errors: list, status: i
         post=post,
         findings=findings,
         previews=previews,
-        text_limit=min((p["limit"] for p in previews), default=service.MAX_TEXT_CHARS),
         page_errors=errors,
         platform_names=PLATFORM_NAMES,
     ), (400 if has_errors and request.method == "POST" else status)
@@ -405,7 +409,7 @@ def render_post_page(
         is_author=is_author,
         approve_refusal=refusal if current_user.has_role(Role.OFFICER) else None,
         findings=findings,
-        previews=_previews(post.text, [d.channel_id for d in post.deliveries]),
+        previews=channel_previews(post.text, [d.channel_id for d in post.deliveries], post),
         history=history.for_post(post.id, post.deliveries),
         actions=actions,
         fast_track=post.emergency_release == Release.FAST_TRACK,

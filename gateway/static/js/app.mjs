@@ -5,3 +5,8 @@ import { initAll } from "../govuk/govuk-frontend.min.js";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();
+
+// The post and emergency forms check the post while the officer types (issue 22, item 3).
+if (document.querySelector("form[data-live-check]")) {
+  import("./live-check.mjs");
+}
