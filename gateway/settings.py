@@ -169,6 +169,22 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}.")
 
 
+def _bilingual(env: Mapping[str, str]) -> dict[str, Any]:
+    """Posts in Welsh and English (issue 18): GATEWAY_BILINGUAL off (the default), cy-en
+    (Welsh first in a bilingual post) or en-cy; GATEWAY_BILINGUAL_LAYOUT combined (one
+    bilingual post where the platform's limit allows, the default) or separate (always two)."""
+    from gateway.domain import bilingual
+
+    try:
+        chosen = bilingual.parse(env.get("GATEWAY_BILINGUAL"), env.get("GATEWAY_BILINGUAL_LAYOUT"))
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return {
+        "BILINGUAL": chosen.order.value if chosen.enabled else "",
+        "BILINGUAL_LAYOUT": chosen.layout.value,
+    }
+
+
 def _email(env: Mapping[str, str], name: str, default: str = "") -> str:
     value = (env.get(name) or default).strip()
     if value and not _EMAIL.match(value):
@@ -519,6 +535,7 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         * 1024,
         "MAX_FORM_MEMORY_SIZE": MAX_FORM_MEMORY_BYTES,
         "MAX_FORM_PARTS": MAX_FORM_PARTS,
+        **_bilingual(env),
         **_smtp(env, mode),
         **_oidc(env, mode),
     }

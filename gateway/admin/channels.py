@@ -12,7 +12,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.admin.forms import ChannelForm, ConfirmForm, ReconnectForm
+from gateway.admin.forms import (
+    ChannelForm,
+    ChannelLanguageForm,
+    ConfirmForm,
+    ReconnectForm,
+    channel_language,
+)
 from gateway.admin.views import _status, bp
 from gateway.audit import Actor, record
 from gateway.credentials import CredentialsError, decrypt_credentials, encrypt_credentials
@@ -61,6 +67,7 @@ def _payload(channel: Channel) -> dict:
         "external_account_id": channel.external_account_id,
         "base_url": channel.base_url,
         "enabled": channel.enabled,
+        "language": channel.language,
     }
 
 
@@ -84,6 +91,7 @@ def channel_new():
                 external_account_id=form.external_account_id.data.strip(),
                 base_url=(form.base_url.data or "").strip() or None,
                 enabled=True,
+                language=channel_language(form.language.data),
             )
             db.session.add(channel)
             try:
@@ -111,7 +119,49 @@ def channel_new():
 @requires(Role.ADMIN)
 def channel_show(channel_id: int):
     channel = _channel_or_404(channel_id)
-    return render_template("admin/channel.html", channel=channel, reconnect=ReconnectForm())
+    return _channel_page(channel)
+
+
+def _channel_page(channel: Channel, status: int = 200, **forms):  # noqa: ANN003
+    language = forms.pop("language_form", None) or ChannelLanguageForm(
+        data={"language": channel.language or "both"}
+    )
+    return render_template(
+        "admin/channel.html",
+        channel=channel,
+        reconnect=forms.pop("reconnect", None) or ReconnectForm(),
+        language_form=language,
+        **forms,
+    ), status
+
+
+@bp.post("/channels/<int:channel_id>/language")
+@requires(Role.ADMIN)
+def channel_set_language(channel_id: int):
+    """Which language the channel takes when the gateway publishes in both (issue 18)."""
+    channel = _channel_or_404(channel_id)
+    form = ChannelLanguageForm()
+    if not form.validate_on_submit():
+        return _channel_page(channel, 400, language_form=form)
+    value = channel_language(form.language.data)
+    if value == channel.language:
+        flash("Nothing changed.")
+        return redirect(url_for("admin.channel_show", channel_id=channel.id))
+    previous, channel.language = channel.language, value
+    record(
+        "channel.language_changed",
+        actor=Actor.of(current_user),
+        obj=("channel", channel.id),
+        payload={"language": value, "previous": previous},
+    )
+    db.session.commit()
+    from gateway.domain.bilingual import CHANNEL_LANGUAGES
+
+    flash(
+        f"{channel.display_name} now takes posts in {CHANNEL_LANGUAGES[value].lower()}. Posts "
+        "already written keep the form they were approved in until they are edited."
+    )
+    return redirect(url_for("admin.channel_show", channel_id=channel.id))
 
 
 @bp.post("/channels/<int:channel_id>/reconnect")
@@ -133,7 +183,7 @@ def channel_reconnect(channel_id: int):
             db.session.commit()
             flash(f"New credentials saved for {channel.display_name}. Test the connection.")
             return redirect(url_for("admin.channel_show", channel_id=channel.id))
-    return render_template("admin/channel.html", channel=channel, reconnect=form), 400
+    return _channel_page(channel, 400, reconnect=form)
 
 
 @bp.post("/channels/<int:channel_id>/test")
@@ -174,12 +224,7 @@ def channel_test(channel_id: int):
     )
     db.session.commit()
     if problem:
-        return render_template(
-            "admin/channel.html",
-            channel=channel,
-            reconnect=ReconnectForm(),
-            page_errors=[problem],
-        ), 400
+        return _channel_page(channel, 400, page_errors=[problem])
     flash(f"Connected: the platform knows this account as {account}.")
     return redirect(url_for("admin.channel_show", channel_id=channel.id))
 

@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
 
+from gateway.domain.bilingual import CHANNEL_LANGUAGES
 from gateway.domain.emergency import IN_HOURS_CHOICES
 from gateway.domain.guardrails import ElectionKind
 from gateway.domain.roles import Role
@@ -93,6 +94,16 @@ class ChannelForm(FlaskForm):
             Length(max=500),
         ],
     )
+    language = RadioField(
+        "Language",
+        widget=GovRadioInput(),
+        choices=[SelectChoice(k or "both", label) for k, label in CHANNEL_LANGUAGES.items()],
+        default="both",
+        description="When the gateway publishes in Welsh and English (GATEWAY_BILINGUAL): "
+        "a channel for both gets every post in both languages; a council with separate Welsh "
+        "and English accounts marks each for its language.",
+        validators=[Optional()],
+    )
     access_token = PasswordField(
         "Access token", widget=GovPasswordInput(), validators=[Length(max=2000)]
     )
@@ -105,6 +116,15 @@ class ChannelForm(FlaskForm):
     consumer_secret = PasswordField(
         "API key secret (X only)", widget=GovPasswordInput(), validators=[Length(max=2000)]
     )
+
+
+class ChannelLanguageForm(FlaskForm):
+    language = ChannelForm.language
+
+
+def channel_language(value: str | None) -> str:
+    """The stored channel language for a radio choice ("both" is stored as "")."""
+    return "" if value in (None, "", "both") else value
 
 
 class ReconnectForm(FlaskForm):

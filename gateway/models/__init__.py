@@ -4,7 +4,7 @@ from gateway.models.audit import AuditEntry, AuditHead, AuditStaged, PostContent
 from gateway.models.channels import PLATFORMS, Channel
 from gateway.models.checkpoints import AuditFacet as AuditFacet
 from gateway.models.checkpoints import LogCheckpoint as LogCheckpoint
-from gateway.models.emergency import EmergencyReview
+from gateway.models.emergency import EmergencyReview, EmergencyTemplate
 from gateway.models.identities import UserIdentity
 from gateway.models.policy import (
     AllowedContact,
@@ -29,6 +29,7 @@ __all__ = [
     "Delivery",
     "Election",
     "EmergencyReview",
+    "EmergencyTemplate",
     "Post",
     "PostContent",
     "PostEditor",

@@ -28,4 +28,7 @@ class Channel(db.Model):
     base_url: Mapped[str | None] = mapped_column(String(500))
     enabled: Mapped[bool] = mapped_column(default=True)
     needs_reauthorisation: Mapped[bool] = mapped_column(default=False)
+    # Which language it takes when the installation publishes in Welsh and English (issue 18,
+    # gateway.domain.bilingual): "" both, "cy" Welsh only, "en" English only.
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -25,3 +25,16 @@ class EmergencyReview(db.Model):
 
     post = relationship("Post")
     reviewer = relationship("User")
+
+
+class EmergencyTemplate(db.Model):
+    """A prepared bilingual text for one emergency category, kept by an admin (issue 18), so a
+    duty officer starts an emergency post in both languages rather than translating at 2am."""
+
+    __tablename__ = "emergency_templates"
+
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    text_cy: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -46,7 +46,10 @@ class Post(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The post's text; on a bilingual post (issue 18) its English text, beside ``text_cy``.
     text: Mapped[str] = mapped_column(Text)
+    # The Welsh text of a bilingual post; None on a post in one language (migration 0017).
+    text_cy: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(32), default=PostStatus.DRAFT.value)
     # None for an ordinary post; the category (issue 7) for an emergency post.
@@ -92,6 +95,11 @@ class Post(db.Model):
         return PostStatus(self.status)
 
     @property
+    def bilingual(self) -> bool:
+        """In Welsh and English (issue 18): both texts, one approval, published together."""
+        return self.text_cy is not None
+
+    @property
     def current_holder_id(self) -> int:
         return self.holder_id if self.holder_id is not None else self.author_id
 
@@ -133,6 +141,8 @@ class PostImage(db.Model):
     height: Mapped[int | None] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
     alt_text: Mapped[str] = mapped_column(Text, default="")
+    # The Welsh alt text on a bilingual post (``alt_text`` is then the English one).
+    alt_text_cy: Mapped[str | None] = mapped_column(Text)
     # Images live in the instance folder under their hash; the row is the source of truth.
     storage_key: Mapped[str] = mapped_column(String(255))
 
@@ -142,7 +152,9 @@ class PostImage(db.Model):
 class Delivery(db.Model):
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("post_id", "channel_id"),
+        # A bilingual post may go out as two posts on one channel, its Welsh and its English
+        # one (issue 18): one delivery per post, channel and language.
+        UniqueConstraint("post_id", "channel_id", "language"),
         Index("ix_deliveries_status_due", "status", "due_at"),
         # The release loop's deliveries waiting to be retried (migration 0007).
         Index("ix_deliveries_status_next_attempt", "status", "next_attempt_at"),
@@ -151,6 +163,9 @@ class Delivery(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    # Which text it publishes (gateway.domain.bilingual): "" the post's only text, "cy" or
+    # "en" one language of a bilingual post, "cy+en" or "en+cy" both in one post, in that order.
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -164,6 +179,11 @@ class Delivery(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     held_reason: Mapped[str | None] = mapped_column(Text)
+    # Held with the delivery of the other language (this id) because that one failed, was
+    # blocked or held: a post never goes out in English only because the Welsh one failed.
+    held_with_id: Mapped[int | None] = mapped_column(Integer)
+    # The officer who decided this delivery may go out without the other language after all.
+    alone_by_id: Mapped[int | None] = mapped_column(Integer)
 
     post: Mapped[Post] = relationship(back_populates="deliveries")
     channel = relationship("Channel", lazy="joined")

@@ -10,6 +10,8 @@ from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from gateway.domain.bilingual import CHANNEL_LANGUAGES
+from gateway.domain.bilingual import label as language_label
 from gateway.domain.emergency import category_label
 from gateway.domain.guardrails import Outcome
 from gateway.domain.roles import Role, role_labels
@@ -178,3 +180,16 @@ def init_app(app: Flask) -> None:
     app.add_template_global(role_labels)
     app.add_template_global(error_list)
     app.add_template_global(category_label, "emergency_category_label")
+    app.add_template_global(language_label)
+    app.add_template_global(channel_language_label)
+    app.add_template_global(bilingual_enabled)
+
+
+def channel_language_label(language: str | None) -> str:
+    return CHANNEL_LANGUAGES.get(language or "", language or "")
+
+
+def bilingual_enabled() -> bool:
+    from gateway.posts.bilingual import enabled
+
+    return enabled()

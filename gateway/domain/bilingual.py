@@ -1,0 +1,182 @@
+"""Posts in Welsh and English (issue 18, "Bilingual posts"): which text each delivery sends.
+
+The Welsh Language Standards ask a council in Wales not to treat the Welsh version of a post
+less favourably: not later, not shorter, not missing from one platform. When the installation
+publishes in both languages (GATEWAY_BILINGUAL), every post has a Welsh and an English text and
+goes out in the council's chosen form, channel by channel:
+
+- a channel kept for one language (``Channel.language`` "cy" or "en", for councils with separate
+  Welsh and English accounts) gets that language's post;
+- a channel for both gets one bilingual post, in the council's order (Welsh first by default),
+  where the platform's limits allow it and the layout is "combined"; otherwise two posts at the
+  same moment, its Welsh one and its English one.
+
+Pure: no Flask, no database. A delivery's ``language`` is one of :data:`DELIVERY_LANGUAGES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.domain.guardrails.media import find_platform
+from gateway.domain.guardrails.model import ImageToCheck
+
+WELSH = "cy"
+ENGLISH = "en"
+LANGUAGE_NAMES = {WELSH: "Welsh", ENGLISH: "English"}
+#: Between the two texts of one bilingual post, and the two alt texts of one image.
+SEPARATOR = "\n\n"
+
+#: A channel's language: both (the default), Welsh only, English only.
+CHANNEL_BOTH = ""
+CHANNEL_LANGUAGES: dict[str, str] = {
+    CHANNEL_BOTH: "Welsh and English",
+    WELSH: "Welsh only",
+    ENGLISH: "English only",
+}
+
+#: A delivery's language: the post's only text, one language, or both in one post.
+MONOLINGUAL = ""
+WELSH_FIRST = "cy+en"
+ENGLISH_FIRST = "en+cy"
+DELIVERY_LANGUAGES: dict[str, str] = {
+    MONOLINGUAL: "",
+    WELSH: "Welsh",
+    ENGLISH: "English",
+    WELSH_FIRST: "Welsh and English",
+    ENGLISH_FIRST: "English and Welsh",
+}
+
+#: Platform rules that depend on the text (and alt text) rather than on the images themselves:
+#: the ones a bilingual post can break where each language alone does not.
+_TEXT_RULES = (".length", ".hashtags", ".mentions", ".alt_text")
+
+
+class Order(StrEnum):
+    """Which language comes first in one bilingual post (GATEWAY_BILINGUAL)."""
+
+    WELSH_FIRST = "cy-en"
+    ENGLISH_FIRST = "en-cy"
+
+    @property
+    def combined(self) -> str:
+        return WELSH_FIRST if self is Order.WELSH_FIRST else ENGLISH_FIRST
+
+
+class Layout(StrEnum):
+    """How a channel for both languages gets them (GATEWAY_BILINGUAL_LAYOUT)."""
+
+    #: One bilingual post where the platform's limits allow it, otherwise two posts.
+    COMBINED = "combined"
+    #: Always two posts at the same moment, the Welsh one and the English one.
+    SEPARATE = "separate"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The installation's choice: off, or both languages in this order and layout."""
+
+    enabled: bool = False
+    order: Order = Order.WELSH_FIRST
+    layout: Layout = Layout.COMBINED
+
+
+OFF = Settings()
+
+
+def parse(bilingual: str | None, layout: str | None = None) -> Settings:
+    """The settings from GATEWAY_BILINGUAL ("off", "cy-en", "en-cy") and
+    GATEWAY_BILINGUAL_LAYOUT ("combined", "separate"). ValueError names what is wrong."""
+    raw = (bilingual or "").strip().lower()
+    chosen_layout = (layout or "").strip().lower() or Layout.COMBINED.value
+    if chosen_layout not in {m.value for m in Layout}:
+        raise ValueError(
+            f"GATEWAY_BILINGUAL_LAYOUT must be combined or separate, got {chosen_layout!r}."
+        )
+    if raw in ("", "off", "no", "false", "0"):
+        return Settings(layout=Layout(chosen_layout))
+    if raw in ("on", "yes", "true", "1"):
+        raw = Order.WELSH_FIRST.value
+    if raw not in {m.value for m in Order}:
+        raise ValueError(f"GATEWAY_BILINGUAL must be off, cy-en or en-cy, got {raw!r}.")
+    return Settings(enabled=True, order=Order(raw), layout=Layout(chosen_layout))
+
+
+def languages_of(delivery_language: str) -> tuple[str, ...]:
+    """The languages a delivery sends, in their order: ("cy",), ("cy", "en"), ...; () for a
+    post in one language."""
+    if delivery_language in (WELSH, ENGLISH):
+        return (delivery_language,)
+    if delivery_language in (WELSH_FIRST, ENGLISH_FIRST):
+        first, second = delivery_language.split("+")
+        return (first, second)
+    return ()
+
+
+def is_single_language(delivery_language: str) -> bool:
+    """A delivery that sends one language of a bilingual post: it goes out only with its
+    partner in the other language (:func:`partners`)."""
+    return delivery_language in (WELSH, ENGLISH)
+
+
+def pick(delivery_language: str, welsh: str, english: str) -> str:
+    """The text (or alt text) a delivery sends: one language, or both joined in order."""
+    languages = languages_of(delivery_language)
+    if not languages:
+        return english
+    by_language = {WELSH: welsh, ENGLISH: english}
+    return SEPARATOR.join(by_language[lang] for lang in languages if by_language[lang])
+
+
+def fits(
+    platform: str,
+    delivery_language: str,
+    welsh: str,
+    english: str,
+    images: Sequence[tuple[ImageToCheck, str, str]] = (),
+) -> bool:
+    """Whether the bilingual post (or one language of it) keeps to the platform's limits on
+    text: its length as the platform counts it (X weighted), hashtags, mentions and alt text.
+    ``images``: each image with its Welsh and English alt text."""
+    text = pick(delivery_language, welsh, english)
+    checked = tuple(
+        ImageToCheck(
+            filename=image.filename,
+            alt_text=pick(delivery_language, alt_cy, alt_en),
+            content_type=image.content_type,
+            size_bytes=image.size_bytes,
+            width=image.width,
+            height=image.height,
+        )
+        for image, alt_cy, alt_en in images
+    )
+    return not any(f.rule.endswith(_TEXT_RULES) for f in find_platform(text, checked, platform))
+
+
+def plan(
+    channel_language: str,
+    platform: str,
+    welsh: str,
+    english: str,
+    settings: Settings,
+    images: Sequence[tuple[ImageToCheck, str, str]] = (),
+) -> tuple[str, ...]:
+    """The deliveries a channel gets for a bilingual post, by language, Welsh first.
+
+    A Welsh-only or English-only channel gets its language; a channel for both gets one post
+    with both texts when the layout is "combined" and it fits, otherwise the two posts."""
+    if channel_language == WELSH:
+        return (WELSH,)
+    if channel_language == ENGLISH:
+        return (ENGLISH,)
+    combined = settings.order.combined
+    if settings.layout is Layout.COMBINED and fits(platform, combined, welsh, english, images):
+        return (combined,)
+    return (WELSH, ENGLISH)
+
+
+def label(language: str | None) -> str:
+    """A delivery's or a finding's language in words: "Welsh", "Welsh and English", ""."""
+    return DELIVERY_LANGUAGES.get(language or "", language or "")
