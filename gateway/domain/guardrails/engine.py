@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gateway.domain.guardrails.citations import Clause, default_text
 from gateway.domain.guardrails.clock import LONDON, require_aware
 from gateway.domain.guardrails.media import CHANNELS, find_accessibility, find_platform
 from gateway.domain.guardrails.model import (
@@ -32,7 +33,9 @@ EMERGENCY_CATEGORIES = frozenset(
     {"emergency", "bad weather", "traffic incident", "stray dog", "council event"}
 )
 
-HOURS_CLAUSE = "Swale customer use policy, 'Service standards'"
+HOURS_CLAUSE = default_text(Clause.OFFICE_HOURS)
+#: The rule of the office-hours finding: the officers' pages link it to the emergency form.
+OFFICE_HOURS_RULE = "office_hours"
 
 
 def check(post: PostToCheck, channel: str, at: datetime, context: PolicyContext) -> list[Finding]:
@@ -47,7 +50,7 @@ def check(post: PostToCheck, channel: str, at: datetime, context: PolicyContext)
     findings += find_accessibility(text, post.images)
     findings += find_platform(text, post.images, channel)
     findings += _office_hours(post, at, context)
-    return _dedupe(findings)
+    return context.citations.apply(_dedupe(findings))
 
 
 def _validate(post: PostToCheck, channel: str, at: datetime) -> None:
@@ -83,23 +86,22 @@ def _office_hours(post: PostToCheck, at: datetime, context: PolicyContext) -> li
     if post.emergency_category:
         return [
             Finding(
-                "office_hours",
+                OFFICE_HOURS_RULE,
                 Outcome.ADVISE,
-                f"Outside office hours ({local:%A %d %B %H:%M}), allowed as a "
-                f"{post.emergency_category} post. {HOURS_CLAUSE}: emergencies, bad weather, "
-                "traffic incidents, stray dogs and council events may be posted out of hours.",
+                f"Outside office hours ({local:%A %-d %B %H:%M}), allowed as a "
+                f"{post.emergency_category} post.",
                 HOURS_CLAUSE,
             )
         ]
     opening = hours.next_opening(at).astimezone(LONDON)
     return [
         Finding(
-            "office_hours",
+            OFFICE_HOURS_RULE,
             Outcome.BLOCK,
-            f"{local:%A %d %B %Y %H:%M} is outside office hours (Monday to Thursday 9:00-17:00, "
-            "Friday 9:00-16:30, not bank holidays or closure days). The accounts open next at "
-            f"{opening:%A %d %B %H:%M}. {HOURS_CLAUSE}: only emergencies may be posted out of "
-            "hours; choose an emergency category if this is one.",
+            f"{local:%A %-d %B %Y %H:%M} is outside office hours (Monday to Thursday "
+            "9:00-17:00, Friday 9:00-16:30, not bank holidays or closure days). The accounts "
+            f"open next at {opening:%A %-d %B %H:%M}. Only emergencies may be posted out of "
+            "hours: if this is one, send it as an emergency post.",
             HOURS_CLAUSE,
         )
     ]
