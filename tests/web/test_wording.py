@@ -206,9 +206,10 @@ def test_findings_cite_the_councils_own_clauses_once_an_admin_names_them(app, pe
         admin, form, {"personal_data": "  Harbourside social media policy,  clause 6.1 "}
     )
     assert saved.status == 302
-    assert "Saved: Contact details and personal information." in get(
-        admin, "/admin/policy-clauses"
-    ).text()
+    assert (
+        "Saved: Contact details and personal information."
+        in get(admin, "/admin/policy-clauses").text()
+    )
     # The guardrails' cached context sees it at once (policy_settings moves the version on).
     named = _findings_text(get(a, f"/posts/{post_id}"))
     assert (
@@ -276,9 +277,7 @@ def test_an_out_of_hours_finding_leads_a_duty_officer_to_the_emergency_form(
     assert "choose an emergency category" not in text
     assert "is outside office hours" in text
     # An officer who cannot send one is told who can.
-    officer_note = _saturday_draft(people["a"], channels).soup.select_one(
-        ".app-finding-emergency"
-    )
+    officer_note = _saturday_draft(people["a"], channels).soup.select_one(".app-finding-emergency")
     assert officer_note.find("a") is None
     assert "ask the duty officer" in officer_note.get_text()
     # The emergency form itself answers: it has the categories.
