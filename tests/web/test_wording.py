@@ -282,3 +282,81 @@ def test_an_out_of_hours_finding_leads_a_duty_officer_to_the_emergency_form(
     assert "ask the duty officer" in officer_note.get_text()
     # The emergency form itself answers: it has the categories.
     get(people["duty"], "/emergency")
+
+
+# --- (b) each finding once ---------------------------------------------------------------------
+
+VOTE = "Vote Labour on Thursday for a better park."
+
+
+def _election_in_period(app):
+    from datetime import date
+
+    from gateway.models import Election
+
+    with app.app_context():
+        db.session.add(Election(kind="local", polling_day=date(2027, 4, 8)))
+        db.session.commit()
+
+
+def test_a_finding_is_shown_once_on_the_post_page_and_when_its_submit_is_refused(
+    app, people, channels
+):
+    _election_in_period(app)
+    a = people["a"]
+    post_id = _post_id(_new_post(a, channels, text=VOTE))
+    page = get(a, f"/posts/{post_id}")
+    findings = [
+        p.get_text(" ", strip=True) for p in page.soup.select("[id^=finding-] p:first-child")
+    ]
+    # The engine finds campaign phrasing, a party's name and a request for votes in the same
+    # words, on two channels: the officer reads one finding.
+    assert len(findings) == 1, findings
+    assert "'Vote Labour' is campaign phrasing" in findings[0]
+    refused = submit(a, page, action=f"/posts/{post_id}/submit")
+    assert refused.status == 400
+    errors = refused.errors()
+    assert errors[0] == "The post cannot be submitted until you fix what the guardrails blocked."
+    assert len(errors) == 2 and errors[1].startswith("Blocked: 'Vote Labour' is campaign")
+    # The summary's link and the finding; the refused submission's verdict in the history.
+    assert refused.html.count("is campaign phrasing") == 3
+    # The publish log keeps everything the guardrails found; the history shows it once too.
+    history = " ".join(refused.soup.select_one("#history").get_text(" ").split())
+    assert history.count("is campaign phrasing") == 1
+    assert "asks for votes" not in history
+    with app.app_context():
+        from gateway.models import AuditEntry
+
+        leaf = bytes(
+            db.session.scalars(
+                db.select(AuditEntry.leaf).where(AuditEntry.action == "guardrails.verdict")
+            ).first()
+        )
+    assert b"pre_election.influence" in leaf
+
+
+def test_the_emergency_form_says_each_finding_once(app, people, channels, monkeypatch):
+    from tests.web import conftest
+
+    _election_in_period(app)
+    monkeypatch.setitem(conftest.ROLES, "duty", (Role.DUTY_OFFICER,))
+    duty = people["duty"]
+    form = get(duty, "/emergency")
+    refused = submit(
+        duty,
+        form,
+        {
+            "category": "flooding",
+            "text": "Flood warning at the quay. Vote Labour on Thursday.",
+            "channels": [str(channels["x"]), str(channels["facebook"])],
+        },
+        button=("action", "publish"),
+    )
+    assert refused.status == 400
+    assert refused.field_error("text") == (
+        "Error: The emergency post cannot go out until you change what the guardrails found, "
+        "listed above the form."
+    )
+    assert refused.html.count("is campaign phrasing") == 1
+    with app.app_context():
+        assert db.session.scalars(db.select(Post)).all() == []

@@ -24,7 +24,7 @@ from gateway.domain.guardrails.personal_data import find_personal_data
 from gateway.domain.guardrails.plain import plain_words
 from gateway.domain.guardrails.political_outcomes import political_findings
 
-__all__ = ["ActivePeriod", "active_periods", "all_periods", "check", "labels"]
+__all__ = ["ActivePeriod", "active_periods", "all_periods", "check", "labels", "shown_once"]
 
 # Swale customer use policy, "Service standards": outside office hours the council posts only
 # "in cases of emergencies, bad weather, traffic incidents, stray dogs, and at events that the
@@ -76,6 +76,64 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
             seen.add(key)
             out.append(f)
     return out
+
+
+_STRENGTH = {Outcome.BLOCK: 0, Outcome.REFER: 1, Outcome.ADVISE: 2}
+
+
+def _family(rule: str) -> str:
+    """Rules that judge the same thing: every political rule is one family (the
+    ``party_political`` label reads them together), the others go by their prefix."""
+    if rule.startswith(PARTY_POLITICAL_PREFIXES):
+        return "political"
+    return rule.split(".", 1)[0]
+
+
+def shown_once(findings: list[Finding]) -> list[Finding]:
+    """The findings a person needs to read, each once (issue 22: "the same finding shown
+    twice"), strongest first, in the order found within each outcome.
+
+    Left out: a finding another of its family already says as strongly about the same words,
+    or about words around them ("Vote Labour" is campaign phrasing, blocked; that it also asks
+    for votes, referred, or names a party, adds nothing the officer must change); and a
+    finding repeated word for word (the same number twice in a post). ``check`` itself keeps
+    every finding: the publish log records them all, and the corpus labels read them.
+    """
+    # Strongest first, and within an outcome the longest words first, so the finding that
+    # covers the others is the one kept.
+    ordered = sorted(
+        enumerate(findings),
+        key=lambda item: (_STRENGTH[item[1].outcome], -_length(item[1]), item[0]),
+    )
+    kept: list[tuple[int, Finding]] = []
+    said: set[tuple[str, Outcome, str, str | None]] = set()
+    for index, f in ordered:
+        words = (f.rule, f.outcome, f.reason, f.matched)
+        if words in said or _covered(f, [k for _, k in kept]):
+            continue
+        said.add(words)
+        kept.append((index, f))
+    kept.sort(key=lambda item: (_STRENGTH[item[1].outcome], item[0]))
+    return [f for _, f in kept]
+
+
+def _length(finding: Finding) -> int:
+    return finding.span[1] - finding.span[0] if finding.span else 0
+
+
+def _covered(finding: Finding, kept: list[Finding]) -> bool:
+    if finding.span is None:
+        return False
+    start, end = finding.span
+    family = _family(finding.rule)
+    return any(
+        k.span is not None
+        and k.span[0] <= start
+        and end <= k.span[1]
+        and _family(k.rule) == family
+        and _STRENGTH[k.outcome] <= _STRENGTH[finding.outcome]
+        for k in kept
+    )
 
 
 def _office_hours(post: PostToCheck, at: datetime, context: PolicyContext) -> list[Finding]:
