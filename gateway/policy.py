@@ -23,16 +23,37 @@ from gateway.domain.guardrails import (
     PostToCheck,
     check,
 )
+from gateway.domain.guardrails.citations import Citations
 from gateway.domain.guardrails.register import Person, Register
 from gateway.domain.statuses import DeliveryStatus
 from gateway.extensions import db
-from gateway.models import AllowedContact, ClosureDay, PolicyVersion, Post, RegisterPerson
+from gateway.models import (
+    AllowedContact,
+    ClosureDay,
+    PolicySetting,
+    PolicyVersion,
+    Post,
+    RegisterPerson,
+)
 from gateway.models import Election as ElectionRow
 
 _cache_lock = threading.Lock()
 #: Compiled contexts by (database, policy version, nation).
 _cache: dict[tuple[str, int, str], PolicyContext] = {}
 _CACHE_SIZE = 4
+#: The council's own citation of each policy clause is a policy setting under this prefix and
+#: the clause's key ("citation.personal_data"), kept on the admin's "Policy clauses" page.
+CITATION_PREFIX = "citation."
+
+
+def citations() -> Citations:
+    """The council's own citations, as the admin saved them (gateway.admin.policy)."""
+    rows = db.session.execute(
+        select(PolicySetting.key, PolicySetting.value).where(
+            PolicySetting.key.startswith(CITATION_PREFIX, autoescape=True)
+        )
+    ).all()
+    return Citations.of((key.removeprefix(CITATION_PREFIX), value) for key, value in rows)
 
 
 def _election(row: ElectionRow) -> Election:
@@ -63,6 +84,8 @@ def current_context() -> PolicyContext:
         cached = _cache.get(key)
     if cached is not None:
         return cached
+    # Contexts are kept by the policy version: policy_settings moves it on too (migration
+    # 0014), so a citation changed by an admin is cited at once.
     people = db.session.execute(
         select(
             RegisterPerson.name, RegisterPerson.party, RegisterPerson.role, RegisterPerson.ward
@@ -80,6 +103,7 @@ def current_context() -> PolicyContext:
         contacts=AllowedContacts.from_text(contacts_text),
         closure_days=frozenset(closures),
         holiday_nation=nation,
+        citations=citations(),
     )
     if version is not None:
         with _cache_lock:

@@ -29,6 +29,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, Optiona
 from gateway.domain.bilingual import CHANNEL_LANGUAGES
 from gateway.domain.emergency import IN_HOURS_CHOICES
 from gateway.domain.guardrails import ElectionKind
+from gateway.domain.guardrails.citations import CLAUSES, MAX_CITATION_CHARS, Clause
 from gateway.domain.roles import Role
 from gateway.forms.fields import DateInputField, DateOptional
 
@@ -170,6 +171,31 @@ class ElectionForm(FlaskForm):
         widget=GovTextArea(),
         description="Words naming its subject, separated by commas.",
         validators=[Length(max=2000)],
+    )
+
+
+class CitationsForm(FlaskForm):
+    """The council's own policy name and clause number for each clause a guardrail finding
+    cites (issue 22); one text field a clause, named after its key."""
+
+
+for _clause in Clause:
+    setattr(
+        CitationsForm,
+        _clause.value,
+        StringField(
+            CLAUSES[_clause].title,
+            widget=GovTextInput(),
+            description=f"It says: {CLAUSES[_clause].text}.",
+            validators=[
+                Optional(),
+                Length(
+                    max=MAX_CITATION_CHARS,
+                    message=f"{CLAUSES[_clause].title}: enter {MAX_CITATION_CHARS} characters "
+                    "or fewer",
+                ),
+            ],
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import Field
 
 from gateway.admin.forms import (
+    CitationsForm,
     ClosureDayForm,
     ConfirmForm,
     ContactForm,
@@ -34,11 +35,15 @@ from gateway.domain.guardrails import (
     Register,
 )
 from gateway.domain.guardrails import Election as ElectionCheck
+from gateway.domain.guardrails.citations import CLAUSES, Clause
 from gateway.domain.guardrails.clock import pre_election_period
 from gateway.domain.guardrails.model import default_election_name
 from gateway.domain.roles import Role
 from gateway.extensions import db
-from gateway.models import AllowedContact, ClosureDay, Election, RegisterPerson
+from gateway.models import AllowedContact, ClosureDay, Election, PolicySetting, RegisterPerson
+from gateway.models.base import utcnow
+from gateway.policy import CITATION_PREFIX
+from gateway.policy import citations as saved_citations
 from gateway.posts import emergency
 from gateway.security import requires
 
@@ -386,3 +391,57 @@ def emergency_setting():
             flash("Nothing changed.")
         return redirect(url_for("admin.emergency_setting"))
     return render_template("admin/emergency_setting.html", form=form), _status(form)
+
+
+# --- The council's own policy clauses --------------------------------------------------
+
+
+def _change_citation(key: str, value: str) -> bool:
+    """Save the council's citation of one clause ("" for none), with its setting.changed
+    entry; False when it was already so. The caller commits."""
+    name = CITATION_PREFIX + key
+    row = db.session.get(PolicySetting, name, with_for_update=True)
+    previous = row.value if row is not None else ""
+    if previous == value:
+        return False
+    if not value:
+        db.session.delete(row)
+    else:
+        if row is None:
+            row = PolicySetting(key=name)
+            db.session.add(row)
+        row.value = value
+        row.changed_at = utcnow()
+        row.changed_by_id = current_user.id
+    record(
+        "setting.changed",
+        actor=Actor.of(current_user),
+        obj=("setting", name),
+        payload={"key": name, "value": value, "previous": previous},
+    )
+    db.session.flush()
+    return True
+
+
+@bp.route("/policy-clauses", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def citations():
+    """Name the council's own policy and clause number for each clause the guardrails cite
+    (issue 22): officers then read "Policy: Harbourside social media policy, clause 6.1: ..."
+    under a finding, never another council's policy. Empty, a finding cites the clause's text."""
+    saved = saved_citations()
+    form = CitationsForm(data={c.value: saved.own(c) or "" for c in Clause})
+    if form.validate_on_submit():
+        changed = [
+            CLAUSES[clause].title
+            for clause in Clause
+            if _change_citation(clause.value, " ".join((form[clause.value].data or "").split()))
+        ]
+        db.session.commit()
+        flash(
+            f"Saved: {', '.join(changed)}. Findings cite it from now on."
+            if changed
+            else "Nothing changed."
+        )
+        return redirect(url_for("admin.citations"))
+    return render_template("admin/citations.html", form=form, clauses=list(Clause)), _status(form)

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from gateway.domain.emergency import Release, release_for
+from gateway.domain.guardrails.engine import shown_once
 from gateway.domain.roles import Role
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.emergency.forms import EmergencyForm, ReviewForm
@@ -85,11 +86,20 @@ def new():
                 # Nothing was saved.
                 db.session.rollback()
                 target = FIELDS.get(exc.field or "")
-                (getattr(form, target).errors if target else page_errors).append(exc.message)
+                message = exc.message
+                if isinstance(exc, emergency.GuardrailsRefused):
+                    # Each finding is listed above the form: say once what to do rather than
+                    # repeat them all in one sentence (issue 22).
+                    message = (
+                        "The emergency post cannot go out until you change what the "
+                        "guardrails found, listed above the form."
+                    )
+                (getattr(form, target).errors if target else page_errors).append(message)
                 try:
                     findings, skipped = emergency.check(current_user, **args)
                 except PostError:
                     db.session.rollback()
+    findings = shown_once(findings)
     status = 400 if (form.errors or page_errors) else 200
     return (
         render_template(

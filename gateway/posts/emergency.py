@@ -97,6 +97,11 @@ def posts_in_last_hour(officer: User) -> int:
     )
 
 
+class GuardrailsRefused(PostError):
+    """The guardrails stop the post's content on every channel: the form lists their
+    findings, so its message does not repeat them (issue 22)."""
+
+
 class EmergencyRefused(PostError):
     """No chosen channel can take the post: ``left_out`` says why, channel by channel."""
 
@@ -210,7 +215,7 @@ def _refusal(found) -> PostError | None:  # noqa: ANN001
     stops = _stops(service.distinct_findings(found))
     if not stops:
         return None
-    return PostError(
+    return GuardrailsRefused(
         "The emergency post cannot go out: " + " ".join(f.reason for f in stops), "text"
     )
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from gateway.domain import emergency as rules
 from gateway.domain.guardrails import Finding, Outcome, check
+from gateway.domain.guardrails.engine import shown_once
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.models import Channel, Delivery, Post, PostImage, User
 from gateway.models.base import utcnow
@@ -210,6 +211,8 @@ def check_unsaved(
         for c in channels
     ]
     findings, finding_channels = merge_findings(by_channel)
+    # Each once, as the post pages show them (issue 22, item 9).
+    findings = shown_once(findings)
     return LiveCheck(
         text,
         at,

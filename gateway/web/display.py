@@ -128,6 +128,15 @@ def navigation_items() -> list[dict[str, Any]]:
     ]
 
 
+def emergency_form_href() -> str | None:
+    """The emergency form's address for a reader who may use it (a duty officer), else None:
+    an office-hours finding points there (issue 22), as the post form has no category."""
+    allowed = current_user.is_authenticated and current_user.has_role(Role.DUTY_OFFICER)
+    if allowed and "emergency.new" in current_app.view_functions:
+        return url_for("emergency.new")
+    return None
+
+
 def post_href() -> str:
     """The post page's address without its id ('/posts/'), for pages that link many posts:
     one url_for a page instead of one a row (issue 6, "Speed")."""
@@ -174,6 +183,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(status_colour)
     app.add_template_global(status_label)
     app.add_template_global(post_href)
+    app.add_template_global(emergency_form_href)
     app.add_template_global(calendar_post)
     app.add_template_global(outcome_label)
     app.add_template_global(actor_name)

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from gateway.domain.guardrails import Finding, Outcome
+from gateway.domain.guardrails.engine import shown_once
 from gateway.extensions import db
 from gateway.models import AuditEntry, Delivery
 from gateway.web.display import actor_name
@@ -63,14 +65,40 @@ class HistoryItem:
 
     @property
     def findings(self) -> list[dict[str, Any]]:
-        """Guardrail findings of a verdict entry, each once, with its channels."""
+        """Guardrail findings of a verdict entry, each once, with its channels (as the post
+        page shows them now: gateway.domain.guardrails.engine.shown_once)."""
+        found = self.payload.get("findings") or {}
+        if isinstance(found, list):  # at publish time: one channel's findings
+            found = {str(self.payload.get("channel_id", "")): found}
         merged: dict[tuple, dict[str, Any]] = {}
-        for channel, items in (self.payload.get("findings") or {}).items():
-            for item in items:
+        for channel, items in found.items():
+            for item in items if isinstance(items, list) else ():
+                if not isinstance(item, dict):
+                    continue
                 key = (item.get("rule"), item.get("outcome"), item.get("reason"))
                 entry = merged.setdefault(key, {**item, "channels": []})
                 entry["channels"].append(channel)
-        return list(merged.values())
+        entries = list(merged.values())
+        as_findings = [_as_finding(e) for e in entries]
+        if None in as_findings:  # a shape this version does not know: shown as it is
+            return entries
+        kept = {id(f) for f in shown_once(as_findings)}  # type: ignore[arg-type]
+        return [e for e, f in zip(entries, as_findings, strict=True) if id(f) in kept]
+
+
+def _as_finding(item: dict[str, Any]) -> Finding | None:
+    try:
+        span = item.get("span")
+        return Finding(
+            str(item["rule"]),
+            Outcome(item["outcome"]),
+            str(item.get("reason") or ""),
+            str(item.get("clause") or ""),
+            (int(span[0]), int(span[1])) if span else None,
+            item.get("matched"),
+        )
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None
 
 
 def _describe(action: str) -> str:

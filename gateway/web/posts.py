@@ -14,6 +14,7 @@ from gateway import notifications as notify
 from gateway.domain.emergency import Release
 from gateway.domain.guardrails import AmbiguousLocalTime, NonexistentLocalTime, Outcome
 from gateway.domain.guardrails.clock import LONDON, local_to_utc
+from gateway.domain.guardrails.engine import shown_once
 from gateway.domain.roles import Role
 from gateway.domain.statuses import PostStatus
 from gateway.extensions import db
@@ -250,7 +251,9 @@ def _findings_view(post: Post | None) -> tuple[list, list]:
         by_channel = service.findings_for(post)
     except PostError as exc:
         return [], [exc.message]
-    findings, _channels = merge_findings(by_channel)
+    # Each once, strongest first: the same words on every channel, or found by two rules of a
+    # family, are one finding to the officer (issue 22).
+    findings = shown_once(merge_findings(by_channel)[0])
     errors = [
         {"text": f"Blocked: {f.reason}", "href": f"#finding-{i}"}
         for i, f in enumerate(findings, start=1)
@@ -435,7 +438,15 @@ def post_submit(post_id: int):
     except PostError as exc:
         db.session.commit()  # keep the guardrails' verdict the service recorded
         db.session.refresh(post)
-        return render_post_page(post, page_errors=[exc.message])
+        # The blocking findings are listed in the summary one by one: say once what to do,
+        # rather than repeat them all in one sentence (issue 22).
+        blocked = any(f.outcome is Outcome.BLOCK for f in _findings_view(post)[0])
+        message = (
+            "The post cannot be submitted until you fix what the guardrails blocked."
+            if blocked
+            else exc.message
+        )
+        return render_post_page(post, page_errors=[message])
     notify.post_awaits_approval(post)
     flash("Submitted for approval. Another officer needs to approve it.")
     return redirect(url_for("web.post_show", post_id=post.id))

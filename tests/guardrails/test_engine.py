@@ -24,6 +24,7 @@ from gateway.domain.guardrails import (
     local_to_utc,
     validate_post_length,
 )
+from gateway.domain.guardrails.citations import CLAUSES, Clause
 from tests.guardrails.helpers import INSIDE, rules, run
 
 DATA = Path(__file__).parent / "data"
@@ -64,7 +65,9 @@ def test_outside_office_hours_only_emergencies_go_out() -> None:
     findings = run("Flood alert: sandbags at the depot.", at=SATURDAY)
     assert rules(findings, "block") == {"office_hours"}
     reason = next(f for f in findings if f.rule == "office_hours").reason
-    assert "Monday 26 April 09:00" in reason and "Service standards" in reason
+    assert "Monday 26 April 09:00" in reason and "send it as an emergency post" in reason
+    clause = next(f for f in findings if f.rule == "office_hours").clause
+    assert clause == CLAUSES[Clause.OFFICE_HOURS].text
     emergency = run(
         "Flood alert: sandbags at the depot.", at=SATURDAY, emergency_category="emergency"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.domain.guardrails import PolicyContext
+from gateway.domain.guardrails.citations import CLAUSES, Clause
 from tests.guardrails.helpers import ALLOWED, REGISTER, rules, run
 
 
@@ -34,7 +35,7 @@ def test_offensive_words_are_blocked(text: str, matched: str) -> None:
     assert findings, text
     assert matched in {f.matched for f in findings}
     assert all(f.outcome.value == "block" for f in findings)
-    assert "Moderation" in findings[0].clause
+    assert findings[0].clause == CLAUSES[Clause.OFFENSIVE].text
 
 
 @pytest.mark.parametrize(

@@ -241,9 +241,9 @@ def test_pages_of_results_and_their_boundaries(app, people, channels):
     assert len(_found(one)) == 11  # 1 and 10 to 19
     assert one.soup.select_one(".govuk-pagination") is None
     # Not a page number.
-    for bad in ("0", "-1", "two", "99999999999999999999"):
+    for bad in ("0", "-1", "two", "51", "99999999999999999999"):
         page = _search(a, expect=400, q="swimming", page=bad)
-        assert page.errors() == ["The page number must be a whole number from 1 to 50,000"]
+        assert page.errors() == ["The page number must be a whole number from 1 to 50"]
 
 
 def test_page_numbers_shown_around_the_current_page():
@@ -315,3 +315,29 @@ def test_postgresql_can_answer_the_words_from_the_trigram_index(app, people, see
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(db.session.scalars(text(f"EXPLAIN {statement}")))
         assert "ix_posts_text_trgm" in plan, plan
+
+
+def test_past_the_count_limit_the_page_asks_for_fewer(app, people, channels, monkeypatch):
+    from gateway.web import search as search_module
+
+    monkeypatch.setattr(search_module, "COUNT_LIMIT", 30)
+    a = people["a"]
+    ids = _seed(
+        app,
+        *(
+            (f"Leisure centre news {i}", people.ids["a"], PostStatus.APPROVED, _at(10), [])
+            for i in range(45)
+        ),
+    )
+    first = _search(a, q="leisure")
+    assert _found(first) == ids[::-1][:PAGE_ROWS]
+    assert (
+        "Showing 1 to 20 of more than 30 posts, newest first. Add words or choose a filter to "
+        "find fewer." in first.text()
+    )
+    assert [li.get_text(strip=True) for li in first.soup.select(".govuk-pagination__item")] == [
+        "1",
+        "2",
+    ]
+    # Fewer matches than the limit are counted exactly.
+    assert "Showing 1 to 11 of 11 posts" in _search(a, q="leisure centre news 1").text()

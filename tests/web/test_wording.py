@@ -173,3 +173,190 @@ def test_default_names_for_every_kind_of_poll():
         == "By-election, 14 January 2027"
     )
     assert Election(ElectionKind.GENERAL, day, name=" General ").title == "General"
+
+
+# --- (a) the council's own policy clauses ----------------------------------------------------
+
+PHONE_TEXT = "Please call Jenny on 07700 900461 if you see her cat."
+
+
+def _findings_text(page) -> str:
+    return " ".join(page.soup.select_one("main").get_text(" ").split())
+
+
+def test_findings_cite_the_councils_own_clauses_once_an_admin_names_them(app, people, channels):
+    admin, a = people["admin"], people["a"]
+    draft = _new_post(a, channels, text=PHONE_TEXT)
+    post_id = _post_id(draft)
+    default = _findings_text(get(a, f"/posts/{post_id}"))
+    assert "Policy: Only departmental email addresses and contact telephone numbers" in default
+    for council in ("Swale", "Dover", "Cromer"):
+        assert council not in default
+
+    form = get(admin, "/admin/policy-clauses")
+    labels = [label.get_text(strip=True) for label in form.soup.select("main form label")]
+    assert "Contact details and personal information" in labels
+    assert "It says: Only departmental email addresses" in form.text()
+    too_long = submit(admin, form, {"personal_data": "x" * 201})
+    assert too_long.status == 400
+    assert too_long.errors() == [
+        "Contact details and personal information: enter 200 characters or fewer"
+    ]
+    saved = submit(
+        admin, form, {"personal_data": "  Harbourside social media policy,  clause 6.1 "}
+    )
+    assert saved.status == 302
+    assert (
+        "Saved: Contact details and personal information."
+        in get(admin, "/admin/policy-clauses").text()
+    )
+    # The guardrails' cached context sees it at once (policy_settings moves the version on).
+    named = _findings_text(get(a, f"/posts/{post_id}"))
+    assert (
+        "Policy: Harbourside social media policy, clause 6.1: Only departmental email addresses"
+        in named
+    )
+    with app.app_context():
+        from gateway.models import AuditEntry
+
+        leaves = db.session.scalars(
+            db.select(AuditEntry.leaf).where(AuditEntry.action == "setting.changed")
+        ).all()
+    assert len(leaves) == 1
+    assert b'"value":"Harbourside social media policy, clause 6.1"' in bytes(leaves[0])
+    # Saving again unchanged writes nothing; emptying it goes back to the clause's words.
+    again = get(admin, "/admin/policy-clauses")
+    assert again.soup.select_one("#personal_data")["value"] == (
+        "Harbourside social media policy, clause 6.1"
+    )
+    submit(admin, again)
+    assert "Nothing changed." in get(admin, "/admin/policy-clauses").text()
+    submit(admin, get(admin, "/admin/policy-clauses"), {"personal_data": ""})
+    assert "Harbourside" not in _findings_text(get(a, f"/posts/{post_id}"))
+    with app.app_context():
+        from gateway.models import AuditEntry, PolicySetting
+
+        assert db.session.scalars(db.select(PolicySetting)).all() == []
+        assert (
+            len(
+                db.session.scalars(
+                    db.select(AuditEntry.seq).where(AuditEntry.action == "setting.changed")
+                ).all()
+            )
+            == 2
+        )
+    for key in ("a", "mo", "auditor"):
+        assert people[key].get("/admin/policy-clauses").status_code == 403
+
+
+# --- (d) out of office hours: the way to the emergency form --------------------------------
+
+SATURDAY = {"publish_date": ["13", "3", "2027"], "publish_time": "10:30am"}
+
+
+def _saturday_draft(client, channels):
+    page = get(client, "/posts/new")
+    fields = {"text": CLEAN_TEXT, "channels": [str(channels["x"])], **SATURDAY}
+    saved = submit(client, page, fields, button=("action", "save"))
+    assert saved.status == 302, saved.errors()
+    return get(client, saved.response.headers["Location"])
+
+
+def test_an_out_of_hours_finding_leads_a_duty_officer_to_the_emergency_form(
+    app, people, channels, monkeypatch
+):
+    from tests.web import conftest
+
+    monkeypatch.setitem(conftest.ROLES, "duty", (Role.OFFICER, Role.DUTY_OFFICER))
+    duty_page = _saturday_draft(people["duty"], channels)
+    note = duty_page.soup.select_one(".app-finding-emergency")
+    assert note is not None
+    assert note.find("a")["href"] == "/emergency"
+    assert "send it as an emergency post" in note.get_text()
+    text = _findings_text(duty_page)
+    assert "choose an emergency category" not in text
+    assert "is outside office hours" in text
+    # An officer who cannot send one is told who can.
+    officer_note = _saturday_draft(people["a"], channels).soup.select_one(".app-finding-emergency")
+    assert officer_note.find("a") is None
+    assert "ask the duty officer" in officer_note.get_text()
+    # The emergency form itself answers: it has the categories.
+    get(people["duty"], "/emergency")
+
+
+# --- (b) each finding once ---------------------------------------------------------------------
+
+VOTE = "Vote Labour on Thursday for a better park."
+
+
+def _election_in_period(app):
+    from datetime import date
+
+    from gateway.models import Election
+
+    with app.app_context():
+        db.session.add(Election(kind="local", polling_day=date(2027, 4, 8)))
+        db.session.commit()
+
+
+def test_a_finding_is_shown_once_on_the_post_page_and_when_its_submit_is_refused(
+    app, people, channels
+):
+    _election_in_period(app)
+    a = people["a"]
+    post_id = _post_id(_new_post(a, channels, text=VOTE))
+    page = get(a, f"/posts/{post_id}")
+    findings = [
+        p.get_text(" ", strip=True) for p in page.soup.select("[id^=finding-] p:first-child")
+    ]
+    # The engine finds campaign phrasing, a party's name and a request for votes in the same
+    # words, on two channels: the officer reads one finding.
+    assert len(findings) == 1, findings
+    assert "'Vote Labour' is campaign phrasing" in findings[0]
+    refused = submit(a, page, action=f"/posts/{post_id}/submit")
+    assert refused.status == 400
+    errors = refused.errors()
+    assert errors[0] == "The post cannot be submitted until you fix what the guardrails blocked."
+    assert len(errors) == 2 and errors[1].startswith("Blocked: 'Vote Labour' is campaign")
+    # The summary's link and the finding; the refused submission's verdict in the history.
+    assert refused.html.count("is campaign phrasing") == 3
+    # The publish log keeps everything the guardrails found; the history shows it once too.
+    history = " ".join(refused.soup.select_one("#history").get_text(" ").split())
+    assert history.count("is campaign phrasing") == 1
+    assert "asks for votes" not in history
+    with app.app_context():
+        from gateway.models import AuditEntry
+
+        leaf = bytes(
+            db.session.scalars(
+                db.select(AuditEntry.leaf).where(AuditEntry.action == "guardrails.verdict")
+            ).first()
+        )
+    assert b"pre_election.influence" in leaf
+
+
+def test_the_emergency_form_says_each_finding_once(app, people, channels, monkeypatch):
+    from tests.web import conftest
+
+    _election_in_period(app)
+    monkeypatch.setitem(conftest.ROLES, "duty", (Role.DUTY_OFFICER,))
+    duty = people["duty"]
+    form = get(duty, "/emergency")
+    refused = submit(
+        duty,
+        form,
+        {
+            "category": "flooding",
+            "text": "Flood warning at the quay. Vote Labour on Thursday.",
+            "channels": [str(channels["x"]), str(channels["facebook"])],
+        },
+        button=("action", "publish"),
+    )
+    assert refused.status == 400
+    assert refused.field_error("text") == (
+        "Error: The emergency post cannot go out until you change what the guardrails found, "
+        "listed above the form."
+    )
+    assert refused.html.count("is campaign phrasing") == 1
+    with app.app_context():
+        assert db.session.scalars(db.select(Post)).all() == []

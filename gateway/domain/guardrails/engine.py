@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gateway.domain.guardrails.citations import Clause, default_text
 from gateway.domain.guardrails.clock import LONDON, require_aware
 from gateway.domain.guardrails.media import CHANNELS, find_accessibility, find_platform
 from gateway.domain.guardrails.model import (
@@ -23,7 +24,7 @@ from gateway.domain.guardrails.personal_data import find_personal_data
 from gateway.domain.guardrails.plain import plain_words
 from gateway.domain.guardrails.political_outcomes import political_findings
 
-__all__ = ["ActivePeriod", "active_periods", "all_periods", "check", "labels"]
+__all__ = ["ActivePeriod", "active_periods", "all_periods", "check", "labels", "shown_once"]
 
 # Swale customer use policy, "Service standards": outside office hours the council posts only
 # "in cases of emergencies, bad weather, traffic incidents, stray dogs, and at events that the
@@ -32,7 +33,9 @@ EMERGENCY_CATEGORIES = frozenset(
     {"emergency", "bad weather", "traffic incident", "stray dog", "council event"}
 )
 
-HOURS_CLAUSE = "Swale customer use policy, 'Service standards'"
+HOURS_CLAUSE = default_text(Clause.OFFICE_HOURS)
+#: The rule of the office-hours finding: the officers' pages link it to the emergency form.
+OFFICE_HOURS_RULE = "office_hours"
 
 
 def check(post: PostToCheck, channel: str, at: datetime, context: PolicyContext) -> list[Finding]:
@@ -47,7 +50,7 @@ def check(post: PostToCheck, channel: str, at: datetime, context: PolicyContext)
     findings += find_accessibility(text, post.images)
     findings += find_platform(text, post.images, channel)
     findings += _office_hours(post, at, context)
-    return _dedupe(findings)
+    return context.citations.apply(_dedupe(findings))
 
 
 def _validate(post: PostToCheck, channel: str, at: datetime) -> None:
@@ -75,6 +78,64 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+_STRENGTH = {Outcome.BLOCK: 0, Outcome.REFER: 1, Outcome.ADVISE: 2}
+
+
+def _family(rule: str) -> str:
+    """Rules that judge the same thing: every political rule is one family (the
+    ``party_political`` label reads them together), the others go by their prefix."""
+    if rule.startswith(PARTY_POLITICAL_PREFIXES):
+        return "political"
+    return rule.split(".", 1)[0]
+
+
+def shown_once(findings: list[Finding]) -> list[Finding]:
+    """The findings a person needs to read, each once (issue 22: "the same finding shown
+    twice"), strongest first, in the order found within each outcome.
+
+    Left out: a finding another of its family already says as strongly about the same words,
+    or about words around them ("Vote Labour" is campaign phrasing, blocked; that it also asks
+    for votes, referred, or names a party, adds nothing the officer must change); and a
+    finding repeated word for word (the same number twice in a post). ``check`` itself keeps
+    every finding: the publish log records them all, and the corpus labels read them.
+    """
+    # Strongest first, and within an outcome the longest words first, so the finding that
+    # covers the others is the one kept.
+    ordered = sorted(
+        enumerate(findings),
+        key=lambda item: (_STRENGTH[item[1].outcome], -_length(item[1]), item[0]),
+    )
+    kept: list[tuple[int, Finding]] = []
+    said: set[tuple[str, Outcome, str, str | None]] = set()
+    for index, f in ordered:
+        words = (f.rule, f.outcome, f.reason, f.matched)
+        if words in said or _covered(f, [k for _, k in kept]):
+            continue
+        said.add(words)
+        kept.append((index, f))
+    kept.sort(key=lambda item: (_STRENGTH[item[1].outcome], item[0]))
+    return [f for _, f in kept]
+
+
+def _length(finding: Finding) -> int:
+    return finding.span[1] - finding.span[0] if finding.span else 0
+
+
+def _covered(finding: Finding, kept: list[Finding]) -> bool:
+    if finding.span is None:
+        return False
+    start, end = finding.span
+    family = _family(finding.rule)
+    return any(
+        k.span is not None
+        and k.span[0] <= start
+        and end <= k.span[1]
+        and _family(k.rule) == family
+        and _STRENGTH[k.outcome] <= _STRENGTH[finding.outcome]
+        for k in kept
+    )
+
+
 def _office_hours(post: PostToCheck, at: datetime, context: PolicyContext) -> list[Finding]:
     hours = context.office_hours
     if hours.is_open(at):
@@ -83,23 +144,22 @@ def _office_hours(post: PostToCheck, at: datetime, context: PolicyContext) -> li
     if post.emergency_category:
         return [
             Finding(
-                "office_hours",
+                OFFICE_HOURS_RULE,
                 Outcome.ADVISE,
-                f"Outside office hours ({local:%A %d %B %H:%M}), allowed as a "
-                f"{post.emergency_category} post. {HOURS_CLAUSE}: emergencies, bad weather, "
-                "traffic incidents, stray dogs and council events may be posted out of hours.",
+                f"Outside office hours ({local:%A %-d %B %H:%M}), allowed as a "
+                f"{post.emergency_category} post.",
                 HOURS_CLAUSE,
             )
         ]
     opening = hours.next_opening(at).astimezone(LONDON)
     return [
         Finding(
-            "office_hours",
+            OFFICE_HOURS_RULE,
             Outcome.BLOCK,
-            f"{local:%A %d %B %Y %H:%M} is outside office hours (Monday to Thursday 9:00-17:00, "
-            "Friday 9:00-16:30, not bank holidays or closure days). The accounts open next at "
-            f"{opening:%A %d %B %H:%M}. {HOURS_CLAUSE}: only emergencies may be posted out of "
-            "hours; choose an emergency category if this is one.",
+            f"{local:%A %-d %B %Y %H:%M} is outside office hours (Monday to Thursday "
+            "9:00-17:00, Friday 9:00-16:30, not bank holidays or closure days). The accounts "
+            f"open next at {opening:%A %-d %B %H:%M}. Only emergencies may be posted out of "
+            "hours: if this is one, send it as an emergency post.",
             HOURS_CLAUSE,
         )
     ]

@@ -6,15 +6,12 @@ import re
 
 from twitter_text import parse_tweet
 
+from gateway.domain.guardrails.citations import Clause, default_text
 from gateway.domain.guardrails.model import Finding, ImageToCheck, Outcome
 
 CHANNELS = ("x", "facebook", "instagram")
 
-ACCESS_CLAUSE = "Cromer social media policy 4 and 10 (accessible to the widest possible number)"
-_ACCESS_WHY = (
-    "Cromer social media policy 10: information shared by social media should be accessible to "
-    "the widest possible number of people"
-)
+ACCESS_CLAUSE = default_text(Clause.ACCESSIBILITY)
 _FILENAME_ALT = re.compile(
     r"^(?:[\w\-. ]+\.(?:jpe?g|png|gif|webp|heic|bmp|tiff?)"
     r"|(?:img|dsc|dcim|pxl|screenshot)[_\- ]?\d.*)$",
@@ -82,8 +79,8 @@ def find_accessibility(text: str, images: tuple[ImageToCheck, ...]) -> list[Find
                 Finding(
                     "accessibility.alt_text",
                     Outcome.BLOCK,
-                    f"Image {image.filename!r}: {problem}. {_ACCESS_WHY}; screen-reader users "
-                    "need alt text that says what the image shows.",
+                    f"Image {image.filename!r}: {problem}. Screen-reader users need alt text "
+                    "that says what the image shows.",
                     ACCESS_CLAUSE,
                     None,
                     image.alt_text,
@@ -94,8 +91,7 @@ def find_accessibility(text: str, images: tuple[ImageToCheck, ...]) -> list[Find
                 Finding(
                     "accessibility.alt_text",
                     Outcome.ADVISE,
-                    f"Image {image.filename!r}: alt text this short rarely describes an image. "
-                    f"{_ACCESS_WHY}.",
+                    f"Image {image.filename!r}: alt text this short rarely describes an image.",
                     ACCESS_CLAUSE,
                     None,
                     image.alt_text,
@@ -114,7 +110,7 @@ def find_accessibility(text: str, images: tuple[ImageToCheck, ...]) -> list[Find
                         "accessibility.hashtag",
                         Outcome.ADVISE,
                         f"Write #{tag} in CamelCase (each word capitalised) so screen readers "
-                        f"read it as words. {_ACCESS_WHY}.",
+                        "read it as words.",
                         ACCESS_CLAUSE,
                         m.span(),
                         m.group(),
@@ -158,7 +154,7 @@ def _emoji(text: str) -> list[Finding]:
                 "accessibility.emoji",
                 Outcome.ADVISE,
                 "Screen readers read every emoji's name aloud: use words, and keep emoji few "
-                f"and at the end. {_ACCESS_WHY}.",
+                "and at the end.",
                 ACCESS_CLAUSE,
                 best,
                 text[best[0] : best[1]],

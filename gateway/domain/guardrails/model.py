@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
+from gateway.domain.guardrails.citations import Citations
+
 if TYPE_CHECKING:
     from gateway.domain.guardrails.register import Register
 
@@ -246,6 +248,9 @@ class PolicyContext:
     holiday_nation: str = "ENG"
     # Words an admin has added to the council's offensive list (beyond data/ files).
     extra_offensive_words: frozenset[str] = frozenset()
+    # The council's own policy name and clause number for each clause a finding cites
+    # (issue 22); by default a finding cites the clause's text, naming no council.
+    citations: Citations = field(default_factory=Citations)
 
     def __post_init__(self) -> None:
         if self.holiday_nation not in HOLIDAY_NATIONS:

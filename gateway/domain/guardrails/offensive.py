@@ -16,15 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from gateway.domain.guardrails.citations import Clause, default_text
 from gateway.domain.guardrails.model import Finding, Outcome
 from gateway.domain.guardrails.plain import first_plain_word, plain_words
 from gateway.domain.guardrails.wordlists import data_lines, maintained_profanity, welsh_forms
 
-CLAUSE = "Swale customer use policy, 'Moderation'; Cromer social media policy 4"
-_REASON = (
-    "Swale customer use policy, 'Moderation': no abusive, profane, obscene or offensive words, "
-    "including abbreviations of them; Cromer policy 4: no offensive or discriminatory material."
-)
+CLAUSE = default_text(Clause.OFFENSIVE)
 _TOKEN = re.compile(r"[\w@$*#!+'’.-]+")
 _EDGE = "'’.-!"
 _SPLIT = re.compile(r"[-.'’_]+")
@@ -223,7 +220,7 @@ class OffensiveMatcher:
             Finding(
                 "offensive",
                 Outcome.BLOCK,
-                f"{text[s:e]!r} is offensive. {_REASON}",
+                f"{text[s:e]!r} is offensive.",
                 CLAUSE,
                 (s, e),
                 text[s:e],

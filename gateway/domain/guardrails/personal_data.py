@@ -16,15 +16,12 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.gb import nhs
 
+from gateway.domain.guardrails.citations import Clause, default_text
 from gateway.domain.guardrails.model import AllowedContacts, Finding, Outcome
 from gateway.domain.guardrails.plain import plain_words
 from gateway.domain.guardrails.welsh import all_forms
 
-CLAUSE = "Swale customer use policy, 'Responding and replying'; Dover policy 6.1(f)"
-_WHY = (
-    "Swale customer use policy, 'Responding and replying': only departmental email addresses "
-    "and contact telephone numbers will be given"
-)
+CLAUSE = default_text(Clause.PERSONAL_DATA)
 
 # Phone numbers are found by the phonenumbers library's matcher (issue #4); this cheap test
 # only skips it when a post has no run of digits long enough to be one (UK numbers, NHS
@@ -237,7 +234,7 @@ def _finding(rule: str, outcome: Outcome, what: str, m_span: tuple[int, int], te
     return Finding(
         rule=f"personal_data.{rule}",
         outcome=outcome,
-        reason=f"{what}. {_WHY}; personal information is never published (Dover policy 6.1(f)).",
+        reason=f"{what}.",
         clause=CLAUSE,
         span=m_span,
         matched=text[m_span[0] : m_span[1]],
@@ -336,7 +333,7 @@ def _phones(text: str, contacts: AllowedContacts, taken: list[tuple[int, int]]) 
                     "personal_data.phone",
                     Outcome.ADVISE,
                     "This organisation's number is not on the council's list of departmental "
-                    f"numbers; check it is the right one. {_WHY}.",
+                    "numbers; check it is the right one.",
                     CLAUSE,
                     span,
                     raw,
@@ -404,7 +401,7 @@ def _emails(text: str, contacts: AllowedContacts) -> list[Finding]:
                     "personal_data.email",
                     Outcome.ADVISE,
                     f"{m.group()} is an organisation's shared mailbox, not a council one; check "
-                    f"it should be given. {_WHY}.",
+                    "it should be given.",
                     CLAUSE,
                     m.span(),
                     m.group(),
@@ -526,8 +523,7 @@ def _addresses(text: str, contacts: AllowedContacts) -> list[Finding]:
                     "personal_data.address",
                     Outcome.REFER,
                     "A street and postcode: if this is someone's home it is personal data; if "
-                    "it is a council or public venue, add its postcode to the allowed contacts. "
-                    f"{_WHY}.",
+                    "it is a council or public venue, add its postcode to the allowed contacts.",
                     CLAUSE,
                     span,
                     text[span[0] : span[1]],
@@ -685,8 +681,7 @@ def _names_with_contacts(
                     "personal_data.name_with_contact",
                     Outcome.ADVISE,
                     f"{text[name[0] : name[1]]!r} is named beside a departmental contact: check "
-                    "they are a member of staff content to be named, not a resident. "
-                    f"{_WHY}.",
+                    "they are a member of staff content to be named, not a resident.",
                     CLAUSE,
                     name,
                     text[name[0] : name[1]],

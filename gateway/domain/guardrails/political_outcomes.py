@@ -11,28 +11,15 @@ import re
 from datetime import datetime
 from functools import cache
 
+from gateway.domain.guardrails.citations import Clause, default_text
 from gateway.domain.guardrails.clock import referendum_restriction
 from gateway.domain.guardrails.model import ElectionKind, Finding, Outcome, PolicyContext
 from gateway.domain.guardrails.periods import ActivePeriod
 from gateway.domain.guardrails.political import CIVIC_ROLE, HONORIFIC_AND_SURNAME, PoliticalHit
 from gateway.domain.guardrails.register import fold
 
-CODE = "Code of Recommended Practice on Local Authority Publicity, paras 33-35"
-SWALE_PRE = "Swale customer use policy, 'Pre-election period'"
-CROMER_PARTY = "Cromer social media policy 4"
-PRE_CLAUSE = f"{CODE}; {SWALE_PRE}"
-PARTY_CLAUSE = f"{CROMER_PARTY}; Local Government Act 1986, s.2"
-_PRE_WHY = (
-    "In a pre-election period the council must not publish anything that could be seen to "
-    "support a political party or candidate (Code of Recommended Practice on Local Authority "
-    "Publicity, para. 34; Swale policy, 'Pre-election period')"
-)
-_PARTY_WHY = (
-    "Council publicity is never party-political: staff must not publish material for any party "
-    "political purposes (Cromer social media policy 4), and a council may not publish material "
-    "designed to affect support for a political party, including references to a party or to "
-    "people identified with one (Local Government Act 1986, s.2)"
-)
+PRE_CLAUSE = default_text(Clause.PRE_ELECTION)
+PARTY_CLAUSE = default_text(Clause.PARTY_POLITICAL)
 
 
 def political_findings(
@@ -60,7 +47,7 @@ def _pre(
     return Finding(
         rule,
         outcome,
-        f"{what}. It is {period.description}. {_PRE_WHY}.",
+        f"{what}. It is {period.description}.",
         PRE_CLAUSE,
         hit.span,
         hit.matched,
@@ -129,7 +116,7 @@ def _political_finding(
             return Finding(
                 "party_political.party_label",
                 Outcome.REFER,
-                f"{hit.matched!r} is linked to the {hit.party}. {_PARTY_WHY}.",
+                f"{hit.matched!r} is linked to the {hit.party}.",
                 PARTY_CLAUSE,
                 hit.span,
                 hit.matched,
@@ -154,7 +141,7 @@ def _political_finding(
             return Finding(
                 "party_political.party_label",
                 Outcome.REFER,
-                f"{what}. {_PARTY_WHY}.",
+                f"{what}.",
                 PARTY_CLAUSE,
                 hit.span,
                 hit.matched,
@@ -189,7 +176,7 @@ def _political_finding(
             "party_political.party_name",
             Outcome.REFER,
             f"{hit.matched!r} names a political party ({hit.party}); crediting or "
-            f"attacking a party or group is never allowed. {_PARTY_WHY}.",
+            "attacking a party or group is never allowed.",
             PARTY_CLAUSE,
             hit.span,
             hit.matched,
@@ -199,7 +186,7 @@ def _political_finding(
         return Finding(
             f"party_political.{kind}",
             Outcome.BLOCK,
-            f"{hit.matched!r} is {what}, which seeks to influence voters. {_PARTY_WHY}."
+            f"{hit.matched!r} is {what}, which seeks to influence voters."
             + (f" It is also {any_period.description}." if any_period else ""),
             PARTY_CLAUSE,
             hit.span,
@@ -218,8 +205,7 @@ def _political_finding(
         return Finding(
             "party_political.controversial",
             Outcome.REFER,
-            f"{hit.matched!r} attacks a government or party; refer it to the "
-            f"monitoring officer. {_PARTY_WHY}.",
+            f"{hit.matched!r} attacks a government or party; refer it to the monitoring officer.",
             PARTY_CLAUSE,
             hit.span,
             hit.matched,
@@ -268,8 +254,7 @@ def _referendum(text: str, context: PolicyContext, at: datetime) -> list[Finding
                         Outcome.BLOCK,
                         f"{match.group()!r} is about the subject of the referendum on "
                         f"{election.polling_day:%d %B %Y}: in the 28 days before it the council "
-                        "publishes nothing about its subject, not even general information. "
-                        f"{_PRE_WHY}.",
+                        "publishes nothing about its subject, not even general information.",
                         PRE_CLAUSE,
                         span,
                         match.group(),
