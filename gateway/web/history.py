@@ -43,7 +43,12 @@ class HistoryItem:
         merged: dict[tuple, dict[str, Any]] = {}
         for channel, items in (self.payload.get("findings") or {}).items():
             for item in items:
-                key = (item.get("rule"), item.get("outcome"), item.get("reason"))
+                key = (
+                    item.get("rule"),
+                    item.get("outcome"),
+                    item.get("reason"),
+                    item.get("language"),
+                )
                 entry = merged.setdefault(key, {**item, "channels": []})
                 entry["channels"].append(channel)
         return list(merged.values())
