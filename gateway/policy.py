@@ -7,11 +7,13 @@ same question of the same pure engine (gateway.domain.guardrails).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
 
+from gateway.domain import bilingual
 from gateway.domain.emergency import policy_category
 from gateway.domain.guardrails import (
     AllowedContacts,
@@ -24,6 +26,7 @@ from gateway.domain.guardrails import (
     check,
 )
 from gateway.domain.guardrails.citations import Citations
+from gateway.domain.guardrails.media import find_platform
 from gateway.domain.guardrails.register import Person, Register
 from gateway.domain.statuses import DeliveryStatus
 from gateway.extensions import db
@@ -113,22 +116,98 @@ def current_context() -> PolicyContext:
     return context
 
 
-def post_to_check(post: Post) -> PostToCheck:
+def _image(image, alt_text: str | None) -> ImageToCheck:  # noqa: ANN001
+    return ImageToCheck(
+        filename=image.filename,
+        alt_text=alt_text,
+        content_type=image.content_type,
+        size_bytes=image.size_bytes,
+        width=image.width or 0,
+        height=image.height or 0,
+    )
+
+
+def post_to_check(post: Post, language: str = bilingual.MONOLINGUAL) -> PostToCheck:
+    """The post as the engine reads it: for a bilingual post, the text and alt texts a
+    delivery of ``language`` sends ("cy", "en", or both in one post: "cy+en", "en+cy")."""
+    if not post.bilingual or language == bilingual.MONOLINGUAL:
+        return PostToCheck(
+            text=post.text,
+            images=tuple(_image(i, i.alt_text) for i in post.images),
+            emergency_category=policy_category(post.emergency_category),
+        )
     return PostToCheck(
-        text=post.text,
+        text=bilingual.pick(language, post.text_cy or "", post.text),
         images=tuple(
-            ImageToCheck(
-                filename=i.filename,
-                alt_text=i.alt_text,
-                content_type=i.content_type,
-                size_bytes=i.size_bytes,
-                width=i.width or 0,
-                height=i.height or 0,
-            )
+            _image(i, bilingual.pick(language, i.alt_text_cy or "", i.alt_text or ""))
             for i in post.images
         ),
         emergency_category=policy_category(post.emergency_category),
     )
+
+
+def image_alts(post: Post) -> list[tuple[ImageToCheck, str, str]]:
+    """Each image with its Welsh and English alt text (gateway.domain.bilingual.plan)."""
+    return [(_image(i, i.alt_text), i.alt_text_cy or "", i.alt_text or "") for i in post.images]
+
+
+_PLATFORM = "platform."
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    """Each finding once, in order: one found alike in both texts (office hours, a period,
+    the images) is about the post, not about one language."""
+    languages: dict[tuple, set] = {}
+    first: dict[tuple, Finding] = {}
+    for f in findings:
+        key = (f.rule, f.outcome, f.reason, f.span, f.matched)
+        languages.setdefault(key, set()).add(f.language)
+        first.setdefault(key, f)
+    out = []
+    for key, f in first.items():
+        both = len(languages[key]) > 1
+        out.append(replace(f, language=None) if both else f)
+    return out
+
+
+def _bilingual_findings(
+    post: Post, deliveries: list, at: datetime, context: PolicyContext
+) -> dict[int, list[Finding]]:
+    """Both texts checked by every rule on every channel (one approval covers both, and if
+    one language cannot go out neither does), each finding naming its language; the
+    platform's limits checked on what each delivery sends: one language, or both in one post
+    (X weighted)."""
+    by_platform: dict[str, tuple[list[Finding], dict[str, list[Finding]]]] = {}
+    out: dict[int, list[Finding]] = {}
+    for delivery in deliveries:
+        platform = delivery.channel.platform
+        if platform not in by_platform:
+            content: list[Finding] = []
+            limits: dict[str, list[Finding]] = {}
+            for language in (bilingual.WELSH, bilingual.ENGLISH):
+                found = check(post_to_check(post, language), platform, at, context)
+                content += [
+                    replace(f, language=language) for f in found if not f.rule.startswith(_PLATFORM)
+                ]
+                limits[language] = [
+                    replace(f, language=language) for f in found if f.rule.startswith(_PLATFORM)
+                ]
+            by_platform[platform] = (content, limits)
+        content, limits = by_platform[platform]
+        language = delivery.language
+        if bilingual.is_single_language(language):
+            sent = limits[language]
+        else:
+            # One bilingual post (or a row written before the post was bilingual): its
+            # limits are those of both texts together.
+            language = language or bilingual.WELSH_FIRST
+            subject = post_to_check(post, language)
+            sent = [
+                replace(f, language=language)
+                for f in find_platform(subject.text, subject.images, platform)
+            ]
+        out.setdefault(delivery.channel_id, []).extend(content + sent)
+    return {channel_id: _merge(items) for channel_id, items in out.items()}
 
 
 def findings_for(
@@ -137,9 +216,8 @@ def findings_for(
     """The guardrails' findings for the post on each of its channels, at ``at``; not on a
     channel an emergency post left out because it could not take it (issue 22)."""
     context = context or current_context()
+    live = [d for d in post.deliveries if d.status != DeliveryStatus.SKIPPED.value]
+    if post.bilingual:
+        return _bilingual_findings(post, live, at, context)
     subject = post_to_check(post)
-    return {
-        d.channel_id: check(subject, d.channel.platform, at, context)
-        for d in post.deliveries
-        if d.status != DeliveryStatus.SKIPPED.value
-    }
+    return {d.channel_id: check(subject, d.channel.platform, at, context) for d in live}

@@ -56,13 +56,25 @@ class Actor:
 
 def content_of(post: Post) -> dict[str, Any]:
     """The post content object whose hash a leaf holds (exported beside the log)."""
-    return {
+    content: dict[str, Any] = {
         "text": post.text,
         "images": [{"sha256": i.sha256, "alt_text": i.alt_text} for i in post.images],
-        "channels": sorted(d.channel_id for d in post.deliveries),
+        # Each channel once: a bilingual post may have two deliveries on one channel.
+        "channels": sorted({d.channel_id for d in post.deliveries}),
         "scheduled_at": post.scheduled_at.strftime(TIME_FORMAT) if post.scheduled_at else None,
         "emergency_category": post.emergency_category,
     }
+    if post.text_cy is not None:
+        # A bilingual post (issue 18): both texts, both alt texts of each image, and which
+        # text each channel gets, so an edit of either language, or of the form it goes out
+        # in, no longer matches its approval. A post in one language hashes as it always did.
+        content["text_cy"] = post.text_cy
+        content["images"] = [
+            {"sha256": i.sha256, "alt_text": i.alt_text, "alt_text_cy": i.alt_text_cy or ""}
+            for i in post.images
+        ]
+        content["deliveries"] = sorted([d.channel_id, d.language] for d in post.deliveries)
+    return content
 
 
 @dataclass

@@ -95,7 +95,7 @@ def merge_findings(by_channel: dict[int, list[Finding]]) -> tuple[list[Finding],
     merged: dict[tuple, Finding] = {}
     for channel_id, findings in by_channel.items():
         for finding in findings:
-            key = (finding.rule, finding.outcome, finding.reason, finding.span)
+            key = (finding.rule, finding.outcome, finding.reason, finding.span, finding.language)
             merged.setdefault(key, finding)
             if channel_id is not None and channel_id not in channels.setdefault(key, []):
                 channels[key].append(channel_id)

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from gateway.audit import Actor, content_of, record
-from gateway.domain import two_person
+from gateway.domain import bilingual, two_person
 from gateway.domain.fingerprint import fingerprint
 from gateway.domain.guardrails import Finding, GuardrailInputError, Outcome
 from gateway.domain.roles import Role
@@ -31,6 +31,7 @@ from gateway.extensions import db
 from gateway.models import Approval, Channel, Delivery, Post, PostEditor, PostImage, User
 from gateway.models.base import utcnow
 from gateway.policy import findings_for as _policy_findings
+from gateway.posts import bilingual as bilingual_setting
 from gateway.posts import images as image_store
 
 #: Approval decisions kept in the approvals table.
@@ -72,6 +73,8 @@ class NewImage:
     content_type: str
     data: bytes
     alt_text: str
+    #: The Welsh alt text, on a bilingual post (``alt_text`` is then the English one).
+    alt_text_cy: str | None = None
 
 
 def _record(action: str, post: Post, user: User, payload: dict, *, content: bool = True) -> None:
@@ -105,13 +108,27 @@ def chosen_channels(channel_ids: Iterable[int]) -> list[Channel]:
     return _channels(channel_ids)
 
 
-def _check_text(text: str) -> str:
+def _check_text(text: str, language: str = "") -> str:
+    field = "text_cy" if language == bilingual.WELSH else "text"
+    words = f"{bilingual.LANGUAGE_NAMES[language]} text" if language else "text"
     text = (text or "").strip()
     if not text:
-        raise PostError("Enter the text of the post.", "text")
+        raise PostError(f"Enter the {words} of the post.", field)
     if len(text) > MAX_TEXT_CHARS:
-        raise PostError(f"The post is longer than {MAX_TEXT_CHARS:,} characters.", "text")
+        raise PostError(f"The {words} is longer than {MAX_TEXT_CHARS:,} characters.", field)
     return text
+
+
+def _set_texts(post: Post, text: str, text_cy: str | None) -> None:
+    """The post's text, and its Welsh text when it is bilingual (issue 18): both are required
+    while the installation publishes in Welsh and English (GATEWAY_BILINGUAL)."""
+    if text_cy is None and bilingual_setting.enabled():
+        raise PostError("Enter the Welsh text of the post.", "text_cy")
+    if text_cy is None:
+        post.text, post.text_cy = _check_text(text), None
+        return
+    post.text_cy = _check_text(text_cy, bilingual.WELSH)
+    post.text = _check_text(text, bilingual.ENGLISH)
 
 
 def _image_rows(new_images: Sequence[NewImage]) -> list[PostImage]:
@@ -134,21 +151,46 @@ def _image_rows(new_images: Sequence[NewImage]) -> list[PostImage]:
                 height=checked.height,
                 sha256=checked.sha256,
                 alt_text=(new.alt_text or "").strip(),
+                alt_text_cy=(new.alt_text_cy or "").strip()
+                if new.alt_text_cy is not None
+                else None,
                 storage_key=checked.sha256,
             )
         )
     return rows
 
 
+def planned(post: Post, channel: Channel) -> tuple[str, ...]:
+    """The deliveries ``channel`` gets for this post, by language (gateway.domain.bilingual):
+    ("",) for a post in one language."""
+    if not post.bilingual:
+        return (bilingual.MONOLINGUAL,)
+    from gateway.policy import image_alts
+
+    return bilingual.plan(
+        channel.language,
+        channel.platform,
+        post.text_cy or "",
+        post.text,
+        bilingual_setting.settings(),
+        image_alts(post),
+    )
+
+
 def _set_channels(post: Post, channels: list[Channel]) -> None:
-    wanted = {c.id for c in channels}
+    """One delivery for each channel, or for a bilingual post each channel's planned
+    deliveries: one bilingual post, or its Welsh and its English post (Welsh first)."""
+    wanted = {(c.id, language) for c in channels for language in planned(post, c)}
     for delivery in list(post.deliveries):
-        if delivery.channel_id not in wanted:
+        if (delivery.channel_id, delivery.language) not in wanted:
             post.deliveries.remove(delivery)
-    have = {d.channel_id for d in post.deliveries}
+    have = {(d.channel_id, d.language) for d in post.deliveries}
     for channel in channels:
-        if channel.id not in have:
-            post.deliveries.append(Delivery(channel=channel, channel_id=channel.id))
+        for language in planned(post, channel):
+            if (channel.id, language) not in have:
+                post.deliveries.append(
+                    Delivery(channel=channel, channel_id=channel.id, language=language)
+                )
 
 
 def _post_payload(post: Post) -> dict:
@@ -163,9 +205,11 @@ def create_draft(
     scheduled_at: datetime | None,
     images: Sequence[NewImage] = (),
     emergency_category: str | None = None,
+    text_cy: str | None = None,
 ) -> Post:
+    """A new draft. ``text_cy``: its Welsh text, making it bilingual (``text`` is then the
+    English one); required while the installation publishes in both languages."""
     post = Post(
-        text=_check_text(text),
         author_id=author.id,
         holder_id=author.id,
         approval_round=0,
@@ -173,6 +217,7 @@ def create_draft(
         scheduled_at=scheduled_at,
         emergency_category=emergency_category or None,
     )
+    _set_texts(post, text, text_cy)
     post.images = _image_rows(images)
     _set_channels(post, _channels(channel_ids))
     db.session.add(post)
@@ -240,6 +285,7 @@ def update_post(
     scheduled_at: datetime | None,
     images: Sequence[NewImage] | None = None,
     expected_version: int | None = None,
+    text_cy: str | None = None,
 ) -> Post:
     """Edit a post. A submitted or approved post goes back to draft and loses its approvals.
 
@@ -262,7 +308,7 @@ def update_post(
     if status is not PostStatus.DRAFT:
         post.status = transition(status, PostStatus.DRAFT).value
     _clear_approvals(post)
-    post.text = _check_text(text)
+    _set_texts(post, text, text_cy)
     post.scheduled_at = scheduled_at
     if images is not None:
         post.images = _image_rows(images)
@@ -305,11 +351,18 @@ def distinct_findings(found: dict[int, list[Finding]]) -> list[Finding]:
     seen, out = set(), []
     for items in found.values():
         for f in items:
-            key = (f.rule, f.outcome, f.reason, f.span)
+            key = (f.rule, f.outcome, f.reason, f.span, f.language)
             if key not in seen:
                 seen.add(key)
                 out.append(f)
     return out
+
+
+def finding_words(finding: Finding) -> str:
+    """A finding's reason, saying which text of a bilingual post it is about."""
+    if finding.language:
+        return f"{bilingual.label(finding.language)} text: {finding.reason}"
+    return finding.reason
 
 
 def _blocking(found: dict[int, list[Finding]]) -> list[Finding]:
@@ -381,7 +434,8 @@ def submit(post: Post, actor: User) -> list[Finding]:
     blocking = _blocking(found)
     if blocking:
         raise PostError(
-            "The post cannot be submitted: " + " ".join(f.reason for f in blocking), "text"
+            "The post cannot be submitted: " + " ".join(finding_words(f) for f in blocking),
+            "text",
         )
     try:
         post.status = transition(post.status_enum, PostStatus.AWAITING_APPROVAL).value
@@ -486,7 +540,9 @@ def approve(post: Post, approver: User) -> None:
     record_verdict(post, approver, "approval", found)
     blocking = _blocking(found)
     if blocking:
-        raise PostError("The post cannot be approved: " + " ".join(f.reason for f in blocking))
+        raise PostError(
+            "The post cannot be approved: " + " ".join(finding_words(f) for f in blocking)
+        )
     print_ = fingerprint(content_of(post))
     if _referrals(found) and _current(post, REFERRAL_CLEARED, print_) is None:
         raise PostError(

@@ -190,7 +190,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(role_labels)
     app.add_template_global(error_list)
     app.add_template_global(category_label, "emergency_category_label")
-    app.add_template_global(language_label)
+    app.add_template_global(language_label, "language_label")
     app.add_template_global(channel_language_label)
     app.add_template_global(bilingual_enabled)
 

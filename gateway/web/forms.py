@@ -101,9 +101,29 @@ class ImageForm(Form):
         description="Describe the image for someone who cannot see it.",
         validators=[Length(max=1000, message="Alt text must be 1,000 characters or fewer")],
     )
+    #: On a bilingual post (issue 18); removed from the form otherwise (``one_language``).
+    alt_text_cy = TextAreaField(
+        "Welsh alt text",
+        widget=GovTextArea(),
+        description="Describe the image in Welsh.",
+        validators=[Length(max=1000, message="Welsh alt text must be 1,000 characters or fewer")],
+    )
 
 
 class PostForm(FlaskForm):
+    #: The Welsh text of a bilingual post (issue 18): both texts are required while the
+    #: installation publishes in Welsh and English; removed from the form otherwise.
+    text_cy = TextAreaField(
+        "Welsh text",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter the Welsh text of the post"),
+            Length(
+                max=MAX_TEXT_CHARS,
+                message=f"The Welsh text must be {MAX_TEXT_CHARS:,} characters or fewer",
+            ),
+        ],
+    )
     text = TextAreaField(
         "Text of the post",
         # Counted per chosen channel, as each platform counts (templates/web/_counts.html):
@@ -135,6 +155,13 @@ class PostForm(FlaskForm):
     expected_version = HiddenField(
         validators=[Regexp(r"^\d{0,18}$", message="Open the post again and make your change")]
     )
+
+
+def one_language(form: PostForm) -> None:
+    """The post form for a post in one language: no Welsh text or Welsh alt text."""
+    del form.text_cy
+    for entry in form.images.entries:
+        del entry.form.alt_text_cy
 
 
 class ReasonForm(FlaskForm):

@@ -75,7 +75,12 @@ class HistoryItem:
             for item in items if isinstance(items, list) else ():
                 if not isinstance(item, dict):
                     continue
-                key = (item.get("rule"), item.get("outcome"), item.get("reason"))
+                key = (
+                    item.get("rule"),
+                    item.get("outcome"),
+                    item.get("reason"),
+                    item.get("language"),
+                )
                 entry = merged.setdefault(key, {**item, "channels": []})
                 entry["channels"].append(channel)
         entries = list(merged.values())

@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from gateway import notifications as notify
+from gateway.domain import bilingual
 from gateway.domain.emergency import Release
 from gateway.domain.guardrails import AmbiguousLocalTime, NonexistentLocalTime, Outcome
 from gateway.domain.guardrails.clock import LONDON, local_to_utc
@@ -20,13 +21,14 @@ from gateway.domain.statuses import PostStatus
 from gateway.extensions import db
 from gateway.models import Channel, Post, PostImage
 from gateway.models.base import utcnow
+from gateway.posts import bilingual as bilingual_setting
 from gateway.posts import images as image_store
 from gateway.posts import service
 from gateway.posts.live import merge_findings
 from gateway.posts.service import NewImage, PostError
 from gateway.security import requires, signed_in
 from gateway.web import history
-from gateway.web.forms import ConfirmForm, PostForm, ReasonForm, ReferralForm
+from gateway.web.forms import ConfirmForm, PostForm, ReasonForm, ReferralForm, one_language
 from gateway.web.views import bp
 
 EDITABLE = service.EDITABLE_STATUSES
@@ -34,7 +36,12 @@ CANCELLABLE = {PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL, PostStatus.APPROV
 #: Approval rows that carry a reason the author must see.
 REJECTIONS = (service.REJECTED, service.REFERRAL_UPHELD)
 #: Form fields a service error names, mapped to the form field that shows it.
-SERVICE_FIELDS = {"scheduled_at": "publish_date", "text": "text", "channels": "channels"}
+SERVICE_FIELDS = {
+    "scheduled_at": "publish_date",
+    "text": "text",
+    "text_cy": "text_cy",
+    "channels": "channels",
+}
 
 
 def post_or_404(post_id: int) -> Post:
@@ -92,11 +99,13 @@ def _scheduled_at(form: PostForm, submitting: bool) -> datetime | None:
 def _new_images(form: PostForm) -> list[NewImage] | None:
     """The uploaded images, each checked, with its alt text; None when none was chosen."""
     found: list[NewImage] = []
+    both = "text_cy" in form
     for index, entry in enumerate(form.images.entries, start=1):
         upload = entry.form.file.data
         alt = (entry.form.alt_text.data or "").strip()
+        alt_cy = (entry.form.alt_text_cy.data or "").strip() if both else None
         if upload is None or not getattr(upload, "filename", ""):
-            if alt:
+            if alt or alt_cy:
                 entry.form.file.errors.append(f"Choose image {index}, or delete its alt text")
             continue
         data = upload.read()
@@ -106,19 +115,55 @@ def _new_images(form: PostForm) -> list[NewImage] | None:
         except image_store.ImageError as exc:
             entry.form.file.errors.append(str(exc))
             continue
+        missing = False
         if not alt:
             # Alt text is required (WCAG 2.2 1.1.1; the Design System's images guidance).
-            entry.form.alt_text.errors.append(f"Enter alt text for image {index}")
+            words = "English alt text" if both else "alt text"
+            entry.form.alt_text.errors.append(f"Enter {words} for image {index}")
+            missing = True
+        if both and not alt_cy:
+            # In both languages on a bilingual post (issue 18).
+            entry.form.alt_text_cy.errors.append(f"Enter Welsh alt text for image {index}")
+            missing = True
+        if missing:
             entry.form.file.errors.append(f"Choose image {index} again after adding its alt text")
             continue
-        found.append(NewImage(name, upload.mimetype or "", data, alt))
+        found.append(NewImage(name, upload.mimetype or "", data, alt, alt_cy))
     return found or None
 
 
 def _form_has_errors(form: PostForm) -> bool:
     return bool(form.errors) or any(
-        entry.form.file.errors or entry.form.alt_text.errors for entry in form.images.entries
+        entry.form.file.errors
+        or entry.form.alt_text.errors
+        or ("alt_text_cy" in entry.form and entry.form.alt_text_cy.errors)
+        for entry in form.images.entries
     )
+
+
+def _welsh(form: PostForm) -> str | None:
+    """The Welsh text from the form, or None when the form is in one language."""
+    return form.text_cy.data if "text_cy" in form else None
+
+
+def new_post_form(post: Post | None = None) -> PostForm:
+    """The post form, with a Welsh and an English text while the installation publishes in
+    both languages, or when the post already is bilingual (issue 18)."""
+    from wtforms.validators import InputRequired, Length
+
+    form = PostForm()
+    form.channels.choices = channel_choices()
+    if bilingual_setting.enabled() or (post is not None and post.bilingual):
+        form.text.validators = [
+            InputRequired("Enter the English text of the post"),
+            Length(
+                max=service.MAX_TEXT_CHARS,
+                message=f"The English text must be {service.MAX_TEXT_CHARS:,} characters or fewer",
+            ),
+        ]
+    else:
+        one_language(form)
+    return form
 
 
 def _apply_service_error(form: PostForm, exc: PostError, page_errors: list) -> None:
@@ -146,6 +191,7 @@ def _save(form: PostForm, post: Post | None, page_errors: list):
             post = service.create_draft(
                 current_user,
                 text=form.text.data,
+                text_cy=_welsh(form),
                 channel_ids=form.channels.data,
                 scheduled_at=scheduled_at,
                 images=new_images or (),
@@ -156,6 +202,7 @@ def _save(form: PostForm, post: Post | None, page_errors: list):
                 post,
                 current_user,
                 text=form.text.data,
+                text_cy=_welsh(form),
                 channel_ids=form.channels.data,
                 scheduled_at=scheduled_at,
                 images=new_images,
@@ -197,6 +244,8 @@ def _save(form: PostForm, post: Post | None, page_errors: list):
         # the files again (a browser never refills a file input).
         for entry in form.images.entries:
             entry.form.alt_text.data = ""
+            if "alt_text_cy" in entry.form:
+                entry.form.alt_text_cy.data = ""
         return None, post
     notify.post_awaits_approval(post)
     flash("Submitted for approval. Another officer needs to approve it.")
@@ -215,6 +264,7 @@ def _submit_new(
         post = service.create_draft(
             current_user,
             text=form.text.data,
+            text_cy=_welsh(form),
             channel_ids=form.channels.data,
             scheduled_at=scheduled_at,
             images=images,
@@ -255,27 +305,71 @@ def _findings_view(post: Post | None) -> tuple[list, list]:
     # family, are one finding to the officer (issue 22).
     findings = shown_once(merge_findings(by_channel)[0])
     errors = [
-        {"text": f"Blocked: {f.reason}", "href": f"#finding-{i}"}
+        {"text": f"Blocked: {service.finding_words(f)}", "href": f"#finding-{i}"}
         for i, f in enumerate(findings, start=1)
         if f.outcome is Outcome.BLOCK
     ]
     return findings, errors
 
 
-def channel_previews(text: str, channel_ids: list[int], post: Post | None = None) -> list[dict]:
+def channel_previews(
+    text: str, channel_ids: list[int], post: Post | None = None, text_cy: str | None = None
+) -> list[dict]:
+    """What each channel receives, with its count against the platform's limit (X weighted)
+    and the post's images; for a bilingual post each planned delivery: one bilingual post, or
+    the Welsh and the English post (issue 18)."""
     # Text over the limit is refused by the form: counting it for a preview is the slow work
     # that held SQLite's write lock for seconds (issue #20).
     if not text or not channel_ids or len(text) > service.MAX_TEXT_CHARS:
         return []
+    if text_cy is not None and (not text_cy.strip() or len(text_cy) > service.MAX_TEXT_CHARS):
+        return []
     channels = db.session.scalars(
         select(Channel).where(Channel.id.in_(channel_ids)).order_by(Channel.display_name)
     ).all()
+    channels = [c for c in channels if c.platform in PLATFORM_NAMES]
     images = _image_sources(post) if post is not None else []
-    return [
-        {"channel": c, **service.preview(text, c.platform), "images": images}
-        for c in channels
-        if c.platform in PLATFORM_NAMES
-    ]
+    if text_cy is None:
+        return [
+            {
+                "channel": c,
+                "language": "",
+                "parts": [],
+                **service.preview(text, c.platform),
+                "images": images,
+            }
+            for c in channels
+        ]
+    from gateway.policy import image_alts
+
+    settings = bilingual_setting.settings()
+    alts = image_alts(post) if post is not None else []
+    saved = {}
+    if post is not None and post.text == text and post.text_cy == text_cy:
+        # The form each channel was saved in: what the approver approves.
+        for d in post.deliveries:
+            saved.setdefault(d.channel_id, []).append(d.language)
+    out = []
+    for c in channels:
+        languages = saved.get(c.id) or bilingual.plan(
+            c.language, c.platform, text_cy, text, settings, alts
+        )
+        for language in languages:
+            sent = bilingual.pick(language, text_cy, text)
+            parts = [
+                (lang, text_cy if lang == bilingual.WELSH else text)
+                for lang in bilingual.languages_of(language)
+            ]
+            out.append(
+                {
+                    "channel": c,
+                    "language": language,
+                    "parts": parts,
+                    **service.preview(sent, c.platform),
+                    "images": images,
+                }
+            )
+    return out
 
 
 def _image_sources(post: Post) -> list[dict]:
@@ -291,9 +385,14 @@ def _render_form(form: PostForm, post: Post | None, page_errors: list, status: i
     # A refused submit of a new post found them on the post before it was rolled back.
     findings, finding_errors = getattr(form, "found", None) or _findings_view(post)
     text = form.text.data or (post.text if post else "")
-    chosen = form.channels.data or ([d.channel_id for d in post.deliveries] if post else [])
+    text_cy = None
+    if "text_cy" in form:
+        text_cy = form.text_cy.data or (post.text_cy if post else "") or ""
+    chosen = form.channels.data or (
+        list(dict.fromkeys(d.channel_id for d in post.deliveries)) if post else []
+    )
     errors = page_errors + finding_errors
-    previews = channel_previews(text, chosen, post)
+    previews = channel_previews(text, chosen, post, text_cy)
     has_errors = bool(errors) or _form_has_errors(form)
     return render_template(
         "web/post_form.html",
@@ -303,14 +402,15 @@ def _render_form(form: PostForm, post: Post | None, page_errors: list, status: i
         previews=previews,
         page_errors=errors,
         platform_names=PLATFORM_NAMES,
+        bilingual_form="text_cy" in form,
+        welsh_first=bilingual_setting.settings().order is bilingual.Order.WELSH_FIRST,
     ), (400 if has_errors and request.method == "POST" else status)
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])
 @requires(Role.OFFICER, Role.DUTY_OFFICER)
 def post_new():
-    form = PostForm()
-    form.channels.choices = channel_choices()
+    form = new_post_form()
     page_errors: list = []
     if request.method == "POST":
         response, post = _save(form, None, page_errors)
@@ -322,7 +422,9 @@ def post_new():
 
 def _prefill(form: PostForm, post: Post) -> None:
     form.text.data = post.text
-    form.channels.data = [d.channel_id for d in post.deliveries]
+    if "text_cy" in form:
+        form.text_cy.data = post.text_cy or ""
+    form.channels.data = list(dict.fromkeys(d.channel_id for d in post.deliveries))
     if post.scheduled_at is not None:
         local = post.scheduled_at.astimezone(LONDON)
         form.publish_date.data = local.date()
@@ -344,8 +446,7 @@ def post_edit(post_id: int):
     except PostError as exc:
         flash(exc.message)
         return redirect(url_for("web.post_show", post_id=post.id))
-    form = PostForm()
-    form.channels.choices = channel_choices()
+    form = new_post_form(post)
     page_errors: list = []
     if request.method == "POST":
         response, post = _save(form, post, page_errors)
@@ -412,7 +513,13 @@ def render_post_page(
         is_author=is_author,
         approve_refusal=refusal if current_user.has_role(Role.OFFICER) else None,
         findings=findings,
-        previews=channel_previews(post.text, [d.channel_id for d in post.deliveries], post),
+        previews=channel_previews(
+            post.text,
+            list(dict.fromkeys(d.channel_id for d in post.deliveries)),
+            post,
+            post.text_cy,
+        ),
+        welsh_first=bilingual_setting.settings().order is bilingual.Order.WELSH_FIRST,
         history=history.for_post(post.id, post.deliveries),
         actions=actions,
         fast_track=post.emergency_release == Release.FAST_TRACK,

@@ -43,10 +43,13 @@ class Finding:
     clause: str
     span: tuple[int, int] | None = None
     matched: str | None = None
+    #: Which text of a bilingual post it was found in (issue 18): "cy", "en", or for a post
+    #: that carries both "cy+en"/"en+cy"; None on a post in one language, or found in both.
+    language: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready form, used by the CLI and the API."""
-        return {
+        out: dict[str, object] = {
             "rule": self.rule,
             "outcome": self.outcome.value,
             "reason": self.reason,
@@ -54,6 +57,9 @@ class Finding:
             "span": list(self.span) if self.span else None,
             "matched": self.matched,
         }
+        if self.language is not None:
+            out["language"] = self.language
+        return out
 
 
 def blocks(findings: Iterable[Finding]) -> bool:
