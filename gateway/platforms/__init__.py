@@ -22,6 +22,7 @@ from gateway.platforms.base import (
     PostRef,
     Publisher,
 )
+from gateway.platforms.bluesky import BlueskyPublisher
 from gateway.platforms.errors import (
     LookupIncomplete,
     NeedsReauthorisation,
@@ -37,6 +38,7 @@ from gateway.platforms.urls import is_public_url
 from gateway.platforms.x import XPublisher
 
 __all__ = [
+    "BlueskyPublisher",
     "DEFAULT_TIMEOUT_SECONDS",
     "PLATFORMS",
     "ChannelConfig",
@@ -79,4 +81,6 @@ def adapter_for(
         return FacebookPublisher(channel, timeout=timeout, allowed_hosts=allowed_hosts)
     if channel.platform == "instagram":
         return InstagramPublisher(channel, timeout=timeout, allowed_hosts=allowed_hosts)
+    if channel.platform == "bluesky":
+        return BlueskyPublisher(channel, timeout=timeout, allowed_hosts=allowed_hosts)
     raise ValueError(f"unknown platform {channel.platform!r}; expected one of {PLATFORMS}")

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, Self, runtime_checkable
 
-Platform = Literal["x", "facebook", "instagram"]
+Platform = Literal["x", "facebook", "instagram", "bluesky"]
+# Bluesky (issue 21) has its adapter; it joins this list when the channel forms know it.
 PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram")
 
 # How long one HTTP request to a platform may take before we give up on it. A read timeout
@@ -54,6 +55,9 @@ class DeliveryRequest:
     attempt_id: str
     text: str
     media: tuple[MediaItem, ...] = ()
+    #: When the attempt began (the delivery's attempt_started_at): Bluesky's record key is
+    #: made from it and the attempt id, so a lost answer's record can be read back by its key.
+    started_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,11 @@ def _request(post: Post, delivery: Delivery, attempt_id: str) -> DeliveryRequest
             )
         )
     return DeliveryRequest(
-        delivery_id=delivery.id, attempt_id=attempt_id, text=post.text, media=tuple(media)
+        delivery_id=delivery.id,
+        attempt_id=attempt_id,
+        text=post.text,
+        media=tuple(media),
+        started_at=delivery.attempt_started_at,
     )
 
 
