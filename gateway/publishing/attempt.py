@@ -138,6 +138,41 @@ def _hold(delivery: Delivery, reason: str, attempt_id: str | None, outcome: str 
         )
 
 
+def _hold_unless_changed(
+    delivery: Delivery, reason: str, attempt_id: str | None = None, outcome: str = "held"
+) -> bool:
+    """Hold a delivery read without a lock, but only if it is still as it was read: a
+    conditional UPDATE on the status and attempt id read, so a claim or an outcome another
+    worker committed since cannot be overwritten (issue 19: a job run very late could turn
+    another worker's "publishing" into "held"). Returns whether it was held; if not, the
+    transaction is rolled back."""
+    target = transition_delivery(delivery.status_enum, D.HELD)
+    same_attempt = (
+        Delivery.attempt_id.is_(None)
+        if delivery.attempt_id is None
+        else Delivery.attempt_id == delivery.attempt_id
+    )
+    held = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery.id, Delivery.status == delivery.status, same_attempt)
+        .values(status=target.value, held_reason=reason, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if held != 1:
+        db.session.rollback()
+        return False
+    if attempt_id is not None:
+        _outcome_entry(delivery, attempt_id, outcome, message=reason)
+    else:
+        record(
+            "delivery.held",
+            actor=SYSTEM,
+            obj=("delivery", delivery.id),
+            payload={"post_id": delivery.post_id, "delivery_id": delivery.id, "reason": reason},
+        )
+    return True
+
+
 def settle_post(post: Post) -> None:
     """The post's status from its deliveries' (published, partly published, failed, blocked)."""
     # A channel an emergency post left out (issue 22) counts as little as a cancelled one.
@@ -403,13 +438,13 @@ def claim(delivery_id: int) -> Prepared | str:
         return claim(delivery_id)
     grace = timedelta(minutes=current_app.config["PUBLISH_GRACE_MINUTES"])
     if delivery.due_at is not None and delivery.due_at + grace < now:
-        _hold(
-            delivery,
+        missed = (
             f"Missed: it was due at {delivery.due_at:%Y-%m-%d %H:%M} UTC and could not go out "
             f"within the {int(grace.total_seconds() // 60)}-minute grace period. A person must "
-            "choose a new time or cancel it.",
-            None,
+            "choose a new time or cancel it."
         )
+        if not _hold_unless_changed(delivery, missed):
+            return "claimed by another worker"
         db.session.commit()
         _notify("held", delivery.post_id)
         return "missed"
@@ -634,6 +669,25 @@ def unknown_outcome_reason(
     )
 
 
+def _still_ours(delivery: Delivery | None, prepared: Prepared) -> bool:
+    """Whether the locked delivery is still the attempt's: its attempt id, still publishing.
+    If not, the transaction is rolled back and nothing is written."""
+    if (
+        delivery is not None
+        and delivery.attempt_id == prepared.attempt_id
+        and delivery.status == D.PUBLISHING.value
+    ):
+        return True
+    db.session.rollback()
+    log.error(
+        "attempt %s no longer owns delivery %s (%s): its outcome is not recorded",
+        prepared.attempt_id,
+        prepared.delivery_id,
+        "gone" if delivery is None else f"{delivery.status}, attempt {delivery.attempt_id}",
+    )
+    return False
+
+
 def record_outcome(
     prepared: Prepared,
     result: PostRef | PublishError,
@@ -643,18 +697,18 @@ def record_outcome(
     """Write the outcome of the attempt, if the attempt still owns the delivery. After an
     unknown outcome, look the post up first (``look_until_found``, after ``lookup_delays``)."""
     post, delivery = _locked(prepared)  # post held: the session keeps rows only weakly
-    if delivery is None or delivery.attempt_id != prepared.attempt_id:
-        db.session.rollback()
-        log.error("attempt %s lost its claim before its outcome was recorded", prepared.attempt_id)
+    if not _still_ours(delivery, prepared):
         return "claim lost"
     if isinstance(result, OutcomeUnknown):
         # Never retried blindly: ask the platform whether the post exists.
         db.session.rollback()
         looks = look_until_found(prepared, lookup_delays)
         found = looks[-1].found if looks else None
+        # The lock again, and the row must still be this attempt's own: while it waited, the
+        # sweep's resolve job may have recorded the outcome of this same attempt, or a person
+        # released it and another worker claimed it (issue 19).
         post, delivery = _locked(prepared)
-        if delivery is None:
-            db.session.rollback()
+        if not _still_ours(delivery, prepared):
             return "claim lost"
         for look in looks:
             record(
@@ -769,12 +823,13 @@ def resolve_abandoned(delivery_id: int, attempt_id: str | None) -> str:
     try:
         config = _channel_config(delivery.channel)
     except NeedsReauthorisation as exc:
-        _hold(
+        if not _hold_unless_changed(
             delivery,
             f"Outcome unknown and the channel cannot be checked: {exc}",
             attempt_id,
             outcome="unknown",
-        )
+        ):
+            return "nothing to do"
         db.session.commit()
         _notify("held", delivery.post_id)
         return "held"
