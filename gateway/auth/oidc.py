@@ -263,7 +263,9 @@ def link(user: User, subject: str | None, *, admin: User) -> UserIdentity:
     if admin.id == user.id:
         raise ValueError("Another administrator must link your account.")
     subject = (subject or "").strip() or None
-    if subject is not None and (len(subject) > 255 or not subject.isprintable()):
+    if subject is not None and (
+        len(subject) > 255 or not subject.isprintable() or any(c.isspace() for c in subject)
+    ):
         raise ValueError("The subject identifier is at most 255 characters with no spaces.")
     if subject is not None:
         holder = db.session.scalar(
@@ -748,7 +750,8 @@ def _keep_role_less_users_out():
         return None
     if not current_user.is_authenticated or current_user.roles:
         return None
-    return redirect(url_for("oidc.no_role"))
+    # Refused like any page a role does not reach (403), with the page saying why.
+    return render_template("auth/no_role.html"), 403
 
 
 @bp.get("/account/no-role")

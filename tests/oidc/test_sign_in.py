@@ -53,8 +53,10 @@ def test_first_sign_in_creates_an_account_with_no_role(app, client, sso):
     page = client.get("/account/no-role").get_data(as_text=True)
     assert "You do not have a role yet" in page
     # Nothing else is reachable until an admin grants a role.
-    for path in ("/", "/posts/new", "/admin/", "/audit/"):
-        assert client.get(path).headers.get("Location", "").endswith("/account/no-role"), path
+    for path in ("/", "/posts/new", "/admin/", "/audit/", "/emergency"):
+        refused = client.get(path)
+        assert refused.status_code == 403, path
+        assert "You do not have a role yet" in refused.get_data(as_text=True)
     with app.app_context():
         identity = db.session.scalar(select(UserIdentity).where(UserIdentity.user_id == user_id))
         assert identity.subject == "sub-alice-0001"
@@ -207,3 +209,11 @@ def test_the_session_says_it_was_opened_by_single_sign_on(sso):
     assert sso.sign_in("bob").status_code == 302
     with sso.client.session_transaction() as session:
         assert session["sign_in_method"] == "oidc"
+
+
+def test_the_page_asked_for_is_followed_only_on_this_site(sso, auth):
+    response = sso.sign_in("bob", next_path="/schedule")
+    assert response.headers["Location"] == "/schedule"
+    auth.sign_out()
+    response = sso.sign_in("bob", next_path="//evil.example/")
+    assert response.headers["Location"] == "/"
