@@ -104,6 +104,7 @@ class _Proxy:
     def __init__(self, upstream: str) -> None:
         self.spoil: str | None = None
         self.creates_forwarded = 0
+        self.released = threading.Event()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -114,6 +115,14 @@ class _Proxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 creating = "com.atproto.repo.createRecord" in self.path
+                if creating and proxy.spoil == "500":
+                    payload = b'{"error":"InternalServerError","message":"Internal Server Error"}'
+                    self.send_response(500)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 if creating and proxy.spoil == "429":
                     self.send_response(429)
                     self.send_header("Content-Type", "application/json")
@@ -138,6 +147,8 @@ class _Proxy:
                     if proxy.spoil == "drop":
                         self.close_connection = True
                         return  # the PDS made the record; its answer goes nowhere
+                    if proxy.spoil == "slow":
+                        proxy.released.wait(10)  # past the adapter's timeout
                 self.send_response(answer.status_code)
                 for key, value in answer.headers.items():
                     if key.lower() not in (
@@ -158,6 +169,7 @@ class _Proxy:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -269,6 +281,34 @@ def test_outcome_unknown_post_is_found_by_its_record_key_and_not_repeated(pds, a
     assert proxy.creates_forwarded == 1
     same_text = [r for r in pds.list_posts(account.did) if r["value"]["text"] == req.text]
     assert len(same_text) == 1
+
+
+def test_a_create_that_times_out_is_outcome_unknown_and_then_found(pds, account, proxy):
+    req = _request("Slow answer")
+    proxy.spoil = "slow"
+    channel = _channel(account, proxy.url)
+    with adapter_for(channel, timeout=2, allowed_hosts=LOOPBACK) as publisher:
+        with pytest.raises(OutcomeUnknown, match="in time"):
+            publisher.publish(req)
+        proxy.released.set()
+        proxy.spoil = None
+        found = publisher.find_existing(req, req.started_at)
+    assert found is not None
+    assert _rkey(found) == record_key(req.attempt_id, req.started_at)
+
+
+def test_a_server_error_on_create_is_outcome_unknown_and_the_look_up_is_certain(
+    pds, account, proxy
+):
+    req = _request("Server error")
+    proxy.spoil = "500"
+    with _publisher(account, proxy.url) as publisher:
+        with pytest.raises(OutcomeUnknown) as caught:
+            publisher.publish(req)
+        assert caught.value.status == 500
+        proxy.spoil = None
+        # The proxy never passed it on: the key holds nothing, and the look-up says so.
+        assert publisher.find_existing(req, req.started_at) is None
 
 
 def test_find_existing_is_none_for_an_attempt_that_never_posted(pds, account):
