@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 import os
 import re
@@ -29,6 +30,7 @@ import regex
 from atproto import Client, models
 from atproto_client import exceptions as at_exc
 from atproto_client.request import Request
+from atproto_core.did_doc import DidDocument
 
 from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import DeliveryRequest, MediaItem, PostRef
@@ -195,7 +197,15 @@ class _GuardedRequest(Request):
 
     def _send_request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         check_destination(url, self._allowed)
-        return super()._send_request(method, url, **kwargs)
+        if isinstance(kwargs.get("data"), bytes):
+            # The SDK hands a blob to httpx as ``data``, which httpx deprecates for raw bytes.
+            kwargs["content"] = kwargs.pop("data")
+        try:
+            return super()._send_request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            # The SDK maps httpx's timeouts and network errors; the rest (a connection closed
+            # before the answer: RemoteProtocolError) would leak out as httpx's own.
+            raise at_exc.NetworkError from exc
 
 
 class _PinnedClient(Client):
@@ -358,18 +368,25 @@ class BlueskyPublisher(PlatformAdapter):
     def _pds_url(self) -> str:
         if self._channel.base_url:
             return self._channel.base_url.rstrip("/")
-        from atproto_identity.resolver import IdResolver
-
         account = self._channel.external_account_id or self._channel.credentials["handle"]
-        plc = os.environ.get(PLC_URL_SETTING) or DEFAULT_PLC_URL
+        plc = (os.environ.get(PLC_URL_SETTING) or DEFAULT_PLC_URL).rstrip("/")
         try:
-            check_destination(plc, self._allowed_hosts)
-            resolver = IdResolver(plc_url=plc, timeout=self._timeout)
-            did = account if account.startswith("did:") else resolver.handle.resolve(account)
-            document = resolver.did.resolve(did) if did else None
+            did = account if account.startswith("did:") else self._resolve_handle_dns(account)
+            did = did or self._fetch_text(f"https://{account}/.well-known/atproto-did").strip()
+            if did.startswith("did:plc:"):
+                url = f"{plc}/{did}"
+            elif did.startswith("did:web:"):
+                url = f"https://{did.removeprefix('did:web:')}/.well-known/did.json"
+            else:
+                raise NeedsReauthorisation(
+                    f"{account} does not resolve to a DID", platform=PLATFORM
+                )
+            document = DidDocument.from_dict(json.loads(self._fetch_text(url)))
         except RefusedDestination as exc:
             raise _refused(exc) from None
-        except Exception as exc:  # noqa: BLE001 - dns, httpx and model errors alike
+        except PublishError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - dns, httpx, JSON and model errors alike
             raise Retryable(
                 f"could not find the account's PDS ({type(exc).__name__})", platform=PLATFORM
             ) from None
@@ -380,6 +397,28 @@ class BlueskyPublisher(PlatformAdapter):
             )
         return endpoint.rstrip("/")
 
+    def _resolve_handle_dns(self, handle: str) -> str | None:
+        """The DID in the handle's _atproto TXT record, if there is one."""
+        import dns.exception
+        import dns.resolver
+
+        try:
+            answers = dns.resolver.resolve(f"_atproto.{handle}", "TXT", lifetime=self._timeout)
+        except dns.exception.DNSException:
+            return None
+        for answer in answers:
+            value = b"".join(answer.strings).decode(errors="replace")
+            if value.startswith("did="):
+                return value.removeprefix("did=")
+        return None
+
+    def _fetch_text(self, url: str) -> str:
+        """GET ``url`` through the guarded request (a DID document or a handle's DID)."""
+        answer = self._request.get(url)
+        if isinstance(answer.content, bytes):
+            return answer.content.decode("utf-8", errors="replace")
+        return json.dumps(answer.content)
+
     def _login(self) -> Client:
         if self._client is not None:
             return self._client
@@ -389,18 +428,7 @@ class BlueskyPublisher(PlatformAdapter):
         client.on_session_change(lambda *_: self._keep_session(client))
         credentials = self._channel.credentials
         try:
-            if self.session_string:
-                try:
-                    client.login(session_string=self.session_string, fetch_bsky_profile=False)
-                    # The stored session may be refreshable but revoked: ask the PDS.
-                    client.com.atproto.server.get_session()
-                except (at_exc.UnauthorizedError, at_exc.BadRequestError):
-                    client.login(
-                        credentials["handle"],
-                        credentials["app_password"],
-                        fetch_bsky_profile=False,
-                    )
-            else:
+            if not (self.session_string and self._resume(client)):
                 client.login(
                     credentials["handle"], credentials["app_password"], fetch_bsky_profile=False
                 )
@@ -408,13 +436,24 @@ class BlueskyPublisher(PlatformAdapter):
             raise self._map(exc, final_write=False, logging_in=True) from None
         except RefusedDestination as exc:
             raise _refused(exc) from None
-        except ValueError as exc:  # a malformed session string
-            raise NeedsReauthorisation(
-                f"the stored session could not be read ({type(exc).__name__})", platform=PLATFORM
-            ) from None
         self._client = client
         self._keep_session(client)
         return client
+
+    def _resume(self, client: Client) -> bool:
+        """Log in with the stored session; False if it is unreadable, expired or revoked (the
+        app password logs in again instead)."""
+        try:
+            client.login(session_string=self.session_string, fetch_bsky_profile=False)
+            # The stored session may look refreshable but be revoked: ask the PDS.
+            client.com.atproto.server.get_session()
+        except (ValueError, at_exc.UnauthorizedError, at_exc.BadRequestError):
+            return False
+        except at_exc.AtProtocolError as exc:
+            if isinstance(exc, at_exc.RequestErrorBase) and exc.response is not None:
+                return False
+            raise
+        return True
 
     def _keep_session(self, client: Client) -> None:
         try:
