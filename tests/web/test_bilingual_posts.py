@@ -172,7 +172,7 @@ def test_the_post_page_shows_both_texts_side_by_side(app, both, people, channels
     # The previews show each platform's bilingual layout with its count.
     preview = page.soup.select_one(f"#preview-{channels['x']}-cy-en")
     assert "one post in Welsh and English" in preview.get_text()
-    section = preview.find_parent("section")
+    section = preview.find_parent("div", class_="app-channel-preview")
     assert [p["lang"] for p in section.select("p[lang]")] == ["cy", "en"]
     assert "of 280 characters" in section.get_text()
 
