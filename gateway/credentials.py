@@ -39,19 +39,18 @@ def _keys(keys: Sequence[bytes] | None) -> Sequence[bytes]:
     return keys if keys is not None else current_app.config["ENCRYPTION_KEYS"]
 
 
-def encrypt_credentials(
-    channel_id: int, credentials: Mapping[str, str], *, keys: Sequence[bytes] | None = None
-) -> bytes:
+def seal(aad: bytes, plaintext: bytes, *, keys: Sequence[bytes] | None = None) -> bytes:
+    """AES-256-GCM with the newest key, bound to ``aad`` (what the secret belongs to): the
+    format every secret the gateway keeps at rest uses (channel credentials, TOTP secrets)."""
     key = _keys(keys)[0]
     nonce = os.urandom(NONCE_BYTES)
-    plaintext = json.dumps(dict(credentials), sort_keys=True).encode()
-    sealed = AESGCM(key).encrypt(nonce, plaintext, _aad(channel_id))
+    sealed = AESGCM(key).encrypt(nonce, plaintext, aad)
     return FORMAT_VERSION + _key_id(key) + nonce + sealed
 
 
-def decrypt_credentials(
-    channel_id: int, blob: bytes, *, keys: Sequence[bytes] | None = None
-) -> dict[str, str]:
+def unseal(aad: bytes, blob: bytes, *, keys: Sequence[bytes] | None = None) -> bytes:
+    """The plaintext of :func:`seal`; CredentialsError if ``aad`` is not the one it was sealed
+    with, the key is gone, or the blob was altered."""
     blob = bytes(blob)
     if not blob or blob[:1] != FORMAT_VERSION:
         raise CredentialsError("the stored credentials are in an unknown format")
@@ -61,16 +60,28 @@ def decrypt_credentials(
     for key in _keys(keys):
         if _key_id(key) == key_id:
             try:
-                plaintext = AESGCM(key).decrypt(nonce, sealed, _aad(channel_id))
+                return AESGCM(key).decrypt(nonce, sealed, aad)
             except InvalidTag:
                 raise CredentialsError(
                     "the stored credentials do not belong to this channel or were altered"
                 ) from None
-            return json.loads(plaintext)
     raise CredentialsError(
         "the stored credentials were encrypted with a key that is no longer in "
         "GATEWAY_ENCRYPTION_KEYS"
     )
+
+
+def encrypt_credentials(
+    channel_id: int, credentials: Mapping[str, str], *, keys: Sequence[bytes] | None = None
+) -> bytes:
+    plaintext = json.dumps(dict(credentials), sort_keys=True).encode()
+    return seal(_aad(channel_id), plaintext, keys=keys)
+
+
+def decrypt_credentials(
+    channel_id: int, blob: bytes, *, keys: Sequence[bytes] | None = None
+) -> dict[str, str]:
+    return json.loads(unseal(_aad(channel_id), blob, keys=keys))
 
 
 def needs_rotation(blob: bytes, *, keys: Sequence[bytes] | None = None) -> bool:
@@ -78,7 +89,8 @@ def needs_rotation(blob: bytes, *, keys: Sequence[bytes] | None = None) -> bool:
 
 
 def rotate_all() -> int:
-    """Re-encrypt every channel's credentials with the newest key. Returns how many changed."""
+    """Re-encrypt every channel's credentials and every TOTP secret with the newest key.
+    Returns how many changed."""
     from sqlalchemy import select
 
     from gateway.audit import Actor, record
@@ -99,4 +111,6 @@ def rotate_all() -> int:
                 payload={},
             )
             changed += 1
-    return changed
+    from gateway.auth import two_factor
+
+    return changed + two_factor.rotate_secrets()

@@ -98,6 +98,16 @@ DEFAULT_OIDC_SCOPES = "openid email profile"
 DEFAULT_OIDC_TIMEOUT_SECONDS = 10.0
 
 
+#: Who must use two-factor authentication with a local password (issue 16): the roles that can
+#: speak for the council or change who can ("privileged": admins, monitoring officers and duty
+#: officers), or everyone.
+TWO_FACTOR_PRIVILEGED = "privileged"
+TWO_FACTOR_EVERYONE = "everyone"
+#: Wrong two-factor codes per account (not per address): 5 guesses at a 6-digit code in 5
+#: minutes is about 1 chance in 200,000 each window (NIST SP 800-63B 5.2.2 asks for a limit).
+DEFAULT_TWO_FACTOR_RATE_LIMIT = "5 per 5 minutes"
+
+
 class SettingsError(RuntimeError):
     """A missing or malformed setting: the message names it in one line."""
 
@@ -354,6 +364,28 @@ def _oidc(env: Mapping[str, str], mode: str) -> dict[str, Any]:
     }
 
 
+def _two_factor(env: Mapping[str, str]) -> dict[str, Any]:
+    """Two-factor for local accounts (issue 16). GATEWAY_TWO_FACTOR_REQUIRED: privileged (the
+    default: admins, monitoring officers and duty officers) or everyone."""
+    raw = (env.get("GATEWAY_TWO_FACTOR_REQUIRED") or TWO_FACTOR_PRIVILEGED).strip().lower()
+    if raw not in (TWO_FACTOR_PRIVILEGED, TWO_FACTOR_EVERYONE):
+        raise SettingsError(
+            f"GATEWAY_TWO_FACTOR_REQUIRED must be {TWO_FACTOR_PRIVILEGED} or "
+            f"{TWO_FACTOR_EVERYONE}, got {raw!r}."
+        )
+    limit = (env.get("GATEWAY_TWO_FACTOR_RATE_LIMIT") or DEFAULT_TWO_FACTOR_RATE_LIMIT).strip()
+    try:
+        from limits import parse_many
+
+        parse_many(limit)
+    except ValueError:
+        raise SettingsError(
+            "GATEWAY_TWO_FACTOR_RATE_LIMIT must be a limit such as '5 per 5 minutes', "
+            f"got {limit!r}."
+        ) from None
+    return {"TWO_FACTOR_REQUIRED": raw, "TWO_FACTOR_RATE_LIMIT": limit}
+
+
 def _folder(env: Mapping[str, str], name: str) -> str:
     """An optional folder: it need not exist yet, but must not be a file."""
     raw = env.get(name, "").strip()
@@ -538,4 +570,5 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_bilingual(env),
         **_smtp(env, mode),
         **_oidc(env, mode),
+        **_two_factor(env),
     }

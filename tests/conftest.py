@@ -173,10 +173,19 @@ class AuthActions:
         self.app = app
         self.client = client
 
-    def create_user(self, *roles: Role, email: str | None = None, password: str = TEST_PASSWORD):
+    def create_user(
+        self,
+        *roles: Role,
+        email: str | None = None,
+        password: str = TEST_PASSWORD,
+        two_factor: bool | None = None,
+    ):
+        """A new user; enrolled in two-factor (tests.support.two_factor) when their roles
+        require it, unless ``two_factor=False`` (``True`` enrols anyone)."""
         from gateway import users
         from gateway.audit import Actor
         from gateway.extensions import db
+        from tests.support import two_factor as tf
 
         prefix = "-".join(r.value for r in roles) or "user"
         email = email or f"{prefix}-{uuid.uuid4().hex[:8]}@council.example"
@@ -185,14 +194,40 @@ class AuthActions:
                 email, [r.value for r in roles], password, actor=Actor.system()
             )
             db.session.commit()
-            return user.id, email
+            user_id = user.id
+        if two_factor or (two_factor is None and tf.needs_two_factor(self.app, roles)):
+            tf.enrol(self.app, user_id)
+        else:
+            tf.AUTHENTICATORS.pop(email, None)
+        return user_id, email
 
-    def sign_in(self, email: str, password: str = TEST_PASSWORD):
-        page = self.client.get("/sign-in")
+    def sign_in(self, email: str, password: str = TEST_PASSWORD, next_path: str | None = None):
+        """The sign-in form, then (for an enrolled user) the code from their authenticator,
+        or one of their recovery codes once this window's codes are used. Returns the last
+        response."""
+        url = "/sign-in" if next_path is None else f"/sign-in?next={next_path}"
+        page = self.client.get(url)
         token = csrf_token_from(page.get_data(as_text=True))
-        return self.client.post(
-            "/sign-in", data={"email": email, "password": password, "csrf_token": token}
+        response = self.client.post(
+            url, data={"email": email, "password": password, "csrf_token": token}
         )
+        if response.status_code == 302 and response.headers["Location"].endswith(
+            "/sign-in/two-factor"
+        ):
+            return self.second_step(email)
+        return response
+
+    def second_step(self, email: str):
+        from tests.support.two_factor import AUTHENTICATORS
+
+        authenticator = AUTHENTICATORS[email]
+        code = authenticator.next_code()
+        path = "/sign-in/two-factor" if code is not None else "/sign-in/recovery-code"
+        if code is None:
+            code = authenticator.next_recovery_code()
+        page = self.client.get(path)
+        token = csrf_token_from(page.get_data(as_text=True))
+        return self.client.post(path, data={"code": code, "csrf_token": token})
 
     def sign_in_as(self, *roles: Role):
         user_id, email = self.create_user(*roles)

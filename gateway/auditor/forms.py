@@ -17,9 +17,13 @@ from gateway.transparency.rules import OUTCOMES
 
 #: The actions the gateway writes (grep ``record(`` in gateway/), for the action list.
 KNOWN_ACTIONS = (
+    "auth.recovery_code_used",
+    "auth.recovery_codes_replaced",
     "auth.sign_in_failed",
     "auth.signed_in",
     "auth.sso_failed",
+    "auth.two_factor_enrolled",
+    "auth.two_factor_failed",
     "channel.connection_tested",
     "channel.created",
     "channel.credentials_rotated",
@@ -66,6 +70,8 @@ KNOWN_ACTIONS = (
     "user.sso_link_offered",
     "user.sso_linked",
     "user.sso_unlinked",
+    "user.two_factor_reset",
+    "user.two_factor_secret_rotated",
 )
 ANY = ""
 #: The shape of an action in a leaf (gateway.transparency.leaf).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from gateway.auth import oidc, sessions
+from gateway.auth import oidc, sessions, two_factor
 from gateway.auth.views import bp
 from gateway.extensions import limiter, login_manager
 
@@ -18,3 +18,4 @@ def init_app(app: Flask) -> None:
     sessions.init_app(app)
     app.register_blueprint(bp)
     oidc.init_app(app)
+    two_factor.init_app(app)

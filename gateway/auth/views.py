@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from gateway import users
 from gateway.audit import Actor, record
-from gateway.auth import oidc, sessions
+from gateway.auth import oidc, sessions, two_factor
 from gateway.auth.forms import ChangePasswordForm, SignInForm
 from gateway.auth.identifiers import normalise_typed, typed_identifier_digest
 from gateway.auth.passwords import check_password, hash_password, needs_rehash
@@ -103,6 +103,14 @@ def sign_in():
         usable = user is not None and user.active and oidc.may_use_password(user)
         stored = user.password_hash if usable else None
         if check_password(stored, form.password.data):
+            if two_factor.enrolled(user):
+                # The code next (issue 16): not signed in until it is given. An admin's
+                # one-time password is used up then, so a lost phone does not waste it.
+                if not user.password_must_change and needs_rehash(user.password_hash):
+                    user.password_hash = hash_password(form.password.data)
+                two_factor.begin_second_step(user, request.args.get("next"))
+                db.session.commit()
+                return redirect(url_for("two_factor.sign_in_code"))
             must_change = user.password_must_change
             if must_change:
                 users.use_one_time_password(user)

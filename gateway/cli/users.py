@@ -70,10 +70,14 @@ def new_key_command() -> None:
 @keys_command.command("rotate")
 @with_appcontext
 def rotate_keys_command() -> None:
-    """Re-encrypt every channel's credentials with the first key in GATEWAY_ENCRYPTION_KEYS."""
+    """Re-encrypt every channel's credentials and two-factor secret with the first key in
+    GATEWAY_ENCRYPTION_KEYS."""
     from gateway.credentials import rotate_all
     from gateway.extensions import db
 
     changed = rotate_all()
     db.session.commit()
-    click.echo(f"Re-encrypted the credentials of {changed} channel(s) with the newest key.")
+    click.echo(
+        f"Re-encrypted {changed} channel credential(s) and two-factor secret(s) "
+        "with the newest key."
+    )

@@ -15,6 +15,7 @@ from gateway.models.policy import (
     RegisterPerson,
 )
 from gateway.models.posts import Approval, Delivery, Post, PostEditor, PostImage
+from gateway.models.two_factor import RecoveryCode, UserTwoFactor
 from gateway.models.users import User, UserRole, UserSession
 
 __all__ = [
@@ -36,9 +37,11 @@ __all__ = [
     "PolicySetting",
     "PolicyVersion",
     "PostImage",
+    "RecoveryCode",
     "RegisterPerson",
     "User",
     "UserIdentity",
     "UserRole",
     "UserSession",
+    "UserTwoFactor",
 ]
