@@ -88,9 +88,9 @@ def needs_rotation(blob: bytes, *, keys: Sequence[bytes] | None = None) -> bool:
     return bytes(blob)[1 : 1 + KEY_ID_BYTES] != _key_id(_keys(keys)[0])
 
 
-def rotate_all() -> int:
+def rotate_all() -> tuple[int, int]:
     """Re-encrypt every channel's credentials and every TOTP secret with the newest key.
-    Returns how many changed."""
+    Returns how many of each changed: (channels, two-factor secrets)."""
     from sqlalchemy import select
 
     from gateway.audit import Actor, record
@@ -113,4 +113,4 @@ def rotate_all() -> int:
             changed += 1
     from gateway.auth import two_factor
 
-    return changed + two_factor.rotate_secrets()
+    return changed, two_factor.rotate_secrets()
