@@ -21,20 +21,31 @@ from gateway.admin.forms import (
 )
 from gateway.admin.views import _status, bp
 from gateway.audit import Actor, record
-from gateway.credentials import CredentialsError, decrypt_credentials, encrypt_credentials
+from gateway.credentials import (
+    CredentialsError,
+    decrypt_credentials,
+    encrypt_credentials,
+    keep_refreshed,
+)
 from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import Channel
-from gateway.platforms import FacebookPublisher, InstagramPublisher, XPublisher, adapter_for
+from gateway.platforms import (
+    BlueskyPublisher,
+    FacebookPublisher,
+    InstagramPublisher,
+    XPublisher,
+    adapter_for,
+)
 from gateway.platforms.base import ChannelConfig
 from gateway.platforms.errors import PublishError
 from gateway.security import requires
 
 #: The credentials each platform's adapter needs (the Graph API takes a Page or Instagram
-#: access token).
+#: access token; Bluesky a handle and an app password).
 NEEDED = {
     publisher.platform: publisher.required_credentials
-    for publisher in (XPublisher, FacebookPublisher, InstagramPublisher)
+    for publisher in (XPublisher, FacebookPublisher, InstagramPublisher, BlueskyPublisher)
 }
 #: The longest platform reason shown on "Test connection": a real platform's is one sentence.
 MAX_SHOWN_REASON = 300
@@ -60,6 +71,36 @@ def _credentials(form, platform: str) -> dict[str, str] | None:  # noqa: ANN001
     return None if any(not v for v in values.values()) else values
 
 
+def _allowed_hosts() -> tuple[str, ...]:
+    return tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
+
+
+def _sign_in_to_bluesky(form, secrets: dict[str, str], base_url: str | None):  # noqa: ANN001, ANN202
+    """Sign in with the typed handle and app password (issue 21), on the PDS the handle leads
+    to (or ``base_url``): the account's DID and the credentials to store (with the session, so
+    publishing need not sign in again), or None with the reason on the form."""
+    config = ChannelConfig(
+        platform="bluesky",
+        external_account_id=secrets["handle"].removeprefix("@"),
+        credentials={**secrets, "handle": secrets["handle"].removeprefix("@")},
+        base_url=base_url,
+    )
+    try:
+        with BlueskyPublisher(config, allowed_hosts=_allowed_hosts()) as publisher:
+            did, handle = publisher.connected_account()
+            session = publisher.session_string
+    except PublishError as exc:
+        reason = str(exc)
+        if len(reason) > MAX_SHOWN_REASON:
+            reason = reason[:MAX_SHOWN_REASON] + "…"
+        form.app_password.errors.append(f"Bluesky did not sign in with these: {reason}")
+        return None
+    stored = {"handle": handle, "app_password": secrets["app_password"]}
+    if session:
+        stored["session"] = session
+    return did, stored
+
+
 def _payload(channel: Channel) -> dict:
     return {
         "platform": channel.platform,
@@ -83,13 +124,25 @@ def channel_list():
 def channel_new():
     form = ChannelForm()
     if form.validate_on_submit():
-        secrets = _credentials(form, form.platform.data)
+        platform = form.platform.data
+        account = (form.external_account_id.data or "").strip()
+        base_url = (form.base_url.data or "").strip() or None
+        secrets = _credentials(form, platform)
+        if platform != "bluesky" and not account:
+            form.external_account_id.errors.append("Enter the account id")
+            secrets = None
+        if secrets is not None and platform == "bluesky":
+            # The account is named by its handle; the channel keeps the DID it signs in as.
+            signed_in = _sign_in_to_bluesky(form, secrets, base_url)
+            secrets = None
+            if signed_in is not None:
+                account, secrets = signed_in
         if secrets is not None:
             channel = Channel(
-                platform=form.platform.data,
+                platform=platform,
                 display_name=form.display_name.data.strip(),
-                external_account_id=form.external_account_id.data.strip(),
-                base_url=(form.base_url.data or "").strip() or None,
+                external_account_id=account,
+                base_url=base_url,
                 enabled=True,
                 language=channel_language(form.language.data),
             )
@@ -171,6 +224,16 @@ def channel_reconnect(channel_id: int):
     form = ReconnectForm()
     if form.validate_on_submit():
         secrets = _credentials(form, channel.platform)
+        if secrets is not None and channel.platform == "bluesky":
+            signed_in = _sign_in_to_bluesky(form, secrets, channel.base_url)
+            secrets = None
+            if signed_in is not None and signed_in[0] != channel.external_account_id:
+                form.handle.errors.append(
+                    f"This handle signs in to another account ({signed_in[0]}), not this "
+                    f"channel's ({channel.external_account_id})"
+                )
+            elif signed_in is not None:
+                secrets = signed_in[1]
         if secrets is not None:
             channel.credentials_encrypted = encrypt_credentials(channel.id, secrets)
             channel.needs_reauthorisation = False
@@ -203,9 +266,9 @@ def channel_test(channel_id: int):
         )
         # The same guard as publishing (issue #20): a base URL inside our network is refused
         # unless GATEWAY_PLATFORM_ALLOWED_HOSTS names its host.
-        allowed = tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
-        with adapter_for(config, allowed_hosts=allowed) as adapter:
+        with adapter_for(config, allowed_hosts=_allowed_hosts()) as adapter:
             account = adapter.check_connection()
+            keep_refreshed(channel.id, adapter)
     except CredentialsError as exc:
         problem = f"The stored credentials cannot be read: {exc}. Reconnect the channel."
     except PublishError as exc:

@@ -38,6 +38,7 @@ PLATFORM_CHOICES = [
     SelectChoice("x", "X"),
     SelectChoice("facebook", "Facebook Page"),
     SelectChoice("instagram", "Instagram"),
+    SelectChoice("bluesky", "Bluesky"),
 ]
 #: The register CSV is a few hundred rows at most; a cap stops a pasted mistake early.
 REGISTER_MAX_CHARS = 1_000_000
@@ -81,14 +82,16 @@ class ChannelForm(FlaskForm):
     external_account_id = StringField(
         "Account id on the platform",
         widget=GovTextInput(),
-        description="The X user id, the Facebook Page id or the Instagram professional account id",
-        validators=[InputRequired("Enter the account id"), Length(max=120)],
+        description="The X user id, the Facebook Page id or the Instagram professional account "
+        "id. Leave it empty for Bluesky: the gateway finds the account from its handle.",
+        validators=[Length(max=120)],
     )
     base_url = StringField(
         "API address (only for training)",
         widget=GovTextInput(),
         description="Leave empty for the platform itself. Training channels point at the fake "
-        "platform, for example http://127.0.0.1:8025",
+        "platform, for example http://127.0.0.1:8025. For Bluesky, the address of the "
+        "account's server (its PDS) if its handle does not lead to it.",
         validators=[
             Optional(),
             URL(require_tld=False, message="Enter a web address starting http:// or https://"),
@@ -117,6 +120,19 @@ class ChannelForm(FlaskForm):
     consumer_secret = PasswordField(
         "API key secret (X only)", widget=GovPasswordInput(), validators=[Length(max=2000)]
     )
+    handle = StringField(
+        "Handle (Bluesky only)",
+        widget=GovTextInput(),
+        description="For example, harbourside.gov.uk or harbourside.bsky.social",
+        validators=[Length(max=253)],
+    )
+    app_password = PasswordField(
+        "App password (Bluesky only)",
+        widget=GovPasswordInput(),
+        description="Made in Bluesky's Settings, Privacy and security, App passwords: never the "
+        "account's own password",
+        validators=[Length(max=200)],
+    )
 
 
 class ChannelLanguageForm(FlaskForm):
@@ -133,6 +149,8 @@ class ReconnectForm(FlaskForm):
     access_token_secret = ChannelForm.access_token_secret
     consumer_key = ChannelForm.consumer_key
     consumer_secret = ChannelForm.consumer_secret
+    handle = ChannelForm.handle
+    app_password = ChannelForm.app_password
 
 
 class ElectionForm(FlaskForm):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gateway.extensions import db
 from gateway.models.base import UTCDateTime, utcnow
 
-PLATFORMS = ("x", "facebook", "instagram")
+PLATFORMS = ("x", "facebook", "instagram", "bluesky")
 
 
 class Channel(db.Model):

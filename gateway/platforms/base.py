@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Literal, Protocol, Self, runtime_checkable
 
 Platform = Literal["x", "facebook", "instagram", "bluesky"]
-# Bluesky (issue 21) has its adapter; it joins this list when the channel forms know it.
-PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram")
+PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram", "bluesky")
 
 # How long one HTTP request to a platform may take before we give up on it. A read timeout
 # after a post was sent is an OutcomeUnknown, so this is long enough for a slow platform but

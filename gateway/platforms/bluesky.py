@@ -301,6 +301,20 @@ class BlueskyPublisher(PlatformAdapter):
     def remaining_quota(self) -> int | None:
         return None
 
+    def connected_account(self) -> tuple[str, str]:
+        """(DID, handle) of the account the app password logs in to: the admin's form names
+        the account by its handle, and the channel keeps its DID, which never changes."""
+        self._login()
+        return self._did(), self._handle()
+
+    def refreshed_credentials(self) -> dict[str, str] | None:
+        """The session the SDK has now (a new login, or its tokens refreshed), if it is not
+        the one the channel stored: kept encrypted so the next publish need not log in."""
+        stored = self._channel.credentials.get("session")
+        if self.session_string and self.session_string != stored:
+            return {"session": self.session_string}
+        return None
+
     def close(self) -> None:
         self._request.close()
 

@@ -659,10 +659,15 @@ def cancel(post: Post, actor: User) -> None:
 
 def preview(text: str, platform: str) -> dict:
     """What each platform will receive, and its length against the limit."""
-    from gateway.domain.guardrails import x_weighted_length
+    from gateway.domain.guardrails import bluesky_length, x_weighted_length
 
-    limits = {"x": 280, "facebook": 63_206, "instagram": 2_200}
-    count = x_weighted_length(text) if platform == "x" else len(text)
+    limits = {"x": 280, "facebook": 63_206, "instagram": 2_200, "bluesky": 300}
+    if platform == "x":
+        count = x_weighted_length(text)
+    elif platform == "bluesky":
+        count = bluesky_length(text)  # graphemes: an emoji, a flag or "é" each count one
+    else:
+        count = len(text)
     return {
         "text": text,
         "count": count,

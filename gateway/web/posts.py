@@ -65,7 +65,12 @@ def channel_choices() -> list[SelectChoice]:
     ]
 
 
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook Page", "instagram": "Instagram"}
+PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook Page",
+    "instagram": "Instagram",
+    "bluesky": "Bluesky",
+}
 
 
 def _scheduled_at(form: PostForm, submitting: bool) -> datetime | None:
