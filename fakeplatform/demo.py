@@ -35,4 +35,15 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "username": "anytowncouncil",
         "credentials": {"access_token": "demo-instagram-token"},  # nosec B105
     },
+    {
+        # Bluesky (issue 21): the account id is the DID, the handle its username.
+        "platform": "bluesky",
+        "account_id": "did:plc:anytowncouncilfakedemo42",
+        "name": "Anytown Council",
+        "username": "anytowncouncil.fake.invalid",
+        "credentials": {
+            "handle": "anytowncouncil.fake.invalid",
+            "app_password": "demo-bsky-app-pass",  # nosec B105
+        },
+    },
 )

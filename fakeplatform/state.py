@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PLATFORMS = ("x", "facebook", "instagram")
+PLATFORMS = ("x", "facebook", "instagram", "bluesky")
 
 # X counts requests per user per endpoint in 15-minute windows (X API rate-limits page). The
 # default allowance is far above X's real one so a benchmark is never throttled by accident;
@@ -57,6 +57,8 @@ REQUIRED_CREDENTIALS = {
     "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
     "facebook": ("access_token",),
     "instagram": ("access_token",),
+    # Bluesky (issue 21): the account_id is the DID, the username its handle.
+    "bluesky": ("app_password",),
 }
 
 
@@ -125,6 +127,8 @@ class Post:
     # When the request that made the post arrived, before any injected latency: the moment a
     # benchmark counts as "the platform received it".
     received_at: float = 0.0
+    #: Bluesky: the record as it was created, read back by com.atproto.repo.getRecord.
+    record: dict[str, Any] | None = None
 
 
 @dataclass
