@@ -146,7 +146,13 @@ def seed_posts() -> Response:
 
 # The page refreshes itself so a person watching a demo sees posts arrive.
 PAGE_REFRESH_SECONDS = 5
-_PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "bluesky": "Bluesky"}
+_PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+}
 
 
 @bp.get("/")

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PLATFORMS = ("x", "facebook", "instagram", "bluesky")
+PLATFORMS = ("x", "facebook", "instagram", "bluesky", "mastodon")
 
 # X counts requests per user per endpoint in 15-minute windows (X API rate-limits page). The
 # default allowance is far above X's real one so a benchmark is never throttled by accident;
@@ -59,6 +59,7 @@ REQUIRED_CREDENTIALS = {
     "instagram": ("access_token",),
     # Bluesky (issue 21): the account_id is the DID, the username its handle.
     "bluesky": ("app_password",),
+    "mastodon": ("access_token",),
 }
 
 
@@ -198,6 +199,11 @@ class FakeState:
         # (platform, account_id, endpoint) -> (window start, count)
         self.rate_windows: dict[tuple[str, str, str], tuple[float, int]] = {}
         self.request_log: list[dict[str, Any]] = []
+        # Mastodon (fakeplatform.mastodon_api): the instance's limits set by a test, how often
+        # each attachment was polled, and the Idempotency-Keys seen ((account, key) -> (id, when)).
+        self.mastodon_config: dict[str, int] = {}
+        self.mastodon_polls: dict[str, int] = {}
+        self.mastodon_idempotency: dict[tuple[str, str], tuple[str, float]] = {}
 
     def new_id(self) -> str:
         return str(next(self._ids))
@@ -215,6 +221,9 @@ class FakeState:
             self.nonces.clear()
             self.rate_windows.clear()
             self.request_log.clear()
+            self.mastodon_config.clear()
+            self.mastodon_polls.clear()
+            self.mastodon_idempotency.clear()
 
     # Accounts ---------------------------------------------------------------------------------
     def add_account(self, account: Account) -> None:

@@ -7,6 +7,8 @@ the audit payload names which credential fields changed, not their values.
 
 from __future__ import annotations
 
+import json
+
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -34,6 +36,7 @@ from gateway.platforms import (
     BlueskyPublisher,
     FacebookPublisher,
     InstagramPublisher,
+    MastodonPublisher,
     XPublisher,
     adapter_for,
 )
@@ -45,8 +48,16 @@ from gateway.security import requires
 #: access token; Bluesky a handle and an app password).
 NEEDED = {
     publisher.platform: publisher.required_credentials
-    for publisher in (XPublisher, FacebookPublisher, InstagramPublisher, BlueskyPublisher)
+    for publisher in (
+        XPublisher,
+        FacebookPublisher,
+        InstagramPublisher,
+        BlueskyPublisher,
+        MastodonPublisher,
+    )
 }
+#: Platforms whose account is found by signing in, not typed.
+SIGNED_IN = ("bluesky", "mastodon")
 #: The longest platform reason shown on "Test connection": a real platform's is one sentence.
 MAX_SHOWN_REASON = 300
 CREDENTIAL_FIELDS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
@@ -101,6 +112,28 @@ def _sign_in_to_bluesky(form, secrets: dict[str, str], base_url: str | None):  #
     return did, stored
 
 
+def _sign_in_to_mastodon(form, secrets: dict[str, str], instance: str | None):  # noqa: ANN001, ANN202
+    """Check the pasted access token on the instance (issue 21): the account's id, its
+    instance's limits (as JSON) and the credentials to store, or None with why on the form."""
+    if not instance:
+        form.base_url.errors.append("Enter the Mastodon instance's address")
+        return None
+    config = ChannelConfig(
+        platform="mastodon", external_account_id="", credentials=secrets, base_url=instance
+    )
+    try:
+        with MastodonPublisher(config, allowed_hosts=_allowed_hosts()) as publisher:
+            account_id = publisher.account_id()
+            limits = publisher.limits()
+    except PublishError as exc:
+        reason = str(exc)
+        if len(reason) > MAX_SHOWN_REASON:
+            reason = reason[:MAX_SHOWN_REASON] + "…"
+        form.access_token.errors.append(f"The instance did not accept this token: {reason}")
+        return None
+    return account_id, json.dumps(limits, sort_keys=True), secrets
+
+
 def _payload(channel: Channel) -> dict:
     return {
         "platform": channel.platform,
@@ -128,7 +161,8 @@ def channel_new():
         account = (form.external_account_id.data or "").strip()
         base_url = (form.base_url.data or "").strip() or None
         secrets = _credentials(form, platform)
-        if platform != "bluesky" and not account:
+        limits = None
+        if platform not in SIGNED_IN and not account:
             form.external_account_id.errors.append("Enter the account id")
             secrets = None
         if secrets is not None and platform == "bluesky":
@@ -137,6 +171,11 @@ def channel_new():
             secrets = None
             if signed_in is not None:
                 account, secrets = signed_in
+        if secrets is not None and platform == "mastodon":
+            checked = _sign_in_to_mastodon(form, secrets, base_url)
+            secrets = None
+            if checked is not None:
+                account, limits, secrets = checked
         if secrets is not None:
             channel = Channel(
                 platform=platform,
@@ -145,6 +184,7 @@ def channel_new():
                 base_url=base_url,
                 enabled=True,
                 language=channel_language(form.language.data),
+                platform_limits=limits,
             )
             db.session.add(channel)
             try:
@@ -234,6 +274,15 @@ def channel_reconnect(channel_id: int):
                 )
             elif signed_in is not None:
                 secrets = signed_in[1]
+        if secrets is not None and channel.platform == "mastodon":
+            checked = _sign_in_to_mastodon(form, secrets, channel.base_url)
+            secrets = None
+            if checked is not None and checked[0] != channel.external_account_id:
+                form.access_token.errors.append(
+                    "This token is for another account, not this channel's"
+                )
+            elif checked is not None:
+                channel.platform_limits, secrets = checked[1], checked[2]
         if secrets is not None:
             channel.credentials_encrypted = encrypt_credentials(channel.id, secrets)
             channel.needs_reauthorisation = False
@@ -269,6 +318,9 @@ def channel_test(channel_id: int):
         with adapter_for(config, allowed_hosts=_allowed_hosts()) as adapter:
             account = adapter.check_connection()
             keep_refreshed(channel.id, adapter)
+            if isinstance(adapter, MastodonPublisher):
+                # The instance's limits may have changed since it was connected.
+                channel.platform_limits = json.dumps(adapter.limits(), sort_keys=True)
     except CredentialsError as exc:
         problem = f"The stored credentials cannot be read: {exc}. Reconnect the channel."
     except PublishError as exc:

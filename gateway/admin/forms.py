@@ -39,6 +39,7 @@ PLATFORM_CHOICES = [
     SelectChoice("facebook", "Facebook Page"),
     SelectChoice("instagram", "Instagram"),
     SelectChoice("bluesky", "Bluesky"),
+    SelectChoice("mastodon", "Mastodon"),
 ]
 #: The register CSV is a few hundred rows at most; a cap stops a pasted mistake early.
 REGISTER_MAX_CHARS = 1_000_000
@@ -83,7 +84,7 @@ class ChannelForm(FlaskForm):
         "Account id on the platform",
         widget=GovTextInput(),
         description="The X user id, the Facebook Page id or the Instagram professional account "
-        "id. Leave it empty for Bluesky: the gateway finds the account from its handle.",
+        "id. Leave it empty for Bluesky and Mastodon: the gateway finds the account by signing in.",
         validators=[Length(max=120)],
     )
     base_url = StringField(
@@ -91,7 +92,8 @@ class ChannelForm(FlaskForm):
         widget=GovTextInput(),
         description="Leave empty for the platform itself. Training channels point at the fake "
         "platform, for example http://127.0.0.1:8025. For Bluesky, the address of the "
-        "account's server (its PDS) if its handle does not lead to it.",
+        "account's server (its PDS) if its handle does not lead to it. For Mastodon, the "
+        "instance's address, for example https://social.example.gov.uk (required).",
         validators=[
             Optional(),
             URL(require_tld=False, message="Enter a web address starting http:// or https://"),

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, Self, runtime_checkable
 
-Platform = Literal["x", "facebook", "instagram", "bluesky"]
-PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram", "bluesky")
+Platform = Literal["x", "facebook", "instagram", "bluesky", "mastodon"]
+PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram", "bluesky", "mastodon")
 
 # How long one HTTP request to a platform may take before we give up on it. A read timeout
 # after a post was sent is an OutcomeUnknown, so this is long enough for a slow platform but

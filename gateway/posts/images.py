@@ -178,6 +178,9 @@ PLATFORM_LIMITS: dict[str, PlatformImageLimits] = {
     "facebook": PlatformImageLimits(frozenset({"JPEG", "PNG", "GIF"}), 2048, 10 * 1024 * 1024),
     "instagram": PlatformImageLimits(frozenset({"JPEG"}), 1440, 8 * 1024 * 1024),
     "bluesky": PlatformImageLimits(frozenset({"JPEG", "PNG"}), 2000, 1_000_000),
+    # Mastodon: a stock instance takes images up to 16 MB and scales them to about 8.3
+    # megapixels itself; 8 MB and 3840 px keep well inside every instance's settings.
+    "mastodon": PlatformImageLimits(frozenset({"JPEG", "PNG", "GIF"}), 3840, 8 * 1024 * 1024),
 }
 #: Lower JPEG qualities tried, from the same resized picture, when a rendition is still over
 #: the platform's size limit at JPEG_QUALITY.

@@ -70,6 +70,7 @@ PLATFORM_NAMES = {
     "facebook": "Facebook Page",
     "instagram": "Instagram",
     "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
 }
 
 
@@ -340,7 +341,7 @@ def channel_previews(
                 "channel": c,
                 "language": "",
                 "parts": [],
-                **service.preview(text, c.platform),
+                **service.preview(text, c.platform, c.limits),
                 "images": images,
             }
             for c in channels
@@ -370,7 +371,7 @@ def channel_previews(
                     "channel": c,
                     "language": language,
                     "parts": parts,
-                    **service.preview(sent, c.platform),
+                    **service.preview(sent, c.platform, c.limits),
                     "images": images,
                 }
             )
