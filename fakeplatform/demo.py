@@ -46,4 +46,12 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
             "app_password": "demo-bsky-app-pass",  # nosec B105
         },
     },
+    {
+        # Mastodon (issue 21): the fake platform is the instance (the channel's API address).
+        "platform": "mastodon",
+        "account_id": "109000000000000042",
+        "name": "Anytown Council",
+        "username": "anytowncouncil",
+        "credentials": {"access_token": "demo-mastodon-access-token"},  # nosec B105
+    },
 )

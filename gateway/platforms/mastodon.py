@@ -31,6 +31,7 @@ import requests
 from mastodon import Mastodon
 from mastodon import errors as m_exc
 
+from gateway.domain.guardrails.media import mastodon_length
 from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import DeliveryRequest, MediaItem, PostRef
 from gateway.platforms.common import fetch_image_bytes
@@ -65,15 +66,15 @@ MEDIA_POLL_TIMEOUT_SECONDS = 60.0
 LOOKUP_PAGE = 40
 LOOKUP_MAX_PAGES = 10
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
-_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _PARAGRAPH = re.compile(r"</p>\s*<p>", re.IGNORECASE)
 
 
 def status_length(text: str, reserved_per_url: int) -> int:
-    """Mastodon's count of ``text``: every URL counts as ``reserved_per_url`` characters."""
-    return len(_URL.sub("x" * reserved_per_url, text))
+    """Mastodon's count of ``text``: every URL counts as ``reserved_per_url`` characters, the
+    rest in grapheme clusters (the guardrails' own count, so both agree)."""
+    return mastodon_length(text, reserved_per_url)
 
 
 def idempotency_key(attempt_id: str) -> str:

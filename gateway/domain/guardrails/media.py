@@ -417,8 +417,9 @@ def mastodon_limits(limits: Mapping[str, int] | None) -> dict[str, int]:
 
 
 def mastodon_length(text: str, reserved_per_url: int = 23) -> int:
-    """Mastodon's count: every link as ``reserved_per_url`` characters, whatever its length."""
-    return len(_MASTODON_URL.sub("x" * reserved_per_url, text))
+    """Mastodon's count: every link as ``reserved_per_url`` characters, whatever its length,
+    and the rest in grapheme clusters, as its StatusLengthValidator counts."""
+    return bluesky_length(_MASTODON_URL.sub("x" * reserved_per_url, text))
 
 
 def _mastodon(text: str, images: tuple[ImageToCheck, ...], limits: dict[str, int]) -> list[Finding]:
