@@ -25,10 +25,12 @@ import hashlib
 import json
 import math
 import re
+import secrets
 import time
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 import regex
 from flask import Blueprint, Response, current_app, g, request
@@ -102,7 +104,12 @@ def authenticate_and_inject_faults() -> Response | None:
     header = request.headers.get("Authorization", "")
     token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
     g.mastodon_account = (
-        state.account_by_credential(PLATFORM, "access_token", token) if token else None
+        (
+            state.account_by_credential(PLATFORM, "access_token", token)
+            or _account_of_issued(state, token)
+        )
+        if token
+        else None
     )
     account_id = g.mastodon_account.account_id if g.mastodon_account else None
     faults = state.take_faults(PLATFORM, account_id, request.method, request.path)
@@ -132,7 +139,7 @@ def authenticate_and_inject_faults() -> Response | None:
             return _too_many(time.time() + failure.reset_in)
         elif failure.kind == "error":
             return error(failure.status, "Something went wrong on our end")
-    instance = request.path.rstrip("/") in ("/api/v1/instance", "/api/v2/instance")
+    instance = request.path.rstrip("/") in ("/api/v1/instance", "/api/v2/instance", "/api/v1/apps")
     if g.mastodon_account is None and not instance:
         return error(401, "The access token is invalid")
     if g.mastodon_rate is not None and g.mastodon_rate.exceeded:
@@ -500,3 +507,149 @@ def account_statuses(account_id: str) -> Response:
         links.append(f'<{base}&min_id={page[0].post_id}>; rel="prev"')
         response.headers["Link"] = ", ".join(links)
     return response
+
+
+# OAuth: app registration and the authorization code flow ---------------------------------------
+def _account_of_issued(state: FakeState, token: str) -> Account | None:
+    """The account a token from POST /oauth/token belongs to."""
+    with state.lock:
+        account_id = state.mastodon_tokens.get(token)
+        return state.accounts.get((PLATFORM, account_id)) if account_id else None
+
+
+@bp.post("/api/v1/apps")
+def register_app() -> Response:
+    """POST /api/v1/apps: an application with its redirect URIs and scopes (methods/apps)."""
+    name = request.form.get("client_name") or ""
+    redirect_uris = (request.form.get("redirect_uris") or "").split()
+    scopes = (request.form.get("scopes") or "read").split()
+    if not name or not redirect_uris:
+        return error(422, "Validation failed: Name can't be blank, Redirect URI can't be blank")
+    state = _state()
+    client_id, client_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
+    with state.lock:
+        state.mastodon_apps[client_id] = {
+            "name": name,
+            "client_secret": client_secret,
+            "redirect_uris": redirect_uris,
+            "scopes": scopes,
+        }
+    return _json(
+        {
+            "id": state.new_id(),
+            "name": name,
+            "website": request.form.get("website"),
+            "scopes": scopes,
+            "redirect_uris": redirect_uris,
+            "redirect_uri": "\n".join(redirect_uris),
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+    )
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def oauth_server() -> Response:
+    base = request.host_url.rstrip("/")
+    return _json(
+        {
+            "issuer": f"{base}/",
+            "authorization_endpoint": f"{base}/oauth/authorize",
+            "token_endpoint": f"{base}/oauth/token",
+            "scopes_supported": [
+                "read",
+                "write",
+                "write:statuses",
+                "write:media",
+                "read:accounts",
+                "read:statuses",
+            ],
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+        }
+    )
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+def authorize() -> Response:
+    """The instance's consent page. On the fake, the person "signed in" is the account chosen
+    by username (``account``), and Authorize sends the code to the app's redirect URI."""
+    state = _state()
+    args = request.values
+    with state.lock:
+        app = state.mastodon_apps.get(args.get("client_id", ""))
+    redirect_uri = args.get("redirect_uri", "")
+    if app is None or redirect_uri not in app["redirect_uris"]:
+        return error(400, "The redirect uri included is not valid.")
+    asked = set((args.get("scope") or "read").split())
+    if not asked <= set(app["scopes"]):
+        return error(400, "The requested scope is invalid, unknown, or malformed.")
+    if request.method == "GET":
+        body = (
+            "<!doctype html><html lang=en><head><meta charset=utf-8><title>Authorize "
+            f"{escape(app['name'])}</title></head><body><h1>Authorize {escape(app['name'])}</h1>"
+            f"<p>Scopes: {escape(' '.join(sorted(asked)))}</p><form method=post>"
+            + "".join(
+                f'<input type=hidden name="{escape(k)}" value="{escape(v)}">'
+                for k, v in args.items()
+            )
+            + '<label>Username <input name="account"></label><button>Authorize</button>'
+            "</form></body></html>"
+        )
+        return Response(body, mimetype="text/html")
+    username = request.form.get("account", "")
+    with state.lock:
+        account = next(
+            (
+                a
+                for a in state.accounts.values()
+                if a.platform == PLATFORM and a.username == username
+            ),
+            None,
+        )
+        if account is None:
+            return error(403, "You need to sign in")
+        code = secrets.token_urlsafe(24)
+        state.mastodon_codes[code] = {
+            "client_id": args["client_id"],
+            "redirect_uri": redirect_uri,
+            "account_id": account.account_id,
+            "scopes": sorted(asked),
+            "at": time.time(),
+        }
+    target = f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}" + urlencode(
+        {"code": code, **({"state": args["state"]} if args.get("state") else {})}
+    )
+    return Response(status=302, headers={"Location": target})
+
+
+@bp.post("/oauth/token")
+def token() -> Response:
+    state = _state()
+    form = request.form
+    with state.lock:
+        app = state.mastodon_apps.get(form.get("client_id", ""))
+        if app is None or not secrets.compare_digest(
+            app["client_secret"], form.get("client_secret", "")
+        ):
+            return _json({"error": "invalid_client"}, 401)
+        if form.get("grant_type") != "authorization_code":
+            return _json({"error": "unsupported_grant_type"}, 400)
+        grant = state.mastodon_codes.pop(form.get("code", ""), None)
+        if (
+            grant is None
+            or grant["client_id"] != form.get("client_id")
+            or grant["redirect_uri"] != form.get("redirect_uri")
+            or time.time() - grant["at"] > 600
+        ):
+            return _json({"error": "invalid_grant"}, 400)
+        access_token = secrets.token_urlsafe(32)
+        state.mastodon_tokens[access_token] = grant["account_id"]
+    return _json(
+        {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "scope": " ".join(grant["scopes"]),
+            "created_at": int(time.time()),
+        }
+    )

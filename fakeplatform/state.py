@@ -204,6 +204,10 @@ class FakeState:
         self.mastodon_config: dict[str, int] = {}
         self.mastodon_polls: dict[str, int] = {}
         self.mastodon_idempotency: dict[tuple[str, str], tuple[str, float]] = {}
+        # OAuth: registered apps by client id, codes not yet exchanged, tokens issued.
+        self.mastodon_apps: dict[str, dict[str, Any]] = {}
+        self.mastodon_codes: dict[str, dict[str, Any]] = {}
+        self.mastodon_tokens: dict[str, str] = {}
 
     def new_id(self) -> str:
         return str(next(self._ids))
@@ -224,6 +228,9 @@ class FakeState:
             self.mastodon_config.clear()
             self.mastodon_polls.clear()
             self.mastodon_idempotency.clear()
+            self.mastodon_apps.clear()
+            self.mastodon_codes.clear()
+            self.mastodon_tokens.clear()
 
     # Accounts ---------------------------------------------------------------------------------
     def add_account(self, account: Account) -> None:

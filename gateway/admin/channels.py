@@ -8,8 +8,9 @@ the audit payload names which credential fields changed, not their values.
 from __future__ import annotations
 
 import json
+import secrets
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from gateway.admin.forms import (
     ChannelForm,
     ChannelLanguageForm,
     ConfirmForm,
+    MastodonConnectForm,
     ReconnectForm,
     channel_language,
 )
@@ -363,4 +365,125 @@ def channel_toggle(channel_id: int):
         if channel.enabled
         else f"{channel.display_name} is disabled: officers can no longer choose it."
     )
+    return redirect(url_for("admin.channel_show", channel_id=channel.id))
+
+
+# Mastodon by the instance's sign-in (issue 21) ---------------------------------------------------
+#: How long the admin has to sign in on the instance and come back.
+MASTODON_STATE_SECONDS = 600
+MASTODON_STATE_KEY = "gateway:mastodon-connect:"
+
+
+def _mastodon_redirect_uri() -> str:
+    """Where the instance sends the admin back: this gateway's public address (it must be the
+    one registered with the instance, so it is built from GATEWAY_PUBLIC_URL, never the
+    request's Host header)."""
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for("admin.mastodon_callback")
+
+
+def _redis():  # noqa: ANN202
+    from gateway.queue import redis_connection
+
+    return redis_connection(current_app)
+
+
+@bp.route("/channels/mastodon", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def mastodon_connect():
+    form = MastodonConnectForm()
+    if form.validate_on_submit():
+        from gateway.platforms.mastodon import MastodonOAuth
+
+        instance = form.instance_url.data.strip().rstrip("/")
+        oauth = MastodonOAuth(instance, allowed_hosts=_allowed_hosts())
+        try:
+            oauth.register(_mastodon_redirect_uri())
+            state = secrets.token_urlsafe(32)
+            target = oauth.authorization_url(_mastodon_redirect_uri(), state)
+        except PublishError as exc:
+            form.instance_url.errors.append(f"The instance could not be used: {exc}")
+        else:
+            _redis().set(
+                MASTODON_STATE_KEY + state,
+                json.dumps(
+                    {
+                        "admin": current_user.id,
+                        "instance": instance,
+                        "client_id": oauth.client_id,
+                        "client_secret": oauth.client_secret,
+                        "display_name": form.display_name.data.strip(),
+                        "language": channel_language(form.language.data),
+                    }
+                ),
+                ex=MASTODON_STATE_SECONDS,
+            )
+            # The instance's own page, at the address the admin typed.
+            return redirect(target)
+        finally:
+            oauth.close()
+    return render_template("admin/channel_mastodon.html", form=form), _status(form)
+
+
+@bp.get("/channels/mastodon/callback")
+@requires(Role.ADMIN)
+def mastodon_callback():
+    """The instance sends the admin back with a code and our state: usable once, by the admin
+    who started, within MASTODON_STATE_SECONDS."""
+    from gateway.platforms.mastodon import MastodonOAuth
+
+    state = request.args.get("state", "")
+    raw = _redis().getdel(MASTODON_STATE_KEY + state) if state else None
+    started = json.loads(raw) if raw else None
+    if started is None or started["admin"] != current_user.id:
+        flash("That Mastodon sign-in has expired or was not started here. Start again.")
+        return redirect(url_for("admin.mastodon_connect"))
+    if request.args.get("error") or not request.args.get("code"):
+        flash("The Mastodon instance did not allow the gateway to post. Nothing was added.")
+        return redirect(url_for("admin.mastodon_connect"))
+    oauth = MastodonOAuth(
+        started["instance"],
+        allowed_hosts=_allowed_hosts(),
+        client_id=started["client_id"],
+        client_secret=started["client_secret"],
+    )
+    try:
+        token = oauth.exchange(request.args["code"], _mastodon_redirect_uri())
+        config = ChannelConfig("mastodon", "", {"access_token": token}, started["instance"])
+        with MastodonPublisher(config, allowed_hosts=_allowed_hosts()) as publisher:
+            account_id, limits = publisher.account_id(), publisher.limits()
+    except PublishError as exc:
+        flash(f"The Mastodon instance did not connect the account: {exc}")
+        return redirect(url_for("admin.mastodon_connect"))
+    finally:
+        oauth.close()
+    secrets_ = {
+        "access_token": token,
+        "client_id": started["client_id"],
+        "client_secret": started["client_secret"],
+    }
+    channel = Channel(
+        platform="mastodon",
+        display_name=started["display_name"],
+        external_account_id=account_id,
+        base_url=started["instance"],
+        enabled=True,
+        language=started["language"],
+        platform_limits=json.dumps(limits, sort_keys=True),
+    )
+    db.session.add(channel)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        flash("A channel for this Mastodon account already exists.")
+        return redirect(url_for("admin.channel_list"))
+    channel.credentials_encrypted = encrypt_credentials(channel.id, secrets_)
+    record(
+        "channel.created",
+        actor=Actor.of(current_user),
+        obj=("channel", channel.id),
+        payload={**_payload(channel), "credentials": sorted(secrets_), "via": "oauth"},
+    )
+    db.session.commit()
+    flash(f"{channel.display_name} connected. Test its connection before officers use it.")
     return redirect(url_for("admin.channel_show", channel_id=channel.id))

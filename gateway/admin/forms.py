@@ -137,6 +137,24 @@ class ChannelForm(FlaskForm):
     )
 
 
+class MastodonConnectForm(FlaskForm):
+    """Connect a Mastodon account by its instance's sign-in (issue 21)."""
+
+    instance_url = StringField(
+        "Mastodon instance",
+        widget=GovTextInput(),
+        description="Its address, for example https://social.example.gov.uk. You sign in there "
+        "as the council's account and allow the gateway to post.",
+        validators=[
+            InputRequired("Enter the instance's address"),
+            URL(require_tld=False, message="Enter a web address starting http:// or https://"),
+            Length(max=500),
+        ],
+    )
+    display_name = ChannelForm.display_name
+    language = ChannelForm.language
+
+
 class ChannelLanguageForm(FlaskForm):
     language = ChannelForm.language
 

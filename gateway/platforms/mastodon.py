@@ -330,3 +330,91 @@ def _status_and_reason(exc: m_exc.MastodonError) -> tuple[int | None, str]:
     message = args[3] if len(args) > 3 and args[3] else (args[2] if len(args) > 2 else "")
     text = str(message or (args[0] if args else type(exc).__name__))
     return status, text[:300]
+
+
+# Connecting: the instance's OAuth app registration and authorization code flow ------------------
+class MastodonOAuth:
+    """Connect an account on any instance an admin names (issue 21): register the gateway as
+    an application there (``POST /api/v1/apps``, with our redirect URI and :data:`SCOPES`),
+    send the admin to the instance's consent page, and exchange the code it sends back for an
+    access token (``POST /oauth/token``). Plain HTTP only for an instance on this machine's
+    allowed hosts (the fake platform); every request goes through the outbound guard."""
+
+    def __init__(
+        self,
+        instance_url: str,
+        *,
+        timeout: float = 15.0,
+        allowed_hosts: Collection[str] = (),
+        client_id: str | None = None,
+        client_secret: str | None = None,
+    ) -> None:
+        self.instance_url = instance_url.rstrip("/")
+        self._session = mount_transport(
+            requests.Session(), (self.instance_url,), None, timeout, allowed_hosts
+        )
+        self._timeout = timeout
+        self._allow_http = self.instance_url.startswith("http://")
+        self.client_id, self.client_secret = client_id, client_secret
+
+    def close(self) -> None:
+        self._session.close()
+
+    def register(self, redirect_uri: str, name: str = "Council Publishing Gateway") -> None:
+        try:
+            self.client_id, self.client_secret = Mastodon.create_app(
+                name,
+                scopes=list(SCOPES),
+                redirect_uris=redirect_uri,
+                api_base_url=self.instance_url,
+                request_timeout=self._timeout,
+                session=self._session,
+            )
+        except (m_exc.MastodonError, KeyError, TypeError) as exc:
+            raise Rejected(
+                f"the instance did not register the gateway as an application ({_why(exc)})",
+                platform=PLATFORM,
+            ) from None
+
+    def _client(self) -> Mastodon:
+        return Mastodon(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            api_base_url=self.instance_url,
+            session=self._session,
+            request_timeout=self._timeout,
+            ratelimit_method="throw",
+            version_check_mode="none",
+        )
+
+    def authorization_url(self, redirect_uri: str, state: str) -> str:
+        try:
+            return self._client().auth_request_url(
+                redirect_uris=redirect_uri,
+                scopes=list(SCOPES),
+                state=state,
+                allow_http=self._allow_http,
+            )
+        except m_exc.MastodonError as exc:
+            raise Rejected(
+                f"the instance's sign-in page could not be found ({_why(exc)})", platform=PLATFORM
+            ) from None
+
+    def exchange(self, code: str, redirect_uri: str) -> str:
+        """The access token for the code the instance sent to our redirect URI."""
+        try:
+            return self._client().log_in(
+                code=code,
+                redirect_uri=redirect_uri,
+                scopes=list(SCOPES),
+                allow_http=self._allow_http,
+            )
+        except m_exc.MastodonError as exc:
+            raise NeedsReauthorisation(
+                f"the instance did not give an access token for this sign-in ({_why(exc)})",
+                platform=PLATFORM,
+            ) from None
+
+
+def _why(exc: BaseException) -> str:
+    return str(_status_and_reason(exc)[1] if isinstance(exc, m_exc.MastodonError) else exc)[:200]
