@@ -65,7 +65,13 @@ def channel_choices() -> list[SelectChoice]:
     ]
 
 
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook Page", "instagram": "Instagram"}
+PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook Page",
+    "instagram": "Instagram",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+}
 
 
 def _scheduled_at(form: PostForm, submitting: bool) -> datetime | None:
@@ -335,7 +341,7 @@ def channel_previews(
                 "channel": c,
                 "language": "",
                 "parts": [],
-                **service.preview(text, c.platform),
+                **service.preview(text, c.platform, c.limits),
                 "images": images,
             }
             for c in channels
@@ -365,7 +371,7 @@ def channel_previews(
                     "channel": c,
                     "language": language,
                     "parts": parts,
-                    **service.preview(sent, c.platform),
+                    **service.preview(sent, c.platform, c.limits),
                     "images": images,
                 }
             )
