@@ -1,0 +1,84 @@
+"""Schemathesis against the API's own OpenAPI document (issue 17): every operation, with
+generated requests (valid ones, and ones the document says are wrong), sent with a token of
+each role. No answer is a 5xx, and every answer (its status, its content type, its headers and
+its body) is one the document declares."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.api.conftest import BLOCKED_TEXT, CLEAN_TEXT, ROLES, new_post
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+#: Generated requests per operation and mode: enough to reach each operation's errors; the
+#: whole run stays a few minutes on two cores.
+EXAMPLES = 12
+
+
+def _seed(api, people, channels) -> list[int]:
+    """Posts in each state an operation can meet: drafts, one blocked, one awaiting approval,
+    one approved, one cancelled."""
+    x = channels["x"]
+    ids = [new_post(api, people, channel_ids=[x]).get_json()["id"] for _ in range(3)]
+    ids.append(new_post(api, people, text=BLOCKED_TEXT, channel_ids=[x]).get_json()["id"])
+    api.post(f"/api/v1/posts/{ids[1]}/submit", headers=people.headers("a"))
+    approved = new_post(api, people, text=CLEAN_TEXT + " Approved.", channel_ids=[x])
+    approved_id = approved.get_json()["id"]
+    api.post(f"/api/v1/posts/{approved_id}/submit", headers=people.headers("a"))
+    api.post(f"/api/v1/posts/{approved_id}/approve", headers=people.headers("b"))
+    api.post(f"/api/v1/posts/{ids[2]}/cancel", headers=people.headers("a"))
+    return [*ids, approved_id]
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_every_operation_with_each_roles_token(app, api, people, channels, mode):
+    posts = _seed(api, people, channels)
+    bearers = {key: {"Authorization": f"Bearer {people.token(key)}"} for key in ROLES}
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    ids = itertools.cycle([*posts, 999_999])
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 9
+    seen: dict[str, set[int]] = {}
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def exercise(case):
+            if "post_id" in (case.path_parameters or {}) and mode is GenerationMode.POSITIVE:
+                case.path_parameters["post_id"] = next(ids)
+            for headers in bearers.values():
+                response = case.call(headers=headers)
+                case.validate_response(response, checks=CHECKS, headers=headers)
+                seen.setdefault(operation.label, set()).add(response.status_code)
+
+        exercise()
+
+    assert set(seen) == {op.label for op in operations}
+    if mode is GenerationMode.POSITIVE:
+        # The valid requests did reach the operations, not only their refusals.
+        assert 200 in seen["GET /api/v1/posts"] and 201 in seen["POST /api/v1/posts"]
+        assert 200 in seen["POST /api/v1/guardrails/check"]
