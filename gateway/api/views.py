@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from gateway import notifications as notify
-from gateway.api import problems, schemas
+from gateway.api import idempotency, problems, schemas
 from gateway.api.auth import reads_only
 from gateway.api.spec import api, document, responses
 from gateway.domain.guardrails import Finding, Outcome
@@ -30,6 +30,8 @@ from gateway.posts.service import PostError
 from gateway.security import public, requires, signed_in
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(idempotency.begin)
+bp.after_request(idempotency.finish)
 
 #: Service fields (the form's names) as pointers into the API's bodies.
 POINTERS = {
@@ -51,6 +53,20 @@ class IfMatch(BaseModel):
         max_length=200,
         description="The post's ETag as read: a change is refused with 412 if it has changed.",
     )
+
+
+class Idempotent(BaseModel):
+    idempotency_key: str | None = Field(
+        None,
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Any unique value, such as a UUID: sent again with the same request within "
+        "24 hours, it gets the first answer again and nothing is done twice.",
+    )
+
+
+class IdempotentIfMatch(IfMatch, Idempotent):
+    pass
 
 
 # --- The document and its page --------------------------------------------------------------
@@ -219,7 +235,8 @@ def _future(when: datetime | None):
 @requires(*permissions.WRITE)
 @api.validate(
     json=schemas.PostCreate,
-    resp=responses(201, schemas.PostOut),
+    headers=Idempotent,
+    resp=responses(201, schemas.PostOut, 409),
     tags=[POSTS],
     operation_id="createPost",
 )
@@ -368,7 +385,9 @@ def _action_responses(*extra: int):
 
 @bp.post("/posts/<int:post_id>/submit")
 @requires(*permissions.WRITE)
-@api.validate(headers=IfMatch, resp=_action_responses(), tags=[POSTS], operation_id="submitPost")
+@api.validate(
+    headers=IdempotentIfMatch, resp=_action_responses(), tags=[POSTS], operation_id="submitPost"
+)
 def post_submit(post_id: int):
     """Send a draft for approval by another officer. Refused (422, with the findings) while a
     guardrail blocks it."""
@@ -393,7 +412,9 @@ def post_submit(post_id: int):
 
 @bp.post("/posts/<int:post_id>/approve")
 @requires(*permissions.APPROVE)
-@api.validate(headers=IfMatch, resp=_action_responses(), tags=[POSTS], operation_id="approvePost")
+@api.validate(
+    headers=IdempotentIfMatch, resp=_action_responses(), tags=[POSTS], operation_id="approvePost"
+)
 def post_approve(post_id: int):
     """Approve another officer's post: it is scheduled. Nobody approves a post they wrote or
     changed (403)."""
@@ -418,7 +439,7 @@ def post_approve(post_id: int):
 @requires(*permissions.APPROVE)
 @api.validate(
     json=schemas.Reason,
-    headers=IfMatch,
+    headers=IdempotentIfMatch,
     resp=_action_responses(),
     tags=[POSTS],
     operation_id="rejectPost",
@@ -444,7 +465,9 @@ def post_reject(post_id: int):
 
 @bp.post("/posts/<int:post_id>/cancel")
 @requires(*permissions.WRITE)
-@api.validate(headers=IfMatch, resp=_action_responses(), tags=[POSTS], operation_id="cancelPost")
+@api.validate(
+    headers=IdempotentIfMatch, resp=_action_responses(), tags=[POSTS], operation_id="cancelPost"
+)
 def post_cancel(post_id: int):
     """Cancel a post before it goes out: nothing of it is published. It cannot be undone."""
     post = post_or_404(post_id)
@@ -468,7 +491,8 @@ def post_cancel(post_id: int):
 @reads_only
 @api.validate(
     json=schemas.GuardrailCheck,
-    resp=responses(200, schemas.CheckResult),
+    headers=Idempotent,
+    resp=responses(200, schemas.CheckResult, 409),
     tags=[GUARDRAILS],
     operation_id="checkText",
 )

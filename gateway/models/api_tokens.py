@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.extensions import db
@@ -41,3 +41,25 @@ class ApiToken(db.Model):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} {self.prefix} of user {self.user_id}>"
+
+
+class ApiIdempotencyKey(db.Model):
+    """One ``Idempotency-Key`` a token sent with a POST, kept for 24 hours with the request's
+    hash and, once it is answered, the answer: a retry gets that answer again and changes
+    nothing (issue 17). The unique key is what makes two identical POSTs sent at once make one
+    post: the second one's row cannot be written while the first one's exists."""
+
+    __tablename__ = "api_idempotency_keys"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    #: Hex SHA-256 of the method, the path and the body (JSON in a canonical form).
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    #: The answer, once there is one; None while the first request is still being handled.
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The answer's Content-Type, ETag and Location, as JSON.
+    response_headers: Mapped[str | None] = mapped_column(Text)
