@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, request
 from sqlalchemy import update
 
-from gateway.api import problems, tokens
+from gateway.api import problems, ratelimit, tokens
 from gateway.extensions import db, login_manager
 from gateway.models import ApiToken
 from gateway.models.base import utcnow
@@ -44,6 +44,8 @@ def init_app(app: Flask) -> None:
     # First of the before-request steps that ask who is signed in (sessions' timeouts, the
     # two-factor enrolment check), so none of them ever loads a user from the cookie here.
     app.before_request_funcs.setdefault(None, []).insert(0, _authenticate)
+    ratelimit.init_app(app)
+    app.after_request(ratelimit.add_headers)
 
 
 def _authenticate():
@@ -72,6 +74,9 @@ def _authenticate():
     g.api_token = row
     g._login_user = row.user
     _note_use(row)
+    limited = ratelimit.check(row)
+    if limited is not None:
+        return limited
     if row.read_only and request.method not in SAFE_METHODS and not _view_reads_only():
         return problems.problem(
             403,

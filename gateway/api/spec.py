@@ -107,10 +107,10 @@ api = SpecTree(
 
 def responses(ok: int, model, *errors: int) -> SpecResponse:  # noqa: ANN001
     """The documented responses of an operation: its success, the errors any operation can
-    answer (no token, a role that may not, a body that is not JSON, a field that is wrong) and
-    its own."""
+    answer (no token, a role that may not, a body that is not JSON, a field that is wrong, too
+    many calls) and its own."""
     codes = {f"HTTP_{ok}": model}
-    for code in sorted({401, 403, 415, 422, *errors}):
+    for code in sorted({401, 403, 415, 422, 429, *errors}):
         codes[f"HTTP_{code}"] = Problem
     return SpecResponse(**codes)
 
