@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gateway.domain.emergency import CATEGORIES
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.posts.service import MAX_REASON_CHARS, MAX_TEXT_CHARS
 
@@ -22,6 +23,7 @@ MAX_PAGE_SIZE = 100
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+EmergencyCategory = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 PostStatusName = Literal[tuple(s.value for s in PostStatus)]  # type: ignore[valid-type]
 DeliveryStatusName = Literal[tuple(s.value for s in DeliveryStatus)]  # type: ignore[valid-type]
 
@@ -47,6 +49,20 @@ class PostCreate(_In):
     channel_ids: list[Id] = Field(min_length=1, max_length=MAX_CHANNELS)
     scheduled_at: AwareDatetime | None = Field(
         None, description="When it goes out, with its UTC offset (RFC 3339). Needed to submit."
+    )
+
+
+class EmergencyCreate(_In):
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    category: EmergencyCategory = Field(  # type: ignore[valid-type]
+        description="What kind of emergency: "
+        + "; ".join(f"{k} ({v})" for k, v in CATEGORIES.items())
+    )
+    channel_ids: list[Id] = Field(
+        min_length=1,
+        max_length=MAX_CHANNELS,
+        description="Where it goes. A channel that cannot take it (its platform's limits, or it "
+        "needs reconnecting) is left out, with why, and the others still get it.",
     )
 
 
@@ -125,6 +141,10 @@ class PostOut(BaseModel):
     holder_id: int
     scheduled_at: datetime | None
     emergency_category: str | None
+    emergency_release: Literal["at_once", "at_once_in_hours", "fast_track"] | None = Field(
+        description="How an emergency post was sent: at once, or to another officer's "
+        "fast-track approval (in office hours)."
+    )
     version: int = Field(description="Changes with every change; the ETag carries it.")
     created_at: datetime
     updated_at: datetime

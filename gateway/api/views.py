@@ -22,10 +22,11 @@ from gateway.api import idempotency, problems, schemas
 from gateway.api.auth import reads_only
 from gateway.api.spec import api, document, responses
 from gateway.domain.guardrails import Finding, Outcome
+from gateway.domain.guardrails.engine import shown_once
 from gateway.extensions import db
 from gateway.models import Post
 from gateway.models.base import utcnow
-from gateway.posts import live, permissions, service
+from gateway.posts import emergency, live, permissions, service
 from gateway.posts.service import PostError
 from gateway.security import public, requires, signed_in
 
@@ -43,6 +44,7 @@ POINTERS = {
     "images": "/images",
 }
 POSTS = "Posts"
+EMERGENCY = "Emergency posts"
 GUARDRAILS = "Guardrails"
 
 
@@ -121,6 +123,7 @@ def post_out(post: Post) -> schemas.PostOut:
         holder_id=post.current_holder_id,
         scheduled_at=post.scheduled_at,
         emergency_category=post.emergency_category,
+        emergency_release=post.emergency_release,
         version=post.version,
         created_at=post.created_at,
         updated_at=post.updated_at,
@@ -481,6 +484,64 @@ def post_cancel(post_id: int):
         db.session.rollback()
         return _refuse(exc)
     return _answer(post)
+
+
+# --- Emergency posts ---------------------------------------------------------------------
+
+
+@bp.post("/emergency-posts")
+@requires(*permissions.EMERGENCY)
+@api.validate(
+    json=schemas.EmergencyCreate,
+    headers=Idempotent,
+    resp=responses(201, schemas.PostOut, 409),
+    tags=[EMERGENCY],
+    operation_id="sendEmergencyPost",
+)
+def emergency_send():
+    """A duty officer's emergency post, as the emergency form sends it: out at once out of
+    office hours (no second approval; reviewed the next working day), or in office hours to
+    another officer's fast-track approval (see emergency_release). The guardrails that still
+    apply (personal data, offensive content, pre-election rules) refuse it with a 422 and
+    their findings. Send an Idempotency-Key: a retry must never post a flood warning twice."""
+    body: schemas.EmergencyCreate = request.context.json
+    args = {"text": body.text, "channel_ids": body.channel_ids, "category": body.category}
+    try:
+        post = emergency.send(current_user, **args)
+        db.session.commit()
+    except emergency.EmergencyRefused as exc:
+        db.session.rollback()
+        return problems.problem(
+            422,
+            exc.message,
+            slug="validation",
+            errors=[
+                {"pointer": "/channel_ids", "detail": f"Channel {channel_id}: {why}"}
+                for channel_id, why in sorted(exc.left_out.items())
+            ],
+        )
+    except emergency.GuardrailsRefused as exc:
+        db.session.rollback()
+        try:
+            found, _skipped = emergency.check(current_user, **args)
+        except PostError:
+            db.session.rollback()
+            found = []
+        return problems.problem(
+            422,
+            exc.message,
+            slug="guardrails",
+            errors=[{"pointer": "/text", "detail": exc.message}],
+            findings=[_finding(f) for f in shown_once(found)],
+        )
+    except PostError as exc:
+        db.session.rollback()
+        if exc.field:
+            return _refuse(exc)
+        # The duty officer's hourly limit (gateway.domain.emergency.check_rate).
+        return problems.problem(429, exc.message, slug="emergency-limit")
+    emergency.announce(post)
+    return _answer(post, 201)
 
 
 # --- The guardrails -------------------------------------------------------------------------

@@ -21,6 +21,8 @@ WRITE = (Role.OFFICER, Role.DUTY_OFFICER)
 APPROVE = (Role.OFFICER,)
 #: Decide a guardrail referral, with a written reason.
 DECIDE_REFERRAL = (Role.MONITORING_OFFICER,)
+#: Send an emergency post (out at once out of hours, fast-tracked in them).
+EMERGENCY = (Role.DUTY_OFFICER,)
 #: The approval queue.
 QUEUE = (Role.OFFICER, Role.MONITORING_OFFICER)
 

@@ -273,6 +273,7 @@ def test_the_openapi_document_and_its_page(app, api):
         "rejectPost",
         "cancelPost",
         "checkText",
+        "sendEmergencyPost",
     }
     page = api.get("/api/v1/docs")
     assert page.status_code == 200 and "createPost" in page.get_data(as_text=True)
