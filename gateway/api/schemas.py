@@ -3,14 +3,16 @@ response, and are the OpenAPI document's schemas (gateway.api.spec), so the thre
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from gateway.audit.query import PAGE_SIZE as AUDIT_PAGE_ROWS
 from gateway.domain.emergency import CATEGORIES
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.posts.service import MAX_REASON_CHARS, MAX_TEXT_CHARS
+from gateway.transparency.rules import OUTCOMES
 
 #: A post names up to this many channels: more than any council runs, and a bound on the work
 #: one request can ask for.
@@ -23,6 +25,9 @@ MAX_PAGE_SIZE = 100
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+OutcomeName = Literal[tuple(sorted(OUTCOMES))]  # type: ignore[valid-type]
+#: Entries per page of the log, at most: the auditors' page's own size.
+AUDIT_PAGE_SIZE = AUDIT_PAGE_ROWS
 EmergencyCategory = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 PostStatusName = Literal[tuple(s.value for s in PostStatus)]  # type: ignore[valid-type]
 DeliveryStatusName = Literal[tuple(s.value for s in DeliveryStatus)]  # type: ignore[valid-type]
@@ -92,6 +97,51 @@ class PostListQuery(_In):
     status: PostStatusName | None = None  # type: ignore[valid-type]
     cursor: str | None = Field(None, max_length=200, description="next_cursor of the last page")
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+
+
+class AuditQuery(_In):
+    """The auditors' page's filters (gateway.audit.query.AuditFilter), as query parameters."""
+
+    date_from: date | None = Field(None, description="From this London date (YYYY-MM-DD).")
+    date_to: date | None = Field(None, description="To this London date, inclusive.")
+    channel_id: Id | None = None
+    officer_id: Id | None = Field(None, description="The user who acted.")
+    action: str | None = Field(
+        None,
+        max_length=60,
+        pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$",
+        description="A dotted action such as post.approved.",
+    )
+    outcome: OutcomeName | None = Field(  # type: ignore[valid-type]
+        None, description="A delivery outcome."
+    )
+    rule: str | None = Field(
+        None, min_length=1, max_length=120, description="A guardrail rule, such as political.party."
+    )
+    emergency: bool | None = Field(None, description="Only emergency posts, or none of them.")
+    post_id: Id | None = None
+    cursor: str | None = Field(
+        None, pattern=r"^[0-9]{1,19}$", description="next_cursor of the last page"
+    )
+    limit: int = Field(AUDIT_PAGE_SIZE, ge=1, le=AUDIT_PAGE_SIZE)
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    time: datetime
+    action: str
+    actor: dict
+    object: dict | None
+    payload: dict
+    content_sha256: str | None
+    entry_hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None = Field(
+        description="Pass as cursor for the next (older) page; null at the oldest."
+    )
 
 
 class FindingOut(BaseModel):

@@ -71,7 +71,7 @@ def _words(error: dict, loc: list) -> str:
 
 
 #: Names of the query models: their errors name a parameter, not a pointer into a body.
-QUERY_MODELS = {"PostListQuery"}
+QUERY_MODELS = {"PostListQuery", "AuditQuery"}
 
 api = SpecTree(
     "flask",

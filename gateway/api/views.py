@@ -21,6 +21,10 @@ from gateway import notifications as notify
 from gateway.api import idempotency, problems, schemas
 from gateway.api.auth import reads_only
 from gateway.api.spec import api, document, responses
+from gateway.audit.query import AuditFilter
+from gateway.audit.query import page as audit_page
+from gateway.auditor.views import READERS as AUDIT_READERS
+from gateway.converters import MAX_BIG_ID
 from gateway.domain.guardrails import Finding, Outcome
 from gateway.domain.guardrails.engine import shown_once
 from gateway.extensions import db
@@ -44,6 +48,7 @@ POINTERS = {
     "images": "/images",
 }
 POSTS = "Posts"
+AUDIT = "Publish log"
 EMERGENCY = "Emergency posts"
 GUARDRAILS = "Guardrails"
 
@@ -542,6 +547,68 @@ def emergency_send():
         return problems.problem(429, exc.message, slug="emergency-limit")
     emergency.announce(post)
     return _answer(post, 201)
+
+
+# --- The publish log -----------------------------------------------------------------------
+
+
+@bp.get("/audit/entries")
+@requires(*AUDIT_READERS)
+@api.validate(
+    query=schemas.AuditQuery,
+    resp=responses(200, schemas.AuditPage),
+    tags=[AUDIT],
+    operation_id="listAuditEntries",
+)
+def audit_entries():
+    """The publish log, newest first, with the auditors' page's filters (the same query,
+    gateway.audit.query): follow next_cursor for older entries. For auditors and monitoring
+    officers, as the page is."""
+    query: schemas.AuditQuery = request.context.query
+    if query.date_from and query.date_to and query.date_to < query.date_from:
+        return problems.problem(
+            422,
+            "date_to must be the same as or after date_from.",
+            slug="validation",
+            errors=[
+                {
+                    "pointer": "",
+                    "parameter": "date_to",
+                    "detail": "To must be the same as or after From",
+                }
+            ],
+        )
+    wanted = AuditFilter(
+        date_from=query.date_from,
+        date_to=query.date_to,
+        channel_id=query.channel_id,
+        officer_id=query.officer_id,
+        action=query.action,
+        outcome=query.outcome,
+        rule=query.rule,
+        emergency=query.emergency,
+        post_id=query.post_id,
+    )
+    before = int(query.cursor) if query.cursor else None
+    if before is not None and before > MAX_BIG_ID:
+        before = MAX_BIG_ID
+    found = audit_page(wanted, before=before, size=query.limit)
+    return schemas.AuditPage(
+        items=[
+            schemas.AuditEntryOut(
+                seq=e.seq,
+                time=e.time,
+                action=e.action,
+                actor=e.actor,
+                object=e.object,
+                payload=e.payload,
+                content_sha256=e.content_sha256,
+                entry_hash=e.entry_hash,
+            )
+            for e in found.entries
+        ],
+        next_cursor=str(found.older) if found.older is not None else None,
+    )
 
 
 # --- The guardrails -------------------------------------------------------------------------

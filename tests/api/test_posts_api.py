@@ -274,6 +274,7 @@ def test_the_openapi_document_and_its_page(app, api):
         "cancelPost",
         "checkText",
         "sendEmergencyPost",
+        "listAuditEntries",
     }
     page = api.get("/api/v1/docs")
     assert page.status_code == 200 and "createPost" in page.get_data(as_text=True)
