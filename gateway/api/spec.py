@@ -115,8 +115,33 @@ def responses(ok: int, model, *errors: int) -> SpecResponse:  # noqa: ANN001
     return SpecResponse(**codes)
 
 
+#: OpenAPI links (3.1 section 4.8.20): what a client (and Schemathesis's stateful tests) can
+#: do next with the post an answer names, its id and its ETag carried over.
+_POST_ID = {"post_id": "$response.body#/id"}
+_WITH_ETAG = {**_POST_ID, "header.If-Match": "$response.header.ETag"}
+LINKS = {
+    ("createPost", "201"): {
+        "read": ("readPost", _POST_ID),
+        "edit": ("editPost", _WITH_ETAG),
+        "submit": ("submitPost", _WITH_ETAG),
+        "cancel": ("cancelPost", _WITH_ETAG),
+    },
+    ("editPost", "200"): {
+        "read": ("readPost", _POST_ID),
+        "submit": ("submitPost", _WITH_ETAG),
+    },
+    ("submitPost", "200"): {
+        "approve": ("approvePost", _WITH_ETAG),
+        "reject": ("rejectPost", _WITH_ETAG),
+        "read": ("readPost", _POST_ID),
+    },
+    ("approvePost", "200"): {"read": ("readPost", _POST_ID)},
+}
+
+
 def document() -> dict:
-    """The OpenAPI document, with error responses typed as application/problem+json."""
+    """The OpenAPI document, with error responses typed as application/problem+json and the
+    links between the posts' operations."""
     spec = copy.deepcopy(api.spec)
     for item in spec.get("paths", {}).values():
         for operation in item.values():
@@ -124,4 +149,10 @@ def document() -> dict:
                 content = response.get("content", {})
                 if code.startswith(("4", "5")) and "application/json" in content:
                     response["content"] = {problems.MEDIA_TYPE: content["application/json"]}
+                links = LINKS.get((operation.get("operationId"), code))
+                if links:
+                    response["links"] = {
+                        name: {"operationId": target, "parameters": dict(parameters)}
+                        for name, (target, parameters) in links.items()
+                    }
     return spec

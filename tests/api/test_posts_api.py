@@ -276,5 +276,13 @@ def test_the_openapi_document_and_its_page(app, api):
         "sendEmergencyPost",
         "listAuditEntries",
     }
+    # The links a client follows from a new post: read, edit, submit, then approve.
+    created = spec["paths"]["/api/v1/posts"]["post"]["responses"]["201"]["links"]
+    assert created["submit"] == {
+        "operationId": "submitPost",
+        "parameters": {"post_id": "$response.body#/id", "header.If-Match": "$response.header.ETag"},
+    }
+    submitted = spec["paths"]["/api/v1/posts/{post_id}/submit"]["post"]["responses"]["200"]
+    assert submitted["links"]["approve"]["operationId"] == "approvePost"
     page = api.get("/api/v1/docs")
     assert page.status_code == 200 and "createPost" in page.get_data(as_text=True)
