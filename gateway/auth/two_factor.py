@@ -620,6 +620,9 @@ def _require_enrolment():
         return None
     if not current_user.is_authenticated or session.get(SECOND_FACTOR):
         return None
+    if g.get("api_token") is not None:
+        # An API token's owner made it in a session that had given its second factor.
+        return None
     if session.get(oidc.SIGN_IN_METHOD) == "oidc":
         return None
     user = current_user._get_current_object()

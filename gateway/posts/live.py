@@ -103,6 +103,15 @@ def merge_findings(by_channel: dict[int, list[Finding]]) -> tuple[list[Finding],
     return [f for _key, f in ordered], {f: channels.get(key, []) for key, f in ordered}
 
 
+def findings_shown(post: Post) -> tuple[list[Finding], dict[Finding, list[int]]]:
+    """A saved post's findings as the post page and the API show them: each once, what stops
+    the post first, with the channels each applies to. Raises PostError as the service does."""
+    merged, channels = merge_findings(service.findings_for(post))
+    # Each once: the same words on every channel, or found by two rules of a family, are one
+    # finding to the officer (issue 22).
+    return shown_once(merged), channels
+
+
 def unsaved_post(
     author: User,
     *,

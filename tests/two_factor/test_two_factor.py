@@ -81,7 +81,9 @@ def test_an_admin_must_enrol_before_reaching_any_page(app, client, auth):
         if "GET" in (rule.methods or ())
         and "<" not in rule.rule
         and rule.endpoint not in {"static", "health.healthz", "health.readyz"}
-        and not rule.endpoint.startswith(("two_factor.", "oidc.", "auth."))
+        # The JSON API takes no session (issue 17): a token, made on a page this one cannot
+        # reach until it enrols.
+        and not rule.endpoint.startswith(("two_factor.", "oidc.", "auth.", "api."))
     ]
     assert "/admin/" in paths and "/" in paths and len(paths) > 10
     for path in paths:
