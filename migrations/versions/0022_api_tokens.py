@@ -8,14 +8,14 @@
 A new table only: the users table is not rebuilt on SQLite.
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0018"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
