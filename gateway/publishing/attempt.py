@@ -891,8 +891,9 @@ def _failed_beside(post: Post, delivery: Delivery) -> str:
 def _published_beside(post: Post, delivery: Delivery) -> None:
     """``delivery`` has just been published while a partner was stopped at the same moment
     (it was being sent already when the other was refused, blocked or held): on the record,
-    and a refused partner is held for a person rather than left failed."""
-    if not post.bilingual:
+    and a refused partner is held for a person rather than left failed. Not when a person
+    let this one go out alone (gateway.posts.held): that decision is on the record already."""
+    if not post.bilingual or delivery.alone_by_id is not None:
         return
     for partner in pairs.partners(post, delivery):
         if partner.status not in pairs.STOPPED:

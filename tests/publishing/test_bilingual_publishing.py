@@ -395,3 +395,27 @@ def test_an_edit_to_either_text_after_approval_stops_both(
     first, second = rows(app, post_id)
     assert first["status"] == "blocked" and "changed after it was approved" in first["last_error"]
     assert second["status"] == "held" and second["held_with_id"] == first["id"]
+
+
+def test_a_person_lets_the_held_language_go_out_alone_and_it_does(
+    app, bilingual, clock, fake, x_accounts, officers
+):
+    from gateway.posts import held
+
+    fake.inject_fault("error", account_id=X_ACCOUNT_CY, method="POST", status=400, times=None)
+    post_id = approved(app, officers, [x_accounts["cy"], x_accounts["en"]])
+    run_worker(app)
+    welsh, english = rows(app, post_id)
+    assert (welsh["status"], english["status"]) == ("failed", "held")
+    with app.app_context():
+        post = db.session.get(Post, post_id)
+        held.publish_alone(post, english["id"], user(officers.approver), "Welsh account locked.")
+        db.session.commit()
+    run_worker(app)
+    # Not held with its failed partner again: out on the English account only, as decided.
+    [tweet] = fake.posts("x")
+    assert tweet["text"] == ENGLISH and tweet["account_id"] == X_ACCOUNT
+    welsh, english = rows(app, post_id)
+    assert (welsh["status"], english["status"]) == ("failed", "published")
+    with app.app_context():
+        assert db.session.get(Post, post_id).status == "partly_published"
