@@ -37,8 +37,9 @@ SYSTEM = Actor.system()
 #: Skipped: an emergency post left its channel out (issue 22), the other language must not go
 #: out alone on the same platform either.
 STOPPED = frozenset({D.FAILED.value, D.BLOCKED.value, D.HELD.value, D.SKIPPED.value})
-#: A partner in one of these has not been sent yet: it can still be held.
-NOT_SENT = frozenset({D.PENDING.value, D.SCHEDULED.value, D.RETRY.value})
+#: A partner in one of these has not been sent yet and waits for its time: it can still be
+#: held. (A pending one belongs to a post not approved: nothing of it goes out.)
+NOT_SENT = frozenset({D.SCHEDULED.value, D.RETRY.value})
 #: A partner in one of these may already be on the platform.
 SENT = frozenset({D.PUBLISHING.value, D.PUBLISHED.value})
 

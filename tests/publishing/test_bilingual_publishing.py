@@ -308,6 +308,22 @@ def test_one_language_blocked_at_publish_time_holds_the_other(
     assert "which was blocked at publish time (Blocked at publish time" in english["held_reason"]
 
 
+def test_an_unknown_outcome_for_the_welsh_post_holds_the_english_one(
+    app, bilingual, clock, fake, channels, officers
+):
+    app.config["BILINGUAL_LAYOUT"] = "separate"
+    # The connection drops on the first post: X may or may not have it; the look-up finds
+    # nothing, so the Welsh one is held for a person, never sent again blindly.
+    fake.inject_fault("drop", platform="x", method="POST", times=1)
+    post_id = approved(app, officers, [channels["x"]])
+    run_worker(app)
+    assert fake.posts("x") == []
+    welsh, english = rows(app, post_id)
+    assert welsh["status"] == "held" and welsh["held_reason"].startswith("Outcome unknown")
+    assert english["status"] == "held" and english["held_with_id"] == welsh["id"]
+    assert "which is held for a person (Outcome unknown" in english["held_reason"]
+
+
 def test_a_languages_channel_that_cannot_take_it_holds_both_before_either_is_sent(
     app, bilingual, clock, fake, pages, officers
 ):
