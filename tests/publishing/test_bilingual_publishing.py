@@ -435,3 +435,39 @@ def test_a_person_lets_the_held_language_go_out_alone_and_it_does(
     assert (welsh["status"], english["status"]) == ("failed", "published")
     with app.app_context():
         assert db.session.get(Post, post_id).status == "partly_published"
+
+
+def test_the_emergency_form_takes_both_texts_and_both_go_out(
+    app, bilingual, client, auth, fake, channels
+):
+    from gateway.domain.roles import Role
+    from tests.conftest import csrf_token_from
+    from tests.publishing.test_emergency import NIGHT
+
+    welsh = "Rhybudd llifogydd: mae'r afon yn codi. Osgowch ffordd y cei heno."
+    english = "Flood warning: the river is rising. Avoid the quayside road tonight."
+    with time_machine.travel(NIGHT, tick=True):
+        auth.sign_in_as(Role.DUTY_OFFICER)
+        page = client.get("/emergency")
+        html = page.get_data(as_text=True)
+        assert 'id="text_cy"' in html and 'lang="cy"' in html
+        # Welsh first, as the council chose.
+        assert html.index('id="text_cy"') < html.index('id="text"')
+        fields = {
+            "category": "flooding",
+            "text": english,
+            "channels": [channels["x"]],
+            "csrf_token": csrf_token_from(html),
+            "action": "publish",
+        }
+        missing = client.post("/emergency", data=fields)
+        assert missing.status_code == 400
+        assert "Enter the Welsh text of the post" in missing.get_data(as_text=True)
+        sent = client.post("/emergency", data={**fields, "text_cy": welsh})
+        assert sent.status_code == 302, sent.get_data(as_text=True)
+        build_worker(app).work(burst=True)
+    [tweet] = fake.posts("x")
+    assert tweet["text"] == f"{welsh}\n\n{english}"
+    with app.app_context():
+        post = db.session.scalar(select(Post))
+        assert post.text_cy == welsh and post.emergency_category == "flooding"
