@@ -1,4 +1,5 @@
-"""The fake platform's WSGI app: X API v2 under /2, the Graph API elsewhere, controls at /_fake."""
+"""The fake platform's WSGI app: X API v2 under /2, a Bluesky PDS's XRPC under /xrpc, the Graph
+API elsewhere, controls at /_fake."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from flask import Flask, g
 
-from fakeplatform import control, graph_api, x_api
+from fakeplatform import bluesky_xrpc, control, graph_api, mastodon_api, x_api
 from fakeplatform.faults import ConnectionDropper
 from fakeplatform.state import FakeState
 
@@ -27,6 +28,8 @@ def create_app(state: FakeState | None = None) -> Flask:
 
     app.register_blueprint(control.bp)
     app.register_blueprint(x_api.bp)
+    app.register_blueprint(bluesky_xrpc.bp)
+    app.register_blueprint(mastodon_api.bp)
     app.register_blueprint(graph_api.bp)  # last: its catch-all route must not shadow the others
     app.wsgi_app = ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PLATFORMS = ("x", "facebook", "instagram")
+PLATFORMS = ("x", "facebook", "instagram", "bluesky", "mastodon")
 
 # X counts requests per user per endpoint in 15-minute windows (X API rate-limits page). The
 # default allowance is far above X's real one so a benchmark is never throttled by accident;
@@ -57,6 +57,9 @@ REQUIRED_CREDENTIALS = {
     "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
     "facebook": ("access_token",),
     "instagram": ("access_token",),
+    # Bluesky (issue 21): the account_id is the DID, the username its handle.
+    "bluesky": ("app_password",),
+    "mastodon": ("access_token",),
 }
 
 
@@ -125,6 +128,8 @@ class Post:
     # When the request that made the post arrived, before any injected latency: the moment a
     # benchmark counts as "the platform received it".
     received_at: float = 0.0
+    #: Bluesky: the record as it was created, read back by com.atproto.repo.getRecord.
+    record: dict[str, Any] | None = None
 
 
 @dataclass
@@ -194,6 +199,15 @@ class FakeState:
         # (platform, account_id, endpoint) -> (window start, count)
         self.rate_windows: dict[tuple[str, str, str], tuple[float, int]] = {}
         self.request_log: list[dict[str, Any]] = []
+        # Mastodon (fakeplatform.mastodon_api): the instance's limits set by a test, how often
+        # each attachment was polled, and the Idempotency-Keys seen ((account, key) -> (id, when)).
+        self.mastodon_config: dict[str, int] = {}
+        self.mastodon_polls: dict[str, int] = {}
+        self.mastodon_idempotency: dict[tuple[str, str], tuple[str, float]] = {}
+        # OAuth: registered apps by client id, codes not yet exchanged, tokens issued.
+        self.mastodon_apps: dict[str, dict[str, Any]] = {}
+        self.mastodon_codes: dict[str, dict[str, Any]] = {}
+        self.mastodon_tokens: dict[str, str] = {}
 
     def new_id(self) -> str:
         return str(next(self._ids))
@@ -211,6 +225,12 @@ class FakeState:
             self.nonces.clear()
             self.rate_windows.clear()
             self.request_log.clear()
+            self.mastodon_config.clear()
+            self.mastodon_polls.clear()
+            self.mastodon_idempotency.clear()
+            self.mastodon_apps.clear()
+            self.mastodon_codes.clear()
+            self.mastodon_tokens.clear()
 
     # Accounts ---------------------------------------------------------------------------------
     def add_account(self, account: Account) -> None:

@@ -206,7 +206,10 @@ def check_unsaved(
         skipped, problems = {}, _channel_problems(post)
     counts = [
         ChannelCount(
-            c, **_count(text, c.platform), left_out=skipped.get(c.id), problem=problems.get(c.id)
+            c,
+            **_count(text, c.platform, c.limits),
+            left_out=skipped.get(c.id),
+            problem=problems.get(c.id),
         )
         for c in channels
     ]
@@ -231,8 +234,8 @@ def _channel_problems(post: Post) -> dict[int, str]:
     return {channel_id: problem for channel_id, problem in found.items() if problem}
 
 
-def _count(text: str, platform: str) -> dict:
-    shown = service.preview(text, platform)
+def _count(text: str, platform: str, limits: dict[str, int] | None = None) -> dict:
+    shown = service.preview(text, platform, limits)
     return {"count": shown["count"], "limit": shown["limit"]}
 
 

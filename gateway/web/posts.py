@@ -66,7 +66,13 @@ def channel_choices() -> list[SelectChoice]:
     ]
 
 
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook Page", "instagram": "Instagram"}
+PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook Page",
+    "instagram": "Instagram",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+}
 
 
 def _scheduled_at(form: PostForm, submitting: bool) -> datetime | None:
@@ -336,7 +342,7 @@ def channel_previews(
                 "channel": c,
                 "language": "",
                 "parts": [],
-                **service.preview(text, c.platform),
+                **service.preview(text, c.platform, c.limits),
                 "images": images,
             }
             for c in channels
@@ -366,7 +372,7 @@ def channel_previews(
                     "channel": c,
                     "language": language,
                     "parts": parts,
-                    **service.preview(sent, c.platform),
+                    **service.preview(sent, c.platform, c.limits),
                     "images": images,
                 }
             )

@@ -371,7 +371,7 @@ def test_key_rotation_reseals_the_secret(app, client, auth):
     app.config["ENCRYPTION_KEYS"] = parse_encryption_keys(new_encryption_key()) + list(old_keys)
     with app.app_context():
         before = bytes(db.session.get(UserTwoFactor, user_id).secret_encrypted)
-        assert rotate_all() == 1
+        assert rotate_all() == (0, 1)
         db.session.commit()
         row = db.session.get(UserTwoFactor, user_id)
         assert bytes(row.secret_encrypted) != before
