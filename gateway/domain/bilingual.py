@@ -163,7 +163,8 @@ def plan(
     settings: Settings,
     images: Sequence[tuple[ImageToCheck, str, str]] = (),
 ) -> tuple[str, ...]:
-    """The deliveries a channel gets for a bilingual post, by language, Welsh first.
+    """The deliveries a channel gets for a bilingual post, by language, in the council's order
+    (Welsh first by default): the first is made, queued and so sent first.
 
     A Welsh-only or English-only channel gets its language; a channel for both gets one post
     with both texts when the layout is "combined" and it fits, otherwise the two posts."""
@@ -174,9 +175,33 @@ def plan(
     combined = settings.order.combined
     if settings.layout is Layout.COMBINED and fits(platform, combined, welsh, english, images):
         return (combined,)
-    return (WELSH, ENGLISH)
+    return languages_of(combined)
+
+
+def sending_order(channel_language: str, settings: Settings) -> int:
+    """Where a channel's deliveries come among a post's: the first language's own channels,
+    then the channels for both, then the other language's, so that with separate Welsh and
+    English accounts the first language's post is made and queued first as well."""
+    first = languages_of(settings.order.combined)[0]
+    if channel_language == first:
+        return 0
+    return 1 if channel_language == CHANNEL_BOTH else 2
 
 
 def label(language: str | None) -> str:
     """A delivery's or a finding's language in words: "Welsh", "Welsh and English", ""."""
     return DELIVERY_LANGUAGES.get(language or "", language or "")
+
+
+def are_partners(language: str, platform: str, other_language: str, other_platform: str) -> bool:
+    """Whether two deliveries of one bilingual post go out only together: each sends one
+    language, not the same one, to the same platform (two posts on one channel, or the Welsh
+    and the English account of one platform). A post never goes out in English only because
+    the Welsh one failed, nor the other way round (issue 18); a delivery that sends both
+    languages in one post has no partner."""
+    return (
+        is_single_language(language)
+        and is_single_language(other_language)
+        and language != other_language
+        and platform == other_platform
+    )

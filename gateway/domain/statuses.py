@@ -135,6 +135,10 @@ DELIVERY_TRANSITIONS: frozenset[tuple[DeliveryStatus, DeliveryStatus]] = frozens
         (D.HELD, D.FAILED),
         (D.HELD, D.CANCELLED),
         (D.HELD, D.PENDING),  # the post was edited back to draft
+        # Refused by the platform while its partner in the other language was being sent at
+        # the same moment and went out: held for a person, never left as a plain failure of
+        # a post that is now out in one language only (issue 18, gateway.publishing.pairs).
+        (D.FAILED, D.HELD),
         (D.RETRY, D.PENDING),
         (D.FAILED, D.SCHEDULED),
         (D.FAILED, D.PENDING),

@@ -32,6 +32,16 @@ class EmergencyForm(FlaskForm):
             Length(max=MAX_TEXT_CHARS, message=TEXT_MAX_MESSAGE),
         ],
     )
+    #: The Welsh text, when the installation publishes in Welsh and English (issue 18):
+    #: removed from the form otherwise (``one_language``). Both go out together or neither.
+    text_cy = TextAreaField(
+        "Welsh text of the post",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter the Welsh text of the post"),
+            Length(max=MAX_TEXT_CHARS, message=TEXT_MAX_MESSAGE),
+        ],
+    )
     channels = ChannelsField(
         "Channels",
         coerce=int,
@@ -43,6 +53,17 @@ class EmergencyForm(FlaskForm):
         widget=GovTextArea(),
         validators=[Length(max=1000, message="Alt text must be 1,000 characters or fewer")],
     )
+    alt_text_cy = TextAreaField(
+        "Welsh alt text for the image",
+        widget=GovTextArea(),
+        validators=[Length(max=1000, message="Welsh alt text must be 1,000 characters or fewer")],
+    )
+
+
+def one_language(form: EmergencyForm) -> None:
+    """The emergency form for a post in one language: no Welsh text or Welsh alt text."""
+    del form.text_cy
+    del form.alt_text_cy
 
 
 class ReviewForm(FlaskForm):

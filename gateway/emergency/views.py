@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from gateway.domain import bilingual
 from gateway.domain.emergency import Release, release_for
 from gateway.domain.guardrails.engine import shown_once
 from gateway.domain.roles import Role
 from gateway.domain.statuses import DeliveryStatus, PostStatus
-from gateway.emergency.forms import EmergencyForm, ReviewForm
+from gateway.emergency.forms import EmergencyForm, ReviewForm, one_language
 from gateway.extensions import db
 from gateway.models import Post
 from gateway.models.base import utcnow
 from gateway.policy import current_context
+from gateway.posts import bilingual as bilingual_setting
 from gateway.posts import emergency, permissions
 from gateway.posts import images as image_store
 from gateway.posts.service import NewImage, PostError
@@ -22,14 +24,23 @@ from gateway.web.posts import PLATFORM_NAMES, channel_choices, channel_previews
 
 bp = Blueprint("emergency", __name__, url_prefix="/emergency")
 REVIEWERS = (Role.OFFICER, Role.DUTY_OFFICER, Role.MONITORING_OFFICER)
-FIELDS = {"category": "category", "text": "text", "channels": "channels", "images": "image"}
+FIELDS = {
+    "category": "category",
+    "text": "text",
+    "text_cy": "text_cy",
+    "channels": "channels",
+    "images": "image",
+}
 
 
 def _image(form: EmergencyForm) -> list[NewImage] | None:
     upload = form.image.data
     alt = (form.alt_text.data or "").strip()
+    # A bilingual post's image has a Welsh alt text too (issue 18).
+    both = "alt_text_cy" in form
+    alt_cy = (form.alt_text_cy.data or "").strip() if both else None
     if upload is None or not getattr(upload, "filename", ""):
-        if alt:
+        if alt or alt_cy:
             form.image.errors.append("Choose the image, or delete its alt text")
             return None
         return []
@@ -39,17 +50,22 @@ def _image(form: EmergencyForm) -> list[NewImage] | None:
     except image_store.ImageError as exc:
         form.image.errors.append(str(exc))
         return None
-    if not alt:
-        form.alt_text.errors.append("Enter alt text that describes the image")
+    if not alt or (both and not alt_cy):
+        if not alt:
+            form.alt_text.errors.append("Enter alt text that describes the image")
+        if both and not alt_cy:
+            form.alt_text_cy.errors.append("Enter Welsh alt text that describes the image")
         form.image.errors.append("Choose the image again after adding its alt text")
         return None
-    return [NewImage(upload.filename, upload.mimetype or "", data, alt)]
+    return [NewImage(upload.filename, upload.mimetype or "", data, alt, alt_text_cy=alt_cy)]
 
 
 @bp.route("", methods=["GET", "POST"])
 @requires(*permissions.EMERGENCY)
 def new():
     form = EmergencyForm()
+    if not bilingual_setting.enabled():
+        one_language(form)
     form.channels.choices = channel_choices()
     if request.method == "GET":
         # Every enabled channel is chosen already: at 3am there is no time to tick boxes.
@@ -64,6 +80,7 @@ def new():
                 "channel_ids": form.channels.data,
                 "category": form.category.data,
                 "images": images,
+                "text_cy": form.text_cy.data if "text_cy" in form else None,
             }
             try:
                 if request.form.get("action") == "check":
@@ -105,6 +122,7 @@ def new():
             channel_items=_channel_notes(form, skipped),
             previews=_previews(form, skipped),
             platform_names=PLATFORM_NAMES,
+            welsh_first=bilingual_setting.settings().order is bilingual.Order.WELSH_FIRST,
         ),
         status,
     )

@@ -149,10 +149,11 @@ def check(
     channel_ids: Iterable[int],
     category: str | None,
     images: Sequence[NewImage] = (),
+    text_cy: str | None = None,
 ) -> tuple[list[Finding], dict[int, str]]:
     """The findings the form shows at once, and the channels that would be left out, each
-    with why (without saving anything)."""
-    draft = _draft(officer, text, channel_ids, category, images)
+    with why (without saving anything). ``text_cy``: the Welsh text of a bilingual post."""
+    draft = _draft(officer, text, channel_ids, category, images, text_cy)
     try:
         found = service.findings_for(draft, at=utcnow())
         skipped = left_out(draft, found)
@@ -161,7 +162,7 @@ def check(
     return service.distinct_findings(found), skipped
 
 
-def _draft(officer, text, channel_ids, category, images) -> Post:  # noqa: ANN001
+def _draft(officer, text, channel_ids, category, images, text_cy=None) -> Post:  # noqa: ANN001
     if not officer.has_role(Role.DUTY_OFFICER):
         raise PostError("Only a duty officer can send an emergency post.")
     try:
@@ -175,6 +176,7 @@ def _draft(officer, text, channel_ids, category, images) -> Post:  # noqa: ANN00
         scheduled_at=None,
         images=images,
         emergency_category=category,
+        text_cy=text_cy,
     )
 
 
@@ -185,6 +187,7 @@ def send(
     channel_ids: Iterable[int],
     category: str | None,
     images: Sequence[NewImage] = (),
+    text_cy: str | None = None,
 ) -> Post:
     """The duty officer's "Post now": out at once out of office hours (or in them, when an admin
     chose so), otherwise to another officer's fast-track approval. The caller commits; the job
@@ -200,7 +203,7 @@ def send(
         rules.check_rate(posts_in_last_hour(officer), limit)
     except rules.EmergencyError as exc:
         raise PostError(exc.message) from None
-    post = _draft(officer, text, channel_ids, category, images)
+    post = _draft(officer, text, channel_ids, category, images, text_cy)
     setting = in_hours_setting()
     release = rules.release_for(post.created_at, current_context().office_hours, setting)
     post.emergency_release = release.value

@@ -179,7 +179,13 @@ def planned(post: Post, channel: Channel) -> tuple[str, ...]:
 
 def _set_channels(post: Post, channels: list[Channel]) -> None:
     """One delivery for each channel, or for a bilingual post each channel's planned
-    deliveries: one bilingual post, or its Welsh and its English post (Welsh first)."""
+    deliveries: one bilingual post, or its Welsh and its English post, made in the council's
+    order (Welsh first by default), so the first language's job is queued first."""
+    if post.bilingual:
+        settings = bilingual_setting.settings()
+        channels = sorted(
+            channels, key=lambda c: (bilingual.sending_order(c.language, settings), c.id)
+        )
     wanted = {(c.id, language) for c in channels for language in planned(post, c)}
     for delivery in list(post.deliveries):
         if (delivery.channel_id, delivery.language) not in wanted:

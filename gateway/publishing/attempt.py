@@ -30,7 +30,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from gateway.audit import Actor, content_of, record
 from gateway.credentials import CredentialsError, decrypt_credentials, keep_refreshed
-from gateway.domain import two_person
+from gateway.domain import bilingual, two_person
 from gateway.domain.emergency import needs_approval as needs_emergency_approval
 from gateway.domain.fingerprint import fingerprint
 from gateway.domain.guardrails import GuardrailInputError, Outcome
@@ -54,6 +54,7 @@ from gateway.platforms import (
 )
 from gateway.policy import current_context, findings_for
 from gateway.posts import images as image_store
+from gateway.publishing import pairs
 from gateway.publishing.liveness import DEFAULT_LEASE_SECONDS, KEEPER, lease
 from gateway.publishing.release import CLAIMABLE
 from gateway.settings import DEFAULT_LOOKUP_DELAYS_SECONDS
@@ -116,11 +117,18 @@ def _outcome_entry(delivery: Delivery, attempt_id: str | None, outcome: str, **e
             "channel_id": delivery.channel_id,
             "platform": delivery.channel.platform,
             "outcome": outcome,
+            **_language(delivery),
             "platform_post_id": extra.get("platform_post_id"),
             "error_class": extra.get("error_class"),
             "message": extra.get("message"),
         },
     )
+
+
+def _language(delivery: Delivery) -> dict:
+    """Which text a delivery of a bilingual post sends (issue 18), for its log entries; nothing
+    for a post in one language, whose entries read as they always did."""
+    return {"language": delivery.language} if delivery.language else {}
 
 
 def _hold(delivery: Delivery, reason: str, attempt_id: str | None, outcome: str = "held") -> None:
@@ -297,6 +305,9 @@ def _request(post: Post, delivery: Delivery, attempt_id: str) -> DeliveryRequest
     from gateway.publishing.media import media_url
 
     platform = delivery.channel.platform
+    language = delivery.language
+    if post.bilingual and not language:
+        language = bilingual.WELSH_FIRST  # a row older than the post's Welsh text: both
     media = []
     for image in post.images:
         # Each platform's own rendition, made from the stored original every time (issue 22:
@@ -310,16 +321,24 @@ def _request(post: Post, delivery: Delivery, attempt_id: str) -> DeliveryRequest
                 data=rendition.data,
                 url=media_url(image, rendition),
                 content_type=rendition.content_type,
-                alt_text=image.alt_text,
+                alt_text=_sent(post, language, image.alt_text_cy, image.alt_text),
             )
         )
     return DeliveryRequest(
         delivery_id=delivery.id,
         attempt_id=attempt_id,
-        text=post.text,
+        text=_sent(post, language, post.text_cy, post.text),
         media=tuple(media),
         started_at=delivery.attempt_started_at,
     )
+
+
+def _sent(post: Post, language: str, welsh: str | None, english: str) -> str:
+    """The text (or alt text) a delivery sends: the post's only one, or for a bilingual post
+    its language's, or both in one post in the council's order (gateway.domain.bilingual)."""
+    if not post.bilingual:
+        return english
+    return bilingual.pick(language, welsh or "", english or "")
 
 
 def _locked(prepared: Prepared) -> tuple[Post, Delivery | None]:
@@ -468,7 +487,8 @@ def claim(delivery_id: int) -> Prepared | str:
     config: ChannelConfig | None = None
     reauthorise: NeedsReauthorisation | None = None
     request: DeliveryRequest | None = None
-    if problem is None and usable:
+    held_with = _partner_problem(post, delivery, now) if problem is None and usable else None
+    if problem is None and usable and held_with is None:
         try:
             config = _channel_config(channel)
         except NeedsReauthorisation as exc:
@@ -483,9 +503,17 @@ def claim(delivery_id: int) -> Prepared | str:
             payload=verdict,
             content=content_of(post),
         )
+    if held_with is not None:
+        partner, reason = held_with
+        pairs.hold_with(delivery, partner, reason, attempt_id)
+        settle_post(post)
+        db.session.commit()
+        _notify("held", post.id)
+        return "held: with its partner"
     if problem is None and not usable:
         reason = "disabled" if not channel.enabled else "waiting to be reconnected"
         _hold(delivery, f"The channel {channel.display_name} is {reason}.", None)
+        _pair_stopped(post, delivery)
         settle_post(post)
         db.session.commit()
         _notify("held", post.id)
@@ -500,6 +528,7 @@ def claim(delivery_id: int) -> Prepared | str:
             obj=("delivery", delivery.id),
             payload={"post_id": post.id, "delivery_id": delivery.id, "reason": problem},
         )
+        _pair_stopped(post, delivery)
         settle_post(post)
         db.session.commit()
         _notify("blocked", post.id)
@@ -508,6 +537,7 @@ def claim(delivery_id: int) -> Prepared | str:
         channel.needs_reauthorisation = True
         reason = reauthorise.reason if reauthorise is not None else "no credentials"
         _hold(delivery, f"The channel needs to be reconnected: {reason}", None)
+        _pair_stopped(post, delivery)
         db.session.commit()
         _notify("held", post.id)
         return "held: credentials"
@@ -532,7 +562,11 @@ def claim(delivery_id: int) -> Prepared | str:
             "channel_id": channel.id,
             "platform": channel.platform,
             "emergency": bool(post.emergency_category),
+            **_language(delivery),
         },
+        # A bilingual post's entry holds both its texts (issue 18): which one this attempt
+        # sends is its "language". Stored once by hash, beside the verdict's same content.
+        content=content_of(post) if post.bilingual else None,
     )
     db.session.commit()  # "attempting" is durable before the irreversible call
     db.session.close()
@@ -734,6 +768,7 @@ def record_outcome(
                 prepared.attempt_id,
                 outcome="unknown",
             )
+            _pair_stopped(post, delivery)
             settle_post(post)
             db.session.commit()
             _notify("held", delivery.post_id)
@@ -749,6 +784,7 @@ def record_outcome(
         _outcome_entry(
             delivery, prepared.attempt_id, "published", platform_post_id=result.platform_post_id
         )
+        _published_beside(post, delivery)
         outcome = "published"
     elif isinstance(result, RateLimited | Retryable):
         wait = (
@@ -759,7 +795,7 @@ def record_outcome(
         if delivery.attempts >= MAX_ATTEMPTS and not isinstance(result, RateLimited):
             _set_status(delivery, D.FAILED)
             delivery.last_error = f"Gave up after {delivery.attempts} attempts: {result}"
-            outcome = "failed"
+            outcome = _failed_beside(post, delivery)
         else:
             _set_status(delivery, D.RETRY)
             delivery.next_attempt_at = now + timedelta(seconds=max(1.0, wait))
@@ -785,6 +821,7 @@ def record_outcome(
             f"The channel needs to be reconnected: {result.reason}",
             prepared.attempt_id,
         )
+        _pair_stopped(post, delivery)
         outcome = "held"
     else:  # Rejected, or any other refusal: the platform said no to this post
         _set_status(delivery, D.FAILED)
@@ -796,7 +833,7 @@ def record_outcome(
             error_class=type(result).__name__ if isinstance(result, Rejected) else "Rejected",
             message=str(result),
         )
-        outcome = "failed"
+        outcome = _failed_beside(post, delivery)
     settle_post(post)
     emergency = bool(post.emergency_category)
     db.session.commit()
@@ -808,6 +845,73 @@ def record_outcome(
         enqueue_delivery_after_commit(delivery, emergency=emergency)
         db.session.commit()
     return outcome
+
+
+def _partner_problem(post: Post, delivery: Delivery, now: datetime) -> tuple[Delivery, str] | None:
+    """A partner in the other language (gateway.publishing.pairs) that will not go out, or that
+    the same checks would stop now, and the reason this delivery is held with it; None when
+    this delivery may go out. Asked under the post's lock before the platform call, so a
+    language's channel that is blocked or unusable stops its pair before either is sent."""
+    if not post.bilingual or delivery.alone_by_id is not None:
+        return None
+    for partner in pairs.partners(post, delivery):
+        if partner.status in pairs.STOPPED:
+            return partner, pairs.held_with_reason(partner)
+        if partner.status not in pairs.NOT_SENT:
+            continue
+        why = pairs.channel_unusable(partner.channel)
+        if why is None:
+            why, _ = _publish_time_problems(post, partner, now)
+        if why is not None:
+            return partner, pairs.held_with_reason(partner, f"cannot go out now: {why}")
+    return None
+
+
+def _pair_stopped(post: Post, delivery: Delivery) -> None:
+    """``delivery`` will not go out now (blocked, held): each partner not sent yet is held with
+    it; one already published at the same moment is on the record."""
+    if not post.bilingual:
+        return
+    for partner in pairs.hold_partners(post, delivery):
+        if partner.status == D.PUBLISHED.value:
+            pairs.record_published_alone(partner, delivery)
+
+
+def _failed_beside(post: Post, delivery: Delivery) -> str:
+    """``delivery`` has just failed for good. Its partners not sent yet are held with it; if
+    one was sent at the same moment, this one is held for a person instead of failed: the post
+    is out in one language only (issue 18). Returns the outcome: "failed" or "held"."""
+    if not post.bilingual:
+        return "failed"
+    sent = pairs.hold_partners(post, delivery)
+    if not sent:
+        return "failed"
+    _set_status(delivery, D.HELD)
+    delivery.held_reason = pairs.sent_alone_reason(
+        sent[0], f"Refused by the platform: {delivery.last_error}."
+    )
+    for partner in sent:
+        if partner.status == D.PUBLISHED.value:
+            pairs.record_published_alone(partner, delivery)
+    return "held"
+
+
+def _published_beside(post: Post, delivery: Delivery) -> None:
+    """``delivery`` has just been published while a partner was stopped at the same moment
+    (it was being sent already when the other was refused, blocked or held): on the record,
+    and a refused partner is held for a person rather than left failed. Not when a person
+    let this one go out alone (gateway.posts.held): that decision is on the record already."""
+    if not post.bilingual or delivery.alone_by_id is not None:
+        return
+    for partner in pairs.partners(post, delivery):
+        if partner.status not in pairs.STOPPED:
+            continue
+        pairs.record_published_alone(delivery, partner)
+        if partner.status == D.FAILED.value:
+            _set_status(partner, D.HELD)
+            partner.held_reason = pairs.sent_alone_reason(
+                delivery, f"Refused by the platform: {partner.last_error}."
+            )
 
 
 def publish(delivery_id: int) -> str:

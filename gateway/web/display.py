@@ -193,10 +193,23 @@ def init_app(app: Flask) -> None:
     app.add_template_global(language_label, "language_label")
     app.add_template_global(channel_language_label)
     app.add_template_global(bilingual_enabled)
+    app.add_template_global(texts_in_order)
 
 
 def channel_language_label(language: str | None) -> str:
     return CHANNEL_LANGUAGES.get(language or "", language or "")
+
+
+def texts_in_order(welsh: str | None, english: str) -> list[tuple[str, str]]:
+    """A post's texts as (language, text) in the council's order (issue 18: every page that
+    shows a post shows both languages); [("", text)] for a post in one language."""
+    if welsh is None:
+        return [("", english)]
+    from gateway.domain.bilingual import Order
+    from gateway.posts.bilingual import settings
+
+    pair = [("cy", welsh), ("en", english)]
+    return pair if settings().order is Order.WELSH_FIRST else pair[::-1]
 
 
 def bilingual_enabled() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -17,11 +18,11 @@ from gateway.domain.guardrails import AmbiguousLocalTime, NonexistentLocalTime, 
 from gateway.domain.guardrails.clock import LONDON, local_to_utc
 from gateway.domain.statuses import PostStatus
 from gateway.extensions import db
-from gateway.models import Channel, Post, PostImage
+from gateway.models import Channel, Delivery, Post, PostImage
 from gateway.models.base import utcnow
 from gateway.posts import bilingual as bilingual_setting
+from gateway.posts import held, permissions, service
 from gateway.posts import images as image_store
-from gateway.posts import permissions, service
 from gateway.posts.live import findings_shown
 from gateway.posts.service import NewImage, PostError
 from gateway.security import requires, signed_in
@@ -467,6 +468,34 @@ def post_show(post_id: int):
     return render_post_page(post_or_404(post_id))
 
 
+@dataclass(frozen=True)
+class Pairing:
+    """A bilingual post's deliveries that go out only together (gateway.publishing.pairs), as
+    the post's page shows them: each delivery's partners, and the pairs that are stopped."""
+
+    #: Each delivery's partners in the other language, by delivery id.
+    partners: dict[int, list[Delivery]]
+    #: (delivery, its partner) for each delivery that did not go out with its partner: held
+    #: with it, or out while it was stopped.
+    apart: list[tuple[Delivery, Delivery]]
+
+
+def pairing_view(post: Post) -> Pairing:
+    from gateway.publishing import pairs
+
+    if not post.bilingual:
+        return Pairing({}, [])
+    partners = {d.id: pairs.partners(post, d) for d in post.deliveries}
+    apart = []
+    for delivery in post.deliveries:
+        for partner in partners[delivery.id]:
+            held_with = delivery.held_with_id == partner.id
+            alone = delivery.status == "published" and partner.status in pairs.STOPPED
+            if held_with or alone:
+                apart.append((delivery, partner))
+    return Pairing({k: v for k, v in partners.items() if v}, apart)
+
+
 def render_post_page(
     post: Post,
     *,
@@ -474,6 +503,7 @@ def render_post_page(
     referral_form: ReferralForm | None = None,
     take_over_form: ReasonForm | None = None,
     page_errors: list | None = None,
+    held_forms: dict[int, ReasonForm] | None = None,
 ):
     findings, finding_errors = _findings_view(post)
     status = post.status_enum
@@ -487,7 +517,16 @@ def render_post_page(
     errors = list(page_errors or [])
     if status in (PostStatus.DRAFT,):
         errors += finding_errors
+    # A form for each delivery held with its partner (issue 18), for an officer to decide.
+    held_forms = {
+        d.id: (held_forms or {}).get(d.id) or ReasonForm(prefix=f"held-{d.id}")
+        for d in post.deliveries
+        if current_user.has_role(*permissions.WRITE)
+        and d.status == "held"
+        and d.held_with_id is not None
+    }
     extra_forms = [f for f in (reject_form, referral_form, take_over_form) if f is not None]
+    extra_forms += [f for f in held_forms.values() if f.errors]
     code = 400 if page_errors or any(f.errors for f in extra_forms) else 200
     rejection = None
     if status is PostStatus.REJECTED:
@@ -501,6 +540,8 @@ def render_post_page(
         "web/post.html",
         post=post,
         went_out=went_out,
+        pairing=pairing_view(post),
+        held_forms=held_forms,
         rejection=rejection,
         is_author=is_author,
         approve_refusal=refusal if current_user.has_role(*permissions.APPROVE) else None,
@@ -572,6 +613,41 @@ def post_take_over(post_id: int):
         "writers: another officer must approve it."
     )
     return redirect(url_for("web.post_show", post_id=post.id))
+
+
+@bp.post("/posts/<int:post_id>/deliveries/<int:delivery_id>/alone")
+@requires(*permissions.WRITE)
+def post_held_alone(post_id: int, delivery_id: int):
+    """Publish a delivery held with its partner in the other language without it after all
+    (issue 18, gateway.posts.held)."""
+    return _held_decision(post_id, delivery_id, "alone")
+
+
+@bp.post("/posts/<int:post_id>/deliveries/<int:delivery_id>/withhold")
+@requires(*permissions.WRITE)
+def post_held_withhold(post_id: int, delivery_id: int):
+    """Do not publish a delivery held with its partner in the other language (issue 18)."""
+    return _held_decision(post_id, delivery_id, "withhold")
+
+
+def _held_decision(post_id: int, delivery_id: int, decision: str):  # noqa: ANN202
+    post = post_or_404(post_id)
+    form = ReasonForm(prefix=f"held-{delivery_id}")
+    if not form.validate_on_submit():
+        return render_post_page(post, held_forms={delivery_id: form})
+    act = held.publish_alone if decision == "alone" else held.do_not_publish
+    try:
+        delivery = act(post, delivery_id, current_user, form.reason.data)
+        words = held.language_words(delivery)
+        db.session.commit()
+    except PostError as exc:
+        db.session.rollback()
+        return render_post_page(post_or_404(post_id), page_errors=[exc.message])
+    if decision == "alone":
+        flash(f"The {words} post goes out now, without its partner in the other language.")
+    else:
+        flash(f"The {words} post will not be published.")
+    return redirect(url_for("web.post_show", post_id=post_id))
 
 
 @bp.get("/posts/<int:post_id>/cancel")

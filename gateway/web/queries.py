@@ -52,6 +52,8 @@ class PostRow:
     author_email: str
     scheduled_at: datetime | None
     status: PostStatus
+    #: The Welsh text of a bilingual post (issue 18): lists show both languages.
+    text_cy: str | None = None
 
 
 @dataclass
@@ -86,6 +88,7 @@ def _listed(query: Select[Any], order_by: tuple[Any, ...]) -> Select[Any]:
         .with_only_columns(
             Post.id,
             func.substr(Post.text, 1, LIST_TEXT_CHARS).label("text"),
+            func.substr(Post.text_cy, 1, LIST_TEXT_CHARS).label("text_cy"),
             User.email.label("author_email"),
             Post.author_id,
             Post.scheduled_at,
@@ -98,7 +101,9 @@ def _listed(query: Select[Any], order_by: tuple[Any, ...]) -> Select[Any]:
 
 
 def _post_row(row: Any) -> PostRow:
-    return PostRow(row.id, row.text, row.author_email, row.scheduled_at, PostStatus(row.status))
+    return PostRow(
+        row.id, row.text, row.author_email, row.scheduled_at, PostStatus(row.status), row.text_cy
+    )
 
 
 BY_TIME = (Post.scheduled_at, Post.id)
@@ -365,6 +370,8 @@ class QueueRow:
     emergency: bool = False
     #: Who changed it since its last approval: like its author, they cannot approve it.
     editor_ids: frozenset[int] = frozenset()
+    #: The Welsh text of a bilingual post (issue 18): the queue shows both languages.
+    text_cy: str | None = None
 
     def approvable_by(self, user_id: int) -> bool:
         return user_id != self.author_id and user_id not in self.editor_ids
@@ -449,6 +456,7 @@ def _queue_rows(rows: list[Any]) -> list[QueueRow]:
             row.scheduled_at,
             tuple(platforms[row.id]),
             row.emergency_category is not None,
+            text_cy=row.text_cy,
         )
         for row in rows
     ]
