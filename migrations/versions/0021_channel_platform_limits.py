@@ -22,5 +22,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("channels") as batch:
-        batch.drop_column("platform_limits")
+    # ALTER TABLE ... DROP COLUMN, not a batch rebuild: rebuilding channels on SQLite drops a
+    # table that deliveries refer to (see 0012).
+    op.drop_column("channels", "platform_limits")
