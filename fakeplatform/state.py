@@ -211,6 +211,8 @@ class FakeState:
             self.nonces.clear()
             self.rate_windows.clear()
             self.request_log.clear()
+            if hasattr(self, "x_oauth2"):
+                del self.x_oauth2  # X OAuth 2.0 apps, codes and tokens (fakeplatform.x_oauth2)
 
     # Accounts ---------------------------------------------------------------------------------
     def add_account(self, account: Account) -> None:

@@ -571,4 +571,9 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_smtp(env, mode),
         **_oidc(env, mode),
         **_two_factor(env),
+        # The council's X app for "Connect with X" (OAuth 2.0 with PKCE, issue 15): its OAuth
+        # 2.0 Client ID and, for a confidential client, its Client Secret, from the X developer
+        # portal's "Keys and tokens". Without a client id the button says what to set.
+        "X_CLIENT_ID": env.get("GATEWAY_X_CLIENT_ID", "").strip() or None,
+        "X_CLIENT_SECRET": _secret(env, "GATEWAY_X_CLIENT_SECRET"),
     }

@@ -10,6 +10,6 @@ from gateway.admin.views import bp
 
 def init_app(app: Flask) -> None:
     # Importing the modules registers their routes on ``bp``.
-    from gateway.admin import channels, policy, sso, two_factor  # noqa: F401
+    from gateway.admin import channels, connect_x, policy, sso, two_factor  # noqa: F401
 
     app.register_blueprint(bp)

@@ -24,7 +24,7 @@ from gateway.audit import Actor, record
 from gateway.credentials import CredentialsError, decrypt_credentials, encrypt_credentials
 from gateway.domain.roles import Role
 from gateway.extensions import db
-from gateway.models import Channel
+from gateway.models import Channel, User
 from gateway.platforms import FacebookPublisher, InstagramPublisher, XPublisher, adapter_for
 from gateway.platforms.base import ChannelConfig
 from gateway.platforms.errors import PublishError
@@ -126,13 +126,21 @@ def _channel_page(channel: Channel, status: int = 200, **forms):  # noqa: ANN003
     language = forms.pop("language_form", None) or ChannelLanguageForm(
         data={"language": channel.language or "both"}
     )
-    return render_template(
+    granter = db.session.get(User, channel.granted_by_id) if channel.granted_by_id else None
+    page = render_template(
         "admin/channel.html",
         channel=channel,
+        granted_by=granter.email if granter else None,
         reconnect=forms.pop("reconnect", None) or ReconnectForm(),
         language_form=language,
         **forms,
-    ), status
+    )
+    if channel.platform != "x":
+        return page, status
+    from gateway.admin.connect_x import with_form_targets
+
+    # "Reconnect with X" posts, then goes on to X's consent page.
+    return with_form_targets((page, status), channel.base_url)
 
 
 @bp.post("/channels/<int:channel_id>/language")
@@ -174,6 +182,11 @@ def channel_reconnect(channel_id: int):
         if secrets is not None:
             channel.credentials_encrypted = encrypt_credentials(channel.id, secrets)
             channel.needs_reauthorisation = False
+            # Pasted keys replace a connection made with "Connect with X" (issue 15).
+            channel.auth_method = ""
+            channel.token_expires_at = None
+            channel.token_scopes = ""  # nosec B105 - no scopes, not a password
+            channel.token_version = (channel.token_version or 0) + 1
             record(
                 "channel.reconnected",
                 actor=Actor.of(current_user),

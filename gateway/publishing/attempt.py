@@ -17,6 +17,7 @@ the write lock, and a slow platform must not stop everyone else from writing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -552,11 +553,24 @@ def lookup_delays() -> tuple[float, ...]:
     return tuple(current_app.config.get("LOOKUP_DELAYS_SECONDS", DEFAULT_LOOKUP_DELAYS_SECONDS))
 
 
+def _fresh_channel(prepared: Prepared) -> ChannelConfig:
+    """The channel's credentials with an access token that will outlast the attempt: an X
+    channel connected by OAuth 2.0 refreshes its two-hour token first, one worker at a time
+    (gateway.oauth.x, issue 15). Raises PublishError (nothing has been sent yet)."""
+    from gateway.oauth.x import fresh_credentials
+
+    config = prepared.channel
+    if prepared.channel_id is None or config.credentials.get("auth") != "oauth2":
+        return config
+    credentials = fresh_credentials(prepared.channel_id, dict(config.credentials))
+    return dataclasses.replace(config, credentials=credentials)
+
+
 def call_platform(prepared: Prepared) -> PostRef | PublishError:
     """Step 4: exactly one publish call. Every failure comes back as a PublishError."""
     try:
         with adapter_for(
-            prepared.channel, timeout=_timeout(), allowed_hosts=_allowed_hosts()
+            _fresh_channel(prepared), timeout=_timeout(), allowed_hosts=_allowed_hosts()
         ) as publisher:
             return publisher.publish(prepared.request)
     except PublishError as exc:
@@ -594,7 +608,7 @@ def look_up(prepared: Prepared) -> PostRef | None | PublishError:
     exclude = _known_post_ids(prepared)
     try:
         with adapter_for(
-            prepared.channel, timeout=_timeout(), allowed_hosts=_allowed_hosts()
+            _fresh_channel(prepared), timeout=_timeout(), allowed_hosts=_allowed_hosts()
         ) as publisher:
             return publisher.find_existing(prepared.request, prepared.lookup_since, exclude=exclude)
     except PublishError as exc:
