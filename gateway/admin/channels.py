@@ -187,6 +187,9 @@ def channel_reconnect(channel_id: int):
             channel.token_expires_at = None
             channel.token_scopes = ""  # nosec B105 - no scopes, not a password
             channel.token_version = (channel.token_version or 0) + 1
+            from gateway.oauth.health import release_after_reconnect
+
+            release_after_reconnect(channel)
             record(
                 "channel.reconnected",
                 actor=Actor.of(current_user),
@@ -208,6 +211,13 @@ def channel_test(channel_id: int):
     problem, account = None, None
     try:
         secrets = decrypt_credentials(channel.id, channel.credentials_encrypted or b"")
+        if channel.auth_method == "oauth2":
+            from gateway.oauth.x import fresh_credentials
+
+            # An X token connected by OAuth 2.0 lives two hours: renew it first, as a worker
+            # would (this rolls back the request's transaction: nothing is pending here).
+            secrets = fresh_credentials(channel.id, secrets)
+            channel = _channel_or_404(channel_id)
         config = ChannelConfig(
             platform=channel.platform,
             external_account_id=channel.external_account_id,

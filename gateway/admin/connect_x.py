@@ -35,6 +35,7 @@ from gateway.extensions import db
 from gateway.models import Channel
 from gateway.models.base import utcnow
 from gateway.oauth import x as x_oauth
+from gateway.oauth.health import release_after_reconnect
 from gateway.security import content_security_policy, requires
 
 
@@ -152,6 +153,8 @@ def _apply(channel: Channel, grant: x_oauth.Grant, previous: dict[str, str] | No
     channel.granted_at = utcnow()
     channel.token_version = (channel.token_version or 0) + 1
     channel.needs_reauthorisation = False
+    channel.health_checked_at = utcnow()  # X has just said whose the token is
+    release_after_reconnect(channel)
 
 
 def _store_new(pending: x_oauth.Pending, grant: x_oauth.Grant):

@@ -47,3 +47,7 @@ class Channel(db.Model):
     # Bumped by every change of the stored tokens: a refresh writes only over the version it
     # read, so two workers can never both store a refresh (gateway.oauth.x).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The daily token check (gateway.oauth.health): when it last ran, and what is wrong, if
+    # anything (why it needs reconnecting, or that the platform did not answer).
+    health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    health_problem: Mapped[str | None] = mapped_column(String(500))

@@ -68,6 +68,8 @@ REFRESH_MARGIN = timedelta(minutes=5)
 #: waits at most this long for another's refresh before trying again later.
 REFRESH_LOCK_SECONDS = 60
 REFRESH_WAIT_SECONDS = 30
+#: How often a refresh's write is tried again over a row that changed meanwhile.
+WRITE_TRIES = 3
 #: Access tokens X gave without an ``expires_in`` (it always gives one): assume two hours.
 DEFAULT_EXPIRES_IN = 7200
 NOT_CONFIGURED = (
@@ -397,19 +399,31 @@ def _refresh_locked(channel_id: int) -> dict[str, str]:
         "refresh_token": refresh,
         "expires_at": str(int(expires_at.timestamp())),
     }
-    written = db.session.execute(
-        update(Channel)
-        .where(Channel.id == channel_id, Channel.token_version == version)
-        .values(
-            credentials_encrypted=encrypt_credentials(channel_id, fresh),
-            token_expires_at=expires_at,
-            token_version=version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if written != 1:  # pragma: no cover - only after the lock expired mid-refresh
+    spent = stored["refresh_token"]
+    for _ in range(WRITE_TRIES):
+        written = db.session.execute(
+            update(Channel)
+            .where(Channel.id == channel_id, Channel.token_version == version)
+            .values(
+                credentials_encrypted=encrypt_credentials(channel_id, fresh),
+                token_expires_at=expires_at,
+                token_version=version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if written == 1:
+            break
+        # The row changed while X answered. If it still holds the refresh token just spent
+        # (re-encrypted by `gateway keys rotate`, say), these new tokens are the only live
+        # ones: write them over the new version. Otherwise someone stored a newer grant.
         db.session.rollback()
-        return _load(channel_id)[1]
+        channel, now_stored = _load(channel_id)
+        if now_stored.get("refresh_token") != spent:
+            return now_stored
+        version = channel.token_version
+        db.session.rollback()
+    else:  # pragma: no cover - the row changed WRITE_TRIES times in a few milliseconds
+        raise Retryable("the channel kept changing while its X token was refreshed")
     record(
         "channel.token_refreshed",
         actor=Actor.system(),
@@ -423,8 +437,9 @@ def _refresh_locked(channel_id: int) -> dict[str, str]:
 def _mark_refresh_failed(channel: Any, reason: str) -> None:
     from gateway.audit import Actor, record
     from gateway.extensions import db
+    from gateway.oauth.health import mark_needs_reconnecting
 
-    channel.needs_reauthorisation = True
+    mark_needs_reconnecting(channel.id, f"X refused the refresh token: {reason}")
     record(
         "channel.token_refresh_failed",
         actor=Actor.system(),

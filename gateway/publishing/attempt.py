@@ -39,6 +39,7 @@ from gateway.domain.statuses import DeliveryStatus, PostStatus, transition, tran
 from gateway.extensions import db
 from gateway.models import Approval, Channel, Delivery, Post
 from gateway.models.base import utcnow
+from gateway.oauth.health import mark_needs_reconnecting
 from gateway.platforms import (
     DEFAULT_TIMEOUT_SECONDS,
     ChannelConfig,
@@ -506,8 +507,8 @@ def claim(delivery_id: int) -> Prepared | str:
         _notify("blocked", post.id)
         return "blocked"
     if reauthorise is not None or config is None or request is None:
-        channel.needs_reauthorisation = True
         reason = reauthorise.reason if reauthorise is not None else "no credentials"
+        mark_needs_reconnecting(channel.id, reason)
         _hold(delivery, f"The channel needs to be reconnected: {reason}", None)
         db.session.commit()
         _notify("held", post.id)
@@ -779,13 +780,8 @@ def record_outcome(
             message=str(result),
         )
     elif isinstance(result, NeedsReauthorisation):
-        delivery.channel.needs_reauthorisation = True
-        record(
-            "channel.needs_reauthorisation",
-            actor=SYSTEM,
-            obj=("channel", delivery.channel_id),
-            payload={"reason": result.reason},
-        )
+        # Once, however many deliveries find it: logged, and people emailed (issue 15).
+        mark_needs_reconnecting(delivery.channel_id, result.reason)
         _hold(
             delivery,
             f"The channel needs to be reconnected: {result.reason}",
