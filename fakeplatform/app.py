@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, g
 
-from fakeplatform import control, graph_api, x_api, x_oauth2
+from fakeplatform import control, facebook_login, graph_api, x_api, x_oauth2
 from fakeplatform.faults import ConnectionDropper
 from fakeplatform.state import FakeState
 
@@ -28,6 +28,7 @@ def create_app(state: FakeState | None = None) -> Flask:
     app.register_blueprint(control.bp)
     app.register_blueprint(x_api.bp)
     app.register_blueprint(x_oauth2.bp)
+    app.register_blueprint(facebook_login.bp)
     app.register_blueprint(graph_api.bp)  # last: its catch-all route must not shadow the others
     app.wsgi_app = ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -194,6 +194,11 @@ class FakeState:
         # (platform, account_id, endpoint) -> (window start, count)
         self.rate_windows: dict[tuple[str, str, str], tuple[float, int]] = {}
         self.request_log: list[dict[str, Any]] = []
+        # Tokens Facebook Login issued (fakeplatform.facebook_login): page token -> the Graph
+        # accounts (the Page, and its Instagram account) it opens; and tokens that stopped
+        # working -> the Graph error subcode they now answer with (458, 460, 463).
+        self.granted_tokens: dict[str, list[tuple[str, str]]] = {}
+        self.dead_tokens: dict[str, int] = {}
 
     def new_id(self) -> str:
         return str(next(self._ids))
@@ -211,6 +216,10 @@ class FakeState:
             self.nonces.clear()
             self.rate_windows.clear()
             self.request_log.clear()
+            self.granted_tokens.clear()
+            self.dead_tokens.clear()
+            if hasattr(self, "facebook_login"):
+                del self.facebook_login
             if hasattr(self, "x_oauth2"):
                 del self.x_oauth2  # X OAuth 2.0 apps, codes and tokens (fakeplatform.x_oauth2)
 
@@ -226,9 +235,18 @@ class FakeState:
                     return account
         return None
 
-    def account_by_token(self, token: str) -> Account | None:
-        """A Graph API account (Facebook Page or Instagram user) by its access token."""
+    def account_by_token(self, token: str, platform: str | None = None) -> Account | None:
+        """A Graph API account (Facebook Page or Instagram user) by its access token: one it
+        was registered with, or a page token Facebook Login issued (for the Page, or for the
+        Instagram account linked to it when ``platform`` is "instagram")."""
         with self.lock:
+            if token in self.dead_tokens:
+                return None
+            for granted_platform, account_id in self.granted_tokens.get(token, ()):
+                if platform in (None, granted_platform):
+                    found = self.accounts.get((granted_platform, account_id))
+                    if found is not None:
+                        return found
             for account in self.accounts.values():
                 if (
                     account.platform in ("facebook", "instagram")

@@ -39,11 +39,13 @@ from gateway.oauth.health import release_after_reconnect
 from gateway.security import content_security_policy, requires
 
 
-def x_form_targets(base_url: str | None = None) -> tuple[str, ...]:
-    """Where a "Connect with X" form's POST may lead: X's consent page, and a training
-    channel's fake platform (its own base URL, or any port of a host the installation allows
-    platforms on: GATEWAY_PLATFORM_ALLOWED_HOSTS)."""
-    targets = list(x_oauth.AUTHORIZE_HOSTS)
+def x_form_targets(
+    base_url: str | None = None, hosts: tuple[str, ...] = x_oauth.AUTHORIZE_HOSTS
+) -> tuple[str, ...]:
+    """Where a "Connect with X" (or Facebook) form's POST may lead: the platform's consent
+    page, and a training channel's fake platform (its own base URL, or any port of a host the
+    installation allows platforms on: GATEWAY_PLATFORM_ALLOWED_HOSTS)."""
+    targets = list(hosts)
     if base_url:
         parts = urlsplit(base_url)
         targets.append(f"{parts.scheme}://{parts.netloc}")
@@ -56,9 +58,11 @@ def x_form_targets(base_url: str | None = None) -> tuple[str, ...]:
     return tuple(targets)
 
 
-def with_form_targets(response, base_url: str | None = None):  # noqa: ANN001, ANN201
+def with_form_targets(response, base_url: str | None = None, hosts=None):  # noqa: ANN001, ANN201
     response = make_response(response)
-    response.headers["Content-Security-Policy"] = content_security_policy(x_form_targets(base_url))
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        x_form_targets(base_url, hosts or x_oauth.AUTHORIZE_HOSTS)
+    )
     return response
 
 

@@ -132,6 +132,13 @@ class ConnectXForm(FlaskForm):
     language = ChannelForm.language
 
 
+class ConnectFacebookForm(FlaskForm):
+    """Connect with Facebook: the Pages and Instagram accounts are chosen after signing in."""
+
+    base_url = ChannelForm.base_url
+    language = ChannelForm.language
+
+
 class ChannelLanguageForm(FlaskForm):
     language = ChannelForm.language
 
