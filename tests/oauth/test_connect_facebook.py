@@ -218,3 +218,22 @@ def test_a_grant_revoked_at_facebook_is_found_and_reconnecting_keeps_the_channel
         assert not db.session.get(Channel, channel_id).needs_reauthorisation
         assert health.check_channel(channel_id) == "ok"
     assert audit(app, "channel.reconnected")
+
+
+def test_no_facebook_token_reaches_a_log_line_a_page_or_the_publish_log(
+    app, admin, fake_fb, fake_server, caplog
+):
+    """Every token the fake issues (user tokens, short and long-lived, and Page tokens) starts
+    with EAA, as Meta's do: none may appear anywhere the gateway writes or shows."""
+    import logging
+    import re
+
+    caplog.set_level(logging.DEBUG)
+    choose = _choose(admin, fake_server, pages=(PAGE_A,), instagram=(IG_A,))
+    submit(admin, choose, {"account": [f"facebook:{PAGE_A}", f"instagram:{IG_A}"]})
+    pages = [choose.html, get(admin, "/admin/channels").html]
+    for channel_id in _channels(app).values():
+        pages.append(get(admin, f"/admin/channels/{channel_id}").html)
+    everything = "\n".join([caplog.text, audit_text(app), *pages])
+    assert "oauth/access_token" in caplog.text  # the capture saw the token requests
+    assert re.findall(r"EAA[A-Za-z0-9_-]{16,}", everything) == []
