@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app, has_request_context, url_for
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit import Actor, record
@@ -210,7 +210,12 @@ def _due(now: datetime) -> Iterable[int]:
             Channel.enabled.is_(True),
             Channel.needs_reauthorisation.is_(False),
             Channel.credentials_encrypted.is_not(None),
-            or_(Channel.health_checked_at.is_(None), Channel.health_checked_at < now - CHECK_EVERY),
+            # Never checked: a day after it was added (the admin tests a channel as they add
+            # it, and `gateway up`'s demo channels are made before the fake platform starts).
+            or_(
+                and_(Channel.health_checked_at.is_(None), Channel.created_at < now - CHECK_EVERY),
+                Channel.health_checked_at < now - CHECK_EVERY,
+            ),
         )
         .order_by(Channel.id)
     ).all()

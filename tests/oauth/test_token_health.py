@@ -111,6 +111,19 @@ def test_a_grant_revoked_at_x_is_found_by_one_check_told_once_and_restored_by_re
     assert len(_reconnect_emails(inbox)) == 2  # still only the first finding's
 
 
+def test_a_channel_added_by_hand_is_first_checked_a_day_later(app, clock):
+    from tests.support.channels import ChannelSpec, add_channels
+
+    (channel_id,) = add_channels(
+        app, "http://127.0.0.1:9", [ChannelSpec("facebook", "Page", "1", {"access_token": "t"})]
+    ).values()
+    with app.app_context():
+        assert not health.health_sweep(app)
+    clock.shift(health.CHECK_EVERY + timedelta(minutes=1))
+    with app.app_context():
+        assert list(health._due(health.utcnow())) == [channel_id]
+
+
 def test_the_sweep_queues_one_check_a_day_and_a_working_channel_stays_working(
     app, admin, fake_x, fake_server, clock
 ):
@@ -136,8 +149,8 @@ def test_a_channel_missing_a_scope_needs_reconnecting(app, admin, fake_x, fake_s
     with app.app_context():
         channel = db.session.get(Channel, channel_id)
         channel.token_scopes = "tweet.read users.read offline.access"
-        channel.health_checked_at = None
         db.session.commit()
+    _due_for_its_daily_check(app, channel_id)
     assert _check(app) == {"needs reconnecting": 1}
     problem = _channel(app, channel_id).health_problem
     assert problem == "the platform did not grant tweet.write, media.write"
