@@ -1,4 +1,5 @@
-"""The fake platform's WSGI app: X API v2 under /2, the Graph API elsewhere, controls at /_fake."""
+"""The fake platform's WSGI app: X API v2 under /2, a Bluesky PDS's XRPC under /xrpc, the Graph
+API elsewhere, controls at /_fake."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from typing import Any
 
 from flask import Flask, g
 
-from fakeplatform import control, facebook_login, graph_api, x_api, x_oauth2
+from fakeplatform import (
+    bluesky_xrpc,
+    control,
+    facebook_login,
+    graph_api,
+    mastodon_api,
+    x_api,
+    x_oauth2,
+)
 from fakeplatform.faults import ConnectionDropper
 from fakeplatform.state import FakeState
 
@@ -29,6 +38,8 @@ def create_app(state: FakeState | None = None) -> Flask:
     app.register_blueprint(x_api.bp)
     app.register_blueprint(x_oauth2.bp)
     app.register_blueprint(facebook_login.bp)
+    app.register_blueprint(bluesky_xrpc.bp)
+    app.register_blueprint(mastodon_api.bp)
     app.register_blueprint(graph_api.bp)  # last: its catch-all route must not shadow the others
     app.wsgi_app = ConnectionDropper(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -146,7 +146,13 @@ def seed_posts() -> Response:
 
 # The page refreshes itself so a person watching a demo sees posts arrive.
 PAGE_REFRESH_SECONDS = 5
-_PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "instagram": "Instagram"}
+_PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+}
 
 
 @bp.get("/")
@@ -181,7 +187,7 @@ def posts_page() -> Response:
     return Response(body, mimetype="text/html")
 
 
-@bp.get("/posts/<post_id>")
+@bp.get("/posts/<path:post_id>")  # a Bluesky post's id is its at:// URI
 def post_page(post_id: str) -> Response:
     """One published post, as a person following a "View on X" link from the gateway in
     training sees it (the fake's permalinks point here). Escaped throughout."""

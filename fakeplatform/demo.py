@@ -35,6 +35,25 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "username": "anytowncouncil",
         "credentials": {"access_token": "demo-instagram-token"},  # nosec B105
     },
+    {
+        # Bluesky (issue 21): the account id is the DID, the handle its username.
+        "platform": "bluesky",
+        "account_id": "did:plc:anytowncouncilfakedemo42",
+        "name": "Anytown Council",
+        "username": "anytowncouncil.fake.invalid",
+        "credentials": {
+            "handle": "anytowncouncil.fake.invalid",
+            "app_password": "demo-bsky-app-pass",  # nosec B105
+        },
+    },
+    {
+        # Mastodon (issue 21): the fake platform is the instance (the channel's API address).
+        "platform": "mastodon",
+        "account_id": "109000000000000042",
+        "name": "Anytown Council",
+        "username": "anytowncouncil",
+        "credentials": {"access_token": "demo-mastodon-access-token"},  # nosec B105
+    },
 )
 
 #: The council's platform apps in training (`gateway up`): "Connect with X" and "Connect with

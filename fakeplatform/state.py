@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PLATFORMS = ("x", "facebook", "instagram")
+PLATFORMS = ("x", "facebook", "instagram", "bluesky", "mastodon")
 
 # X counts requests per user per endpoint in 15-minute windows (X API rate-limits page). The
 # default allowance is far above X's real one so a benchmark is never throttled by accident;
@@ -57,6 +57,9 @@ REQUIRED_CREDENTIALS = {
     "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
     "facebook": ("access_token",),
     "instagram": ("access_token",),
+    # Bluesky (issue 21): the account_id is the DID, the username its handle.
+    "bluesky": ("app_password",),
+    "mastodon": ("access_token",),
 }
 
 
@@ -125,6 +128,8 @@ class Post:
     # When the request that made the post arrived, before any injected latency: the moment a
     # benchmark counts as "the platform received it".
     received_at: float = 0.0
+    #: Bluesky: the record as it was created, read back by com.atproto.repo.getRecord.
+    record: dict[str, Any] | None = None
 
 
 @dataclass
@@ -199,6 +204,15 @@ class FakeState:
         # working -> the Graph error subcode they now answer with (458, 460, 463).
         self.granted_tokens: dict[str, list[tuple[str, str]]] = {}
         self.dead_tokens: dict[str, int] = {}
+        # Mastodon (fakeplatform.mastodon_api): the instance's limits set by a test, how often
+        # each attachment was polled, and the Idempotency-Keys seen ((account, key) -> (id, when)).
+        self.mastodon_config: dict[str, int] = {}
+        self.mastodon_polls: dict[str, int] = {}
+        self.mastodon_idempotency: dict[tuple[str, str], tuple[str, float]] = {}
+        # OAuth: registered apps by client id, codes not yet exchanged, tokens issued.
+        self.mastodon_apps: dict[str, dict[str, Any]] = {}
+        self.mastodon_codes: dict[str, dict[str, Any]] = {}
+        self.mastodon_tokens: dict[str, str] = {}
 
     def new_id(self) -> str:
         return str(next(self._ids))
@@ -222,6 +236,12 @@ class FakeState:
                 del self.facebook_login
             if hasattr(self, "x_oauth2"):
                 del self.x_oauth2  # X OAuth 2.0 apps, codes and tokens (fakeplatform.x_oauth2)
+            self.mastodon_config.clear()
+            self.mastodon_polls.clear()
+            self.mastodon_idempotency.clear()
+            self.mastodon_apps.clear()
+            self.mastodon_codes.clear()
+            self.mastodon_tokens.clear()
 
     # Accounts ---------------------------------------------------------------------------------
     def add_account(self, account: Account) -> None:

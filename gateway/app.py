@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from gateway import (
         admin,
+        api,
         auth,
         converters,
         database,
@@ -47,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     admin.init_app(app)
     media.init_app(app)
     emergency.init_app(app)
+    api.init_app(app)
     notifications.init_app(app)
     __import__("gateway.auditor").auditor.init_app(app)
     security.check_every_route_has_a_permission(app)

@@ -88,9 +88,9 @@ def needs_rotation(blob: bytes, *, keys: Sequence[bytes] | None = None) -> bool:
     return bytes(blob)[1 : 1 + KEY_ID_BYTES] != _key_id(_keys(keys)[0])
 
 
-def rotate_all() -> int:
+def rotate_all() -> tuple[int, int]:
     """Re-encrypt every channel's credentials and every TOTP secret with the newest key.
-    Returns how many changed."""
+    Returns how many of each changed: (channels, two-factor secrets)."""
     from sqlalchemy import select, update
 
     from gateway.audit import Actor, record
@@ -126,4 +126,32 @@ def rotate_all() -> int:
             changed += 1
     from gateway.auth import two_factor
 
-    return changed + two_factor.rotate_secrets()
+    return changed, two_factor.rotate_secrets()
+
+
+def keep_refreshed(channel_id: int | None, publisher: object) -> None:
+    """Store, encrypted, what ``publisher`` renewed of its channel's credentials (issue 21:
+    Bluesky's session), in a transaction of its own. A failure here is logged and never
+    changes a publish outcome: the next use logs in again with the app password."""
+    refreshed = getattr(publisher, "refreshed_credentials", None)
+    updates = refreshed() if callable(refreshed) else None
+    if not updates or channel_id is None:
+        return
+    import logging
+
+    from gateway.extensions import db
+    from gateway.models import Channel
+
+    try:
+        channel = db.session.get(Channel, channel_id, with_for_update=True)
+        if channel is None or channel.credentials_encrypted is None:
+            db.session.rollback()
+            return
+        stored = decrypt_credentials(channel.id, channel.credentials_encrypted)
+        channel.credentials_encrypted = encrypt_credentials(channel.id, stored | dict(updates))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - never let a session cache stop a publish
+        db.session.rollback()
+        logging.getLogger(__name__).warning(
+            "could not store the renewed session of channel %s", channel_id
+        )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from gateway.domain.hidden_characters import HiddenCharacter, shown_safely
 from gateway.extensions import db
@@ -41,6 +41,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if (
+            request.path.startswith("/api/")
+            and isinstance(error, MethodNotAllowed)
+            and _nothing_here(error)
+        ):
+            # Werkzeug answers 405 for an id too large for its column (gateway.converters),
+            # counting the rule its converter then refused: there is no such post, which the
+            # API says with a 404.
+            return _render(404, None)
         return _render(error.code or 500, None)
 
     # Two people (or a person and a publishing worker) changed the same post at once: the
@@ -59,6 +68,20 @@ def init_app(app: Flask) -> None:
         return _render(409, None)
 
 
+def _nothing_here(error: MethodNotAllowed) -> bool:
+    """True when none of the methods a 405 allows finds anything at this path either."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in set(error.valid_methods or ()) - {"OPTIONS"}:
+        try:
+            adapter.match(method=method)
+        except NotFound:
+            continue
+        except HTTPException:
+            return False
+        return False
+    return True
+
+
 #: PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race and
 #: was rolled back whole.
 CONCURRENCY_SQLSTATES = frozenset({"40P01", "40001"})
@@ -67,6 +90,22 @@ CONCURRENCY_SQLSTATES = frozenset({"40P01", "40001"})
 def hidden_character_response(field: str, hit: HiddenCharacter):
     """A 400 that names the field and the character, so the officer can find and remove it
     (it is invisible where they typed or pasted it)."""
+    if request.path.startswith("/api/"):
+        # The JSON API: a 422 naming the field, like every other field it refuses (issue 17).
+        from gateway.api import problems
+
+        message = (
+            f"The field “{shown_safely(field)}” contains a hidden character, {hit.label}, at "
+            f"character {hit.position + 1}. Nothing was saved: remove it and send it again."
+        )
+        where = (
+            {"pointer": problems.pointer([field])}
+            if request.is_json and field not in request.args
+            else {"pointer": "", "parameter": field}
+        )
+        return problems.problem(
+            422, message, slug="hidden-character", errors=[{**where, "detail": message}]
+        )
     return _render(
         400,
         f"The field “{shown_safely(field)}” contains a hidden character, {hit.label}, at character "
@@ -77,6 +116,13 @@ def hidden_character_response(field: str, hit: HiddenCharacter):
 
 
 def _render(code: int, detail: str | None):
+    if request.path.startswith("/api/"):
+        # The JSON API answers every error as RFC 9457 problem details (issue 17).
+        from gateway.api import auth, problems
+
+        if code == 401:
+            detail = detail or auth.refusal_detail()
+        return problems.problem(code, detail)
     title, hint = MESSAGES.get(code, (f"Error {code}", "Go back and try again."))
     if (
         request.blueprint == "api"

@@ -177,23 +177,28 @@ def _bilingual_findings(
     one language cannot go out neither does), each finding naming its language; the
     platform's limits checked on what each delivery sends: one language, or both in one post
     (X weighted)."""
-    by_platform: dict[str, tuple[list[Finding], dict[str, list[Finding]]]] = {}
+    by_platform: dict[tuple[str, str], tuple[list[Finding], dict[str, list[Finding]]]] = {}
     out: dict[int, list[Finding]] = {}
     for delivery in deliveries:
         platform = delivery.channel.platform
-        if platform not in by_platform:
+        channel_limits = delivery.channel.limits
+        # Two Mastodon channels on different instances have different limits.
+        key = (platform, delivery.channel.platform_limits or "")
+        if key not in by_platform:
             content: list[Finding] = []
             limits: dict[str, list[Finding]] = {}
             for language in (bilingual.WELSH, bilingual.ENGLISH):
-                found = check(post_to_check(post, language), platform, at, context)
+                found = check(
+                    post_to_check(post, language), platform, at, context, limits=channel_limits
+                )
                 content += [
                     replace(f, language=language) for f in found if not f.rule.startswith(_PLATFORM)
                 ]
                 limits[language] = [
                     replace(f, language=language) for f in found if f.rule.startswith(_PLATFORM)
                 ]
-            by_platform[platform] = (content, limits)
-        content, limits = by_platform[platform]
+            by_platform[key] = (content, limits)
+        content, limits = by_platform[key]
         language = delivery.language
         if bilingual.is_single_language(language):
             sent = limits[language]
@@ -204,7 +209,7 @@ def _bilingual_findings(
             subject = post_to_check(post, language)
             sent = [
                 replace(f, language=language)
-                for f in find_platform(subject.text, subject.images, platform)
+                for f in find_platform(subject.text, subject.images, platform, channel_limits)
             ]
         out.setdefault(delivery.channel_id, []).extend(content + sent)
     return {channel_id: _merge(items) for channel_id, items in out.items()}
@@ -220,4 +225,7 @@ def findings_for(
     if post.bilingual:
         return _bilingual_findings(post, live, at, context)
     subject = post_to_check(post)
-    return {d.channel_id: check(subject, d.channel.platform, at, context) for d in live}
+    return {
+        d.channel_id: check(subject, d.channel.platform, at, context, limits=d.channel.limits)
+        for d in live
+    }

@@ -106,6 +106,9 @@ TWO_FACTOR_EVERYONE = "everyone"
 #: Wrong two-factor codes per account (not per address): 5 guesses at a 6-digit code in 5
 #: minutes is about 1 chance in 200,000 each window (NIST SP 800-63B 5.2.2 asks for a limit).
 DEFAULT_TWO_FACTOR_RATE_LIMIT = "5 per 5 minutes"
+#: Calls per API token (issue 17): a news system posting a few times a day and polling its
+#: posts every second stays well inside it; a client stuck in a loop is stopped within a minute.
+DEFAULT_API_RATE_LIMIT = "120 per minute;3000 per hour"
 
 
 class SettingsError(RuntimeError):
@@ -386,6 +389,21 @@ def _two_factor(env: Mapping[str, str]) -> dict[str, Any]:
     return {"TWO_FACTOR_REQUIRED": raw, "TWO_FACTOR_RATE_LIMIT": limit}
 
 
+def _api(env: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON API (issue 17). GATEWAY_API_RATE_LIMIT: calls per token, in the limits
+    library's words ("120 per minute;3000 per hour")."""
+    limit = (env.get("GATEWAY_API_RATE_LIMIT") or DEFAULT_API_RATE_LIMIT).strip()
+    try:
+        from limits import parse_many
+
+        parse_many(limit)
+    except ValueError:
+        raise SettingsError(
+            f"GATEWAY_API_RATE_LIMIT must be a limit such as '120 per minute', got {limit!r}."
+        ) from None
+    return {"API_RATE_LIMIT": limit}
+
+
 def _folder(env: Mapping[str, str], name: str) -> str:
     """An optional folder: it need not exist yet, but must not be a file."""
     raw = env.get(name, "").strip()
@@ -580,4 +598,5 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         # accounts, issue 15): its App ID and App Secret (Settings, Basic).
         "FACEBOOK_APP_ID": env.get("GATEWAY_FACEBOOK_APP_ID", "").strip() or None,
         "FACEBOOK_APP_SECRET": _secret(env, "GATEWAY_FACEBOOK_APP_SECRET"),
+        **_api(env),
     }

@@ -7,7 +7,10 @@ the audit payload names which credential fields changed, not their values.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+import json
+import secrets
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,26 +19,47 @@ from gateway.admin.forms import (
     ChannelForm,
     ChannelLanguageForm,
     ConfirmForm,
+    MastodonConnectForm,
     ReconnectForm,
     channel_language,
 )
 from gateway.admin.views import _status, bp
 from gateway.audit import Actor, record
-from gateway.credentials import CredentialsError, decrypt_credentials, encrypt_credentials
+from gateway.credentials import (
+    CredentialsError,
+    decrypt_credentials,
+    encrypt_credentials,
+    keep_refreshed,
+)
 from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import Channel, User
-from gateway.platforms import FacebookPublisher, InstagramPublisher, XPublisher, adapter_for
+from gateway.platforms import (
+    BlueskyPublisher,
+    FacebookPublisher,
+    InstagramPublisher,
+    MastodonPublisher,
+    XPublisher,
+    adapter_for,
+)
 from gateway.platforms.base import ChannelConfig
 from gateway.platforms.errors import PublishError
 from gateway.security import requires
 
 #: The credentials each platform's adapter needs (the Graph API takes a Page or Instagram
-#: access token).
+#: access token; Bluesky a handle and an app password).
 NEEDED = {
     publisher.platform: publisher.required_credentials
-    for publisher in (XPublisher, FacebookPublisher, InstagramPublisher)
+    for publisher in (
+        XPublisher,
+        FacebookPublisher,
+        InstagramPublisher,
+        BlueskyPublisher,
+        MastodonPublisher,
+    )
 }
+#: Platforms whose account is found by signing in, not typed.
+SIGNED_IN = ("bluesky", "mastodon")
 #: The longest platform reason shown on "Test connection": a real platform's is one sentence.
 MAX_SHOWN_REASON = 300
 CREDENTIAL_FIELDS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
@@ -58,6 +82,58 @@ def _credentials(form, platform: str) -> dict[str, str] | None:  # noqa: ANN001
             getattr(form, name).errors.append(f"Enter the {label.lower()}")
         values[name] = value
     return None if any(not v for v in values.values()) else values
+
+
+def _allowed_hosts() -> tuple[str, ...]:
+    return tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
+
+
+def _sign_in_to_bluesky(form, secrets: dict[str, str], base_url: str | None):  # noqa: ANN001, ANN202
+    """Sign in with the typed handle and app password (issue 21), on the PDS the handle leads
+    to (or ``base_url``): the account's DID and the credentials to store (with the session, so
+    publishing need not sign in again), or None with the reason on the form."""
+    config = ChannelConfig(
+        platform="bluesky",
+        external_account_id=secrets["handle"].removeprefix("@"),
+        credentials={**secrets, "handle": secrets["handle"].removeprefix("@")},
+        base_url=base_url,
+    )
+    try:
+        with BlueskyPublisher(config, allowed_hosts=_allowed_hosts()) as publisher:
+            did, handle = publisher.connected_account()
+            session = publisher.session_string
+    except PublishError as exc:
+        reason = str(exc)
+        if len(reason) > MAX_SHOWN_REASON:
+            reason = reason[:MAX_SHOWN_REASON] + "…"
+        form.app_password.errors.append(f"Bluesky did not sign in with these: {reason}")
+        return None
+    stored = {"handle": handle, "app_password": secrets["app_password"]}
+    if session:
+        stored["session"] = session
+    return did, stored
+
+
+def _sign_in_to_mastodon(form, secrets: dict[str, str], instance: str | None):  # noqa: ANN001, ANN202
+    """Check the pasted access token on the instance (issue 21): the account's id, its
+    instance's limits (as JSON) and the credentials to store, or None with why on the form."""
+    if not instance:
+        form.base_url.errors.append("Enter the Mastodon instance's address")
+        return None
+    config = ChannelConfig(
+        platform="mastodon", external_account_id="", credentials=secrets, base_url=instance
+    )
+    try:
+        with MastodonPublisher(config, allowed_hosts=_allowed_hosts()) as publisher:
+            account_id = publisher.account_id()
+            limits = publisher.limits()
+    except PublishError as exc:
+        reason = str(exc)
+        if len(reason) > MAX_SHOWN_REASON:
+            reason = reason[:MAX_SHOWN_REASON] + "…"
+        form.access_token.errors.append(f"The instance did not accept this token: {reason}")
+        return None
+    return account_id, json.dumps(limits, sort_keys=True), secrets
 
 
 def _payload(channel: Channel) -> dict:
@@ -83,15 +159,34 @@ def channel_list():
 def channel_new():
     form = ChannelForm()
     if form.validate_on_submit():
-        secrets = _credentials(form, form.platform.data)
+        platform = form.platform.data
+        account = (form.external_account_id.data or "").strip()
+        base_url = (form.base_url.data or "").strip() or None
+        secrets = _credentials(form, platform)
+        limits = None
+        if platform not in SIGNED_IN and not account:
+            form.external_account_id.errors.append("Enter the account id")
+            secrets = None
+        if secrets is not None and platform == "bluesky":
+            # The account is named by its handle; the channel keeps the DID it signs in as.
+            signed_in = _sign_in_to_bluesky(form, secrets, base_url)
+            secrets = None
+            if signed_in is not None:
+                account, secrets = signed_in
+        if secrets is not None and platform == "mastodon":
+            checked = _sign_in_to_mastodon(form, secrets, base_url)
+            secrets = None
+            if checked is not None:
+                account, limits, secrets = checked
         if secrets is not None:
             channel = Channel(
-                platform=form.platform.data,
+                platform=platform,
                 display_name=form.display_name.data.strip(),
-                external_account_id=form.external_account_id.data.strip(),
-                base_url=(form.base_url.data or "").strip() or None,
+                external_account_id=account,
+                base_url=base_url,
                 enabled=True,
                 language=channel_language(form.language.data),
+                platform_limits=limits,
             )
             db.session.add(channel)
             try:
@@ -179,6 +274,25 @@ def channel_reconnect(channel_id: int):
     form = ReconnectForm()
     if form.validate_on_submit():
         secrets = _credentials(form, channel.platform)
+        if secrets is not None and channel.platform == "bluesky":
+            signed_in = _sign_in_to_bluesky(form, secrets, channel.base_url)
+            secrets = None
+            if signed_in is not None and signed_in[0] != channel.external_account_id:
+                form.handle.errors.append(
+                    f"This handle signs in to another account ({signed_in[0]}), not this "
+                    f"channel's ({channel.external_account_id})"
+                )
+            elif signed_in is not None:
+                secrets = signed_in[1]
+        if secrets is not None and channel.platform == "mastodon":
+            checked = _sign_in_to_mastodon(form, secrets, channel.base_url)
+            secrets = None
+            if checked is not None and checked[0] != channel.external_account_id:
+                form.access_token.errors.append(
+                    "This token is for another account, not this channel's"
+                )
+            elif checked is not None:
+                channel.platform_limits, secrets = checked[1], checked[2]
         if secrets is not None:
             channel.credentials_encrypted = encrypt_credentials(channel.id, secrets)
             channel.needs_reauthorisation = False
@@ -226,9 +340,12 @@ def channel_test(channel_id: int):
         )
         # The same guard as publishing (issue #20): a base URL inside our network is refused
         # unless GATEWAY_PLATFORM_ALLOWED_HOSTS names its host.
-        allowed = tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
-        with adapter_for(config, allowed_hosts=allowed) as adapter:
+        with adapter_for(config, allowed_hosts=_allowed_hosts()) as adapter:
             account = adapter.check_connection()
+            keep_refreshed(channel.id, adapter)
+            if isinstance(adapter, MastodonPublisher):
+                # The instance's limits may have changed since it was connected.
+                channel.platform_limits = json.dumps(adapter.limits(), sort_keys=True)
     except CredentialsError as exc:
         problem = f"The stored credentials cannot be read: {exc}. Reconnect the channel."
     except PublishError as exc:
@@ -271,4 +388,125 @@ def channel_toggle(channel_id: int):
         if channel.enabled
         else f"{channel.display_name} is disabled: officers can no longer choose it."
     )
+    return redirect(url_for("admin.channel_show", channel_id=channel.id))
+
+
+# Mastodon by the instance's sign-in (issue 21) ---------------------------------------------------
+#: How long the admin has to sign in on the instance and come back.
+MASTODON_STATE_SECONDS = 600
+MASTODON_STATE_KEY = "gateway:mastodon-connect:"
+
+
+def _mastodon_redirect_uri() -> str:
+    """Where the instance sends the admin back: this gateway's public address (it must be the
+    one registered with the instance, so it is built from GATEWAY_PUBLIC_URL, never the
+    request's Host header)."""
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for("admin.mastodon_callback")
+
+
+def _redis():  # noqa: ANN202
+    from gateway.queue import redis_connection
+
+    return redis_connection(current_app)
+
+
+@bp.route("/channels/mastodon", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def mastodon_connect():
+    form = MastodonConnectForm()
+    if form.validate_on_submit():
+        from gateway.platforms.mastodon import MastodonOAuth
+
+        instance = form.instance_url.data.strip().rstrip("/")
+        oauth = MastodonOAuth(instance, allowed_hosts=_allowed_hosts())
+        try:
+            oauth.register(_mastodon_redirect_uri())
+            state = secrets.token_urlsafe(32)
+            target = oauth.authorization_url(_mastodon_redirect_uri(), state)
+        except PublishError as exc:
+            form.instance_url.errors.append(f"The instance could not be used: {exc}")
+        else:
+            _redis().set(
+                MASTODON_STATE_KEY + state,
+                json.dumps(
+                    {
+                        "admin": current_user.id,
+                        "instance": instance,
+                        "client_id": oauth.client_id,
+                        "client_secret": oauth.client_secret,
+                        "display_name": form.display_name.data.strip(),
+                        "language": channel_language(form.language.data),
+                    }
+                ),
+                ex=MASTODON_STATE_SECONDS,
+            )
+            # The instance's own page, at the address the admin typed.
+            return redirect(target)
+        finally:
+            oauth.close()
+    return render_template("admin/channel_mastodon.html", form=form), _status(form)
+
+
+@bp.get("/channels/mastodon/callback")
+@requires(Role.ADMIN)
+def mastodon_callback():
+    """The instance sends the admin back with a code and our state: usable once, by the admin
+    who started, within MASTODON_STATE_SECONDS."""
+    from gateway.platforms.mastodon import MastodonOAuth
+
+    state = request.args.get("state", "")
+    raw = _redis().getdel(MASTODON_STATE_KEY + state) if state else None
+    started = json.loads(raw) if raw else None
+    if started is None or started["admin"] != current_user.id:
+        flash("That Mastodon sign-in has expired or was not started here. Start again.")
+        return redirect(url_for("admin.mastodon_connect"))
+    if request.args.get("error") or not request.args.get("code"):
+        flash("The Mastodon instance did not allow the gateway to post. Nothing was added.")
+        return redirect(url_for("admin.mastodon_connect"))
+    oauth = MastodonOAuth(
+        started["instance"],
+        allowed_hosts=_allowed_hosts(),
+        client_id=started["client_id"],
+        client_secret=started["client_secret"],
+    )
+    try:
+        token = oauth.exchange(request.args["code"], _mastodon_redirect_uri())
+        config = ChannelConfig("mastodon", "", {"access_token": token}, started["instance"])
+        with MastodonPublisher(config, allowed_hosts=_allowed_hosts()) as publisher:
+            account_id, limits = publisher.account_id(), publisher.limits()
+    except PublishError as exc:
+        flash(f"The Mastodon instance did not connect the account: {exc}")
+        return redirect(url_for("admin.mastodon_connect"))
+    finally:
+        oauth.close()
+    secrets_ = {
+        "access_token": token,
+        "client_id": started["client_id"],
+        "client_secret": started["client_secret"],
+    }
+    channel = Channel(
+        platform="mastodon",
+        display_name=started["display_name"],
+        external_account_id=account_id,
+        base_url=started["instance"],
+        enabled=True,
+        language=started["language"],
+        platform_limits=json.dumps(limits, sort_keys=True),
+    )
+    db.session.add(channel)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        flash("A channel for this Mastodon account already exists.")
+        return redirect(url_for("admin.channel_list"))
+    channel.credentials_encrypted = encrypt_credentials(channel.id, secrets_)
+    record(
+        "channel.created",
+        actor=Actor.of(current_user),
+        obj=("channel", channel.id),
+        payload={**_payload(channel), "credentials": sorted(secrets_), "via": "oauth"},
+    )
+    db.session.commit()
+    flash(f"{channel.display_name} connected. Test its connection before officers use it.")
     return redirect(url_for("admin.channel_show", channel_id=channel.id))

@@ -38,6 +38,8 @@ PLATFORM_CHOICES = [
     SelectChoice("x", "X"),
     SelectChoice("facebook", "Facebook Page"),
     SelectChoice("instagram", "Instagram"),
+    SelectChoice("bluesky", "Bluesky"),
+    SelectChoice("mastodon", "Mastodon"),
 ]
 #: The register CSV is a few hundred rows at most; a cap stops a pasted mistake early.
 REGISTER_MAX_CHARS = 1_000_000
@@ -81,14 +83,17 @@ class ChannelForm(FlaskForm):
     external_account_id = StringField(
         "Account id on the platform",
         widget=GovTextInput(),
-        description="The X user id, the Facebook Page id or the Instagram professional account id",
-        validators=[InputRequired("Enter the account id"), Length(max=120)],
+        description="The X user id, the Facebook Page id or the Instagram professional account "
+        "id. Leave it empty for Bluesky and Mastodon: the gateway finds the account by signing in.",
+        validators=[Length(max=120)],
     )
     base_url = StringField(
         "API address (only for training)",
         widget=GovTextInput(),
         description="Leave empty for the platform itself. Training channels point at the fake "
-        "platform, for example http://127.0.0.1:8025",
+        "platform, for example http://127.0.0.1:8025. For Bluesky, the address of the "
+        "account's server (its PDS) if its handle does not lead to it. For Mastodon, the "
+        "instance's address, for example https://social.example.gov.uk (required).",
         validators=[
             Optional(),
             URL(require_tld=False, message="Enter a web address starting http:// or https://"),
@@ -117,6 +122,37 @@ class ChannelForm(FlaskForm):
     consumer_secret = PasswordField(
         "API key secret (X only)", widget=GovPasswordInput(), validators=[Length(max=2000)]
     )
+    handle = StringField(
+        "Handle (Bluesky only)",
+        widget=GovTextInput(),
+        description="For example, harbourside.gov.uk or harbourside.bsky.social",
+        validators=[Length(max=253)],
+    )
+    app_password = PasswordField(
+        "App password (Bluesky only)",
+        widget=GovPasswordInput(),
+        description="Made in Bluesky's Settings, Privacy and security, App passwords: never the "
+        "account's own password",
+        validators=[Length(max=200)],
+    )
+
+
+class MastodonConnectForm(FlaskForm):
+    """Connect a Mastodon account by its instance's sign-in (issue 21)."""
+
+    instance_url = StringField(
+        "Mastodon instance",
+        widget=GovTextInput(),
+        description="Its address, for example https://social.example.gov.uk. You sign in there "
+        "as the council's account and allow the gateway to post.",
+        validators=[
+            InputRequired("Enter the instance's address"),
+            URL(require_tld=False, message="Enter a web address starting http:// or https://"),
+            Length(max=500),
+        ],
+    )
+    display_name = ChannelForm.display_name
+    language = ChannelForm.language
 
 
 class ConnectXForm(FlaskForm):
@@ -153,6 +189,8 @@ class ReconnectForm(FlaskForm):
     access_token_secret = ChannelForm.access_token_secret
     consumer_key = ChannelForm.consumer_key
     consumer_secret = ChannelForm.consumer_secret
+    handle = ChannelForm.handle
+    app_password = ChannelForm.app_password
 
 
 class ElectionForm(FlaskForm):

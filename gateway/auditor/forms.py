@@ -63,6 +63,8 @@ KNOWN_ACTIONS = (
     "referral.decided",
     "register.imported",
     "setting.changed",
+    "user.api_token_created",
+    "user.api_token_revoked",
     "user.created",
     "user.disabled",
     "user.email_changed",

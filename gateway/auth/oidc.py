@@ -112,7 +112,7 @@ class _RedisCache:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.jinja_env.globals.update(sso_panel=_sso_panel)
+    app.jinja_env.globals.update(sso_panel=_sso_panel, has_local_password=keeps_local_password)
     app.before_request(_keep_role_less_users_out)
     app.extensions[_EXT_KEY] = None
     if not app.config.get("OIDC_ISSUER"):
@@ -171,6 +171,13 @@ def break_glass_admin_id() -> int | None:
 
 def has_password(user: User) -> bool:
     return bool(user.password_hash) and user.password_hash != UNUSABLE_HASH
+
+
+def keeps_local_password(user: User) -> bool:
+    """Whether ``user`` has a local password to change: not an account that single sign-on
+    made (its password is the provider's), but one signed in with an admin's one-time
+    password, which is used up at that sign-in, must still set its new one."""
+    return has_password(user) or user.password_must_change
 
 
 def may_use_password(user: User) -> bool:

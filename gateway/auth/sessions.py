@@ -14,7 +14,7 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
@@ -112,7 +112,9 @@ def init_app(app: Flask) -> None:
     def _enforce_timeouts():
         if request.endpoint in {"static", "health.healthz", "health.readyz"}:
             return None
-        if not current_user.is_authenticated:
+        if not current_user.is_authenticated or g.get("api_token") is not None:
+            # An API call is its token's owner, never a cookie's (gateway.api.auth): no
+            # session to time out.
             return None
         now = int(time.time())
         idle = app.config["SESSION_IDLE_MINUTES"] * 60

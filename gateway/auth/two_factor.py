@@ -526,7 +526,7 @@ def _page(user: User, form: CodeForm | None = None, status: int = 200):
         "via_sso": session.get(oidc.SIGN_IN_METHOD) == "oidc",
         "row": row,
         "form": form or CodeForm(),
-        "secret": None,
+        "secret": None,  # nosec B105 - no secret yet: the page shows none
         "qr": None,
         "codes_left": 0,
     }
@@ -619,6 +619,9 @@ def _require_enrolment():
     if request.endpoint in _WHILE_ENROLMENT_REQUIRED or request.endpoint is None:
         return None
     if not current_user.is_authenticated or session.get(SECOND_FACTOR):
+        return None
+    if g.get("api_token") is not None:
+        # An API token's owner made it in a session that had given its second factor.
         return None
     if session.get(oidc.SIGN_IN_METHOD) == "oidc":
         return None

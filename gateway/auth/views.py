@@ -161,6 +161,11 @@ def sign_out():
 @limiter.limit(_signin_limit, methods=["POST"], deduct_when=_password_was_wrong)
 def change_password():
     user = current_user._get_current_object()
+    if not oidc.keeps_local_password(user):
+        # An account made by single sign-on has no local password to change (issue 16): its
+        # password is the provider's, and setting one here would open a second way in.
+        flash(f"You sign in with {oidc.provider_name()}: change your password there.")
+        return redirect(home_url(user))
     forced = user.password_must_change
     form = ChangePasswordForm()
     if form.validate_on_submit():

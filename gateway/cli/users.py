@@ -75,9 +75,9 @@ def rotate_keys_command() -> None:
     from gateway.credentials import rotate_all
     from gateway.extensions import db
 
-    changed = rotate_all()
+    channels, secrets = rotate_all()
     db.session.commit()
     click.echo(
-        f"Re-encrypted {changed} channel credential(s) and two-factor secret(s) "
+        f"Re-encrypted {channels} channel(s) and {secrets} two-factor secret(s) "
         "with the newest key."
     )

@@ -10,12 +10,11 @@ from gateway.domain.guardrails.engine import shown_once
 from gateway.domain.roles import Role
 from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.emergency.forms import EmergencyForm, ReviewForm
-from gateway.events import post_event
 from gateway.extensions import db
 from gateway.models import Post
 from gateway.models.base import utcnow
 from gateway.policy import current_context
-from gateway.posts import emergency
+from gateway.posts import emergency, permissions
 from gateway.posts import images as image_store
 from gateway.posts.service import NewImage, PostError
 from gateway.security import requires
@@ -48,7 +47,7 @@ def _image(form: EmergencyForm) -> list[NewImage] | None:
 
 
 @bp.route("", methods=["GET", "POST"])
-@requires(Role.DUTY_OFFICER)
+@requires(*permissions.EMERGENCY)
 def new():
     form = EmergencyForm()
     form.channels.choices = channel_choices()
@@ -72,13 +71,8 @@ def new():
                 else:
                     post = emergency.send(current_user, **args)
                     db.session.commit()
-                    fast_track = post.emergency_release == Release.FAST_TRACK
-                    post_event.send(
-                        current_app._get_current_object(),
-                        event="emergency_fast_track" if fast_track else "emergency",
-                        post_id=post.id,
-                    )
-                    if fast_track:
+                    emergency.announce(post)
+                    if post.emergency_release == Release.FAST_TRACK:
                         return redirect(url_for("emergency.fast_track", post_id=post.id))
                     flash(_going_out(post))
                     return redirect(url_for("web.post_show", post_id=post.id))

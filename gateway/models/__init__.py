@@ -1,5 +1,6 @@
 """The data model. Import from here so every table is registered with the metadata."""
 
+from gateway.models.api_tokens import ApiIdempotencyKey, ApiToken
 from gateway.models.audit import AuditEntry, AuditHead, AuditStaged, PostContent
 from gateway.models.channels import PLATFORMS, Channel
 from gateway.models.checkpoints import AuditFacet as AuditFacet
@@ -21,6 +22,8 @@ from gateway.models.users import User, UserRole, UserSession
 __all__ = [
     "PLATFORMS",
     "AllowedContact",
+    "ApiIdempotencyKey",
+    "ApiToken",
     "Approval",
     "AuditEntry",
     "AuditHead",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
 from gateway.models.base import UTCDateTime, utcnow
 
-PLATFORMS = ("x", "facebook", "instagram")
+PLATFORMS = ("x", "facebook", "instagram", "bluesky", "mastodon")
 
 
 class Channel(db.Model):
@@ -32,6 +33,23 @@ class Channel(db.Model):
     # gateway.domain.bilingual): "" both, "cy" Welsh only, "en" English only.
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The limits the platform's server sets for this account, as JSON, where they differ by
+    # server (issue 21: a Mastodon instance's max_characters, characters_reserved_per_url,
+    # max_media_attachments, description_limit), read when the channel is connected and at
+    # each "Test the connection"; None where the platform's are fixed.
+    platform_limits: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def limits(self) -> dict[str, int] | None:
+        """The server's limits for this channel (see ``platform_limits``), or None."""
+        if not self.platform_limits:
+            return None
+        try:
+            value = json.loads(self.platform_limits)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
     # How the credentials were obtained (issue 15): "" pasted by hand (OAuth 1.0a keys or a
     # page token), "oauth2" by "Connect with X" (an access token that expires and a refresh
     # token). The tokens themselves are only ever in credentials_encrypted.

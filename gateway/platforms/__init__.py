@@ -34,6 +34,7 @@ from gateway.platforms.errors import (
     Retryable,
 )
 from gateway.platforms.graph import FacebookPublisher, InstagramPublisher
+from gateway.platforms.mastodon import MastodonPublisher
 from gateway.platforms.urls import is_public_url
 from gateway.platforms.x import XPublisher
 
@@ -46,6 +47,7 @@ __all__ = [
     "FacebookPublisher",
     "InstagramPublisher",
     "LookupIncomplete",
+    "MastodonPublisher",
     "MediaItem",
     "NeedsReauthorisation",
     "OutcomeUnknown",
@@ -83,4 +85,6 @@ def adapter_for(
         return InstagramPublisher(channel, timeout=timeout, allowed_hosts=allowed_hosts)
     if channel.platform == "bluesky":
         return BlueskyPublisher(channel, timeout=timeout, allowed_hosts=allowed_hosts)
+    if channel.platform == "mastodon":
+        return MastodonPublisher(channel, timeout=timeout, allowed_hosts=allowed_hosts)
     raise ValueError(f"unknown platform {channel.platform!r}; expected one of {PLATFORMS}")

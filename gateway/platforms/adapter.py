@@ -76,5 +76,10 @@ class PlatformAdapter(ClosingMixin):
             return value
         return None
 
+    def refreshed_credentials(self) -> dict[str, str] | None:
+        """Credentials the platform renewed while the adapter worked (Bluesky's session), to be
+        stored encrypted with the channel's others; None when nothing changed."""
+        return None
+
     def _scrub(self, text: str) -> str:
         return scrub(text, self._secrets)

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, Self, runtime_checkable
 
-Platform = Literal["x", "facebook", "instagram", "bluesky"]
-# Bluesky (issue 21) has its adapter; it joins this list when the channel forms know it.
-PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram")
+Platform = Literal["x", "facebook", "instagram", "bluesky", "mastodon"]
+PLATFORMS: tuple[Platform, ...] = ("x", "facebook", "instagram", "bluesky", "mastodon")
 
 # How long one HTTP request to a platform may take before we give up on it. A read timeout
 # after a post was sent is an OutcomeUnknown, so this is long enough for a slow platform but

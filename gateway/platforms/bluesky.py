@@ -66,6 +66,8 @@ MAX_ALT_TEXT = 2000
 DEFAULT_PLC_URL = "https://plc.directory"
 PLC_URL_SETTING = "GATEWAY_BLUESKY_PLC_URL"
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
+#: The fake platform's PDS names itself did:web:fakeplatform.invalid (RFC 2606: never real).
+FAKE_SERVER_SUFFIX = ".invalid"
 _AUTH_ERRORS = ("ExpiredToken", "InvalidToken", "AuthenticationRequired", "AccountTakedown")
 
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -301,6 +303,20 @@ class BlueskyPublisher(PlatformAdapter):
     def remaining_quota(self) -> int | None:
         return None
 
+    def connected_account(self) -> tuple[str, str]:
+        """(DID, handle) of the account the app password logs in to: the admin's form names
+        the account by its handle, and the channel keeps its DID, which never changes."""
+        self._login()
+        return self._did(), self._handle()
+
+    def refreshed_credentials(self) -> dict[str, str] | None:
+        """The session the SDK has now (a new login, or its tokens refreshed), if it is not
+        the one the channel stored: kept encrypted so the next publish need not log in."""
+        stored = self._channel.credentials.get("session")
+        if self.session_string and self.session_string != stored:
+            return {"session": self.session_string}
+        return None
+
     def close(self) -> None:
         self._request.close()
 
@@ -347,7 +363,22 @@ class BlueskyPublisher(PlatformAdapter):
 
     def _ref(self, rkey: str) -> PostRef:
         uri = f"at://{self._did()}/{POST_COLLECTION}/{rkey}"
+        if self._is_fake_platform():
+            # Training: the fake's own page for the post, not bsky.app (where it is nobody's).
+            return PostRef(uri, self.page_url(uri, None))
         return PostRef(uri, post_url(self._handle(), rkey))
+
+    def _is_fake_platform(self) -> bool:
+        """Whether the channel's PDS is the gateway's fake platform: a server that names
+        itself by a did:web on the reserved .invalid domain (fakeplatform.bluesky_xrpc), which
+        no real PDS can. Only asked of a channel with a base URL."""
+        if not self._channel.base_url:
+            return False
+        try:
+            server = str(self._describe_server().get("did") or "")
+        except PublishError:
+            return False
+        return server.startswith("did:web:") and server.endswith(FAKE_SERVER_SUFFIX)
 
     def _get_post(self, rkey: str) -> PostRef | None:
         client = self._login()

@@ -209,6 +209,19 @@ def send(
     return _publish_now(post, officer, release, setting)
 
 
+def announce(post: Post) -> None:
+    """After the commit: tell whoever must know that an emergency post was sent (the
+    communications leads, or the fast-track approvers). The form and the API both call it."""
+    from gateway.events import post_event
+
+    fast_track = post.emergency_release == rules.Release.FAST_TRACK
+    post_event.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        event="emergency_fast_track" if fast_track else "emergency",
+        post_id=post.id,
+    )
+
+
 def _refusal(found) -> PostError | None:  # noqa: ANN001
     """Why an emergency post cannot go out: a guardrail blocks or refers it (there is no
     referral decision before an emergency goes)."""

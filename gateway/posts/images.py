@@ -169,15 +169,29 @@ class PlatformImageLimits:
 
 #: X: JPEG, PNG, GIF up to 5 MB ("media upload" best practices), shown at most 4096 px a side.
 #: Facebook Pages: photos up to 10 MB, shown at most 2048 px a side. Instagram's Content
-#: Publishing API: JPEG only, at most 8 MB, and it stores at most 1440 px wide.
+#: Publishing API: JPEG only, at most 8 MB, and it stores at most 1440 px wide. Bluesky
+#: (issue 21): a PDS may take 5 MB blobs, but bsky.social's AppView shows none over 1,000,000
+#: bytes (~976 KB), so the gateway keeps under that itself; its app scales to 2000 px a side.
+#: An animated GIF is shown still on Bluesky, so it goes as a JPEG of its first frame.
 PLATFORM_LIMITS: dict[str, PlatformImageLimits] = {
     "x": PlatformImageLimits(frozenset({"JPEG", "PNG", "GIF"}), 4096, 5 * 1024 * 1024),
     "facebook": PlatformImageLimits(frozenset({"JPEG", "PNG", "GIF"}), 2048, 10 * 1024 * 1024),
     "instagram": PlatformImageLimits(frozenset({"JPEG"}), 1440, 8 * 1024 * 1024),
+    "bluesky": PlatformImageLimits(frozenset({"JPEG", "PNG"}), 2000, 1_000_000),
+    # Mastodon: a stock instance takes images up to 16 MB and scales them to about 8.3
+    # megapixels itself; 8 MB and 3840 px keep well inside every instance's settings.
+    "mastodon": PlatformImageLimits(frozenset({"JPEG", "PNG", "GIF"}), 3840, 8 * 1024 * 1024),
 }
 #: Lower JPEG qualities tried, from the same resized picture, when a rendition is still over
 #: the platform's size limit at JPEG_QUALITY.
 FALLBACK_QUALITIES = (80, 70, 60)
+#: When even the lowest quality is over the size limit (a detailed photo under Bluesky's
+#: 1,000,000 bytes), the original is scaled again to this share of the last side tried: still
+#: one resize of the original each time, never a rendition scaled again (postiz-app#443).
+SMALLER_SIDE_SHARE = 0.8
+#: Below this longest side the picture is not scaled further (it goes as it is, and the
+#: platform's adapter refuses it if it is still too big).
+MIN_SIDE = 320
 #: What shows through a transparent PNG or GIF once it is a JPEG (which has no transparency):
 #: white, as the platforms' own pages are.
 JPEG_BACKGROUND = (255, 255, 255)
@@ -211,17 +225,23 @@ def for_platform(original: bytes, platform: str) -> Rendition:
                 original, ALLOWED_FORMATS[fmt], hashlib.sha256(original).hexdigest(), width, height
             )
         img.seek(0)
-        picture = _bare(img)
+        original_picture = _bare(img)
     # A PNG or still GIF the platform takes that is only too large is scaled in its own format.
     keep = fmt if fmt in limits.formats else "JPEG"
-    picture.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
-    data = _encode(picture, keep)
-    if len(data) > limits.max_bytes and keep != "JPEG":
-        keep, data = "JPEG", _encode(picture, "JPEG")  # a PNG too heavy even when scaled
-    for quality in FALLBACK_QUALITIES:
-        if len(data) <= limits.max_bytes:
+    side = limits.max_side
+    while True:
+        picture = original_picture.copy()
+        picture.thumbnail((side, side), Image.Resampling.LANCZOS)
+        data = _encode(picture, keep)
+        if len(data) > limits.max_bytes and keep != "JPEG":
+            keep, data = "JPEG", _encode(picture, "JPEG")  # a PNG too heavy even when scaled
+        for quality in FALLBACK_QUALITIES:
+            if len(data) <= limits.max_bytes:
+                break
+            data = _encode(picture, "JPEG", quality)
+        if len(data) <= limits.max_bytes or max(picture.size) <= MIN_SIDE:
             break
-        data = _encode(picture, "JPEG", quality)
+        side = max(MIN_SIDE, int(max(picture.size) * SMALLER_SIDE_SHARE))
     return Rendition(
         data,
         ALLOWED_FORMATS[keep],

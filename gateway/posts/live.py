@@ -103,6 +103,15 @@ def merge_findings(by_channel: dict[int, list[Finding]]) -> tuple[list[Finding],
     return [f for _key, f in ordered], {f: channels.get(key, []) for key, f in ordered}
 
 
+def findings_shown(post: Post) -> tuple[list[Finding], dict[Finding, list[int]]]:
+    """A saved post's findings as the post page and the API show them: each once, what stops
+    the post first, with the channels each applies to. Raises PostError as the service does."""
+    merged, channels = merge_findings(service.findings_for(post))
+    # Each once: the same words on every channel, or found by two rules of a family, are one
+    # finding to the officer (issue 22).
+    return shown_once(merged), channels
+
+
 def unsaved_post(
     author: User,
     *,
@@ -206,7 +215,10 @@ def check_unsaved(
         skipped, problems = {}, _channel_problems(post)
     counts = [
         ChannelCount(
-            c, **_count(text, c.platform), left_out=skipped.get(c.id), problem=problems.get(c.id)
+            c,
+            **_count(text, c.platform, c.limits),
+            left_out=skipped.get(c.id),
+            problem=problems.get(c.id),
         )
         for c in channels
     ]
@@ -231,8 +243,8 @@ def _channel_problems(post: Post) -> dict[int, str]:
     return {channel_id: problem for channel_id, problem in found.items() if problem}
 
 
-def _count(text: str, platform: str) -> dict:
-    shown = service.preview(text, platform)
+def _count(text: str, platform: str, limits: dict[str, int] | None = None) -> dict:
+    shown = service.preview(text, platform, limits)
     return {"count": shown["count"], "limit": shown["limit"]}
 
 

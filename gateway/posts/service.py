@@ -657,12 +657,23 @@ def cancel(post: Post, actor: User) -> None:
     db.session.flush()
 
 
-def preview(text: str, platform: str) -> dict:
-    """What each platform will receive, and its length against the limit."""
-    from gateway.domain.guardrails import x_weighted_length
+def preview(text: str, platform: str, channel_limits: dict[str, int] | None = None) -> dict:
+    """What each platform will receive, and its length against the limit (a Mastodon
+    instance's own, from ``channel_limits``: Channel.limits)."""
+    from gateway.domain.guardrails import bluesky_length, x_weighted_length
+    from gateway.domain.guardrails.media import mastodon_length, mastodon_limits
 
-    limits = {"x": 280, "facebook": 63_206, "instagram": 2_200}
-    count = x_weighted_length(text) if platform == "x" else len(text)
+    limits = {"x": 280, "facebook": 63_206, "instagram": 2_200, "bluesky": 300}
+    if platform == "mastodon":
+        instance = mastodon_limits(channel_limits)
+        limits["mastodon"] = instance["max_characters"]
+        count = mastodon_length(text, instance["characters_reserved_per_url"])
+    elif platform == "x":
+        count = x_weighted_length(text)
+    elif platform == "bluesky":
+        count = bluesky_length(text)  # graphemes: an emoji, a flag or "é" each count one
+    else:
+        count = len(text)
     return {
         "text": text,
         "count": count,

@@ -30,7 +30,7 @@ from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload, lazyload
 
 from gateway.audit import Actor, content_of, record
-from gateway.credentials import CredentialsError, decrypt_credentials
+from gateway.credentials import CredentialsError, decrypt_credentials, keep_refreshed
 from gateway.domain import two_person
 from gateway.domain.emergency import needs_approval as needs_emergency_approval
 from gateway.domain.fingerprint import fingerprint
@@ -573,7 +573,10 @@ def call_platform(prepared: Prepared) -> PostRef | PublishError:
         with adapter_for(
             _fresh_channel(prepared), timeout=_timeout(), allowed_hosts=_allowed_hosts()
         ) as publisher:
-            return publisher.publish(prepared.request)
+            try:
+                return publisher.publish(prepared.request)
+            finally:
+                keep_refreshed(prepared.channel_id, publisher)
     except PublishError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - a bug of ours: we cannot know whether it was sent
@@ -611,7 +614,12 @@ def look_up(prepared: Prepared) -> PostRef | None | PublishError:
         with adapter_for(
             _fresh_channel(prepared), timeout=_timeout(), allowed_hosts=_allowed_hosts()
         ) as publisher:
-            return publisher.find_existing(prepared.request, prepared.lookup_since, exclude=exclude)
+            try:
+                return publisher.find_existing(
+                    prepared.request, prepared.lookup_since, exclude=exclude
+                )
+            finally:
+                keep_refreshed(prepared.channel_id, publisher)
     except PublishError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001

@@ -11,9 +11,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from gateway import notifications as notify
-from gateway.domain.roles import Role
 from gateway.extensions import db
-from gateway.posts import service
+from gateway.posts import permissions, service
 from gateway.posts.service import PostError
 from gateway.security import requires
 from gateway.web import page_cache, queries
@@ -24,7 +23,7 @@ from gateway.web.views import bp
 
 
 @bp.get("/approvals")
-@requires(Role.OFFICER, Role.MONITORING_OFFICER)
+@requires(*permissions.QUEUE)
 @kept_until_changed
 def approvals():
     try:
@@ -50,7 +49,7 @@ def approvals():
 
 
 @bp.post("/posts/<int:post_id>/approve")
-@requires(Role.OFFICER)
+@requires(*permissions.APPROVE)
 def post_approve(post_id: int):
     post = post_or_404(post_id)
     if not ConfirmForm().validate_on_submit():
@@ -71,7 +70,7 @@ def post_approve(post_id: int):
 
 
 @bp.post("/posts/<int:post_id>/reject")
-@requires(Role.OFFICER)
+@requires(*permissions.APPROVE)
 def post_reject(post_id: int):
     post = post_or_404(post_id)
     form = ReasonForm(prefix="reject")
@@ -93,7 +92,7 @@ def post_reject(post_id: int):
 
 
 @bp.post("/posts/<int:post_id>/referral")
-@requires(Role.MONITORING_OFFICER)
+@requires(*permissions.DECIDE_REFERRAL)
 def post_referral(post_id: int):
     post = post_or_404(post_id)
     form = ReferralForm(prefix="referral")

@@ -28,7 +28,7 @@ from gateway.extensions import db
 from gateway.forms.fields import DateInputField
 from gateway.models import Post
 from gateway.models.base import utcnow
-from gateway.posts import live
+from gateway.posts import live, permissions
 from gateway.posts.live import ImageFacts, LiveCheck
 from gateway.posts.service import MAX_IMAGES, PostError
 from gateway.security import requires
@@ -76,7 +76,7 @@ class _When(Form):
 
 
 @bp.post("/posts/check")
-@requires(Role.OFFICER, Role.DUTY_OFFICER)
+@requires(*permissions.WRITE)
 def post_check():
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return _refused(413, "What you sent is too large to check: shorten the text.")

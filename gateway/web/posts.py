@@ -15,24 +15,22 @@ from gateway.domain import bilingual
 from gateway.domain.emergency import Release
 from gateway.domain.guardrails import AmbiguousLocalTime, NonexistentLocalTime, Outcome
 from gateway.domain.guardrails.clock import LONDON, local_to_utc
-from gateway.domain.guardrails.engine import shown_once
-from gateway.domain.roles import Role
 from gateway.domain.statuses import PostStatus
 from gateway.extensions import db
 from gateway.models import Channel, Post, PostImage
 from gateway.models.base import utcnow
 from gateway.posts import bilingual as bilingual_setting
 from gateway.posts import images as image_store
-from gateway.posts import service
-from gateway.posts.live import merge_findings
+from gateway.posts import permissions, service
+from gateway.posts.live import findings_shown
 from gateway.posts.service import NewImage, PostError
 from gateway.security import requires, signed_in
 from gateway.web import history
 from gateway.web.forms import ConfirmForm, PostForm, ReasonForm, ReferralForm, one_language
 from gateway.web.views import bp
 
-EDITABLE = service.EDITABLE_STATUSES
-CANCELLABLE = {PostStatus.DRAFT, PostStatus.AWAITING_APPROVAL, PostStatus.APPROVED}
+EDITABLE = permissions.EDITABLE
+CANCELLABLE = permissions.CANCELLABLE
 #: Approval rows that carry a reason the author must see.
 REJECTIONS = (service.REJECTED, service.REFERRAL_UPHELD)
 #: Form fields a service error names, mapped to the form field that shows it.
@@ -65,7 +63,13 @@ def channel_choices() -> list[SelectChoice]:
     ]
 
 
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook Page", "instagram": "Instagram"}
+PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook Page",
+    "instagram": "Instagram",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+}
 
 
 def _scheduled_at(form: PostForm, submitting: bool) -> datetime | None:
@@ -298,12 +302,10 @@ def _findings_view(post: Post | None) -> tuple[list, list]:
     if post is None or post.id is None:
         return [], []
     try:
-        by_channel = service.findings_for(post)
+        # Each once, strongest first, as the API shows them (gateway.posts.live).
+        findings = findings_shown(post)[0]
     except PostError as exc:
         return [], [exc.message]
-    # Each once, strongest first: the same words on every channel, or found by two rules of a
-    # family, are one finding to the officer (issue 22).
-    findings = shown_once(merge_findings(by_channel)[0])
     errors = [
         {"text": f"Blocked: {service.finding_words(f)}", "href": f"#finding-{i}"}
         for i, f in enumerate(findings, start=1)
@@ -335,7 +337,7 @@ def channel_previews(
                 "channel": c,
                 "language": "",
                 "parts": [],
-                **service.preview(text, c.platform),
+                **service.preview(text, c.platform, c.limits),
                 "images": images,
             }
             for c in channels
@@ -365,7 +367,7 @@ def channel_previews(
                     "channel": c,
                     "language": language,
                     "parts": parts,
-                    **service.preview(sent, c.platform),
+                    **service.preview(sent, c.platform, c.limits),
                     "images": images,
                 }
             )
@@ -408,7 +410,7 @@ def _render_form(form: PostForm, post: Post | None, page_errors: list, status: i
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])
-@requires(Role.OFFICER, Role.DUTY_OFFICER)
+@requires(*permissions.WRITE)
 def post_new():
     form = new_post_form()
     page_errors: list = []
@@ -433,7 +435,7 @@ def _prefill(form: PostForm, post: Post) -> None:
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
-@requires(Role.OFFICER, Role.DUTY_OFFICER)
+@requires(*permissions.WRITE)
 def post_edit(post_id: int):
     post = post_or_404(post_id)
     if post.status_enum not in EDITABLE:
@@ -476,22 +478,12 @@ def render_post_page(
     findings, finding_errors = _findings_view(post)
     status = post.status_enum
     is_author = post.author_id == current_user.id
-    holds = post.current_holder_id == current_user.id
-    can_officer = current_user.has_role(Role.OFFICER, Role.DUTY_OFFICER)
     awaiting = status is PostStatus.AWAITING_APPROVAL
     # Why this person may not decide this version (its author, or an editor of it): the page
     # says so instead of offering Approve and Reject; the service refuses them anyway.
     refusal = service.writers_refusal(post, current_user) if awaiting else None
-    actions = {
-        "edit": can_officer and holds and status in EDITABLE,
-        "take_over": can_officer and not holds and status in EDITABLE,
-        "submit": can_officer and holds and status is PostStatus.DRAFT,
-        "approve": current_user.has_role(Role.OFFICER) and awaiting and refusal is None,
-        "referral": current_user.has_role(Role.MONITORING_OFFICER)
-        and awaiting
-        and any(f.outcome is Outcome.REFER for f in findings),
-        "cancel": can_officer and status in CANCELLABLE,
-    }
+    # The same answer the JSON API gives (gateway.posts.permissions, issue 17).
+    actions = permissions.actions_for(post, current_user, findings)
     errors = list(page_errors or [])
     if status in (PostStatus.DRAFT,):
         errors += finding_errors
@@ -511,7 +503,7 @@ def render_post_page(
         went_out=went_out,
         rejection=rejection,
         is_author=is_author,
-        approve_refusal=refusal if current_user.has_role(Role.OFFICER) else None,
+        approve_refusal=refusal if current_user.has_role(*permissions.APPROVE) else None,
         findings=findings,
         previews=channel_previews(
             post.text,
@@ -534,7 +526,7 @@ def render_post_page(
 
 
 @bp.post("/posts/<int:post_id>/submit")
-@requires(Role.OFFICER, Role.DUTY_OFFICER)
+@requires(*permissions.WRITE)
 def post_submit(post_id: int):
     post = post_or_404(post_id)
     if not ConfirmForm().validate_on_submit():
@@ -560,7 +552,7 @@ def post_submit(post_id: int):
 
 
 @bp.post("/posts/<int:post_id>/take-over")
-@requires(Role.OFFICER, Role.DUTY_OFFICER)
+@requires(*permissions.WRITE)
 def post_take_over(post_id: int):
     """Take over another officer's post, on the record, to edit or submit it (issue 20)."""
     post = post_or_404(post_id)
@@ -583,7 +575,7 @@ def post_take_over(post_id: int):
 
 
 @bp.get("/posts/<int:post_id>/cancel")
-@requires(Role.OFFICER, Role.DUTY_OFFICER)
+@requires(*permissions.WRITE)
 def post_cancel_confirm(post_id: int):
     """The "Are you sure?" page before a post is cancelled (issue 22): cancelling cannot be
     undone, so the button on the post page leads here and only this page's button (a POST with
@@ -598,7 +590,7 @@ def post_cancel_confirm(post_id: int):
 
 
 @bp.post("/posts/<int:post_id>/cancel")
-@requires(Role.OFFICER, Role.DUTY_OFFICER)
+@requires(*permissions.WRITE)
 def post_cancel(post_id: int):
     post = post_or_404(post_id)
     if not ConfirmForm().validate_on_submit():

@@ -70,6 +70,8 @@ NOT_PAGES = {
     "health.readyz",
     "auditor.export",
     "auditor.export_csv",
+    "api.openapi",  # the JSON API's document and its calls (issue 17): not pages
+    "api.post_list",
 }
 #: What each person must at least have seen, so a page that starts refusing them is noticed.
 MUST_SEE = {

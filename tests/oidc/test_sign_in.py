@@ -9,6 +9,7 @@ from sqlalchemy import select
 from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import User, UserIdentity
+from tests.conftest import csrf_token_from
 from tests.oidc.conftest import (
     CLIENT_SECRET,
     GROUP_ADMINS,
@@ -217,3 +218,33 @@ def test_the_page_asked_for_is_followed_only_on_this_site(sso, auth):
     auth.sign_out()
     response = sso.sign_in("bob", next_path="//evil.example/")
     assert response.headers["Location"] == "/"
+
+
+def test_an_account_made_by_single_sign_on_has_no_password_to_change(app, sso, idp):
+    idp.set_account("alice", groups=[GROUP_OFFICERS])
+    assert sso.sign_in("alice").status_code == 302
+    home = sso.client.get("/").get_data(as_text=True)
+    assert "/account/password" not in home and "Your password" not in home
+    response = sso.client.get("/account/password")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    page = sso.client.get("/").get_data(as_text=True)
+    assert f"You sign in with {PROVIDER_NAME}: change your password there." in page
+    # Nor can one be set by posting the form: a second way in beside the provider's.
+    response = sso.client.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_token_from(sso.client.get("/").get_data(as_text=True)),
+            "new_password": "a brand new long passphrase 7",
+            "confirm_password": "a brand new long passphrase 7",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "alice.jones@harbourside.gov.uk"))
+        assert user.password_hash == "!unusable"
+
+
+def test_a_password_account_still_sees_its_password_link(auth, client):
+    auth.sign_in_as(Role.OFFICER)
+    assert "Your password" in client.get("/").get_data(as_text=True)
+    assert client.get("/account/password").status_code == 200

@@ -238,7 +238,13 @@ def test_bearer_user_token_is_accepted_when_registered(fake):
 
 def test_demo_accounts_are_valid_registrations():
     accounts = accounts_from(list(DEMO_ACCOUNTS))
-    assert sorted(a.platform for a in accounts) == ["facebook", "instagram", "x"]
+    assert sorted(a.platform for a in accounts) == [
+        "bluesky",
+        "facebook",
+        "instagram",
+        "mastodon",
+        "x",
+    ]
 
 
 def test_posts_record_arrival_before_injected_latency(fake):

@@ -22,7 +22,7 @@ from gateway.domain.guardrails.engine import (
     labels,
     validate_post_length,
 )
-from gateway.domain.guardrails.media import CHANNELS, x_weighted_length
+from gateway.domain.guardrails.media import CHANNELS, bluesky_length, x_weighted_length
 from gateway.domain.guardrails.model import (
     AllowedContacts,
     Election,
@@ -39,6 +39,7 @@ from gateway.domain.guardrails.register import Person, Register
 
 __all__ = [
     "CHANNELS",
+    "bluesky_length",
     "EMERGENCY_CATEGORIES",
     "AllowedContacts",
     "AmbiguousLocalTime",

@@ -7,6 +7,7 @@ approval stops a post that was fine when approved.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from gateway.domain.guardrails.citations import Clause, default_text
@@ -38,8 +39,16 @@ HOURS_CLAUSE = default_text(Clause.OFFICE_HOURS)
 OFFICE_HOURS_RULE = "office_hours"
 
 
-def check(post: PostToCheck, channel: str, at: datetime, context: PolicyContext) -> list[Finding]:
-    """Every finding for one post on one channel at one instant."""
+def check(
+    post: PostToCheck,
+    channel: str,
+    at: datetime,
+    context: PolicyContext,
+    *,
+    limits: Mapping[str, int] | None = None,
+) -> list[Finding]:
+    """Every finding for one post on one channel at one instant. ``limits``: the channel's own
+    platform limits where its server sets them (a Mastodon instance's)."""
     _validate(post, channel, at)
     text = post.text
     plain = plain_words(text)
@@ -48,7 +57,7 @@ def check(post: PostToCheck, channel: str, at: datetime, context: PolicyContext)
     findings += find_personal_data(text, context.contacts, plain)
     findings += context.offensive.find(text, plain)
     findings += find_accessibility(text, post.images)
-    findings += find_platform(text, post.images, channel)
+    findings += find_platform(text, post.images, channel, limits)
     findings += _office_hours(post, at, context)
     return context.citations.apply(_dedupe(findings))
 

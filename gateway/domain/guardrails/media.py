@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+import regex
 from twitter_text import parse_tweet
 
 from gateway.domain.guardrails.citations import Clause, default_text
 from gateway.domain.guardrails.model import Finding, ImageToCheck, Outcome
 
-CHANNELS = ("x", "facebook", "instagram")
+CHANNELS = ("x", "facebook", "instagram", "bluesky", "mastodon")
 
 ACCESS_CLAUSE = default_text(Clause.ACCESSIBILITY)
 _FILENAME_ALT = re.compile(
@@ -68,6 +70,23 @@ INSTAGRAM_MAX_IMAGES = 10
 INSTAGRAM_MIN_RATIO = 4 / 5
 INSTAGRAM_MAX_RATIO = 1.91
 MAX_ALT_TEXT = 1_000
+# Bluesky (issue 21; the app.bsky.feed.post and app.bsky.embed.images lexicons): 300 graphemes
+# and 3,000 bytes of UTF-8, at most 4 images, each with alt text. Bluesky's app allows 2,000
+# characters of alt text, but the gateway's own 1,000 above is the stricter.
+BLUESKY_MAX_GRAPHEMES = 300
+BLUESKY_MAX_TEXT_BYTES = 3_000
+BLUESKY_MAX_IMAGES = 4
+_GRAPHEME = regex.compile(r"\X")
+# Mastodon (issue 21): every instance sets its own limits, read from its /api/v2/instance when
+# the channel is connected or tested (Channel.limits). These are a stock instance's, used only
+# for a value the instance did not give (peers that hard-code 500: postiz-app#1083, mixpost#148).
+MASTODON_DEFAULT_LIMITS: dict[str, int] = {
+    "max_characters": 500,
+    "max_media_attachments": 4,
+    "characters_reserved_per_url": 23,
+    "description_limit": 1500,
+}
+_MASTODON_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 
 
 def find_accessibility(text: str, images: tuple[ImageToCheck, ...]) -> list[Finding]:
@@ -180,7 +199,14 @@ def _x_length_bound(text: str) -> int:
     return len(text) + heavy + X_URL_WEIGHT * text.count(".")
 
 
-def find_platform(text: str, images: tuple[ImageToCheck, ...], channel: str) -> list[Finding]:
+def find_platform(
+    text: str,
+    images: tuple[ImageToCheck, ...],
+    channel: str,
+    limits: Mapping[str, int] | None = None,
+) -> list[Finding]:
+    """The platform's own limits. ``limits`` are the channel's own where its server sets them
+    (a Mastodon instance's), else the platform's defaults."""
     if channel == "x":
         return _x(text, images)
     if channel == "facebook":
@@ -194,7 +220,17 @@ def find_platform(text: str, images: tuple[ImageToCheck, ...], channel: str) -> 
                 )
             ]
         return []
+    if channel == "bluesky":
+        return _bluesky(text, images)
+    if channel == "mastodon":
+        return _mastodon(text, images, mastodon_limits(limits))
     return _instagram(text, images)
+
+
+def bluesky_length(text: str) -> int:
+    """What Bluesky counts against its 300: user-perceived characters (extended grapheme
+    clusters), so a flag, a ZWJ family or a letter with combining marks is one."""
+    return len(_GRAPHEME.findall(text)) if not text.isascii() else len(text.replace("\r\n", "\n"))
 
 
 def _alt_length(images: tuple[ImageToCheck, ...], rule: str, clause: str) -> list[Finding]:
@@ -323,3 +359,111 @@ def _instagram(text: str, images: tuple[ImageToCheck, ...]) -> list[Finding]:
             )
         )
     return findings + _alt_length(images, "platform.instagram.alt_text", clause)
+
+
+def _bluesky(text: str, images: tuple[ImageToCheck, ...]) -> list[Finding]:
+    clause = "Bluesky: post record limits (app.bsky.feed.post, app.bsky.embed.images)"
+    findings = []
+    graphemes = bluesky_length(text)
+    if graphemes > BLUESKY_MAX_GRAPHEMES:
+        findings.append(
+            _limit(
+                "platform.bluesky.length",
+                f"The post is {graphemes:,} characters as Bluesky counts them (each emoji, flag "
+                f"or accented letter one); Bluesky allows {BLUESKY_MAX_GRAPHEMES}.",
+                clause,
+            )
+        )
+    elif len(text.encode("utf-8")) > BLUESKY_MAX_TEXT_BYTES:
+        findings.append(
+            _limit(
+                "platform.bluesky.length",
+                f"The post is {len(text.encode('utf-8')):,} bytes of UTF-8; Bluesky allows "
+                f"{BLUESKY_MAX_TEXT_BYTES:,}.",
+                clause,
+            )
+        )
+    if len(images) > BLUESKY_MAX_IMAGES:
+        findings.append(
+            _limit(
+                "platform.bluesky.images",
+                f"{len(images)} images; Bluesky allows at most {BLUESKY_MAX_IMAGES}.",
+                clause,
+            )
+        )
+    # Bluesky itself takes an image without alt text; the gateway never sends one (peers that
+    # drop alt text: postiz-app#948, #695). Each image is scaled to Bluesky's 1,000,000 bytes
+    # when published (gateway.posts.images.for_platform), so its size never stops a post.
+    findings.extend(
+        _limit(
+            "platform.bluesky.alt_text",
+            f"Image {img.filename!r} has no alt text; Bluesky posts from the gateway always "
+            "carry it.",
+            clause,
+        )
+        for img in images
+        if not (img.alt_text or "").strip()
+    )
+    return findings + _alt_length(images, "platform.bluesky.alt_text", clause)
+
+
+def mastodon_limits(limits: Mapping[str, int] | None) -> dict[str, int]:
+    """An instance's limits, its defaults filled in for any it did not give."""
+    given = {k: int(v) for k, v in (limits or {}).items() if isinstance(v, int) and v > 0}
+    return {
+        **MASTODON_DEFAULT_LIMITS,
+        **{k: v for k, v in given.items() if k in MASTODON_DEFAULT_LIMITS},
+    }
+
+
+def mastodon_length(text: str, reserved_per_url: int = 23) -> int:
+    """Mastodon's count: every link as ``reserved_per_url`` characters, whatever its length,
+    and the rest in grapheme clusters, as its StatusLengthValidator counts."""
+    return bluesky_length(_MASTODON_URL.sub("x" * reserved_per_url, text))
+
+
+def _mastodon(text: str, images: tuple[ImageToCheck, ...], limits: dict[str, int]) -> list[Finding]:
+    clause = "Mastodon: the instance's own limits (/api/v2/instance)"
+    findings = []
+    length = mastodon_length(text, limits["characters_reserved_per_url"])
+    if length > limits["max_characters"]:
+        findings.append(
+            _limit(
+                "platform.mastodon.length",
+                f"The post is {length:,} characters as Mastodon counts them (each link "
+                f"{limits['characters_reserved_per_url']}); this instance allows "
+                f"{limits['max_characters']:,}.",
+                clause,
+            )
+        )
+    if len(images) > limits["max_media_attachments"]:
+        findings.append(
+            _limit(
+                "platform.mastodon.images",
+                f"{len(images)} images; this instance allows at most "
+                f"{limits['max_media_attachments']}.",
+                clause,
+            )
+        )
+    for img in images:
+        alt = (img.alt_text or "").strip()
+        if not alt:
+            findings.append(
+                _limit(
+                    "platform.mastodon.alt_text",
+                    f"Image {img.filename!r} has no alt text; Mastodon posts from the gateway "
+                    "always carry it.",
+                    clause,
+                )
+            )
+        elif len(img.alt_text or "") > min(limits["description_limit"], MAX_ALT_TEXT):
+            most = min(limits["description_limit"], MAX_ALT_TEXT)
+            findings.append(
+                _limit(
+                    "platform.mastodon.alt_text",
+                    f"Image {img.filename!r}: alt text is {len(img.alt_text or ''):,} "
+                    f"characters; at most {most:,} are allowed.",
+                    clause,
+                )
+            )
+    return findings

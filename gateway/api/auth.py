@@ -1,0 +1,105 @@
+"""Who an API call is: the owner of the bearer token it carries, and nobody else.
+
+The API never reads the session cookie (so a page a browser has open cannot be made to call it,
+and it needs no CSRF token): for every path under /api/ the user is set from the token, before
+any other step of the request asks who is signed in. A token acts with its owner's roles at the
+time of the call; a read-only token is refused every write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import update
+
+from gateway.api import problems, ratelimit, tokens
+from gateway.extensions import db, login_manager
+from gateway.models import ApiToken
+from gateway.models.base import utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: Set on a view that changes nothing although it is a POST (the guardrail check).
+READS_ONLY_ATTR = "_api_reads_only"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+#: A token's "last used" is written at most this often: one write per call would put every
+#: read behind SQLite's write lock, and the account page needs it to the minute at best.
+LAST_USED_EVERY = timedelta(minutes=5)
+
+
+def reads_only(view: F) -> F:
+    """This POST changes nothing: a read-only token may call it."""
+    setattr(view, READS_ONLY_ATTR, True)
+    return view
+
+
+def current_token() -> ApiToken | None:
+    return g.get("api_token")
+
+
+def init_app(app: Flask) -> None:
+    # First of the before-request steps that ask who is signed in (sessions' timeouts, the
+    # two-factor enrolment check), so none of them ever loads a user from the cookie here.
+    app.before_request_funcs.setdefault(None, []).insert(0, _authenticate)
+    ratelimit.init_app(app)
+    app.after_request(ratelimit.add_headers)
+
+
+def _authenticate():
+    if not problems.is_api_request():
+        return None
+    g._login_user = login_manager.anonymous_user()
+    if request.mimetype in FORM_TYPES or (request.content_length and not request.is_json):
+        # Bodies are JSON only: a form post (what a page elsewhere could send) is refused
+        # before anything reads it.
+        return problems.problem(415)
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if not header:
+        return None
+    if scheme.lower() != "bearer" or not secret.strip():
+        g.api_refusal = "Send the token as 'Authorization: Bearer <token>'."
+        return None
+    row = tokens.authenticate(secret.strip())
+    if row is None:
+        # Whether it was revoked, expired or never existed is not said: a guesser learns nothing.
+        g.api_refusal = (
+            "The token is not valid: it may have been revoked or have expired, or its owner's "
+            "account is deactivated. Make a new one on the 'API tokens' page of your account."
+        )
+        return None
+    g.api_token = row
+    g._login_user = row.user
+    _note_use(row)
+    limited = ratelimit.check(row)
+    if limited is not None:
+        return limited
+    if row.read_only and request.method not in SAFE_METHODS and not _view_reads_only():
+        return problems.problem(
+            403,
+            "This token is read-only: it can read, and change nothing. Use a token made "
+            "without 'Read only' to make changes.",
+            slug="read-only-token",
+        )
+    return None
+
+
+def _view_reads_only() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(view is not None and getattr(view, READS_ONLY_ATTR, False))
+
+
+def _note_use(row: ApiToken) -> None:
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_EVERY:
+        return
+    db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    db.session.commit()
+
+
+def refusal_detail() -> str | None:
+    """Why the token (if any) was refused, for the 401."""
+    return g.get("api_refusal")
