@@ -8,7 +8,15 @@ from typing import Any
 
 from flask import Flask, g
 
-from fakeplatform import bluesky_xrpc, control, graph_api, mastodon_api, x_api
+from fakeplatform import (
+    bluesky_xrpc,
+    control,
+    facebook_login,
+    graph_api,
+    mastodon_api,
+    x_api,
+    x_oauth2,
+)
 from fakeplatform.faults import ConnectionDropper
 from fakeplatform.state import FakeState
 
@@ -28,6 +36,8 @@ def create_app(state: FakeState | None = None) -> Flask:
 
     app.register_blueprint(control.bp)
     app.register_blueprint(x_api.bp)
+    app.register_blueprint(x_oauth2.bp)
+    app.register_blueprint(facebook_login.bp)
     app.register_blueprint(bluesky_xrpc.bp)
     app.register_blueprint(mastodon_api.bp)
     app.register_blueprint(graph_api.bp)  # last: its catch-all route must not shadow the others

@@ -54,8 +54,14 @@ def authenticate_and_inject_faults() -> Response | None:
         return None
     state = fake_state()
     token = request_token()
-    g.account = state.account_by_token(token) if token else None
     node, _ = parse_path(request.path)
+    with state.lock:
+        dead = state.dead_tokens.get(token or "")
+    if dead is not None:
+        return graph_error(DEAD_TOKEN_MESSAGES[dead], CODE_ACCESS_TOKEN, subcode=dead, status=400)
+    # A page token opens the Page and its linked Instagram account: which one, by the node.
+    wanted = "instagram" if _platform_of(node) == "instagram" else None
+    g.account = state.account_by_token(token, wanted) if token else None
     account_id = g.account.account_id if g.account else node
     platform = g.account.platform if g.account else _platform_of(node)
     faults = state.take_faults(platform, account_id, request.method, request.path)
@@ -107,6 +113,16 @@ def authenticate_and_inject_faults() -> Response | None:
         )
         return graph_error(message, CODE_ACCESS_TOKEN, subcode=None if not token else 460)
     return None
+
+
+#: Graph's messages for a token that stopped working (developers.facebook.com, "Access Token
+#: Guide: Handling errors" / "Graph API: Handling errors", error code 190 with these subcodes).
+DEAD_TOKEN_MESSAGES = {
+    458: "Error validating access token: The user has not authorized application.",
+    460: "Error validating access token: The session has been invalidated because the user "
+    "changed their password or Facebook has changed the session for security reasons.",
+    463: "Error validating access token: Session has expired.",
+}
 
 
 def _platform_of(node: str) -> str:

@@ -199,6 +199,11 @@ class FakeState:
         # (platform, account_id, endpoint) -> (window start, count)
         self.rate_windows: dict[tuple[str, str, str], tuple[float, int]] = {}
         self.request_log: list[dict[str, Any]] = []
+        # Tokens Facebook Login issued (fakeplatform.facebook_login): page token -> the Graph
+        # accounts (the Page, and its Instagram account) it opens; and tokens that stopped
+        # working -> the Graph error subcode they now answer with (458, 460, 463).
+        self.granted_tokens: dict[str, list[tuple[str, str]]] = {}
+        self.dead_tokens: dict[str, int] = {}
         # Mastodon (fakeplatform.mastodon_api): the instance's limits set by a test, how often
         # each attachment was polled, and the Idempotency-Keys seen ((account, key) -> (id, when)).
         self.mastodon_config: dict[str, int] = {}
@@ -225,6 +230,12 @@ class FakeState:
             self.nonces.clear()
             self.rate_windows.clear()
             self.request_log.clear()
+            self.granted_tokens.clear()
+            self.dead_tokens.clear()
+            if hasattr(self, "facebook_login"):
+                del self.facebook_login
+            if hasattr(self, "x_oauth2"):
+                del self.x_oauth2  # X OAuth 2.0 apps, codes and tokens (fakeplatform.x_oauth2)
             self.mastodon_config.clear()
             self.mastodon_polls.clear()
             self.mastodon_idempotency.clear()
@@ -244,9 +255,18 @@ class FakeState:
                     return account
         return None
 
-    def account_by_token(self, token: str) -> Account | None:
-        """A Graph API account (Facebook Page or Instagram user) by its access token."""
+    def account_by_token(self, token: str, platform: str | None = None) -> Account | None:
+        """A Graph API account (Facebook Page or Instagram user) by its access token: one it
+        was registered with, or a page token Facebook Login issued (for the Page, or for the
+        Instagram account linked to it when ``platform`` is "instagram")."""
         with self.lock:
+            if token in self.dead_tokens:
+                return None
+            for granted_platform, account_id in self.granted_tokens.get(token, ()):
+                if platform in (None, granted_platform):
+                    found = self.accounts.get((granted_platform, account_id))
+                    if found is not None:
+                        return found
             for account in self.accounts.values():
                 if (
                     account.platform in ("facebook", "instagram")

@@ -17,7 +17,7 @@ from typing import Any
 import twitter_text
 from flask import Blueprint, Response, current_app, g, request
 
-from fakeplatform import oauth1
+from fakeplatform import oauth1, x_oauth2
 from fakeplatform.faults import (
     DROP_AFTER,
     DROP_BEFORE,
@@ -70,12 +70,27 @@ def _identify() -> Account | None:
     """The account the request is signed for (OAuth 1.0a user context or OAuth 2.0 bearer)."""
     header = request.headers.get("Authorization", "")
     state = _state()
+    g.user_context = False
+    g.scopes = None  # OAuth 1.0a: the app's permissions, not scopes
     if header.startswith("Bearer "):
-        return state.account_by_credential("x", "bearer_token", header[len("Bearer ") :])
+        token = header[len("Bearer ") :]
+        # An OAuth 2.0 user access token from the authorization code flow (x_oauth2): user
+        # context, limited to its scopes; expired or revoked ones are refused like unknown ones.
+        granted = x_oauth2.bearer_account(state, token)
+        if granted is False:
+            return None
+        if granted:
+            account_id, scopes = granted  # type: ignore[misc]
+            with state.lock:
+                account = state.accounts.get(("x", account_id))
+            g.user_context, g.scopes = account is not None, scopes
+            return account
+        return state.account_by_credential("x", "bearer_token", token)
     params = oauth1.oauth_params(header)
     if not params:
         return None
     account = state.account_by_credential("x", "access_token", params.get("oauth_token", ""))
+    g.user_context = True
     if account is None or account.credentials.get("consumer_key") != params.get(
         "oauth_consumer_key"
     ):
@@ -141,7 +156,34 @@ def authenticate_and_inject_faults() -> Response | None:
         return problem(401, "Unauthorized", "Unauthorized")
     if g.rate is not None and g.rate.exceeded:
         return _too_many_requests(g.rate.reset_at)
+    missing = _missing_scopes()
+    if missing:
+        return problem(
+            403,
+            "Forbidden",
+            "You are not permitted to perform this action. Missing scopes: "
+            + ", ".join(sorted(missing)),
+        )
     return None
+
+
+#: The OAuth 2.0 scopes each endpoint needs (docs.x.com, each endpoint's "OAuth 2.0 scopes
+#: required"): POST /2/tweets tweet.read tweet.write users.read; GET /2/users/me and the user
+#: timeline tweet.read users.read; media upload and metadata media.write.
+SCOPES_NEEDED = {
+    "POST /2/tweets": {"tweet.read", "tweet.write", "users.read"},
+    "GET /2/users/me": {"tweet.read", "users.read"},
+    "GET /2/users/<user_id>/tweets": {"tweet.read", "users.read"},
+    "POST /2/media/upload": {"media.write"},
+    "POST /2/media/metadata": {"media.write"},
+}
+
+
+def _missing_scopes() -> set[str]:
+    scopes = getattr(g, "scopes", None)
+    if scopes is None:
+        return set()
+    return SCOPES_NEEDED.get(_endpoint_key(), set()) - set(scopes)
 
 
 @bp.after_request
@@ -295,7 +337,7 @@ def users_me() -> Response:
 @bp.post("/media/upload")
 def media_upload() -> Response:
     state = _state()
-    if not request.headers.get("Authorization", "").startswith("OAuth "):
+    if not g.user_context:
         # Media upload is user context only (docs.x.com, media upload authentication).
         return problem(403, "Unsupported Authentication", "Media upload needs user context.")
     upload = request.files.get("media")

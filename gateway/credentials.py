@@ -91,7 +91,7 @@ def needs_rotation(blob: bytes, *, keys: Sequence[bytes] | None = None) -> bool:
 def rotate_all() -> tuple[int, int]:
     """Re-encrypt every channel's credentials and every TOTP secret with the newest key.
     Returns how many of each changed: (channels, two-factor secrets)."""
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from gateway.audit import Actor, record
     from gateway.extensions import db
@@ -103,7 +103,20 @@ def rotate_all() -> tuple[int, int]:
     ):
         if needs_rotation(channel.credentials_encrypted):
             plain = decrypt_credentials(channel.id, channel.credentials_encrypted)
-            channel.credentials_encrypted = encrypt_credentials(channel.id, plain)
+            # Written only over the token version read: a worker refreshing an X token
+            # meanwhile (gateway.oauth.x) must not have its new tokens replaced by the old
+            # ones; such a channel is left for the next rotation.
+            written = db.session.execute(
+                update(Channel)
+                .where(Channel.id == channel.id, Channel.token_version == channel.token_version)
+                .values(
+                    credentials_encrypted=encrypt_credentials(channel.id, plain),
+                    token_version=channel.token_version + 1,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if written != 1:
+                continue
             record(
                 "channel.credentials_rotated",
                 actor=Actor.system(),

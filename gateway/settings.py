@@ -589,5 +589,14 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_smtp(env, mode),
         **_oidc(env, mode),
         **_two_factor(env),
+        # The council's X app for "Connect with X" (OAuth 2.0 with PKCE, issue 15): its OAuth
+        # 2.0 Client ID and, for a confidential client, its Client Secret, from the X developer
+        # portal's "Keys and tokens". Without a client id the button says what to set.
+        "X_CLIENT_ID": env.get("GATEWAY_X_CLIENT_ID", "").strip() or None,
+        "X_CLIENT_SECRET": _secret(env, "GATEWAY_X_CLIENT_SECRET"),
+        # The council's Meta app for "Connect with Facebook" (Pages and their Instagram
+        # accounts, issue 15): its App ID and App Secret (Settings, Basic).
+        "FACEBOOK_APP_ID": env.get("GATEWAY_FACEBOOK_APP_ID", "").strip() or None,
+        "FACEBOOK_APP_SECRET": _secret(env, "GATEWAY_FACEBOOK_APP_SECRET"),
         **_api(env),
     }

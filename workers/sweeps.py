@@ -7,7 +7,14 @@ from collections.abc import Callable
 from flask import Flask
 
 from gateway.audit.checkpoints import checkpoint_sweep
+from gateway.oauth.health import health_sweep
 from gateway.publishing.release import release_due, release_stale
 
-#: In order: first hand out due work, then rescue attempts whose worker died.
-SWEEPS: list[Callable[[Flask], object]] = [release_due, release_stale, checkpoint_sweep]
+#: In order: first hand out due work, then rescue attempts whose worker died; last, queue the
+#: daily token check when a channel is due for it (issue 15).
+SWEEPS: list[Callable[[Flask], object]] = [
+    release_due,
+    release_stale,
+    checkpoint_sweep,
+    health_sweep,
+]

@@ -10,6 +10,13 @@ from gateway.admin.views import bp
 
 def init_app(app: Flask) -> None:
     # Importing the modules registers their routes on ``bp``.
-    from gateway.admin import channels, policy, sso, two_factor  # noqa: F401
+    from gateway.admin import (  # noqa: F401
+        channels,
+        connect_facebook,
+        connect_x,
+        policy,
+        sso,
+        two_factor,
+    )
 
     app.register_blueprint(bp)

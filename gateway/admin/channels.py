@@ -33,7 +33,7 @@ from gateway.credentials import (
 )
 from gateway.domain.roles import Role
 from gateway.extensions import db
-from gateway.models import Channel
+from gateway.models import Channel, User
 from gateway.platforms import (
     BlueskyPublisher,
     FacebookPublisher,
@@ -221,13 +221,21 @@ def _channel_page(channel: Channel, status: int = 200, **forms):  # noqa: ANN003
     language = forms.pop("language_form", None) or ChannelLanguageForm(
         data={"language": channel.language or "both"}
     )
-    return render_template(
+    granter = db.session.get(User, channel.granted_by_id) if channel.granted_by_id else None
+    page = render_template(
         "admin/channel.html",
         channel=channel,
+        granted_by=granter.email if granter else None,
         reconnect=forms.pop("reconnect", None) or ReconnectForm(),
         language_form=language,
         **forms,
-    ), status
+    )
+    if channel.platform != "x":
+        return page, status
+    from gateway.admin.connect_x import with_form_targets
+
+    # "Reconnect with X" posts, then goes on to X's consent page.
+    return with_form_targets((page, status), channel.base_url)
 
 
 @bp.post("/channels/<int:channel_id>/language")
@@ -288,6 +296,14 @@ def channel_reconnect(channel_id: int):
         if secrets is not None:
             channel.credentials_encrypted = encrypt_credentials(channel.id, secrets)
             channel.needs_reauthorisation = False
+            # Pasted keys replace a connection made with "Connect with X" (issue 15).
+            channel.auth_method = ""
+            channel.token_expires_at = None
+            channel.token_scopes = ""  # nosec B105 - no scopes, not a password
+            channel.token_version = (channel.token_version or 0) + 1
+            from gateway.oauth.health import release_after_reconnect
+
+            release_after_reconnect(channel)
             record(
                 "channel.reconnected",
                 actor=Actor.of(current_user),
@@ -309,6 +325,13 @@ def channel_test(channel_id: int):
     problem, account = None, None
     try:
         secrets = decrypt_credentials(channel.id, channel.credentials_encrypted or b"")
+        if channel.auth_method == "oauth2":
+            from gateway.oauth.x import fresh_credentials
+
+            # An X token connected by OAuth 2.0 lives two hours: renew it first, as a worker
+            # would (this rolls back the request's transaction: nothing is pending here).
+            secrets = fresh_credentials(channel.id, secrets)
+            channel = _channel_or_404(channel_id)
         config = ChannelConfig(
             platform=channel.platform,
             external_account_id=channel.external_account_id,

@@ -155,6 +155,26 @@ class MastodonConnectForm(FlaskForm):
     language = ChannelForm.language
 
 
+class ConnectXForm(FlaskForm):
+    """Connect with X: what the gateway cannot learn from X itself (issue 15)."""
+
+    display_name = StringField(
+        "Name officers see (optional)",
+        widget=GovTextInput(),
+        description="Leave empty to use the X account's @name",
+        validators=[Optional(), Length(max=120)],
+    )
+    base_url = ChannelForm.base_url
+    language = ChannelForm.language
+
+
+class ConnectFacebookForm(FlaskForm):
+    """Connect with Facebook: the Pages and Instagram accounts are chosen after signing in."""
+
+    base_url = ChannelForm.base_url
+    language = ChannelForm.language
+
+
 class ChannelLanguageForm(FlaskForm):
     language = ChannelForm.language
 

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from fakeplatform.app import create_app
-from fakeplatform.demo import DEMO_ACCOUNTS
+from fakeplatform.demo import DEMO_ACCOUNTS, register_demo_apps
 from fakeplatform.server import DEFAULT_HOST, DEFAULT_PORT, serve_forever
 from fakeplatform.state import Account, FakeState, account_from_json
 
@@ -50,7 +50,16 @@ def accounts_from(entries: Any) -> list[Account]:
     help="JSON list of accounts to accept (same shape as POST /_fake/accounts).",
 )
 @click.option("--demo", is_flag=True, help="Also accept the demo accounts (fakeplatform.demo).")
-def fakeplatform(host: str, port: int, accounts_file: Path | None, demo: bool) -> None:
+@click.option(
+    "--gateway-url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="With --demo: the gateway's GATEWAY_PUBLIC_URL, where the demo X and Facebook apps "
+    "send the browser back after signing in.",
+)
+def fakeplatform(
+    host: str, port: int, accounts_file: Path | None, demo: bool, gateway_url: str
+) -> None:
     """Serve a fake X, Facebook and Instagram that record what they are sent.
 
     Posts it accepted are listed at /_fake/posts; faults are injected with POST /_fake/faults.
@@ -61,6 +70,8 @@ def fakeplatform(host: str, port: int, accounts_file: Path | None, demo: bool) -
         accounts += accounts_from(list(DEMO_ACCOUNTS))
     for account in accounts:
         state.add_account(account)
+    if demo:
+        register_demo_apps(state, gateway_url)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     click.echo(f"Fake platform on http://{host}:{port} (posts: http://{host}:{port}/_fake/posts)")
     serve_forever(host, port, create_app(state))

@@ -251,6 +251,28 @@ def up_command(host: str, port: int, demo: bool) -> None:
         # images from this gateway: allow exactly that host past the private-address guard.
         os.environ.setdefault("GATEWAY_PUBLIC_URL", f"http://{host}:{port}")
         os.environ.setdefault("GATEWAY_PLATFORM_ALLOWED_HOSTS", host)
+        # "Connect with X" and "Connect with Facebook" sign in at the fake with its demo apps
+        # (issue 15), unless the council has set its own.
+        from fakeplatform.demo import DEMO_FACEBOOK_APP, DEMO_X_APP
+
+        for id_name, secret_name, app_id, secret in (
+            (
+                "X_CLIENT_ID",
+                "X_CLIENT_SECRET",
+                DEMO_X_APP["client_id"],
+                DEMO_X_APP["client_secret"],
+            ),
+            (
+                "FACEBOOK_APP_ID",
+                "FACEBOOK_APP_SECRET",
+                DEMO_FACEBOOK_APP["app_id"],
+                DEMO_FACEBOOK_APP["app_secret"],
+            ),
+        ):
+            given = [f"GATEWAY_{n}" for n in (id_name, secret_name, f"{secret_name}_FILE")]
+            if not any(os.environ.get(n) for n in given):
+                os.environ[f"GATEWAY_{id_name}"] = app_id
+                os.environ[f"GATEWAY_{secret_name}"] = secret
 
     def _on_signal(signum, frame):  # noqa: ANN001
         nonlocal stopping
@@ -279,7 +301,17 @@ def up_command(host: str, port: int, demo: bool) -> None:
         if demo:
             procs.append(
                 subprocess.Popen(
-                    [*base, "fakeplatform", "--demo", "--host", host, "--port", str(fake_port)],
+                    [
+                        *base,
+                        "fakeplatform",
+                        "--demo",
+                        "--host",
+                        host,
+                        "--port",
+                        str(fake_port),
+                        "--gateway-url",
+                        os.environ["GATEWAY_PUBLIC_URL"],
+                    ],
                     **popen,
                 )
             )

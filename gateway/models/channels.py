@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.extensions import db
@@ -49,3 +49,23 @@ class Channel(db.Model):
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
+
+    # How the credentials were obtained (issue 15): "" pasted by hand (OAuth 1.0a keys or a
+    # page token), "oauth2" by "Connect with X" (an access token that expires and a refresh
+    # token). The tokens themselves are only ever in credentials_encrypted.
+    auth_method: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # When the stored access token expires (X: two hours after it was issued), if known.
+    token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The scopes the platform says it granted, space-separated, as it returned them.
+    token_scopes: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # Who granted the current tokens (the admin who pressed "Connect"); no foreign key, so a
+    # channel keeps the id of a user who has since left (their row stays, deactivated).
+    granted_by_id: Mapped[int | None] = mapped_column(Integer)
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped by every change of the stored tokens: a refresh writes only over the version it
+    # read, so two workers can never both store a refresh (gateway.oauth.x).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The daily token check (gateway.oauth.health): when it last ran, and what is wrong, if
+    # anything (why it needs reconnecting, or that the platform did not answer).
+    health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    health_problem: Mapped[str | None] = mapped_column(String(500))

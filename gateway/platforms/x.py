@@ -18,6 +18,7 @@ import tweepy
 
 from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import (
+    ChannelConfig,
     DeliveryRequest,
     MediaItem,
     PostRef,
@@ -32,7 +33,7 @@ from gateway.platforms.errors import (
     Rejected,
     Retryable,
 )
-from gateway.platforms.transport import map_transport_error
+from gateway.platforms.transport import map_transport_error, remember_secrets
 
 PLATFORM = "x"
 # tweepy calls api.twitter.com; X documents api.x.com (media upload lives there). Both are sent
@@ -40,6 +41,9 @@ PLATFORM = "x"
 X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 X_API = "https://api.x.com"
 REQUIRED_CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+#: A channel connected with "Connect with X" (OAuth 2.0 user context, issue 15): a bearer
+#: access token, refreshed before it expires by gateway.oauth.x.
+OAUTH2_CREDENTIALS = ("access_token",)
 
 DUPLICATE_DETAIL = "duplicate content"
 # X does not say how far back its duplicate check looks; a week of the account's posts covers
@@ -57,14 +61,29 @@ _AUTH_PROBLEMS = ("oauth1-permissions", "unsupported-authentication", "client-fo
 
 
 class XPublisher(PlatformAdapter):
-    """Publishes to one X account with OAuth 1.0a user-context credentials."""
+    """Publishes to one X account with OAuth 1.0a user-context credentials, or an OAuth 2.0
+    user access token (a channel connected with "Connect with X")."""
 
     platform = PLATFORM
     required_credentials = REQUIRED_CREDENTIALS
     hosts = X_HOSTS
 
+    def __init__(self, channel: ChannelConfig, **kwargs: Any) -> None:
+        self._oauth2 = channel.credentials.get("auth") == "oauth2"
+        if self._oauth2:
+            self.required_credentials = OAUTH2_CREDENTIALS
+            remember_secrets([channel.credentials.get("refresh_token", "")])
+        super().__init__(channel, **kwargs)
+
     def _connect(self) -> None:
         credentials = self._channel.credentials
+        if self._oauth2:
+            # OAuth 2.0 user context: tweepy sends the user's access token as the bearer
+            # token, and every call says user_auth=False (tweepy's "OAuth 2.0 Authorization
+            # Code Flow with PKCE" documentation).
+            self._client = tweepy.Client(bearer_token=credentials["access_token"], return_type=dict)
+            self._route(self._client.session)
+            return
         # return_type=dict: plain JSON back, no tweepy model objects to translate.
         self._client = tweepy.Client(
             consumer_key=credentials["consumer_key"],
@@ -81,7 +100,7 @@ class XPublisher(PlatformAdapter):
         media_ids = [self._upload(item) for item in req.media]
         try:
             answer = self._client.create_tweet(
-                text=req.text or None, media_ids=media_ids or None, user_auth=True
+                text=req.text or None, media_ids=media_ids or None, user_auth=not self._oauth2
             )
         except tweepy.HTTPException as exc:
             if exc.response.status_code == 403 and any(
@@ -109,7 +128,7 @@ class XPublisher(PlatformAdapter):
         return None
 
     def check_connection(self) -> str:
-        answer = self._read(lambda: self._client.get_me(user_auth=True))
+        answer = self._read(lambda: self._client.get_me(user_auth=not self._oauth2))
         return str(answer["data"]["username"])
 
     def remaining_quota(self) -> int | None:
@@ -151,7 +170,7 @@ class XPublisher(PlatformAdapter):
                     max_results=LOOKUP_PAGE_SIZE,
                     tweet_fields=["created_at"],
                     pagination_token=token,
-                    user_auth=True,
+                    user_auth=not self._oauth2,
                 )
             )
             yield from (t for t in answer.get("data") or [] if isinstance(t, dict))
@@ -200,13 +219,17 @@ class XPublisher(PlatformAdapter):
     def _post_v2(self, path: str, **kwargs: Any) -> dict[str, Any]:
         """POST to X API v2 outside tweepy's methods, signed with tweepy's OAuth 1.0a handler."""
         credentials = self._channel.credentials
-        auth = tweepy.OAuth1UserHandler(
-            credentials["consumer_key"],
-            credentials["consumer_secret"],
-            credentials["access_token"],
-            credentials["access_token_secret"],
-        ).apply_auth()
         headers = {"User-Agent": self._client.user_agent}
+        auth = None
+        if self._oauth2:
+            headers["Authorization"] = f"Bearer {credentials['access_token']}"
+        else:
+            auth = tweepy.OAuth1UserHandler(
+                credentials["consumer_key"],
+                credentials["consumer_secret"],
+                credentials["access_token"],
+                credentials["access_token_secret"],
+            ).apply_auth()
         try:
             response = self._client.session.post(X_API + path, auth=auth, headers=headers, **kwargs)
             if not 200 <= response.status_code < 300:

@@ -17,6 +17,7 @@ the write lock, and a slow platform must not stop everyone else from writing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -38,6 +39,7 @@ from gateway.domain.statuses import DeliveryStatus, PostStatus, transition, tran
 from gateway.extensions import db
 from gateway.models import Approval, Channel, Delivery, Post
 from gateway.models.base import utcnow
+from gateway.oauth.health import mark_needs_reconnecting
 from gateway.platforms import (
     DEFAULT_TIMEOUT_SECONDS,
     ChannelConfig,
@@ -534,8 +536,8 @@ def claim(delivery_id: int) -> Prepared | str:
         _notify("blocked", post.id)
         return "blocked"
     if reauthorise is not None or config is None or request is None:
-        channel.needs_reauthorisation = True
         reason = reauthorise.reason if reauthorise is not None else "no credentials"
+        mark_needs_reconnecting(channel.id, reason)
         _hold(delivery, f"The channel needs to be reconnected: {reason}", None)
         _pair_stopped(post, delivery)
         db.session.commit()
@@ -586,11 +588,24 @@ def lookup_delays() -> tuple[float, ...]:
     return tuple(current_app.config.get("LOOKUP_DELAYS_SECONDS", DEFAULT_LOOKUP_DELAYS_SECONDS))
 
 
+def _fresh_channel(prepared: Prepared) -> ChannelConfig:
+    """The channel's credentials with an access token that will outlast the attempt: an X
+    channel connected by OAuth 2.0 refreshes its two-hour token first, one worker at a time
+    (gateway.oauth.x, issue 15). Raises PublishError (nothing has been sent yet)."""
+    from gateway.oauth.x import fresh_credentials
+
+    config = prepared.channel
+    if prepared.channel_id is None or config.credentials.get("auth") != "oauth2":
+        return config
+    credentials = fresh_credentials(prepared.channel_id, dict(config.credentials))
+    return dataclasses.replace(config, credentials=credentials)
+
+
 def call_platform(prepared: Prepared) -> PostRef | PublishError:
     """Step 4: exactly one publish call. Every failure comes back as a PublishError."""
     try:
         with adapter_for(
-            prepared.channel, timeout=_timeout(), allowed_hosts=_allowed_hosts()
+            _fresh_channel(prepared), timeout=_timeout(), allowed_hosts=_allowed_hosts()
         ) as publisher:
             try:
                 return publisher.publish(prepared.request)
@@ -631,7 +646,7 @@ def look_up(prepared: Prepared) -> PostRef | None | PublishError:
     exclude = _known_post_ids(prepared)
     try:
         with adapter_for(
-            prepared.channel, timeout=_timeout(), allowed_hosts=_allowed_hosts()
+            _fresh_channel(prepared), timeout=_timeout(), allowed_hosts=_allowed_hosts()
         ) as publisher:
             try:
                 return publisher.find_existing(
@@ -809,13 +824,8 @@ def record_outcome(
             message=str(result),
         )
     elif isinstance(result, NeedsReauthorisation):
-        delivery.channel.needs_reauthorisation = True
-        record(
-            "channel.needs_reauthorisation",
-            actor=SYSTEM,
-            obj=("channel", delivery.channel_id),
-            payload={"reason": result.reason},
-        )
+        # Once, however many deliveries find it: logged, and people emailed (issue 15).
+        mark_needs_reconnecting(delivery.channel_id, result.reason)
         _hold(
             delivery,
             f"The channel needs to be reconnected: {result.reason}",

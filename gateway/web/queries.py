@@ -186,6 +186,8 @@ class Board:
     sections: list[Section]
     #: Emergency posts whose review is past due; None for a user who cannot review them.
     overdue_reviews: int | None = None
+    #: Channels that need reconnecting and what waits for each (CommonBoard.reconnect).
+    reconnect: tuple[tuple[int, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,33 @@ class CommonBoard:
 
     sections: list[Section]
     overdue_reviews: int
+    #: Channels that need reconnecting, each with how many posts wait for it (issue 15).
+    reconnect: tuple[tuple[int, str, int], ...] = ()
+
+
+def channels_to_reconnect() -> tuple[tuple[int, str, int], ...]:
+    """(id, name, waiting posts) of each enabled channel that needs reconnecting."""
+    waiting = (
+        select(func.count(func.distinct(Delivery.post_id)))
+        .where(
+            Delivery.channel_id == Channel.id,
+            Delivery.status.in_(
+                (
+                    DeliveryStatus.PENDING.value,
+                    DeliveryStatus.SCHEDULED.value,
+                    DeliveryStatus.RETRY.value,
+                    DeliveryStatus.HELD.value,
+                )
+            ),
+        )
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Channel.id, Channel.display_name, waiting)
+        .where(Channel.enabled.is_(True), Channel.needs_reauthorisation.is_(True))
+        .order_by(Channel.display_name, Channel.id)
+    ).all()
+    return tuple((r[0], r[1], int(r[2] or 0)) for r in rows)
 
 
 def common_board(today: date) -> CommonBoard:
@@ -214,14 +243,20 @@ def common_board(today: date) -> CommonBoard:
             "overdue_before": overdue_before,
         },
     )
-    return CommonBoard(sections, overdue_reviews(today, overdue_before) if extra[0] else 0)
+    return CommonBoard(
+        sections,
+        overdue_reviews(today, overdue_before) if extra[0] else 0,
+        channels_to_reconnect(),
+    )
 
 
 def dashboard(user: User, common: CommonBoard) -> Board:
     """The reader's own sections (two statements) above ``common``."""
     mine, _ = _sections(_personal_statements(user.has_role(Role.OFFICER)), {"user_id": user.id})
     reviewer = user.has_role(*EMERGENCY_REVIEWERS)
-    return Board(mine + common.sections, common.overdue_reviews if reviewer else None)
+    return Board(
+        mine + common.sections, common.overdue_reviews if reviewer else None, common.reconnect
+    )
 
 
 @cache

@@ -20,5 +20,8 @@ def dashboard():
     common = page_cache.shared(("dashboard", today), lambda: queries.common_board(today))
     board = queries.dashboard(current_user, common)
     return render_template(
-        "web/dashboard.html", board=board.sections, overdue_reviews=board.overdue_reviews
+        "web/dashboard.html",
+        board=board.sections,
+        overdue_reviews=board.overdue_reviews,
+        reconnect=board.reconnect,
     )

@@ -1,0 +1,315 @@
+"""Token health (issue 15): a channel whose token stops working is "needs reconnecting" at once,
+people are told once, nothing is attempted against it, and reconnecting lets its posts go.
+
+- :func:`mark_needs_reconnecting` is the one way a channel becomes "needs reconnecting": a
+  conditional UPDATE from "fine", so however many workers and checks find the same revoked
+  token, one of them logs it and emails the admins and the authors of the channel's waiting
+  posts, once, after the commit.
+- :func:`check_channel` is the daily check: a cheap read (the adapter's ``check_connection``:
+  X ``GET /2/users/me``, Graph ``GET /me``), after renewing an X OAuth 2.0 token if it is near
+  its expiry (so a quiet channel's refresh token is kept in use), and for a channel connected
+  by OAuth 2.0, the scopes it was granted. The scheduler's sweep (:func:`health_sweep`) queues
+  one job a day for the channels not checked for ``CHECK_EVERY``; the job runs in a worker, so
+  a platform that does not answer never holds up the scheduler's releases.
+- :func:`release_after_reconnect` puts the deliveries held only because their channel needed
+  reconnecting back on the schedule (HELD -> SCHEDULED): their attempt then publishes, or holds
+  them as missed past the grace period. Deliveries held for any other reason (an unknown
+  outcome above all) stay held for a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, has_request_context, url_for
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
+
+from gateway.audit import Actor, record
+from gateway.domain.statuses import DeliveryStatus, transition_delivery
+from gateway.extensions import db
+from gateway.models import Channel, Delivery, Post
+from gateway.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+#: "A daily check" (issue 15).
+CHECK_EVERY = timedelta(hours=24)
+HEALTH_JOB_ID = "channel-token-health"
+#: One cheap read per channel, each within the platform timeout: a council's few dozen
+#: channels take well under this even when every platform is slow.
+HEALTH_JOB_TIMEOUT = 30 * 60
+#: The held reasons that mean only "its channel needed reconnecting" (gateway.publishing.
+#: attempt): deliveries held so go out again once the channel is reconnected.
+RECONNECT_HOLD_PREFIXES = ("The channel needs to be reconnected",)
+RECONNECT_HOLD_SUFFIX = "is waiting to be reconnected."
+#: Deliveries still to go out: their authors are told when the channel stops working.
+WAITING = (
+    DeliveryStatus.PENDING.value,
+    DeliveryStatus.SCHEDULED.value,
+    DeliveryStatus.RETRY.value,
+    DeliveryStatus.HELD.value,
+)
+#: What a live job looks like to RQ (the sweep leaves it alone).
+_LIVE = frozenset({"queued", "scheduled", "started", "deferred"})
+_EMAILS_KEY = "gateway_health_emails"
+MAX_REASON_CHARS = 500
+
+
+def _channel_link(channel_id: int) -> str:
+    if has_request_context():
+        return url_for("admin.channel_show", channel_id=channel_id, _external=True)
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    return f"{base}/admin/channels/{channel_id}"
+
+
+def _waiting_posts(channel_id: int) -> list[Post]:
+    return list(
+        db.session.scalars(
+            select(Post)
+            .join(Delivery, Delivery.post_id == Post.id)
+            .where(Delivery.channel_id == channel_id, Delivery.status.in_(WAITING))
+            .distinct()
+            .order_by(Post.id)
+        )
+    )
+
+
+def mark_needs_reconnecting(channel_id: int, reason: str, *, actor: Actor | None = None) -> bool:
+    """Mark the channel, once: True if this call changed it (then the publish log has its
+    entry and the email goes when the caller commits). The caller commits."""
+    reason = reason[:MAX_REASON_CHARS]
+    changed = db.session.execute(
+        update(Channel)
+        .where(Channel.id == channel_id, Channel.needs_reauthorisation.is_(False))
+        .values(needs_reauthorisation=True, health_problem=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        return False
+    channel = db.session.get(Channel, channel_id, populate_existing=True)
+    record(
+        "channel.needs_reauthorisation",
+        actor=actor or Actor.system(),
+        obj=("channel", channel_id),
+        payload={
+            "platform": channel.platform,
+            "external_account_id": channel.external_account_id,
+            "reason": reason,
+        },
+    )
+    _email_after_commit(channel, reason)
+    return True
+
+
+def _email_after_commit(channel: Channel, reason: str) -> None:
+    from gateway.notifications import Email
+    from gateway.notifications.messages import admins
+
+    posts = _waiting_posts(channel.id)
+    authors = sorted({p.author.email for p in posts if p.author is not None})
+    to = tuple(dict.fromkeys([*admins(), *authors]))
+    if not to:
+        return
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    waiting = "".join(
+        f"- {' '.join(p.text.split())[:80]}: {base}/posts/{p.id}\n" for p in posts[:50]
+    )
+    body = (
+        f"The channel {channel.display_name} ({channel.platform}) needs reconnecting: {reason}\n\n"
+        "Nothing is published to it until an administrator reconnects it on its page:\n"
+        f"{_channel_link(channel.id)}\n"
+    )
+    if posts:
+        body += f"\n{len(posts)} post(s) are waiting for it:\n{waiting}"
+    email = Email(to, f"{channel.display_name} needs reconnecting", body)
+    session = db.session()
+    session.info.setdefault(_EMAILS_KEY, []).append(email)
+    session.info["gateway_health_app"] = current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    emails = session.info.pop(_EMAILS_KEY, None)
+    app = session.info.get("gateway_health_app")
+    if not emails or app is None:
+        return
+    from gateway.notifications import send
+
+    with app.app_context():
+        for email in emails:
+            send(email)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_EMAILS_KEY, None)
+
+
+# Releasing after a reconnect -------------------------------------------------------------------
+def _held_for_reconnecting(reason: str | None) -> bool:
+    reason = reason or ""
+    return reason.startswith(RECONNECT_HOLD_PREFIXES) or reason.endswith(RECONNECT_HOLD_SUFFIX)
+
+
+def release_after_reconnect(channel: Channel) -> int:
+    """Put the channel's deliveries held only for reconnecting back on the schedule; queued
+    when the caller commits. Returns how many."""
+    from gateway.publishing.release import enqueue_delivery_after_commit
+
+    held = db.session.scalars(
+        select(Delivery).where(
+            Delivery.channel_id == channel.id, Delivery.status == DeliveryStatus.HELD.value
+        )
+    ).all()
+    released = 0
+    target = transition_delivery(DeliveryStatus.HELD, DeliveryStatus.SCHEDULED).value
+    for delivery in held:
+        if not _held_for_reconnecting(delivery.held_reason):
+            continue
+        # Only if it is still held for that reason (a person may be releasing or cancelling
+        # it at this moment): a conditional UPDATE, as the publish job's holds are.
+        changed = db.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery.id,
+                Delivery.status == DeliveryStatus.HELD.value,
+                Delivery.held_reason == delivery.held_reason,
+            )
+            .values(status=target, held_reason=None, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            continue
+        db.session.refresh(delivery)
+        record(
+            "delivery.released",
+            actor=Actor.system(),
+            obj=("delivery", delivery.id),
+            payload={
+                "post_id": delivery.post_id,
+                "delivery_id": delivery.id,
+                "reason": "its channel was reconnected",
+            },
+        )
+        enqueue_delivery_after_commit(delivery, emergency=bool(delivery.post.emergency_category))
+        released += 1
+    channel.health_problem = None
+    return released
+
+
+# The daily check -------------------------------------------------------------------------------
+def _due(now: datetime) -> Iterable[int]:
+    return db.session.scalars(
+        select(Channel.id)
+        .where(
+            Channel.enabled.is_(True),
+            Channel.needs_reauthorisation.is_(False),
+            Channel.credentials_encrypted.is_not(None),
+            # Never checked: a day after it was added (the admin tests a channel as they add
+            # it, and `gateway up`'s demo channels are made before the fake platform starts).
+            or_(
+                and_(Channel.health_checked_at.is_(None), Channel.created_at < now - CHECK_EVERY),
+                Channel.health_checked_at < now - CHECK_EVERY,
+            ),
+        )
+        .order_by(Channel.id)
+    ).all()
+
+
+def check_channel(channel_id: int) -> str:
+    """The daily check of one channel: "ok", "needs reconnecting" or "not answering"."""
+    from gateway.credentials import CredentialsError, decrypt_credentials
+    from gateway.oauth.x import SCOPES, fresh_credentials
+    from gateway.platforms import ChannelConfig, NeedsReauthorisation, PublishError, adapter_for
+
+    channel = db.session.get(Channel, channel_id)
+    if channel is None or channel.credentials_encrypted is None:
+        return "needs reconnecting"
+    channel.health_checked_at = utcnow()  # claimed first: a failing check is not retried at once
+    db.session.commit()
+    try:
+        credentials = decrypt_credentials(channel.id, channel.credentials_encrypted)
+    except CredentialsError as exc:
+        mark_needs_reconnecting(channel.id, f"the stored credentials cannot be read: {exc}")
+        db.session.commit()
+        return "needs reconnecting"
+    if channel.auth_method == "oauth2":
+        granted = set(channel.token_scopes.split())
+        missing = [s for s in SCOPES if s not in granted]
+        if missing:
+            mark_needs_reconnecting(channel.id, f"the platform did not grant {', '.join(missing)}")
+            db.session.commit()
+            return "needs reconnecting"
+    base_url, platform, account = channel.base_url, channel.platform, channel.external_account_id
+    db.session.rollback()  # no transaction while the platform answers
+    try:
+        if credentials.get("auth") == "oauth2":
+            credentials = fresh_credentials(channel_id, credentials)
+        config = ChannelConfig(
+            platform=platform,
+            external_account_id=account,
+            credentials=credentials,
+            base_url=base_url,
+        )
+        allowed = tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
+        timeout = float(current_app.config.get("PLATFORM_TIMEOUT_SECONDS", 15.0))
+        with adapter_for(config, timeout=timeout, allowed_hosts=allowed) as adapter:
+            adapter.check_connection()
+    except NeedsReauthorisation as exc:
+        mark_needs_reconnecting(channel_id, exc.reason)
+        db.session.commit()
+        return "needs reconnecting"
+    except PublishError as exc:
+        db.session.execute(
+            update(Channel)
+            .where(Channel.id == channel_id)
+            .values(health_problem=f"not answering at the last check: {exc.reason}"[:500])
+        )
+        db.session.commit()
+        return "not answering"
+    db.session.execute(
+        update(Channel)
+        .where(Channel.id == channel_id, Channel.needs_reauthorisation.is_(False))
+        .values(health_problem=None)
+    )
+    db.session.commit()
+    return "ok"
+
+
+def check_due_channels() -> dict[str, int]:
+    """Check every channel not checked for CHECK_EVERY (the job the sweep queues)."""
+    counts: dict[str, int] = {}
+    for channel_id in list(_due(utcnow())):
+        try:
+            outcome = check_channel(channel_id)
+        except Exception:  # one channel's bug must not stop the others' checks
+            log.exception("the token check of channel %s failed", channel_id)
+            db.session.rollback()
+            outcome = "error"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def health_sweep(app: Flask) -> bool:
+    """Queue the check job when a channel is due and no such job is live. True if queued."""
+    from gateway.queue import DEFAULT_QUEUE, get_queue, redis_connection
+    from workers.health import check_channels
+    from workers.options import job_options
+
+    if not list(_due(utcnow()))[:1]:
+        return False
+    try:
+        job = Job.fetch(HEALTH_JOB_ID, connection=redis_connection(app))
+        if job.get_status(refresh=False) in _LIVE:
+            return False
+    except NoSuchJobError:
+        pass
+    get_queue(DEFAULT_QUEUE, app).enqueue(
+        check_channels, job_id=HEALTH_JOB_ID, **job_options(job_timeout=HEALTH_JOB_TIMEOUT)
+    )
+    return True

@@ -1,0 +1,156 @@
+"""Token health (issue 15): the daily check finds a grant revoked at X at once, tells the admins
+and the authors of waiting posts once, nothing is attempted against the channel, and
+reconnecting lets its waiting post go out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from gateway.extensions import db
+from gateway.models import Channel, Delivery
+from gateway.oauth import health
+from gateway.publishing import attempt
+from tests.oauth.conftest import (
+    COUNCIL_X,
+    PUBLIC_URL,
+    Browser,
+    audit,
+    come_back,
+    connect,
+    start_reconnect,
+)
+from tests.publishing.conftest import approved_post, deliveries
+from tests.web.helpers import get
+from workers.worker import build_worker
+
+
+def _check(app) -> dict[str, int]:
+    with app.app_context():
+        try:
+            return health.check_due_channels()
+        finally:
+            db.session.remove()
+
+
+def _reconnect_emails(inbox) -> list:
+    return [m for _, m in inbox.messages if "needs reconnecting" in m["Subject"]]
+
+
+def _due_for_its_daily_check(app, channel_id: int) -> None:
+    with app.app_context():
+        channel = db.session.get(Channel, channel_id)
+        channel.health_checked_at -= health.CHECK_EVERY + timedelta(minutes=1)
+        db.session.commit()
+
+
+def _channel(app, channel_id: int) -> Channel:
+    with app.app_context():
+        channel = db.session.get(Channel, channel_id)
+        db.session.expunge(channel)
+        return channel
+
+
+def test_a_grant_revoked_at_x_is_found_by_one_check_told_once_and_restored_by_reconnecting(
+    app, inbox, admin, fake_x, fake_server, officers, clock
+):
+    app.config["PUBLIC_URL"] = PUBLIC_URL  # the callback X knows (the inbox fixture moved it)
+    channel_id = connect(admin, fake_server)
+    post_id = approved_post(
+        app,
+        officers,
+        [channel_id],
+        text="Swimming lessons resume in April.",
+        due_in=timedelta(minutes=5),
+    )
+    assert fake_x.revoke_account(COUNCIL_X) == 2
+    _due_for_its_daily_check(app, channel_id)
+
+    assert _check(app) == {"needs reconnecting": 1}
+    channel = _channel(app, channel_id)
+    assert channel.needs_reauthorisation and "Unauthorized" in channel.health_problem
+    told = _reconnect_emails(inbox)
+    recipients = sorted(m["To"] for m in told)
+    # One message each: the admin, and the author of the waiting post.
+    assert len(recipients) == 2 and "author@council.example" in recipients, recipients
+    assert any(r.startswith("admin-") for r in recipients), recipients
+    body = told[0].get_content()
+    assert f"/admin/channels/{channel_id}" in body and f"/posts/{post_id}" in body
+    (entry,) = audit(app, "channel.needs_reauthorisation")
+    assert entry["payload"]["external_account_id"] == COUNCIL_X
+
+    # The next check leaves it alone, and a second finding tells nobody again.
+    assert _check(app) == {}
+    with app.app_context():
+        assert not health.mark_needs_reconnecting(channel_id, "found again")
+        db.session.commit()
+    assert len(_reconnect_emails(inbox)) == 2
+    page = get(admin, "/")
+    assert page.soup.select_one(f"[data-reconnect='{channel_id}']") is not None
+    assert "1 post is waiting for it" in page.text()
+
+    # At its time nothing is sent: the delivery is held without a request to X.
+    clock.shift(timedelta(minutes=6))
+    with app.app_context():
+        delivery_id = db.session.scalar(select(Delivery.id).where(Delivery.post_id == post_id))
+        assert attempt.publish(delivery_id) == "held: channel"
+    assert fake_x.posts("x", COUNCIL_X) == []
+    assert fake_x.stats()["refreshes"] == 0
+
+    # Reconnecting restores the channel and the held post goes out.
+    location = Browser().decide(start_reconnect(admin, channel_id), COUNCIL_X)
+    assert come_back(admin, location).status_code == 302
+    assert not _channel(app, channel_id).needs_reauthorisation
+    assert deliveries(app, post_id)[0][1] == "scheduled"
+    build_worker(app).work(burst=True)
+    assert deliveries(app, post_id)[0][1] == "published"
+    assert [p["text"] for p in fake_x.posts("x", COUNCIL_X)] == [
+        "Swimming lessons resume in April."
+    ]
+    assert len(_reconnect_emails(inbox)) == 2  # still only the first finding's
+
+
+def test_a_channel_added_by_hand_is_first_checked_a_day_later(app, clock):
+    from tests.support.channels import ChannelSpec, add_channels
+
+    (channel_id,) = add_channels(
+        app, "http://127.0.0.1:9", [ChannelSpec("facebook", "Page", "1", {"access_token": "t"})]
+    ).values()
+    with app.app_context():
+        assert not health.health_sweep(app)
+    clock.shift(health.CHECK_EVERY + timedelta(minutes=1))
+    with app.app_context():
+        assert list(health._due(health.utcnow())) == [channel_id]
+
+
+def test_the_sweep_queues_one_check_a_day_and_a_working_channel_stays_working(
+    app, admin, fake_x, fake_server, clock
+):
+    channel_id = connect(admin, fake_server)
+    # Connecting counts as a check: X has just said whose the token is.
+    with app.app_context():
+        assert not health.health_sweep(app)
+    clock.shift(timedelta(hours=24, minutes=1))  # a day on: due, and the token long expired
+    with app.app_context():
+        assert health.health_sweep(app)
+        assert not health.health_sweep(app)  # the job is queued: not twice
+    build_worker(app).work(burst=True)
+    channel = _channel(app, channel_id)
+    assert not channel.needs_reauthorisation and channel.health_problem is None
+    assert channel.health_checked_at is not None
+    assert fake_x.stats()["refreshes"] == 1  # the check renewed the expired token first
+    with app.app_context():
+        assert not health.health_sweep(app)  # checked: nothing due until tomorrow
+
+
+def test_a_channel_missing_a_scope_needs_reconnecting(app, admin, fake_x, fake_server, clock):
+    channel_id = connect(admin, fake_server)
+    with app.app_context():
+        channel = db.session.get(Channel, channel_id)
+        channel.token_scopes = "tweet.read users.read offline.access"
+        db.session.commit()
+    _due_for_its_daily_check(app, channel_id)
+    assert _check(app) == {"needs reconnecting": 1}
+    problem = _channel(app, channel_id).health_problem
+    assert problem == "the platform did not grant tweet.write, media.write"
