@@ -71,3 +71,22 @@ def test_every_delivery_is_accounted_for(soak):
 def test_the_exported_log_verifies(soak):
     assert soak["log_verifies"], soak["verify_output"]
     assert soak["ok"] and soak["returncode"] == 0
+
+
+def test_the_soak_catches_an_early_and_doubled_post(tmp_path):
+    """The reconciliation is not vacuous: a copy of a post put on the page before its time
+    (by someone else, as no gateway fault can be arranged to) is found early and doubled, and
+    the soak fails."""
+    out = tmp_path / "soak.json"
+    argv = [sys.executable, str(ROOT / "bench" / "soak.py"), "--posts", "10", "--window", "20"]
+    argv += ["--faults", "planted-early", "--emergency", "--pg-url", PG_ADMIN_URL]
+    argv += ["--json", str(out), "--drain", "120"]
+    run = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=SOAK_TIMEOUT_SECONDS
+    )
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert len(report["must_be_zero"]["early"]) == 1
+    assert len(report["must_be_zero"]["doubled"]) == 1
+    assert "facebook" in report["must_be_zero"]["doubled"][0]
+    assert report["log_verifies"]
