@@ -630,7 +630,7 @@ class Injector:
 
     def do_planted_early(self) -> str:
         self.stack.control("seed_posts", "facebook", PAGE_ID, [self.texts[-1]])
-        return "the last post, on Facebook"
+        return f"post {len(self.texts) - 1}, on Facebook"
 
     def _relatency(self) -> None:
         with contextlib.suppress(RuntimeError):
@@ -678,6 +678,7 @@ class Report:
     seconds: float = 0.0
     lateness: list[float] = field(default_factory=list)
     injector_errors: list[str] = field(default_factory=list)
+    folder: str = ""
 
     @property
     def ok(self) -> bool:
@@ -704,6 +705,25 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+def job_in_redis(stack: Stack, delivery_id: int) -> str:
+    """What Redis holds of a stuck delivery's publish job, to say why nothing ran it."""
+    from rq.job import Job
+
+    from gateway.publishing.release import publish_job_id
+
+    try:
+        conn = stack.redis()
+        job_id = publish_job_id(delivery_id)
+        status, origin, worker = (
+            None if v is None else v.decode()
+            for v in conn.hmget(Job.key_for(job_id), "status", "origin", "worker_name")
+        )
+        listed = origin is not None and conn.lpos(f"rq:queue:{origin}", job_id) is not None
+        return f"job {job_id}: {status or 'none'} on {origin}, listed {listed}, worker {worker}"
+    except Exception as exc:  # noqa: BLE001 - a note only
+        return f"job unknown ({type(exc).__name__})"
+
+
 def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report) -> None:
     from sqlalchemy import select
 
@@ -711,6 +731,7 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
     from gateway.models import Channel, Delivery, Post
 
     due_of = dict(zip(texts, dues, strict=True))
+    number_of = {text: i for i, text in enumerate(texts)}
     with stack.app.app_context():
         rows = db.session.execute(
             select(Delivery, Post.text, Channel.platform)
@@ -765,7 +786,7 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
                     looked.add(did)
     final_at: dict[int, float] = {}
     for did, status, ppid, held, error, text, platform in deliveries:
-        name = f"delivery {did} ({platform}, {text[-40:]!r})"
+        name = f"delivery {did} ({platform}, post {number_of[text]})"
         got = received.get((platform, text), [])
         due = due_of[text]
         early = [p for p in got if p["received_at"] < due]
@@ -812,7 +833,7 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
         elif status in FINAL:
             report.counts[status] += 1
         else:
-            report.problems["stuck"].append(f"{name}: still {status}")
+            report.problems["stuck"].append(f"{name}: still {status}; {job_in_redis(stack, did)}")
             if not got:
                 report.problems["lost"].append(f"{name}: {status} and not on {platform}")
         if status != "published" and published:
@@ -1003,6 +1024,7 @@ def run_soak(config: Config) -> Report:
         report.restarts = Counter(name for _, name in stack.restarts)
         report.kills = stack.control_kills()
         log("reconciling")
+        report.folder = str(stack.tmp)
         reconcile(stack, texts, dues, report)
     report.seconds = time.time() - started
     return report
@@ -1079,6 +1101,7 @@ def report_json(report: Report, config: Config) -> dict[str, Any]:
         "recovery": dict(report.recovery),
         "lateness": report.lateness,
         "seconds": report.seconds,
+        "folder": report.folder if config.keep else "",
     }
 
 
