@@ -9,9 +9,11 @@ hash, and carries no metadata either."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,15 +141,28 @@ def _folder() -> Path:
 def store(data: bytes, sha256: str) -> str:
     """Write once under the hash (content-addressed: the same image is stored once), readable
     by the gateway's own user only, whatever the umask."""
-    path = _folder() / sha256
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    write_once(_folder(), data, sha256)
+    return sha256
+
+
+def write_once(folder: Path, data: bytes, sha256: str) -> None:
+    """Put ``data`` at ``folder/sha256`` unless it is there. Each writer has a temporary file
+    of its own (mkstemp: mode 0600, a unique name) and renames it into place, so several
+    processes storing the same new image at once each put a whole copy there and none fails
+    (issue 19: one shared temporary name let one rename take another's file)."""
+    path = folder / sha256
+    if path.exists():
+        return
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{sha256}.", suffix=".tmp")
+    try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), 0o600)
             handle.write(data)
-        tmp.replace(path)
-    return sha256
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def load(storage_key: str) -> bytes:

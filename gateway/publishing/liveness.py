@@ -26,12 +26,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app
 from redis import Redis
 from rq.job import Job, JobStatus
-from rq.registry import StartedJobRegistry
+from rq.queue import Queue
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.utils import utcparse
 from rq.worker import Worker
 from sqlalchemy import update
@@ -51,6 +52,11 @@ WORKER_HEARTBEAT_SECONDS = 5.0
 WORKER_DEAD_AFTER = timedelta(seconds=20)
 #: The default lease (GATEWAY_PUBLISH_LEASE_SECONDS), renewed every third of it.
 DEFAULT_LEASE_SECONDS = DEFAULT_PUBLISH_LEASE_SECONDS
+#: Where the sweep notes when it first saw a waiting job on no list (``_orphaned_since``), and
+#: for how long: past WORKER_DEAD_AFTER so the next sweeps see it, short so that a job id used
+#: again later (a retry) starts afresh.
+ORPHAN_SEEN_KEY = "gateway:orphan-seen:"
+ORPHAN_SEEN_TTL_SECONDS = 120
 #: Jobs in these states will still run.
 WAITING_STATUSES = frozenset(
     s.value for s in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
@@ -121,12 +127,17 @@ class JobState:
     worker_name: str | None = None
     origin: str | None = None
     worker_heartbeat: datetime | None = None
+    #: Queued or scheduled, but on neither its queue nor the scheduled registry since then:
+    #: the process that took it off (a worker's BLPOP, the release loop's ZREM) may have died.
+    orphaned_since: datetime | None = None
 
     def live(self, now: datetime) -> bool:
         """Whether the job will still run: waiting in a queue or a registry, or started on a
         worker that is beating."""
         if self.status in WAITING_STATUSES:
-            return True
+            # A live taker marks its job started (or queues it) a moment later; a job left
+            # waiting on no list for WORKER_DEAD_AFTER will never run.
+            return self.orphaned_since is None or now - self.orphaned_since < WORKER_DEAD_AFTER
         if self.status != JobStatus.STARTED.value:
             return False
         if not self.worker_name:
@@ -149,10 +160,60 @@ def job_states(conn: Redis, job_ids: list[str]) -> list[JobState]:
             pipe.hget(Worker.redis_worker_namespace_prefix + name, "last_heartbeat")
         for name, raw in zip(names, pipe.execute(), strict=True):
             beats[name] = _parse_beat(raw)
+    orphans = _orphaned_since(conn, job_ids, rows)
     return [
-        JobState(status, worker, origin, beats.get(worker) if worker else None)
-        for status, worker, origin in rows
+        JobState(status, worker, origin, beats.get(worker) if worker else None, orphans.get(i))
+        for i, (status, worker, origin) in enumerate(rows)
     ]
+
+
+def _orphaned_since(conn: Redis, job_ids: list[str], rows: list[list]) -> dict[int, datetime]:
+    """For the queued and scheduled jobs that are on neither their queue nor the scheduled
+    registry, when the sweep first saw them so (by index in ``job_ids``).
+
+    A worker on several queues takes a job with BLPOP and marks it started a moment later
+    (rq.Queue.dequeue_any; RQ's intermediate queue is only for a worker on one queue), and the
+    release loop takes a job out of the scheduled registry and then queues it: a process
+    SIGKILLed in between leaves the job waiting on no list, forever (issue 19, found by the
+    soak). The first sighting is noted in Redis, so that every sweep, whichever scheduler runs
+    it, counts from the same moment."""
+    queued = [i for i, (status, _, origin) in enumerate(rows) if status == "queued" and origin]
+    scheduled = [
+        i for i, (status, _, origin) in enumerate(rows) if status == "scheduled" and origin
+    ]
+    if not queued and not scheduled:
+        return {}
+    origins = sorted({rows[i][2] for i in queued})
+    pipe = conn.pipeline(transaction=False)
+    for origin in origins:
+        pipe.lrange(Queue(origin, connection=conn).key, 0, -1)
+    for i in scheduled:
+        pipe.zscore(ScheduledJobRegistry(rows[i][2], connection=conn).key, job_ids[i])
+    answers = pipe.execute()
+    listed = {raw.decode() for ids in answers[: len(origins)] for raw in ids}
+    missing = [i for i in queued if job_ids[i] not in listed]
+    missing += [
+        i for i, score in zip(scheduled, answers[len(origins) :], strict=True) if score is None
+    ]
+    if not missing:
+        return {}
+    pipe = conn.pipeline(transaction=False)
+    for i in missing:
+        key = ORPHAN_SEEN_KEY + job_ids[i]
+        pipe.set(key, str(time.time()), nx=True, ex=ORPHAN_SEEN_TTL_SECONDS)
+        pipe.get(key)
+    seen = pipe.execute()[1::2]
+    return {
+        i: datetime.fromtimestamp(float(raw), UTC)
+        for i, raw in zip(missing, seen, strict=True)
+        if raw
+    }
+
+
+def forget_orphan(conn: Redis, job_id: str) -> None:
+    """The sweep queues a job it found orphaned again: its first sighting starts afresh."""
+    conn.delete(ORPHAN_SEEN_KEY + job_id)
+    log.warning("job %s was waiting on no queue (its taker stopped): queued again", job_id)
 
 
 def _parse_beat(raw: bytes | None) -> datetime | None:

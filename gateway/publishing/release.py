@@ -21,7 +21,7 @@ from gateway.domain.statuses import DeliveryStatus, PostStatus
 from gateway.extensions import db
 from gateway.models import Delivery, Post
 from gateway.models.base import utcnow
-from gateway.publishing.liveness import forget_dead_run, job_states
+from gateway.publishing.liveness import forget_dead_run, forget_orphan, job_states
 from gateway.queue import EMERGENCY_QUEUE, PUBLISH_QUEUE, get_queue, redis_connection
 from workers.enqueue import enqueue_after_commit
 
@@ -152,6 +152,8 @@ def release_due(app: Flask, *, now: datetime | None = None) -> int:
             continue
         if state.status == JobStatus.STARTED.value:
             forget_dead_run(conn, job_id, state)
+        elif state.orphaned_since is not None:
+            forget_orphan(conn, job_id)
         _enqueue_publish(app, delivery_id, emergency=bool(emergency))
         enqueued += 1
     return enqueued
@@ -287,6 +289,8 @@ def release_stale(app: Flask, *, now: datetime | None = None) -> int:
             continue
         if state.status == JobStatus.STARTED.value:
             forget_dead_run(conn, job_id, state)
+        elif state.orphaned_since is not None:
+            forget_orphan(conn, job_id)
         get_queue(_queue_name(bool(emergency)), app).enqueue(
             resolve_delivery, delivery_id, attempt_id, job_id=job_id, **job_options()
         )

@@ -1,0 +1,1109 @@
+"""Fault-injection soak (issue 19): the whole gateway under faults, then a reconciliation.
+
+Run from the repository root:
+
+    .venv/bin/python bench/soak.py --posts 2000 --faults all --seed 1
+    .venv/bin/python bench/soak.py --posts 300 --faults worker-kill=6,redis-flush=1 --seed 7
+
+It starts, each in its own process and all on this machine: a redis-server of its own on a free
+port; a PostgreSQL database of its own (``gw_soak_<pid>`` on 127.0.0.1:5432, created and dropped
+here); the fake platform (bench/soak_fake.py: the fake whose record survives SIGKILL); ``gateway
+web``; ``gateway scheduler``; and ``gateway worker --processes --workers``. It restarts any of
+them that dies, a second after, as systemd's ``Restart=always`` would. It makes ``--posts``
+approved posts on X, Facebook and Instagram (one image each), due evenly over ``--window``
+seconds, injects the ``--faults`` while they fall due, waits until every delivery is final (at
+most ``--drain`` seconds after the last due time), exports the publish log with ``gateway audit
+export``, checks it with ``gateway-verify``, and reconciles the gateway's rows, the fake
+platform's record and the export. It prints one table and exits 1 if anything that must be 0
+is not (2 when it could not run). docs/reliability.md has the figures and what each row means.
+
+Ordinary posts are refused outside office hours (Europe/London) and the gateway has no clock
+that can be moved from outside its processes (``utcnow()`` is the system clock), so outside
+office hours every post is an emergency post, and posts due across a daylight-saving change
+are not soaked (docs/reliability.md says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+for _p in (str(ROOT), str(BENCH)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+PY = sys.executable
+PLATFORMS = ("x", "facebook", "instagram")
+X_ID, PAGE_ID, IG_ID = "9100", "9200", "9300"
+CREDS = {
+    "x": {
+        "consumer_key": "soak-ck",
+        "consumer_secret": "soak-cs",
+        "access_token": f"{X_ID}-soak-at",
+        "access_token_secret": "soak-ats",
+    },
+    "facebook": {"access_token": "soak-page-token"},
+    "instagram": {"access_token": "soak-ig-token"},
+}
+ACCOUNTS = {"x": X_ID, "facebook": PAGE_ID, "instagram": IG_ID}
+#: The path fragment of the request that makes the post on each platform (fault targets).
+CREATE_PATHS = {"x": "/2/tweets", "facebook": "/photos", "instagram": "/media_publish"}
+ALT_TEXT = "A gritting lorry outside the council depot"
+FINAL = ("published", "failed", "held", "blocked", "cancelled", "skipped")
+#: systemd's RestartSec: how long a dead process stays dead before it is started again.
+RESTART_SECONDS = 1.0
+#: How long the platform takes before the client gives up, in the soak (the default is 15 s:
+#: shorter, so a "timeout" fault costs seconds, not a quarter of a minute).
+PLATFORM_TIMEOUT_SECONDS = 3
+#: A "timeout" fault: the platform answers after this long, past the client's timeout, and
+#: makes the post all the same (as a slow platform does).
+TIMEOUT_LATENCY_MS = 5000
+#: Every platform request takes this long, so kills at random moments land inside some calls.
+LATENCY_MS = 50
+#: Seconds the stack has to start before the first post falls due.
+LEAD_SECONDS = 10.0
+#: Deliveries falling due a second when --window is not given: what the soak's workers keep up
+#: with on this shared 2-core machine with every fault on (the point is faults, not speed).
+DELIVERIES_PER_SECOND = 8
+#: Seconds to make one post (4 processes make them), before the first due time is set.
+MAKE_SECONDS = 0.06
+#: Window after a service fault (Redis, PostgreSQL, scheduler, fake platform) whose deliveries
+#: show how long publishing took to catch up.
+EFFECT_WINDOW_SECONDS = 10.0
+
+#: Fault kinds and their rates (events a minute while posts fall due) under ``--faults all``.
+FAULTS: dict[str, float] = {
+    "worker-kill": 4,  # SIGKILL one worker process at a random moment
+    "kill-before": 1,  # SIGKILL the worker on the call before the one that makes the post
+    "kill-during": 1,  # ... on the call that makes the post, before the platform acts
+    "kill-after": 1,  # ... after the platform made the post, before the worker reads it
+    "supervisor-kill": 0.5,  # SIGKILL the worker pool's parent (its workers carry on)
+    "scheduler-kill": 1,  # SIGKILL the scheduler (restarted a second later)
+    "second-scheduler": 1,  # a second scheduler for 20 s
+    "second-pool": 0.5,  # a second worker pool on the same queues for 30 s
+    "redis-shutdown": 0.5,  # SHUTDOWN NOSAVE, restarted a second later, empty
+    "redis-flush": 0.5,  # FLUSHALL
+    "pg-terminate": 1,  # pg_terminate_backend on every connection to the soak's database
+    "platform-500": 3,  # the next create call answers 500
+    "platform-429": 2,  # ... 429 with a reset in 10 s
+    "platform-timeout": 2,  # ... answers after 5 s, past the client's 3 s timeout
+    "platform-lost-answer": 2,  # ... makes the post and closes the connection unanswered
+    "platform-restart": 0.5,  # SIGKILL the fake platform, restarted a second later
+}
+#: Not faults but checks of the soak itself, never in ``all``: a fault the gateway cannot
+#: prevent, which the reconciliation must catch (tests/reliability/test_soak.py).
+SELF_CHECKS: dict[str, float] = {
+    # Someone else puts the last post's text on the Facebook page before it is due: that post
+    # is early, and doubled once the gateway publishes its own.
+    "planted-early": 1,
+}
+#: The subset the test suite runs (tests/reliability/test_soak.py).
+QUICK_FAULTS = (
+    "worker-kill,kill-during,kill-after,scheduler-kill,redis-shutdown,pg-terminate,"
+    "platform-500,platform-429,platform-lost-answer,platform-restart"
+)
+#: A fault that cannot be injected at once (the fake platform or Redis is being restarted by
+#: another fault) is tried again for this long.
+INJECT_RETRY_SECONDS = 15
+SECOND_SCHEDULER_SECONDS = 20
+SECOND_POOL_SECONDS = 30
+RATE_LIMIT_RESET_SECONDS = 10
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def parse_faults(spec: str) -> dict[str, float]:
+    """``all``, ``none``, or ``kind[=rate],...`` (rate: events a minute; default FAULTS')."""
+    spec = spec.strip()
+    if spec in ("", "none"):
+        return {}
+    if spec == "all":
+        return dict(FAULTS)
+    chosen: dict[str, float] = {}
+    for part in spec.split(","):
+        kind, _, rate = part.strip().partition("=")
+        known = FAULTS | SELF_CHECKS
+        if kind not in known:
+            raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULTS)}")
+        chosen[kind] = float(rate) if rate else known[kind]
+    return chosen
+
+
+@dataclass
+class Config:
+    posts: int = 300
+    faults: dict[str, float] = field(default_factory=dict)
+    seed: int = 1
+    window: float = 60.0
+    drain: float = 300.0
+    workers: int = 6
+    pg_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    keep: bool = False
+    emergency: bool = False  # every post an emergency post, whatever the hour
+
+
+@dataclass
+class FaultEvent:
+    at: float  # seconds after the first due time
+    kind: str
+    done_at: float = 0.0  # epoch, when it was injected
+    note: str = ""
+
+
+def plan_faults(config: Config) -> list[FaultEvent]:
+    """Each kind's events at uniform random moments of the window (the seed decides)."""
+    rng = random.Random(config.seed)
+    events = []
+    for kind, rate in sorted(config.faults.items()):
+        count = round(rate * config.window / 60)
+        if rate > 0:
+            count = max(count, 1)
+        events += [FaultEvent(rng.uniform(0, config.window), kind) for _ in range(count)]
+    return sorted(events, key=lambda e: e.at)
+
+
+# -- processes ----------------------------------------------------------------------------------
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen | None = None
+    keep_up: bool = True  # restart it when it dies
+    starts: int = 0
+
+
+class Stack:
+    """Redis, PostgreSQL database, fake platform, web, scheduler and workers; torn down."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.tmp = Path(tempfile.mkdtemp(prefix="gw-soak-"))
+        self.dbname = f"gw_soak_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.redis_port = _free_port()
+        self.fake_port = _free_port()
+        self.web_port = _free_port()
+        self.fake_url = f"http://127.0.0.1:{self.fake_port}"
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        base = config.pg_url.rsplit("/", 1)[0]
+        self.db_url = f"{base}/{self.dbname}"
+        self.env = {
+            **os.environ,
+            "GATEWAY_INSTANCE_PATH": str(self.tmp / "instance"),
+            "DATABASE_URL": self.db_url,
+            "REDIS_URL": self.redis_url,
+            "GATEWAY_PUBLIC_URL": self.web_url,
+            "GATEWAY_PLATFORM_ALLOWED_HOSTS": "127.0.0.1",
+            "GATEWAY_PLATFORM_TIMEOUT_SECONDS": str(PLATFORM_TIMEOUT_SECONDS),
+            "GATEWAY_EMERGENCY_POSTS_PER_HOUR": "1000000",
+            "GATEWAY_LOG_SIGNING_KEY": str(self.tmp / "log-signing-key"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
+        }
+        self.services: dict[str, Service] = {}
+        self.lock = threading.RLock()
+        self.stopping = threading.Event()
+        self.app: Any = None
+        self.channels: dict[str, int] = {}
+        self.author_id = self.approver_id = 0
+        self.restarts: list[tuple[float, str]] = []
+        self._watch = threading.Thread(target=self._watchdog, daemon=True, name="watchdog")
+
+    # processes
+    def start(self, name: str, argv: list[str], keep_up: bool = True) -> Service:
+        with self.lock:
+            service = Service(name, argv, keep_up=keep_up)
+            self.services[name] = service
+            self._spawn(service)
+            return service
+
+    def _spawn(self, service: Service) -> None:
+        out = open(self.tmp / f"{service.name}.log", "ab")  # noqa: SIM115
+        service.proc = subprocess.Popen(
+            service.argv,
+            env=self.env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        service.starts += 1
+
+    def gateway_argv(self, *argv: str) -> list[str]:
+        return [PY, "-m", "gateway.cli", *argv]
+
+    def _watchdog(self) -> None:
+        while not self.stopping.wait(0.2):
+            with self.lock:
+                for service in self.services.values():
+                    proc = service.proc
+                    if proc is None or proc.poll() is None or not service.keep_up:
+                        continue
+                    if getattr(proc, "died_at", None) is None:
+                        proc.died_at = time.time()  # type: ignore[attr-defined]
+                    if time.time() - proc.died_at >= RESTART_SECONDS:  # type: ignore[attr-defined]
+                        self.restarts.append((time.time(), service.name))
+                        self._spawn(service)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, wait: float = 15) -> None:
+        with self.lock:
+            service = self.services.pop(name, None)
+        if service is None or service.proc is None:
+            return
+        proc = service.proc
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def pid(self, name: str) -> int | None:
+        with self.lock:
+            service = self.services.get(name)
+            return service.proc.pid if service and service.proc else None
+
+    def _wait_http(self, url: str, seconds: float = 60) -> None:
+        import requests
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                requests.get(url, timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"{url} did not answer")
+
+    def redis(self) -> Any:
+        from redis import Redis
+
+        return Redis(host="127.0.0.1", port=self.redis_port, socket_timeout=5)
+
+    def __enter__(self) -> Stack:
+        import psycopg
+
+        self.start(
+            "redis",
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+        )
+        with psycopg.connect(self.config.pg_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.dbname}"')
+        self._watch.start()
+        try:
+            subprocess.run(
+                self.gateway_argv("audit", "keygen", "--out", self.env["GATEWAY_LOG_SIGNING_KEY"]),
+                env=self.env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            os.environ.update({k: v for k, v in self.env.items() if k != "PYTHONPATH"})
+            from flask_migrate import upgrade
+
+            from gateway.app import create_app
+
+            self.app = create_app()
+            with self.app.app_context():
+                upgrade(directory=str(ROOT / "migrations"))
+            accounts = [
+                {
+                    "platform": p,
+                    "account_id": ACCOUNTS[p],
+                    "credentials": CREDS[p],
+                    "name": "Council",
+                }
+                | ({"quota_total": 1_000_000} if p == "instagram" else {})
+                for p in PLATFORMS
+            ]
+            (self.tmp / "accounts.json").write_text(json.dumps(accounts))
+            self.start(
+                "fake",
+                [
+                    PY,
+                    str(BENCH / "soak_fake.py"),
+                    "--port",
+                    str(self.fake_port),
+                    "--journal",
+                    str(self.tmp / "fake-journal.jsonl"),
+                    "--accounts",
+                    str(self.tmp / "accounts.json"),
+                ],
+            )
+            self.start("web", self.gateway_argv("web", "--port", str(self.web_port)))
+            self._wait_http(self.fake_url + "/_fake/accounts")
+            self._wait_http(self.web_url + "/healthz")
+            if LATENCY_MS:
+                self.control("inject_fault", "latency", latency_ms=LATENCY_MS, times=None)
+            self._people_and_channels()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import psycopg
+
+        self.stopping.set()
+        with self.lock:
+            names = list(reversed(self.services))  # workers first, Redis and the fake last
+        for name in names:
+            self.stop(name, wait=10)
+        # Workers orphaned by a killed pool parent, named by their command line.
+        for pid in _orphan_workers(self.env["DATABASE_URL"]):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.app is not None:
+            from gateway.extensions import db
+
+            with self.app.app_context():
+                db.engine.dispose()
+        with psycopg.connect(self.config.pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+        if self.config.keep:
+            log(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def control(self, call: str, *args: Any, **kwargs: Any) -> Any:
+        from fakeplatform.client import FakePlatformControl
+
+        with FakePlatformControl(self.fake_url) as control:
+            return getattr(control, call)(*args, **kwargs)
+
+    def control_kills(self) -> list[dict]:
+        """What the fake platform's kill orders did (bench/soak_fake.py), restarts and all."""
+        path = self.tmp / "fake-journal-kills.jsonl"
+        if not path.exists():
+            return []
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def _people_and_channels(self) -> None:
+        from gateway import users
+        from gateway.audit import Actor
+        from gateway.credentials import encrypt_credentials
+        from gateway.extensions import db
+        from gateway.models import Channel
+
+        password = "soak-" + uuid.uuid4().hex  # a throw-away database: never shown
+        roles = ["officer", "duty_officer"]
+        with self.app.app_context():
+            self.author_id = users.create_user(
+                "author@soak.example", roles, password, actor=Actor.system()
+            ).id
+            self.approver_id = users.create_user(
+                "approver@soak.example", roles, password, actor=Actor.system()
+            ).id
+            for platform in PLATFORMS:
+                channel = Channel(
+                    platform=platform,
+                    display_name=f"Soak {platform}",
+                    external_account_id=ACCOUNTS[platform],
+                    base_url=self.fake_url,
+                )
+                db.session.add(channel)
+                db.session.flush()
+                channel.credentials_encrypted = encrypt_credentials(channel.id, CREDS[platform])
+                self.channels[platform] = channel.id
+            db.session.commit()
+            db.session.remove()
+
+
+def _orphan_workers(database_url: str) -> list[int]:
+    """Worker processes still running with this soak's database in their environment."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if "gateway.cli" not in cmdline or "worker" not in cmdline:
+            continue
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("DATABASE_URL") == database_url:
+                found.append(proc.pid)
+    return found
+
+
+# -- faults -------------------------------------------------------------------------------------
+class Injector:
+    def __init__(
+        self, stack: Stack, events: list[FaultEvent], t0: float, seed: int, texts: list[str]
+    ) -> None:
+        self.stack, self.events, self.t0, self.texts = stack, events, t0, texts
+        self.rng = random.Random(seed + 1)
+        self.thread = threading.Thread(target=self.run, daemon=True, name="injector")
+        self.errors: list[str] = []
+        self.extra = 0
+
+    def run(self) -> None:
+        for event in self.events:
+            wait = self.t0 + event.at - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            inject = getattr(self, "do_" + event.kind.replace("-", "_"))
+            give_up = time.time() + INJECT_RETRY_SECONDS
+            while True:
+                event.done_at = time.time()
+                try:
+                    event.note = inject() or ""
+                    break
+                except Exception as exc:  # noqa: BLE001 - Redis or the fake is down: again
+                    if time.time() < give_up:
+                        time.sleep(0.5)
+                        continue
+                    event.note = f"not injected: {type(exc).__name__}: {exc}"
+                    self.errors.append(f"{event.kind}: {event.note}")
+                    break
+
+    def _pool_children(self) -> list[int]:
+        import psutil
+
+        pids = []
+        for name in ("workers", *[n for n in self.stack.services if n.startswith("pool-")]):
+            pid = self.stack.pid(name)
+            if pid is None:
+                continue
+            with contextlib.suppress(psutil.Error):
+                pids += [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        return pids
+
+    def do_worker_kill(self) -> str:
+        pids = self._pool_children()
+        if not pids:
+            return "no worker process to kill"
+        pid = self.rng.choice(pids)
+        os.kill(pid, signal.SIGKILL)
+        return f"pid {pid}"
+
+    def _order(self, step: str) -> str:
+        import requests
+
+        platform = self.rng.choice(PLATFORMS if step != "before" else ("x", "instagram"))
+        body = {"step": step, "platform": platform}
+        requests.post(self.stack.fake_url + "/_soak/kill-orders", json=body, timeout=5)
+        return platform
+
+    def do_kill_before(self) -> str:
+        return self._order("before")
+
+    def do_kill_during(self) -> str:
+        return self._order("during")
+
+    def do_kill_after(self) -> str:
+        return self._order("after")
+
+    def do_supervisor_kill(self) -> str:
+        pid = self.stack.pid("workers")
+        if pid is None:
+            return "no pool"
+        os.kill(pid, signal.SIGKILL)  # only the parent: its forked workers carry on, orphaned
+        return f"pool parent {pid}"
+
+    def do_scheduler_kill(self) -> str:
+        pid = self.stack.pid("scheduler")
+        if pid is None:
+            return "no scheduler"
+        os.kill(pid, signal.SIGKILL)
+        return f"pid {pid}"
+
+    def _for_a_while(self, name: str, argv: list[str], seconds: float) -> None:
+        self.stack.start(name, argv, keep_up=False)
+
+        def later() -> None:
+            time.sleep(seconds)
+            self.stack.stop(name)
+
+        threading.Thread(target=later, daemon=True).start()
+
+    def do_second_scheduler(self) -> str:
+        self.extra += 1
+        name = f"scheduler-{self.extra}"
+        self._for_a_while(name, self.stack.gateway_argv("scheduler"), SECOND_SCHEDULER_SECONDS)
+        return name
+
+    def do_second_pool(self) -> str:
+        self.extra += 1
+        name = f"pool-{self.extra}"
+        argv = self.stack.gateway_argv("worker", "--processes", "2")
+        self._for_a_while(name, argv, SECOND_POOL_SECONDS)
+        return name
+
+    def do_redis_shutdown(self) -> str:
+        # A raw command, once: redis-py retries a command whose connection drops, and would
+        # shut the restarted server down again.
+        with socket.create_connection(("127.0.0.1", self.stack.redis_port), timeout=5) as sock:
+            sock.sendall(b"SHUTDOWN NOSAVE\r\n")
+            with contextlib.suppress(OSError):
+                sock.recv(100)
+        return "restarted by the watchdog"
+
+    def do_redis_flush(self) -> str:
+        self.stack.redis().flushall()
+        return ""
+
+    def do_pg_terminate(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self.stack.config.pg_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.stack.dbname,),
+            ).fetchall()
+        return f"{len(rows)} connections"
+
+    def _platform_fault(self, kind: str, **fields: Any) -> str:
+        platform = self.rng.choice(PLATFORMS)
+        self.stack.control(
+            "inject_fault",
+            kind,
+            platform=platform,
+            method="POST",
+            path_contains=CREATE_PATHS[platform],
+            times=1,
+            **fields,
+        )
+        return platform
+
+    def do_platform_500(self) -> str:
+        return self._platform_fault("error", status=500)
+
+    def do_platform_429(self) -> str:
+        return self._platform_fault("rate_limit", reset_in=RATE_LIMIT_RESET_SECONDS)
+
+    def do_platform_timeout(self) -> str:
+        return self._platform_fault("latency", latency_ms=TIMEOUT_LATENCY_MS)
+
+    def do_platform_lost_answer(self) -> str:
+        return self._platform_fault("lost_answer")
+
+    def do_platform_restart(self) -> str:
+        pid = self.stack.pid("fake")
+        if pid is None:
+            return "no fake"
+        os.kill(pid, signal.SIGKILL)
+        # The watchdog starts it again; put back the latency every call has.
+        threading.Thread(target=self._relatency, daemon=True).start()
+        return f"pid {pid}"
+
+    def do_planted_early(self) -> str:
+        self.stack.control("seed_posts", "facebook", PAGE_ID, [self.texts[-1]])
+        return f"post {len(self.texts) - 1}, on Facebook"
+
+    def _relatency(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            time.sleep(RESTART_SECONDS)
+            self.stack._wait_http(self.stack.fake_url + "/_fake/accounts", 30)
+            if LATENCY_MS:
+                self.stack.control("inject_fault", "latency", latency_ms=LATENCY_MS, times=None)
+
+
+# -- posts --------------------------------------------------------------------------------------
+def office_hours_cover(seconds: float) -> bool:
+    from gateway.domain.guardrails.clock import OfficeHours
+
+    now = datetime.now(UTC)
+    hours = OfficeHours()
+    return hours.is_open(now) and hours.is_open(datetime.fromtimestamp(time.time() + seconds, UTC))
+
+
+def make_posts(stack: Stack, texts: list[str], dues: list[float], emergency: list[bool]) -> None:
+    import bench_publish
+
+    ordinary = [(t, d) for t, d, e in zip(texts, dues, emergency, strict=True) if not e]
+    urgent = [(t, d) for t, d, e in zip(texts, dues, emergency, strict=True) if e]
+    stack.jpeg = bench_publish._jpeg()
+    for group, flag in ((ordinary, False), (urgent, True)):
+        if group:
+            bench_publish.make_posts(stack, [t for t, _ in group], [d for _, d in group], flag)
+
+
+# -- reconciliation -----------------------------------------------------------------------------
+@dataclass
+class Report:
+    deliveries: int = 0
+    counts: Counter = field(default_factory=Counter)
+    problems: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    held_reasons: Counter = field(default_factory=Counter)
+    failed_reasons: Counter = field(default_factory=Counter)
+    held_on_platform: int = 0
+    log_verifies: bool = False
+    verify_output: str = ""
+    recovery: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    events: list[FaultEvent] = field(default_factory=list)
+    restarts: Counter = field(default_factory=Counter)
+    kills: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    lateness: list[float] = field(default_factory=list)
+    injector_errors: list[str] = field(default_factory=list)
+    folder: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.log_verifies and not any(self.problems.get(k) for k in MUST_ROWS)
+
+
+def held_kind(reason: str) -> str:
+    """What kind of hold a held reason is (gateway.publishing.attempt's wording)."""
+    if "was not found among" in reason:
+        return "outcome unknown, not on the account after every look-up"
+    if "could not check the whole account" in reason:
+        return "outcome unknown, the look-up could not read the whole account"
+    if "grace period" in reason:
+        return "missed its grace period"
+    if "reconnected" in reason:
+        return "the channel needs reconnecting"
+    return reason[:60] or "(no reason)"
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def job_in_redis(stack: Stack, delivery_id: int) -> str:
+    """What Redis holds of a stuck delivery's publish job, to say why nothing ran it."""
+    from rq.job import Job
+
+    from gateway.publishing.release import publish_job_id
+
+    try:
+        conn = stack.redis()
+        job_id = publish_job_id(delivery_id)
+        status, origin, worker = (
+            None if v is None else v.decode()
+            for v in conn.hmget(Job.key_for(job_id), "status", "origin", "worker_name")
+        )
+        listed = origin is not None and conn.lpos(f"rq:queue:{origin}", job_id) is not None
+        return f"job {job_id}: {status or 'none'} on {origin}, listed {listed}, worker {worker}"
+    except Exception as exc:  # noqa: BLE001 - a note only
+        return f"job unknown ({type(exc).__name__})"
+
+
+def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report) -> None:
+    from sqlalchemy import select
+
+    from gateway.extensions import db
+    from gateway.models import Channel, Delivery, Post
+
+    due_of = dict(zip(texts, dues, strict=True))
+    number_of = {text: i for i, text in enumerate(texts)}
+    with stack.app.app_context():
+        rows = db.session.execute(
+            select(Delivery, Post.text, Channel.platform)
+            .join(Post, Post.id == Delivery.post_id)
+            .join(Channel, Channel.id == Delivery.channel_id)
+            .where(Post.text.in_(texts))
+        ).all()
+        deliveries = [
+            (d.id, d.status, d.platform_post_id, d.held_reason, d.last_error, text, platform)
+            for d, text, platform in rows
+        ]
+        db.session.remove()
+    report.deliveries = len(deliveries)
+    received: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for post in stack.control("posts"):
+        received[(post["platform"], post["text"])].append(post)
+    # The exported log: each delivery's outcomes in order.
+    export = stack.tmp / "export"
+    out = subprocess.run(
+        stack.gateway_argv("audit", "export", "--out", str(export)),
+        env=stack.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    verify = subprocess.run(
+        [PY, "-m", "gateway.verify", str(export)],
+        env=stack.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    report.log_verifies = out.returncode == 0 and verify.returncode == 0
+    report.verify_output = (out.stdout + out.stderr + verify.stdout + verify.stderr).strip()
+    outcomes: dict[int, list[tuple[float, str, str | None]]] = defaultdict(list)
+    first_attempt: dict[int, float] = {}
+    looked: set[int] = set()
+    if (export / "entries.jsonl").exists():
+        with (export / "entries.jsonl").open(encoding="utf-8") as lines:
+            for line in lines:
+                entry = json.loads(line)
+                payload = entry.get("payload") or {}
+                did = payload.get("delivery_id")
+                if did is None:
+                    continue
+                at = datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).timestamp()
+                if entry["action"] == "delivery.outcome":
+                    outcomes[did].append((at, payload["outcome"], payload.get("platform_post_id")))
+                elif entry["action"] == "delivery.attempt":
+                    first_attempt.setdefault(did, at)
+                elif entry["action"] == "delivery.lookup":
+                    looked.add(did)
+    final_at: dict[int, float] = {}
+    for did, status, ppid, held, error, text, platform in deliveries:
+        name = f"delivery {did} ({platform}, post {number_of[text]})"
+        got = received.get((platform, text), [])
+        due = due_of[text]
+        early = [p for p in got if p["received_at"] < due]
+        if early:
+            report.problems["early"].append(f"{name}: {due - early[0]['received_at']:.3f} s early")
+        if len(got) > 1:
+            report.problems["doubled"].append(f"{name}: {len(got)} posts on {platform}")
+        if got:
+            report.lateness.append(got[0]["received_at"] - due)
+        published = [o for o in outcomes.get(did, []) if o[1] == "published"]
+        if outcomes.get(did):
+            final_at[did] = outcomes[did][-1][0]
+        if status == "published":
+            if not got:
+                report.problems["lost"].append(f"{name}: published, but not on {platform}")
+            elif ppid not in {p["id"] for p in got}:
+                report.problems["wrong record"].append(
+                    f"{name}: platform id {ppid} is not its post"
+                )
+            elif len(got) == 1:
+                report.counts["published exactly once"] += 1
+            if len(published) != 1:
+                report.problems["log disagrees"].append(
+                    f"{name}: {len(published)} 'published' outcomes in the export"
+                )
+        elif status in ("failed", "blocked"):
+            report.counts[f"{status} for good"] += 1
+            reason = (error or held or "").split(":")[0][:70] or "(no reason)"
+            report.failed_reasons[f"{status}: {reason}"] += 1
+            if not (error or held):
+                report.problems["wrong record"].append(f"{name}: {status} with no reason")
+            if got:
+                report.problems["wrong record"].append(f"{name}: {status}, but on {platform}")
+        elif status == "held":
+            report.counts["held for a person"] += 1
+            report.held_reasons[held_kind(held or "")] += 1
+            if got:
+                report.held_on_platform += 1
+                if "was not found among" in (held or ""):
+                    # The advice is to release it again: that would publish it twice.
+                    report.problems["held as missing, but there"].append(
+                        f"{name}: held as not found, but on {platform}"
+                    )
+        elif status in FINAL:
+            report.counts[status] += 1
+        else:
+            report.problems["stuck"].append(f"{name}: still {status}; {job_in_redis(stack, did)}")
+            if not got:
+                report.problems["lost"].append(f"{name}: {status} and not on {platform}")
+        if status != "published" and published:
+            report.problems["log disagrees"].append(f"{name}: {status}, but 'published' in log")
+    # Recovery: a delivery an event hit, from the event (or its first attempt) to its outcome.
+    by_text = {(platform, text): did for did, _s, _p, _h, _e, text, platform in deliveries}
+    for kill in stack.control_kills():
+        did = by_text.get((kill["platform"], kill["text"]))
+        step = kill["step"].split(" ")[0]
+        if did in final_at:
+            report.recovery[f"kill-{step}: kill to outcome"].append(final_at[did] - kill["at"])
+    for did, outs in outcomes.items():
+        kinds = {o[1] for o in outs}
+        start = first_attempt.get(did, outs[0][0])
+        if did in looked:
+            report.recovery["unknown outcome: first attempt to outcome"].append(outs[-1][0] - start)
+        elif "rate_limited" in kinds:
+            report.recovery["rate-limited: first attempt to outcome"].append(outs[-1][0] - start)
+        elif "retry" in kinds:
+            report.recovery["retried: first attempt to outcome"].append(outs[-1][0] - start)
+    service_kinds = (
+        "redis-shutdown",
+        "redis-flush",
+        "pg-terminate",
+        "scheduler-kill",
+        "supervisor-kill",
+        "platform-restart",
+    )
+    firsts = {(p, t): min(x["received_at"] for x in posts) for (p, t), posts in received.items()}
+    for event in report.events:
+        if event.kind not in service_kinds or not event.done_at:
+            continue
+        hit = [
+            firsts[(p, t)] - due_of[t]
+            for t in texts
+            for p in PLATFORMS
+            if event.done_at <= due_of[t] < event.done_at + EFFECT_WINDOW_SECONDS
+            and (p, t) in firsts
+        ]
+        if hit:
+            report.recovery[f"{event.kind}: worst lateness due in the next 10 s"].append(max(hit))
+
+
+def print_report(report: Report, config: Config) -> None:
+    def row(label: str, value: Any, must: str = "") -> None:
+        print(f"| {label} | {value} | {must} |")
+
+    print()
+    print(
+        f"Soak: {config.posts} posts, {report.deliveries} deliveries, {config.workers} workers, "
+        f"seed {config.seed}, window {config.window:.0f} s, {report.seconds:.0f} s in all"
+    )
+    print()
+    print("| Result | Deliveries | Must be |")
+    print("|---|---|---|")
+    row("published exactly once", report.counts["published exactly once"])
+    for key in ("failed for good", "blocked for good"):
+        if report.counts[key]:
+            row(key, report.counts[key])
+    for reason, n in report.failed_reasons.most_common():
+        row(f"&nbsp;&nbsp;{reason}", n)
+    row("held for a person", report.counts["held for a person"])
+    for reason, n in report.held_reasons.most_common():
+        row(f"&nbsp;&nbsp;{reason}", n)
+    if report.counts["held for a person"]:
+        row("&nbsp;&nbsp;of which the post is on the platform", report.held_on_platform)
+    for key in MUST_ROWS:
+        row(key, len(report.problems.get(key, [])), "0")
+    row("exported log verifies (gateway-verify)", "yes" if report.log_verifies else "NO", "yes")
+    print()
+    if report.lateness:
+        print(
+            f"Lateness of first receipt: p50 {_pct(report.lateness, 50):.2f} s, "
+            f"p99 {_pct(report.lateness, 99):.2f} s, max {max(report.lateness):.2f} s"
+        )
+    done = Counter(e.kind for e in report.events if e.done_at and not e.note.startswith("not"))
+    print("Faults injected: " + ", ".join(f"{k} {n}" for k, n in sorted(done.items())))
+    if report.restarts:
+        print(
+            "Restarted by the watchdog: "
+            + ", ".join(f"{k} {n}" for k, n in report.restarts.items())
+        )
+    kills = Counter(k["step"].split(" ")[0] for k in report.kills if k.get("pid"))
+    ordered = sum(1 for e in report.events if e.kind.startswith("kill-") and e.done_at)
+    if ordered:
+        print(
+            "Workers killed at a platform call: "
+            + (", ".join(f"{k} {n}" for k, n in sorted(kills.items())) or "none")
+            + f" ({ordered - sum(kills.values())} of {ordered} orders not carried out: the fake"
+            " restarted first, no such call came, or no caller was found)"
+        )
+    print(f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if report.recovery:
+        print()
+        print("| Recovery | n | median s | max s |")
+        print("|---|---|---|---|")
+        for key, values in sorted(report.recovery.items()):
+            print(
+                f"| {key} | {len(values)} | {statistics.median(values):.1f} | {max(values):.1f} |"
+            )
+    for key in MUST_ROWS:
+        for problem in report.problems.get(key, [])[:10]:
+            print(f"{key}: {problem}")
+    for error in report.injector_errors:
+        print(f"fault: {error}")
+    if not report.log_verifies:
+        print(report.verify_output)
+    print()
+
+
+MUST_ROWS = (
+    "lost",
+    "doubled",
+    "early",
+    "stuck",
+    "wrong record",
+    "held as missing, but there",
+    "log disagrees",
+)
+
+
+def _all_final(stack: Stack, texts: list[str]) -> tuple[bool, Counter]:
+    from sqlalchemy import func, select
+
+    from gateway.extensions import db
+    from gateway.models import Delivery, Post
+
+    with stack.app.app_context():
+        try:
+            rows = db.session.execute(
+                select(Delivery.status, func.count())
+                .join(Post, Post.id == Delivery.post_id)
+                .where(Post.text.in_(texts))
+                .group_by(Delivery.status)
+            ).all()
+        except Exception:  # noqa: BLE001 - a terminated connection: ask again
+            db.session.rollback()
+            return False, Counter()
+        finally:
+            db.session.remove()
+    counts = Counter({s: n for s, n in rows})
+    return all(s in FINAL for s in counts) and sum(counts.values()) > 0, counts
+
+
+def run_soak(config: Config) -> Report:
+    started = time.time()
+    report = Report()
+    run = uuid.uuid4().hex[:6]
+    texts = [
+        f"Soak {run} number {i}: gritters are out tonight on the main routes."
+        for i in range(config.posts)
+    ]
+    with Stack(config) as stack:
+        drain_allowance = LEAD_SECONDS + config.window + config.drain + config.posts * 0.2
+        in_hours = not config.emergency and office_hours_cover(drain_allowance)
+        emergency = [not in_hours or i % 10 == 9 for i in range(config.posts)]
+        log(
+            f"making {config.posts} approved posts "
+            f"({'one in ten an emergency post' if in_hours else 'all emergency posts'})"
+        )
+        t_make = time.time()
+        # Due times are part of what was approved, so they are set before the posts are made,
+        # with an allowance for making them; a post made late only goes out late.
+        t0 = t_make + config.posts * MAKE_SECONDS + LEAD_SECONDS
+        dues = [t0 + i * config.window / max(1, config.posts - 1) for i in range(config.posts)]
+        make_posts(stack, texts, dues, emergency)
+        made = time.time()
+        log(f"made in {made - t_make:.1f} s")
+        stack.start("scheduler", stack.gateway_argv("scheduler"))
+        stack.start("workers", stack.gateway_argv("worker", "--processes", str(config.workers)))
+        events = plan_faults(config)
+        report.events = events
+        injector = Injector(stack, events, max(t0, time.time()), config.seed, texts)
+        injector.thread.start()
+        log(f"first due in {t0 - time.time():.1f} s; {len(events)} faults planned")
+        deadline = dues[-1] + config.drain
+        last_note = 0.0
+        while time.time() < deadline:
+            time.sleep(2)
+            final, counts = _all_final(stack, texts)
+            if time.time() - last_note > 15:
+                log("statuses " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+                last_note = time.time()
+            if final and not injector.thread.is_alive() and time.time() > dues[-1]:
+                break
+        injector.thread.join(timeout=SECOND_POOL_SECONDS + 5)
+        report.injector_errors = injector.errors
+        report.restarts = Counter(name for _, name in stack.restarts)
+        report.kills = stack.control_kills()
+        log("reconciling")
+        report.folder = str(stack.tmp)
+        reconcile(stack, texts, dues, report)
+    report.seconds = time.time() - started
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=300, help="posts, 3 deliveries each")
+    parser.add_argument(
+        "--faults",
+        default="all",
+        help=f"all, none, or kind[=events a minute],... from: {', '.join(FAULTS)}",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--window", type=float, help="seconds over which posts fall due")
+    parser.add_argument("--drain", type=float, default=300.0, help="seconds after the last due")
+    parser.add_argument("--workers", type=int, default=6, help="worker processes in the pool")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--keep", action="store_true", help="keep the folder with every log")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--emergency",
+        action="store_true",
+        help="every post an emergency post (otherwise: in office hours one in ten)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        faults = parse_faults(args.faults)
+    except ValueError as exc:
+        parser.error(str(exc))
+    window = args.window or max(30.0, args.posts * len(PLATFORMS) / DELIVERIES_PER_SECOND)
+    config = Config(
+        posts=args.posts,
+        faults=faults,
+        seed=args.seed,
+        window=window,
+        drain=args.drain,
+        workers=args.workers,
+        pg_url=args.pg_url,
+        keep=args.keep,
+        emergency=args.emergency,
+    )
+    os.chdir(ROOT)
+    try:
+        report = run_soak(config)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"soak: could not run: {exc}", file=sys.stderr)
+        return 2
+    print_report(report, config)
+    if args.json:
+        args.json.write_text(json.dumps(report_json(report, config), indent=1))
+    return 0 if report.ok else 1
+
+
+def report_json(report: Report, config: Config) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "posts": config.posts,
+        "deliveries": report.deliveries,
+        "seed": config.seed,
+        "window": config.window,
+        "faults": config.faults,
+        "counts": dict(report.counts),
+        "held_reasons": dict(report.held_reasons),
+        "failed_reasons": dict(report.failed_reasons),
+        "held_on_platform": report.held_on_platform,
+        "must_be_zero": {key: report.problems.get(key, []) for key in MUST_ROWS},
+        "log_verifies": report.log_verifies,
+        "verify_output": report.verify_output,
+        "events": [vars(e) for e in report.events],
+        "injector_errors": report.injector_errors,
+        "restarts": dict(report.restarts),
+        "kills": report.kills,
+        "recovery": dict(report.recovery),
+        "lateness": report.lateness,
+        "seconds": report.seconds,
+        "folder": report.folder if config.keep else "",
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
