@@ -246,7 +246,7 @@ def _app(store: LoginState, params: dict[str, str]) -> App | None:
 def _user_token(store: LoginState, grant: Grant, seconds: int) -> dict[str, Any]:
     token = "EAA" + secrets.token_urlsafe(48)
     store.user_tokens[token] = UserToken(grant, time.time() + seconds)
-    return {"access_token": token, "token_type": "bearer", "expires_in": seconds}
+    return {"access_token": token, "token_type": "bearer", "expires_in": seconds}  # nosec B105
 
 
 @bp.route("/oauth/access_token", methods=["GET", "POST"])

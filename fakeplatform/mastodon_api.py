@@ -648,7 +648,7 @@ def token() -> Response:
     return _json(
         {
             "access_token": access_token,
-            "token_type": "Bearer",
+            "token_type": "Bearer",  # nosec B105
             "scope": " ".join(grant["scopes"]),
             "created_at": int(time.time()),
         }

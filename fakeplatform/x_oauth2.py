@@ -326,7 +326,7 @@ def _issue(store: OAuthState, client_id: str, account_id: str, scopes: list[str]
     )
     store.tokens[access.value] = access
     body = {
-        "token_type": "bearer",
+        "token_type": "bearer",  # nosec B105
         "expires_in": ACCESS_TOKEN_SECONDS,
         "access_token": access.value,
         "scope": " ".join(scopes),

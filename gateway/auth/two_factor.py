@@ -526,7 +526,7 @@ def _page(user: User, form: CodeForm | None = None, status: int = 200):
         "via_sso": session.get(oidc.SIGN_IN_METHOD) == "oidc",
         "row": row,
         "form": form or CodeForm(),
-        "secret": None,  # nosec B105 - no secret yet: the page shows none
+        "secret": None,  # nosec B105
         "qr": None,
         "codes_left": 0,
     }
