@@ -34,6 +34,7 @@ KNOWN_ACTIONS = (
     "channel.needs_reauthorisation",
     "channel.reconnect_refused",
     "channel.reconnected",
+    "channel.token_expiry_reminder",
     "channel.token_refresh_failed",
     "channel.token_refreshed",
     "closure_day.added",

@@ -69,3 +69,6 @@ class Channel(db.Model):
     # anything (why it needs reconnecting, or that the platform did not answer).
     health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     health_problem: Mapped[str | None] = mapped_column(String(500))
+    # The last expiry reminder sent (gateway.oauth.health): "<expiry>/<7d|1d>", so each goes
+    # once for each expiry.
+    expiry_reminded: Mapped[str | None] = mapped_column(String(60))

@@ -11,6 +11,10 @@ people are told once, nothing is attempted against it, and reconnecting lets its
   by OAuth 2.0, the scopes it was granted. The scheduler's sweep (:func:`health_sweep`) queues
   one job a day for the channels not checked for ``CHECK_EVERY``; the job runs in a worker, so
   a platform that does not answer never holds up the scheduler's releases.
+- :func:`send_expiry_reminders` emails the admins 7 days and 1 day before a known expiry of a
+  grant that cannot renew itself (a token entered by hand with its expiry, a Graph user
+  token), each reminder once for each expiry; an X OAuth 2.0 token renews itself with its
+  refresh token, so it has none.
 - :func:`release_after_reconnect` puts the deliveries held only because their channel needed
   reconnecting back on the schedule (HELD -> SCHEDULED): their attempt then publishes, or holds
   them as missed past the grace period. Deliveries held for any other reason (an unknown
@@ -39,6 +43,10 @@ log = logging.getLogger(__name__)
 
 #: "A daily check" (issue 15).
 CHECK_EVERY = timedelta(hours=24)
+#: "Email 7 days and 1 day before a known expiry" (issue 15), most urgent last.
+REMIND_BEFORE = ((timedelta(days=7), "7 days"), (timedelta(days=1), "1 day"))
+#: Grants that renew themselves before they expire (gateway.oauth.x): no reminder.
+SELF_RENEWING = ("oauth2",)
 HEALTH_JOB_ID = "channel-token-health"
 #: One cheap read per channel, each within the platform timeout: a council's few dozen
 #: channels take well under this even when every platform is slow.
@@ -281,8 +289,103 @@ def check_channel(channel_id: int) -> str:
     return "ok"
 
 
+# Reminders before a known expiry ------------------------------------------------------------
+def _reminder_of(channel: Channel, now: datetime) -> tuple[str, str] | None:
+    """The reminder due now for ``channel``'s expiry: (its mark, "7 days" or "1 day")."""
+    expires = channel.token_expires_at
+    if expires is None or expires <= now:
+        return None
+    due = None
+    for before, words in REMIND_BEFORE:
+        if expires - now <= before:
+            due = (f"{expires.strftime('%Y-%m-%dT%H:%M:%SZ')}/{words}", words)
+    return due
+
+
+def _expiring(now: datetime) -> list[Channel]:
+    return list(
+        db.session.scalars(
+            select(Channel)
+            .where(
+                Channel.enabled.is_(True),
+                Channel.needs_reauthorisation.is_(False),
+                Channel.auth_method.not_in(SELF_RENEWING),
+                Channel.token_expires_at.is_not(None),
+                Channel.token_expires_at > now,
+                Channel.token_expires_at <= now + REMIND_BEFORE[0][0],
+            )
+            .order_by(Channel.id)
+        )
+    )
+
+
+def reminders_due(now: datetime) -> bool:
+    return any(
+        (due := _reminder_of(c, now)) is not None and c.expiry_reminded != due[0]
+        for c in _expiring(now)
+    )
+
+
+def send_expiry_reminders(now: datetime | None = None) -> int:
+    """Email the admins of each channel whose grant expires within 7 days (then within 1 day)
+    and cannot renew itself, once per reminder and expiry (a conditional UPDATE, so two checks
+    at once send one), each a publish-log entry. Returns how many were sent; commits."""
+    from gateway.domain.guardrails.clock import LONDON
+    from gateway.notifications import Email
+    from gateway.notifications.messages import admins
+
+    now = now or utcnow()
+    sent = 0
+    for channel in _expiring(now):
+        due = _reminder_of(channel, now)
+        if due is None or channel.expiry_reminded == due[0]:
+            continue
+        mark, words = due
+        changed = db.session.execute(
+            update(Channel)
+            .where(
+                Channel.id == channel.id,
+                or_(Channel.expiry_reminded.is_(None), Channel.expiry_reminded != mark),
+            )
+            .values(expiry_reminded=mark)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            db.session.rollback()
+            continue
+        expires = channel.token_expires_at
+        record(
+            "channel.token_expiry_reminder",
+            actor=Actor.system(),
+            obj=("channel", channel.id),
+            payload={
+                "platform": channel.platform,
+                "external_account_id": channel.external_account_id,
+                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "before": words,
+            },
+        )
+        to = admins()
+        if to:
+            local = expires.astimezone(LONDON).strftime("%A %-d %B %Y at %H:%M")
+            body = (
+                f"The connection of {channel.display_name} ({channel.platform}) expires on "
+                f"{local} (London time), in less than {words}, and cannot renew itself.\n\n"
+                "After that nothing can be published to it. Reconnect it on its page before "
+                f"then:\n{_channel_link(channel.id)}\n"
+            )
+            email = Email(to, f"{channel.display_name} must be reconnected within {words}", body)
+            session = db.session()
+            session.info.setdefault(_EMAILS_KEY, []).append(email)
+            session.info["gateway_health_app"] = current_app._get_current_object()  # type: ignore[attr-defined]
+        db.session.commit()
+        sent += 1
+    return sent
+
+
 def check_due_channels() -> dict[str, int]:
-    """Check every channel not checked for CHECK_EVERY (the job the sweep queues)."""
+    """Check every channel not checked for CHECK_EVERY (the job the sweep queues), then send
+    the reminders due before known expiries."""
     counts: dict[str, int] = {}
     for channel_id in list(_due(utcnow())):
         try:
@@ -292,6 +395,14 @@ def check_due_channels() -> dict[str, int]:
             db.session.rollback()
             outcome = "error"
         counts[outcome] = counts.get(outcome, 0) + 1
+    try:
+        reminded = send_expiry_reminders()
+    except Exception:  # the checks' results stand whatever happens to the reminders
+        log.exception("the expiry reminders failed")
+        db.session.rollback()
+    else:
+        if reminded:
+            counts["reminded"] = reminded
     return counts
 
 
@@ -301,7 +412,8 @@ def health_sweep(app: Flask) -> bool:
     from workers.health import check_channels
     from workers.options import job_options
 
-    if not list(_due(utcnow()))[:1]:
+    now = utcnow()
+    if not list(_due(now))[:1] and not reminders_due(now):
         return False
     try:
         job = Job.fetch(HEALTH_JOB_ID, connection=redis_connection(app))

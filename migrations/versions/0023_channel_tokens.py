@@ -21,8 +21,14 @@ depends_on = None
 UTC_DATETIME = sa.DateTime(timezone=True)
 COLUMNS = (
     "health_problem",
-    "health_checked_at","token_version", "granted_at", "granted_by_id", "token_scopes", "token_expires_at",
-           "auth_method")
+    "health_checked_at",
+    "token_version",
+    "granted_at",
+    "granted_by_id",
+    "token_scopes",
+    "token_expires_at",
+    "auth_method",
+)
 
 
 def upgrade():
@@ -45,6 +51,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("channels") as batch:
-        for name in COLUMNS:
-            batch.drop_column(name)
+    # ALTER TABLE ... DROP COLUMN, not a batch rebuild: rebuilding channels on SQLite drops a
+    # table that deliveries refer to (see 0012 and 0021).
+    for name in COLUMNS:
+        op.drop_column("channels", name)

@@ -154,3 +154,71 @@ def test_a_channel_missing_a_scope_needs_reconnecting(app, admin, fake_x, fake_s
     assert _check(app) == {"needs reconnecting": 1}
     problem = _channel(app, channel_id).health_problem
     assert problem == "the platform did not grant tweet.write, media.write"
+
+
+def _expiry_emails(inbox) -> list:
+    return [m for _, m in inbox.messages if "must be reconnected within" in m["Subject"]]
+
+
+def test_admins_are_told_7_days_and_1_day_before_a_known_expiry_once_each(app, inbox, auth, clock):
+    from gateway.domain.roles import Role
+    from tests.support.channels import ChannelSpec, add_channels
+
+    auth.create_user(Role.ADMIN)
+    channels = add_channels(
+        app,
+        "http://127.0.0.1:9",
+        [
+            ChannelSpec("facebook", "Harbourside Page", "1", {"access_token": "t"}),
+            ChannelSpec("x", "Council on X", "2", {"access_token": "a", "refresh_token": "r"}),
+        ],
+    )
+    page_id, x_id = channels.values()
+    with app.app_context():
+        now = health.utcnow()
+        page = db.session.get(Channel, page_id)
+        page.token_expires_at = now + timedelta(days=10)  # a token entered with its expiry
+        x = db.session.get(Channel, x_id)
+        x.auth_method = "oauth2"  # renews itself with its refresh token: never reminded
+        x.token_expires_at = now + timedelta(hours=1)
+        db.session.commit()
+
+    def remind() -> int:
+        with app.app_context():
+            try:
+                return health.send_expiry_reminders()
+            finally:
+                db.session.remove()
+
+    assert remind() == 0 and _expiry_emails(inbox) == []  # ten days away: nothing yet
+    with app.app_context():
+        assert not health.reminders_due(health.utcnow())
+    clock.shift(timedelta(days=3, hours=1))  # under 7 days left
+    with app.app_context():
+        assert health.reminders_due(health.utcnow())
+        assert health.health_sweep(app)  # the sweep queues the job for the reminder alone
+    assert remind() == 1
+    assert remind() == 0  # once
+    (week,) = _expiry_emails(inbox)
+    assert week["Subject"] == "Harbourside Page must be reconnected within 7 days"
+    assert f"/admin/channels/{page_id}" in week.get_content()
+    assert "cannot renew itself" in week.get_content()
+    clock.shift(timedelta(days=6, hours=1))  # under a day left
+    assert remind() == 1 and remind() == 0
+    assert [m["Subject"] for m in _expiry_emails(inbox)] == [
+        "Harbourside Page must be reconnected within 7 days",
+        "Harbourside Page must be reconnected within 1 day",
+    ]
+    entries = audit(app, "channel.token_expiry_reminder")
+    assert [e["payload"]["before"] for e in entries] == ["7 days", "1 day"]
+    assert {(e["object"]["type"], e["object"]["id"]) for e in entries} == {
+        ("channel", str(page_id))
+    }
+    assert "t" not in {v for e in entries for v in e["payload"].values()}
+
+    # Reconnected with a new expiry: its reminders come again, for the new date.
+    with app.app_context():
+        db.session.get(Channel, page_id).token_expires_at = health.utcnow() + timedelta(days=5)
+        db.session.commit()
+    assert remind() == 1
+    assert len(_expiry_emails(inbox)) == 3
