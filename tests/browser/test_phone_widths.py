@@ -276,7 +276,10 @@ def test_every_page_fits_a_375_pixel_phone(
             or "text/html" not in (response.headers.get("content-type", ""))
         ):
             return
-        assert response.status == 200, (who, path, response.status)
+        # A platform's callback opened without its sign-in (issues 15, 21) is a refusal page,
+        # a 400 that says nothing was stored, or goes back to its form: measured like the others.
+        expected = (200, 400) if path.endswith("/callback") else (200,)
+        assert response.status in expected, (who, path, response.status)
         if window.page.url.startswith(f"{base_url}/sign-in"):
             return
         seen.setdefault(who, set()).add(pattern)
