@@ -137,6 +137,11 @@ def _hold(delivery: Delivery, reason: str, attempt_id: str | None, outcome: str 
     _set_status(delivery, D.HELD)
     delivery.held_reason = reason
     delivery.lease_expires_at = None
+    _held_entry(delivery, reason, attempt_id, outcome)
+
+
+def _held_entry(delivery: Delivery, reason: str, attempt_id: str | None, outcome: str) -> None:
+    """The log entry of a hold: the attempt's outcome, or ``delivery.held`` outside one."""
     if attempt_id is not None:
         _outcome_entry(delivery, attempt_id, outcome, message=reason)
     else:
@@ -171,15 +176,7 @@ def _hold_unless_changed(
     if held != 1:
         db.session.rollback()
         return False
-    if attempt_id is not None:
-        _outcome_entry(delivery, attempt_id, outcome, message=reason)
-    else:
-        record(
-            "delivery.held",
-            actor=SYSTEM,
-            obj=("delivery", delivery.id),
-            payload={"post_id": delivery.post_id, "delivery_id": delivery.id, "reason": reason},
-        )
+    _held_entry(delivery, reason, attempt_id, outcome)
     return True
 
 
