@@ -8,7 +8,17 @@ from gateway.extensions import csrf
 
 
 def init_app(app: Flask) -> None:
-    from gateway.api import account, auth, views
+    # Importing them adds their operations to the API's blueprint (views.bp).
+    from gateway.api import (  # noqa: F401
+        account,
+        admin_tokens,
+        audit_log,
+        auth,
+        channels,
+        post_images,
+        schedule,
+        views,
+    )
 
     auth.init_app(app)
     # The API takes no cookie (gateway.api.auth), so there is no session for a forged request
@@ -16,3 +26,4 @@ def init_app(app: Flask) -> None:
     csrf.exempt(views.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(admin_tokens.pages)

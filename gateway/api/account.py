@@ -9,11 +9,17 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovRadioInput, GovTextInput
-from wtforms import BooleanField, RadioField, StringField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovRadioInput,
+    GovTextInput,
+)
+from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from gateway.api import scopes as api_scopes
 from gateway.api import tokens
 from gateway.domain.roles import role_labels
 from gateway.extensions import db
@@ -54,10 +60,31 @@ class TokenForm(FlaskForm):
         "Read only: it can read posts and findings, and change nothing",
         widget=GovCheckboxInput(),
     )
+    # Offered are only the scopes the owner's roles can use (set_scopes); none ticked is a
+    # token for everything those roles allow (gateway.api.scopes).
+    scopes = SelectMultipleField(
+        "Limit it to some operations",
+        widget=GovCheckboxesInput(),
+        description="Tick none for everything your roles allow. A token never does more than "
+        "your roles allow when it is used, whatever is ticked.",
+        choices=[],
+    )
+
+    def set_scopes(self, user) -> None:  # noqa: ANN001
+        self.scopes.choices = [
+            SelectChoice(s.name, f"{s.name}: {s.description}")
+            for s in api_scopes.offered(user.roles)
+        ]
 
 
 class RevokeForm(FlaskForm):
     """Only its CSRF token."""
+
+
+def _form(**kwargs) -> TokenForm:
+    form = TokenForm(**kwargs)
+    form.set_scopes(current_user)
+    return form
 
 
 def _page(form: TokenForm, new_secret: str | None = None, status: int = 200):
@@ -76,13 +103,13 @@ def _page(form: TokenForm, new_secret: str | None = None, status: int = 200):
 @bp.get("/account/api-tokens")
 @signed_in
 def api_tokens():
-    return _page(TokenForm())
+    return _page(_form())
 
 
 @bp.post("/account/api-tokens")
 @signed_in
 def api_token_create():
-    form = TokenForm()
+    form = _form()
     if not form.validate_on_submit():
         return _page(form, status=400)
     try:
@@ -91,14 +118,15 @@ def api_token_create():
             name=form.name.data,
             days=int(form.expires.data),
             read_only=bool(form.read_only.data),
+            scopes=form.scopes.data or None,
         )
         db.session.commit()
     except tokens.TokenError as exc:
         db.session.rollback()
-        form.name.errors = [str(exc)]
+        form.name.errors = [*form.name.errors, str(exc)]
         return _page(form, status=400)
     # Shown on this response only: it is never stored, so it cannot be shown again.
-    return _page(TokenForm(formdata=None), new_secret=made.secret)
+    return _page(_form(formdata=None), new_secret=made.secret)
 
 
 @bp.post("/account/api-tokens/<int:token_id>/revoke")

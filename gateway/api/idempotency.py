@@ -42,6 +42,11 @@ _ROW = "api_idempotency_row"
 def request_hash() -> str:
     """SHA-256 of the method, the path and the body; a JSON body in one canonical form, so the
     same fields in another order or spacing are the same request."""
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    if request.mimetype == "multipart/form-data":
+        # An upload: its parts, not its bytes, whose boundary changes with every send.
+        digest.update(_parts().encode("utf-8"))
+        return digest.hexdigest()
     raw = request.get_data(cache=True)
     try:
         body = json.dumps(
@@ -49,9 +54,20 @@ def request_hash() -> str:
         ).encode("utf-8")
     except (ValueError, RecursionError):
         body = raw
-    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
     digest.update(body)
     return digest.hexdigest()
+
+
+def _parts() -> str:
+    """A multipart body's fields and files (each file by its name and SHA-256), in one
+    canonical JSON form."""
+    files = []
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        data = upload.stream.read()
+        upload.stream.seek(0)
+        files.append([name, upload.filename or "", hashlib.sha256(data).hexdigest()])
+    fields = sorted([k, v] for k, v in request.form.items(multi=True))
+    return json.dumps({"fields": fields, "files": files}, sort_keys=True, ensure_ascii=False)
 
 
 def begin() -> Response | None:

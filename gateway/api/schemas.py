@@ -99,7 +99,7 @@ class PostListQuery(_In):
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 
-class AuditQuery(_In):
+class AuditFilterQuery(_In):
     """The auditors' page's filters (gateway.audit.query.AuditFilter), as query parameters."""
 
     date_from: date | None = Field(None, description="From this London date (YYYY-MM-DD).")
@@ -120,6 +120,11 @@ class AuditQuery(_In):
     )
     emergency: bool | None = Field(None, description="Only emergency posts, or none of them.")
     post_id: Id | None = None
+
+
+class AuditQuery(AuditFilterQuery):
+    """The filters, and a page of the log."""
+
     cursor: str | None = Field(
         None, pattern=r"^[0-9]{1,19}$", description="next_cursor of the last page"
     )
@@ -182,6 +187,22 @@ class Actions(BaseModel):
     cancel: bool
 
 
+class ImageOut(BaseModel):
+    """One image of a post, as stored: re-encoded without its metadata (EXIF and GPS gone)."""
+
+    id: int
+    position: int
+    filename: str
+    content_type: Literal["image/jpeg", "image/png", "image/gif"]
+    size_bytes: int
+    width: int | None
+    height: int | None
+    sha256: str = Field(description="SHA-256 of the stored (cleaned) image.")
+    alt_text: str
+    alt_text_cy: str | None = Field(description="The Welsh alt text, on a bilingual post.")
+    url: str = Field(description="The image itself (GET, with the same token).")
+
+
 class PostOut(BaseModel):
     id: int
     status: PostStatusName  # type: ignore[valid-type]
@@ -199,6 +220,7 @@ class PostOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     deliveries: list[DeliveryOut]
+    images: list[ImageOut]
     findings: list[FindingOut]
     actions: Actions
 

@@ -10,6 +10,7 @@ its validation errors are turned into RFC 9457 problem details (:func:`_refused`
 from __future__ import annotations
 
 import copy
+import re
 
 from flask import abort
 from pydantic import ValidationError
@@ -71,7 +72,19 @@ def _words(error: dict, loc: list) -> str:
 
 
 #: Names of the query models: their errors name a parameter, not a pointer into a body.
-QUERY_MODELS = {"PostListQuery", "AuditQuery"}
+QUERY_MODELS = {
+    "PostListQuery",
+    "AuditQuery",
+    "AuditFilterQuery",
+    "ScheduleQuery",
+    "CheckpointQuery",
+    "TokenQuery",
+}
+#: Operations whose success is a file, not JSON: its media types, for the document.
+BINARY = {
+    "readPostImage": ("image/jpeg", "image/png", "image/gif"),
+    "downloadAuditExport": ("application/zip",),
+}
 
 api = SpecTree(
     "flask",
@@ -105,11 +118,11 @@ api = SpecTree(
 )
 
 
-def responses(ok: int, model, *errors: int) -> SpecResponse:  # noqa: ANN001
-    """The documented responses of an operation: its success, the errors any operation can
-    answer (no token, a role that may not, a body that is not JSON, a field that is wrong, too
-    many calls) and its own."""
-    codes = {f"HTTP_{ok}": model}
+def responses(ok: int, model, *errors: int, also: tuple[int, ...] = ()) -> SpecResponse:  # noqa: ANN001
+    """The documented responses of an operation: its success (and ``also``, other successes
+    with the same body), the errors any operation can answer (no token, a role that may not,
+    a body that is not JSON, a field that is wrong, too many calls) and its own."""
+    codes = {f"HTTP_{code}": model for code in (ok, *also)}
     for code in sorted({401, 403, 415, 422, 429, *errors}):
         codes[f"HTTP_{code}"] = Problem
     return SpecResponse(**codes)
@@ -139,16 +152,47 @@ LINKS = {
 }
 
 
+def _scopes() -> dict[tuple[str, str], str]:
+    """(OpenAPI path, method) -> the token scope its operation belongs to."""
+    from flask import current_app
+
+    from gateway.api.scopes import scope_of
+
+    found = {}
+    for rule in current_app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        scope = scope_of(current_app.view_functions.get(rule.endpoint))
+        if scope is None:
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        for method in rule.methods or ():
+            found[(path, method.lower())] = scope
+    return found
+
+
 def document() -> dict:
-    """The OpenAPI document, with error responses typed as application/problem+json and the
-    links between the posts' operations."""
+    """The OpenAPI document, with error responses typed as application/problem+json, the
+    links between the posts' operations and each operation's token scope."""
     spec = copy.deepcopy(api.spec)
-    for item in spec.get("paths", {}).values():
-        for operation in item.values():
+    scopes = _scopes()
+    for path, item in spec.get("paths", {}).items():
+        for method, operation in item.items():
+            scope = scopes.get((path, method))
+            if scope is not None:
+                operation["x-token-scope"] = scope
+                operation["description"] = (
+                    operation.get("description", "") + f"\n\nToken scope: `{scope}`."
+                ).strip()
             for code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if code.startswith(("4", "5")) and "application/json" in content:
                     response["content"] = {problems.MEDIA_TYPE: content["application/json"]}
+                media = BINARY.get(operation.get("operationId"))
+                if media and code.startswith("2"):
+                    response["content"] = {
+                        m: {"schema": {"type": "string", "format": "binary"}} for m in media
+                    }
                 links = LINKS.get((operation.get("operationId"), code))
                 if links:
                     response["links"] = {

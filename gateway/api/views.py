@@ -20,6 +20,7 @@ from sqlalchemy import select
 from gateway import notifications as notify
 from gateway.api import idempotency, problems, schemas
 from gateway.api.auth import reads_only
+from gateway.api.scopes import needs
 from gateway.api.spec import api, document, responses
 from gateway.audit.query import AuditFilter
 from gateway.audit.query import page as audit_page
@@ -40,6 +41,8 @@ bp.after_request(idempotency.finish)
 
 #: Service fields (the form's names) as pointers into the API's bodies.
 POINTERS = {
+    "alt_text": "/alt_text",
+    "alt_text_cy": "/alt_text_cy",
     "text": "/text",
     "text_cy": "/text_cy",
     "channels": "/channel_ids",
@@ -147,16 +150,36 @@ def post_out(post: Post) -> schemas.PostOut:
             )
             for d in sorted(post.deliveries, key=lambda d: (d.channel_id, d.language or ""))
         ],
+        images=[image_out(post, i) for i in post.images],
         findings=[schemas.FindingOut(**_finding(f, channels.get(f))) for f in shown],
         actions=schemas.Actions(**permissions.actions_for(post, current_user, shown)),
     )
 
 
-def _answer(post: Post, status: int = 200):
+def image_out(post: Post, image) -> schemas.ImageOut:  # noqa: ANN001
+    return schemas.ImageOut(
+        id=image.id,
+        position=image.position,
+        filename=image.filename,
+        content_type=image.content_type,
+        size_bytes=image.size_bytes,
+        width=image.width,
+        height=image.height,
+        sha256=image.sha256,
+        alt_text=image.alt_text,
+        alt_text_cy=image.alt_text_cy,
+        url=url_for("api.post_image", post_id=post.id, image_id=image.id),
+    )
+
+
+def answer(post: Post, status: int = 200, location: str | None = None):
     headers = {"ETag": etag_of(post)}
     if status == 201:
-        headers["Location"] = url_for("api.post_read", post_id=post.id)
+        headers["Location"] = location or url_for("api.post_read", post_id=post.id)
     return post_out(post), status, headers
+
+
+_answer = answer
 
 
 # --- Errors -----------------------------------------------------------------------------------
@@ -169,7 +192,7 @@ def post_or_404(post_id: int) -> Post:
     return post
 
 
-def _refuse(exc: PostError, post: Post | None = None):
+def refuse(exc: PostError, post: Post | None = None):
     """A PostError as a problem: a field's error is a 422 naming the field; a refusal by the
     guardrails carries their findings; anything else is the post's state (409)."""
     if exc.field:
@@ -188,11 +211,11 @@ def _refuse(exc: PostError, post: Post | None = None):
     return problems.problem(409, exc.message, slug="post-state")
 
 
-def _forbidden(message: str):
+def forbidden(message: str):
     return problems.problem(403, message, slug="not-allowed")
 
 
-def _check_if_match(post: Post, *, required: bool):
+def check_if_match(post: Post, *, required: bool):
     """None when the request may go on; a 428 or 412 problem otherwise (RFC 9110 13.1.1)."""
     if not request.headers.get("If-Match"):
         if required:
@@ -240,6 +263,7 @@ def _future(when: datetime | None):
 
 
 @bp.post("/posts")
+@needs("posts:write")
 @requires(*permissions.WRITE)
 @api.validate(
     json=schemas.PostCreate,
@@ -266,7 +290,7 @@ def post_create():
         db.session.commit()
     except PostError as exc:
         db.session.rollback()
-        return _refuse(exc)
+        return refuse(exc)
     return _answer(post, 201)
 
 
@@ -295,6 +319,7 @@ def _next_cursor(last_id: int) -> str:
 
 
 @bp.get("/posts")
+@needs("posts:read")
 @signed_in
 @api.validate(
     query=schemas.PostListQuery,
@@ -333,6 +358,7 @@ def post_list():
 
 
 @bp.get("/posts/<int:post_id>")
+@needs("posts:read")
 @signed_in
 @api.validate(resp=responses(200, schemas.PostOut, 404), tags=[POSTS], operation_id="readPost")
 def post_read(post_id: int):
@@ -342,6 +368,7 @@ def post_read(post_id: int):
 
 
 @bp.patch("/posts/<int:post_id>")
+@needs("posts:write")
 @requires(*permissions.WRITE)
 @api.validate(
     json=schemas.PostEdit,
@@ -354,13 +381,13 @@ def post_edit(post_id: int):
     """Change a post (If-Match required). A submitted or approved post goes back to draft and
     loses its approvals, as on the edit page; the editor then cannot approve it."""
     post = post_or_404(post_id)
-    refused = _check_if_match(post, required=True)
+    refused = check_if_match(post, required=True)
     if refused is not None:
         return refused
     try:
         service.check_holder(post, current_user, "edit")
     except PostError as exc:
-        return _forbidden(exc.message)
+        return forbidden(exc.message)
     body: schemas.PostEdit = request.context.json
     given = body.model_fields_set
     when = _utc(body.scheduled_at) if "scheduled_at" in given else post.scheduled_at
@@ -383,7 +410,7 @@ def post_edit(post_id: int):
         db.session.commit()
     except PostError as exc:
         db.session.rollback()
-        return _refuse(exc)
+        return refuse(exc)
     return _answer(post)
 
 
@@ -392,6 +419,7 @@ def _action_responses(*extra: int):
 
 
 @bp.post("/posts/<int:post_id>/submit")
+@needs("posts:write")
 @requires(*permissions.WRITE)
 @api.validate(
     headers=IdempotentIfMatch, resp=_action_responses(), tags=[POSTS], operation_id="submitPost"
@@ -400,25 +428,26 @@ def post_submit(post_id: int):
     """Send a draft for approval by another officer. Refused (422, with the findings) while a
     guardrail blocks it."""
     post = post_or_404(post_id)
-    refused = _check_if_match(post, required=False)
+    refused = check_if_match(post, required=False)
     if refused is not None:
         return refused
     try:
         service.check_holder(post, current_user, "submit")
     except PostError as exc:
-        return _forbidden(exc.message)
+        return forbidden(exc.message)
     try:
         service.submit(post, current_user)
         db.session.commit()
     except PostError as exc:
         db.session.commit()  # keep the guardrails' verdict the service recorded, as the page does
         db.session.refresh(post)
-        return _refuse(exc, post)
+        return refuse(exc, post)
     notify.post_awaits_approval(post)
     return _answer(post)
 
 
 @bp.post("/posts/<int:post_id>/approve")
+@needs("posts:approve")
 @requires(*permissions.APPROVE)
 @api.validate(
     headers=IdempotentIfMatch, resp=_action_responses(), tags=[POSTS], operation_id="approvePost"
@@ -427,23 +456,24 @@ def post_approve(post_id: int):
     """Approve another officer's post: it is scheduled. Nobody approves a post they wrote or
     changed (403)."""
     post = post_or_404(post_id)
-    refused = _check_if_match(post, required=False)
+    refused = check_if_match(post, required=False)
     if refused is not None:
         return refused
     why = service.writers_refusal(post, current_user)
     if why:
-        return _forbidden(why)
+        return forbidden(why)
     try:
         service.approve(post, current_user)
         db.session.commit()
     except PostError as exc:
         db.session.rollback()
-        return _refuse(exc, post_or_404(post_id))
+        return refuse(exc, post_or_404(post_id))
     notify.post_decided(post, approved=True)
     return _answer(post)
 
 
 @bp.post("/posts/<int:post_id>/reject")
+@needs("posts:approve")
 @requires(*permissions.APPROVE)
 @api.validate(
     json=schemas.Reason,
@@ -455,23 +485,24 @@ def post_approve(post_id: int):
 def post_reject(post_id: int):
     """Reject another officer's post, with the reason its author will read."""
     post = post_or_404(post_id)
-    refused = _check_if_match(post, required=False)
+    refused = check_if_match(post, required=False)
     if refused is not None:
         return refused
     if service.writers_refusal(post, current_user):
-        return _forbidden("You cannot reject a post you wrote or changed: edit it or cancel it.")
+        return forbidden("You cannot reject a post you wrote or changed: edit it or cancel it.")
     body: schemas.Reason = request.context.json
     try:
         service.reject(post, current_user, body.reason)
         db.session.commit()
     except PostError as exc:
         db.session.rollback()
-        return _refuse(exc)
+        return refuse(exc)
     notify.post_decided(post, approved=False, reason=body.reason)
     return _answer(post)
 
 
 @bp.post("/posts/<int:post_id>/cancel")
+@needs("posts:write")
 @requires(*permissions.WRITE)
 @api.validate(
     headers=IdempotentIfMatch, resp=_action_responses(), tags=[POSTS], operation_id="cancelPost"
@@ -479,7 +510,7 @@ def post_reject(post_id: int):
 def post_cancel(post_id: int):
     """Cancel a post before it goes out: nothing of it is published. It cannot be undone."""
     post = post_or_404(post_id)
-    refused = _check_if_match(post, required=False)
+    refused = check_if_match(post, required=False)
     if refused is not None:
         return refused
     try:
@@ -487,7 +518,7 @@ def post_cancel(post_id: int):
         db.session.commit()
     except PostError as exc:
         db.session.rollback()
-        return _refuse(exc)
+        return refuse(exc)
     return _answer(post)
 
 
@@ -495,6 +526,7 @@ def post_cancel(post_id: int):
 
 
 @bp.post("/emergency-posts")
+@needs("emergency:send")
 @requires(*permissions.EMERGENCY)
 @api.validate(
     json=schemas.EmergencyCreate,
@@ -542,7 +574,7 @@ def emergency_send():
     except PostError as exc:
         db.session.rollback()
         if exc.field:
-            return _refuse(exc)
+            return refuse(exc)
         # The duty officer's hourly limit (gateway.domain.emergency.check_rate).
         return problems.problem(429, exc.message, slug="emergency-limit")
     emergency.announce(post)
@@ -552,7 +584,39 @@ def emergency_send():
 # --- The publish log -----------------------------------------------------------------------
 
 
+def audit_filter(query: schemas.AuditFilterQuery) -> AuditFilter:
+    """The auditors' page's filter from the API's query parameters (422 when the dates are
+    the wrong way round, as the page refuses them)."""
+    if query.date_from and query.date_to and query.date_to < query.date_from:
+        abort(
+            problems.problem(
+                422,
+                "date_to must be the same as or after date_from.",
+                slug="validation",
+                errors=[
+                    {
+                        "pointer": "",
+                        "parameter": "date_to",
+                        "detail": "To must be the same as or after From",
+                    }
+                ],
+            )
+        )
+    return AuditFilter(
+        date_from=query.date_from,
+        date_to=query.date_to,
+        channel_id=query.channel_id,
+        officer_id=query.officer_id,
+        action=query.action,
+        outcome=query.outcome,
+        rule=query.rule,
+        emergency=query.emergency,
+        post_id=query.post_id,
+    )
+
+
 @bp.get("/audit/entries")
+@needs("audit:read")
 @requires(*AUDIT_READERS)
 @api.validate(
     query=schemas.AuditQuery,
@@ -565,30 +629,7 @@ def audit_entries():
     gateway.audit.query): follow next_cursor for older entries. For auditors and monitoring
     officers, as the page is."""
     query: schemas.AuditQuery = request.context.query
-    if query.date_from and query.date_to and query.date_to < query.date_from:
-        return problems.problem(
-            422,
-            "date_to must be the same as or after date_from.",
-            slug="validation",
-            errors=[
-                {
-                    "pointer": "",
-                    "parameter": "date_to",
-                    "detail": "To must be the same as or after From",
-                }
-            ],
-        )
-    wanted = AuditFilter(
-        date_from=query.date_from,
-        date_to=query.date_to,
-        channel_id=query.channel_id,
-        officer_id=query.officer_id,
-        action=query.action,
-        outcome=query.outcome,
-        rule=query.rule,
-        emergency=query.emergency,
-        post_id=query.post_id,
-    )
+    wanted = audit_filter(query)
     before = int(query.cursor) if query.cursor else None
     if before is not None and before > MAX_BIG_ID:
         before = MAX_BIG_ID
@@ -615,6 +656,7 @@ def audit_entries():
 
 
 @bp.post("/guardrails/check")
+@needs("posts:write")
 @requires(*permissions.WRITE)
 @reads_only
 @api.validate(
@@ -636,7 +678,7 @@ def guardrails_check():
             scheduled_at=_utc(body.scheduled_at),
         )
     except PostError as exc:
-        return _refuse(exc)
+        return refuse(exc)
     finally:
         # Nothing was written: end the read transaction at once (on SQLite it holds the lock).
         db.session.rollback()

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from gateway.audit import checkpoints
 from gateway.audit.check import check_database
-from gateway.audit.exports import csv_of, export_zip
+from gateway.audit.exports import csv_of, export_name, signed_export
 from gateway.audit.query import AuditFilter, page, post_history
 from gateway.auditor.forms import AuditFilterForm
 from gateway.converters import MAX_BIG_ID
@@ -159,30 +159,15 @@ def export() -> Any:
     f = _export_filter()
     if f is None:
         abort(400)
-    # The export holds what the page lists: every entry written so far, so it is written
-    # against a checkpoint signed now, not the last one the sweep signed (issue 22: a zip held
-    # 47 of the page's 87 entries). Signing adds a tree head and changes no entry, like the
-    # checkpoint page's "Sign a checkpoint now"; when nothing was written since the latest
-    # checkpoint, that one is used as it is.
     try:
-        signed = checkpoints.sign_now()
-        db.session.commit()
-    except checkpoints.CheckpointSigningError as exc:
-        db.session.rollback()
-        return render_template("audit/export_failed.html", reason=str(exc)), 409
-    if signed.new:
-        checkpoints.publish_checkpoint(signed)
-    latest = signed.row
-    try:
-        archive = export_zip(f, latest)
+        archive, latest = signed_export(f)
     except ExportError as exc:
         return render_template("audit/export_failed.html", reason=str(exc)), 409
-    kind = "whole" if f.is_empty() else "filtered"
     return send_file(
         archive,
         mimetype="application/zip",
         as_attachment=True,
-        download_name=f"publish-log-{kind}-{latest.size}-{date.today().isoformat()}.zip",
+        download_name=export_name(f, latest, date.today().isoformat()),
     )
 
 

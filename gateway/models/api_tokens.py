@@ -29,6 +29,9 @@ class ApiToken(db.Model):
     prefix: Mapped[str] = mapped_column(String(16))
     #: A read-only token reads; every write is refused with a 403.
     read_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The scopes it is narrowed to, space-separated (gateway.api.scopes); None for a token
+    #: that may call every operation its owner's roles allow.
+    scopes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -41,6 +41,7 @@ REFERRAL_CLEARED = "referral_cleared"
 REFERRAL_UPHELD = "referral_upheld"
 MAX_TEXT_CHARS = 63_206  # Facebook's limit, the longest of our platforms
 MAX_IMAGES = 4  # X's limit, the smallest of our platforms
+MAX_ALT_CHARS = 1_500  # X's alt text limit (Facebook's and Mastodon's are longer)
 MAX_REASON_CHARS = 2_000  # a reason is a sentence or two for the record, not a document
 #: A delivery an emergency post left out (gateway.posts.emergency, issue 22): never scheduled,
 #: and not checked by the guardrails again.
@@ -297,6 +298,18 @@ def update_post(
 
     Only its holder edits it, and the edit makes the editor one of the writers its next
     approver must differ from."""
+    status = _begin_edit(post, editor, expected_version)
+    _set_texts(post, text, text_cy)
+    post.scheduled_at = scheduled_at
+    if images is not None:
+        post.images = _image_rows(images)
+    _set_channels(post, _channels(channel_ids))
+    return _end_edit(post, editor, status)
+
+
+def _begin_edit(post: Post, editor: User, expected_version: int | None) -> PostStatus:
+    """The checks every edit makes (the holder, the version read, an editable status), then
+    the post back to draft without its approvals; the status it had."""
     check_holder(post, editor, "edit")
     if expected_version is not None and expected_version != post.version:
         raise PostError(
@@ -314,11 +327,10 @@ def update_post(
     if status is not PostStatus.DRAFT:
         post.status = transition(status, PostStatus.DRAFT).value
     _clear_approvals(post)
-    _set_texts(post, text, text_cy)
-    post.scheduled_at = scheduled_at
-    if images is not None:
-        post.images = _image_rows(images)
-    _set_channels(post, _channels(channel_ids))
+    return status
+
+
+def _end_edit(post: Post, editor: User, status: PostStatus) -> Post:
     for delivery in post.deliveries:
         _reset_delivery(delivery)
     _note_editor(post, editor)
@@ -331,6 +343,50 @@ def update_post(
         {**_post_payload(post), "previous_status": status.value, "round": post.approval_round},
     )
     return post
+
+
+def check_alt_text(new: NewImage, *, bilingual_post: bool, number: int = 1) -> None:
+    """Alt text is required (WCAG 2.2 1.1.1), and in Welsh too on a bilingual post: the words
+    the post form uses."""
+    words = "English alt text" if bilingual_post else "alt text"
+    if not (new.alt_text or "").strip():
+        raise PostError(f"Enter {words} for image {number}", "alt_text")
+    if bilingual_post and not (new.alt_text_cy or "").strip():
+        raise PostError(f"Enter Welsh alt text for image {number}", "alt_text_cy")
+    for value, field in ((new.alt_text, "alt_text"), (new.alt_text_cy, "alt_text_cy")):
+        if value is not None and len(value) > MAX_ALT_CHARS:
+            raise PostError(f"Keep the alt text under {MAX_ALT_CHARS:,} characters.", field)
+
+
+def add_image(
+    post: Post, editor: User, new: NewImage, *, expected_version: int | None = None
+) -> PostImage:
+    """Add one image, with its alt text, after the post's others: an edit of the post (it goes
+    back to draft, as any edit does). The image is checked and cleaned as every upload is."""
+    status = _begin_edit(post, editor, expected_version)
+    if len(post.images) >= MAX_IMAGES:
+        raise PostError(f"Add at most {MAX_IMAGES} images.", "images")
+    check_alt_text(new, bilingual_post=post.bilingual, number=len(post.images) + 1)
+    (row,) = _image_rows([new])
+    row.position = max((i.position for i in post.images), default=-1) + 1
+    post.images.append(row)
+    # A bilingual post's plan can depend on its images' alt texts (gateway.domain.bilingual).
+    _set_channels(post, _channels(d.channel_id for d in post.deliveries))
+    _end_edit(post, editor, status)
+    return row
+
+
+def remove_image(
+    post: Post, editor: User, image_id: int, *, expected_version: int | None = None
+) -> None:
+    """Take one image off the post: an edit of the post, as :func:`add_image`."""
+    image = next((i for i in post.images if i.id == image_id), None)
+    if image is None:
+        raise PostError("The post has no such image.", "images")
+    status = _begin_edit(post, editor, expected_version)
+    post.images.remove(image)
+    _set_channels(post, _channels(d.channel_id for d in post.deliveries))
+    _end_edit(post, editor, status)
 
 
 def _reset_delivery(delivery: Delivery) -> None:

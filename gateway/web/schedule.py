@@ -95,6 +95,14 @@ def _fill(days: dict[date, Day], per_day: int | None = None) -> None:
         entry.total = totals[day]
 
 
+def schedule_days(first: date, last: date, per_day: int | None = None) -> list[Day]:
+    """The days from ``first`` to ``last`` with their marks and what is due on each: what the
+    schedule pages show, for the JSON API's schedule (issue 17)."""
+    days = _days(first, last)
+    _fill(days, per_day)
+    return list(days.values())
+
+
 def _channels() -> dict[int, Channel]:
     return {
         c.id: c

@@ -31,14 +31,17 @@ ROLES = {
 TOMORROW = "2027-03-10T10:30:00+00:00"
 
 
-def make_token(client, name: str = "Website news", *, days: str = "90", read_only=False):
-    """Fill in the "Make a token" form; returns (the token shown once, the page's HTML)."""
+def make_token(client, name: str = "Website news", *, days: str = "90", read_only=False, scopes=()):
+    """Fill in the "Make a token" form (ticking ``scopes``, if any); returns (the token shown
+    once, the page's HTML)."""
     page = client.get("/account/api-tokens")
     assert page.status_code == 200
     data = {"csrf_token": csrf_token_from(page.get_data(as_text=True)), "name": name}
     data["expires"] = days
     if read_only:
         data["read_only"] = "y"
+    if scopes:
+        data["scopes"] = list(scopes)
     response = client.post("/account/api-tokens", data=data)
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from gateway.api.scopes import SCOPES
 from gateway.extensions import db
 from gateway.models import AuditEntry, Post
 from tests.api.conftest import BLOCKED_TEXT, CLEAN_TEXT, TOMORROW, new_post
@@ -275,7 +276,24 @@ def test_the_openapi_document_and_its_page(app, api):
         "checkText",
         "sendEmergencyPost",
         "listAuditEntries",
+        "addPostImage",
+        "readPostImage",
+        "removePostImage",
+        "readSchedule",
+        "listChannels",
+        "readChannel",
+        "listCheckpoints",
+        "readLatestCheckpoint",
+        "readCheckpoint",
+        "signCheckpoint",
+        "downloadAuditExport",
+        "listApiTokens",
+        "revokeApiToken",
     }
+    # Every operation says which token scope it belongs to (gateway.api.scopes).
+    assert all(
+        op["x-token-scope"] in SCOPES for item in spec["paths"].values() for op in item.values()
+    )
     # The links a client follows from a new post: read, edit, submit, then approve.
     created = spec["paths"]["/api/v1/posts"]["post"]["responses"]["201"]["links"]
     assert created["submit"] == {
