@@ -136,6 +136,7 @@ LINKS = {
     ("createPost", "201"): {
         "read": ("readPost", _POST_ID),
         "edit": ("editPost", _WITH_ETAG),
+        "add_image": ("addPostImage", _WITH_ETAG),
         "submit": ("submitPost", _WITH_ETAG),
         "cancel": ("cancelPost", _WITH_ETAG),
     },
@@ -149,6 +150,18 @@ LINKS = {
         "read": ("readPost", _POST_ID),
     },
     ("approvePost", "200"): {"read": ("readPost", _POST_ID)},
+    ("addPostImage", "201"): {
+        "read": ("readPost", _POST_ID),
+        "read_image": ("readPostImage", {**_POST_ID, "image_id": "$response.body#/images/0/id"}),
+        "remove_image": (
+            "removePostImage",
+            {**_WITH_ETAG, "image_id": "$response.body#/images/0/id"},
+        ),
+        "submit": ("submitPost", _WITH_ETAG),
+    },
+    ("signCheckpoint", "201"): {
+        "read": ("readCheckpoint", {"checkpoint_id": "$response.body#/id"}),
+    },
 }
 
 

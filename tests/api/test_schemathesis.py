@@ -5,6 +5,7 @@ its body) is one the document declares."""
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import pytest
@@ -18,8 +19,12 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
-from tests.api.conftest import BLOCKED_TEXT, CLEAN_TEXT, ROLES, TOMORROW, new_post
+from gateway.extensions import db
+from gateway.models import ApiToken
+from tests.api.conftest import BLOCKED_TEXT, CLEAN_TEXT, ROLES, TOMORROW, make_token, new_post
+from tests.api.test_images_api import png_bytes
 
 CHECKS = [
     not_a_server_error,
@@ -48,16 +53,45 @@ def _seed(api, people, channels) -> list[int]:
     return [*ids, approved_id]
 
 
+def _seed_more(app, api, people, posts) -> dict[str, list]:
+    """What the other operations' path parameters name: an image on a draft, a signed
+    checkpoint, a token an admin may revoke (not one of the sweep's own), and each a number
+    that names nothing."""
+    draft = api.get(f"/api/v1/posts/{posts[0]}", headers=people.headers("a"))
+    added = api.post(
+        f"/api/v1/posts/{posts[0]}/images",
+        data={"file": (io.BytesIO(png_bytes()), "map.png", "image/png"), "alt_text": "A map"},
+        headers=people.headers("a", **{"If-Match": draft.headers["ETag"]}),
+        content_type="multipart/form-data",
+    )
+    assert added.status_code == 201, added.get_data(as_text=True)
+    image_id = added.get_json()["images"][0]["id"]
+    checkpoint = api.post("/api/v1/audit/checkpoints", headers=people.headers("auditor"))
+    make_token(people.signed_in("b"), "Spare")
+    with app.app_context():
+        spare = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "Spare"))
+    return {
+        "image_id": [image_id, 999_999],
+        "checkpoint_id": [checkpoint.get_json()["id"], 999_999],
+        "token_id": [spare, 999_999],
+    }
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_with_each_roles_token(app, api, people, channels, mode):
     # Hundreds of calls a minute per token: the rate limit has its own test.
     app.config["API_RATE_LIMIT"] = "100000 per minute"
     posts = _seed(api, people, channels)
     bearers = {key: {"Authorization": f"Bearer {people.token(key)}"} for key in ROLES}
+    named = {
+        "post_id": [*posts, 999_999],
+        "channel_id": [*channels.values(), 999_999],
+        **_seed_more(app, api, people, posts),
+    }
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    ids = itertools.cycle([*posts, 999_999])
+    cycles = {name: itertools.cycle(values) for name, values in named.items()}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11
+    assert len(operations) == 24
     seen: dict[str, set[int]] = {}
 
     for operation in operations:
@@ -70,8 +104,9 @@ def test_every_operation_with_each_roles_token(app, api, people, channels, mode)
             suppress_health_check=list(HealthCheck),
         )
         def exercise(case):
-            if "post_id" in (case.path_parameters or {}) and mode is GenerationMode.POSITIVE:
-                case.path_parameters["post_id"] = next(ids)
+            if mode is GenerationMode.POSITIVE:
+                for name in case.path_parameters or {}:
+                    case.path_parameters[name] = next(cycles[name])
             for headers in bearers.values():
                 response = case.call(headers=headers)
                 case.validate_response(response, checks=CHECKS, headers=headers)
@@ -84,6 +119,15 @@ def test_every_operation_with_each_roles_token(app, api, people, channels, mode)
         # The valid requests did reach the operations, not only their refusals.
         assert 200 in seen["GET /api/v1/posts"] and 201 in seen["POST /api/v1/posts"]
         assert 200 in seen["POST /api/v1/guardrails/check"]
+        for label in (
+            "GET /api/v1/schedule",
+            "GET /api/v1/channels",
+            "GET /api/v1/audit/checkpoints",
+            "GET /api/v1/admin/api-tokens",
+            "GET /api/v1/posts/{post_id}/images/{image_id}",
+            "GET /api/v1/audit/export",
+        ):
+            assert 200 in seen[label], label
 
 
 def _evaluate(expression: str, response) -> str:
@@ -91,7 +135,7 @@ def _evaluate(expression: str, response) -> str:
     if expression.startswith("$response.body#/"):
         value = response.json()
         for part in expression.removeprefix("$response.body#/").split("/"):
-            value = value[part]
+            value = value[int(part)] if isinstance(value, list) else value[part]
         return value
     if expression.startswith("$response.header."):
         # Header names are case-insensitive (RFC 9110 5.1); Schemathesis keeps each as a list.
@@ -166,3 +210,55 @@ def test_the_documents_links_lead_from_a_new_post_to_its_approval(app, api, peop
 
 def _operations(schema):
     return [result.ok() for result in schema.get_all_operations()]
+
+
+def test_the_links_from_a_new_post_to_its_image_and_back(app, api, people, channels):
+    """Create a post, follow its add_image link with a multipart body, then the image's own
+    links (read it, remove it), each answer checked by Schemathesis against the document."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    writer = {"Authorization": f"Bearer {people.token('a')}"}
+    operations = {op.definition.raw["operationId"]: op for op in _operations(schema)}
+
+    def call(operation_id, *, path_parameters=None, headers=None, body=None, media_type=None):
+        kwargs = {
+            "path_parameters": path_parameters or {},
+            "headers": {**writer, **(headers or {})},
+        }
+        if body is not None:
+            kwargs["body"], kwargs["media_type"] = body, media_type
+        case = operations[operation_id].Case(**kwargs)
+        response = case.call()
+        case.validate_response(response, checks=CHECKS, headers=kwargs["headers"])
+        return response
+
+    def follow(source, code, response, link, **extra):
+        spec_link = operations[source].definition.raw["responses"][code]["links"][link]
+        path_parameters, headers = {}, {}
+        for name, expression in spec_link["parameters"].items():
+            value = _evaluate(expression, response)
+            if name.startswith("header."):
+                headers[name.removeprefix("header.")] = value
+            else:
+                path_parameters[name] = value
+        return call(
+            spec_link["operationId"], path_parameters=path_parameters, headers=headers, **extra
+        )
+
+    created = call(
+        "createPost",
+        body={"text": CLEAN_TEXT, "channel_ids": [channels["x"]], "scheduled_at": TOMORROW},
+        media_type="application/json",
+    )
+    added = follow(
+        "createPost",
+        "201",
+        created,
+        "add_image",
+        body={"file": png_bytes(), "alt_text": "A map of the closed road"},
+        media_type="multipart/form-data",
+    )
+    assert added.status_code == 201, added.text
+    image = follow("addPostImage", "201", added, "read_image")
+    assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
+    removed = follow("addPostImage", "201", added, "remove_image")
+    assert removed.status_code == 200 and removed.json()["images"] == []
