@@ -123,7 +123,8 @@ def api_token_create():
         db.session.commit()
     except tokens.TokenError as exc:
         db.session.rollback()
-        form.name.errors = [*form.name.errors, str(exc)]
+        field = getattr(form, exc.field, form.name)
+        field.errors = [*field.errors, str(exc)]
         return _page(form, status=400)
     # Shown on this response only: it is never stored, so it cannot be shown again.
     return _page(_form(formdata=None), new_secret=made.secret)

@@ -134,9 +134,7 @@ def _out(row: ApiToken, now: datetime) -> TokenOut:
 def api_token_list():
     """Every user's API tokens, newest first (admins)."""
     query: TokenQuery = request.context.query
-    rows = tokens.everyones(
-        before=int(query.cursor) if query.cursor else None, limit=query.limit + 1
-    )
+    rows = tokens.everyones(before=schemas.id_cursor(query.cursor), limit=query.limit + 1)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     now = utcnow()

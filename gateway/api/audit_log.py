@@ -84,8 +84,9 @@ def checkpoint_list():
     """The signed checkpoints, newest first."""
     query: CheckpointQuery = request.context.query
     statement = select(LogCheckpoint).order_by(LogCheckpoint.id.desc()).limit(query.limit + 1)
-    if query.cursor:
-        statement = statement.where(LogCheckpoint.id < int(query.cursor))
+    before = schemas.id_cursor(query.cursor)
+    if before is not None:
+        statement = statement.where(LogCheckpoint.id < before)
     rows = list(db.session.scalars(statement))
     more = len(rows) > query.limit
     rows = rows[: query.limit]

@@ -25,6 +25,15 @@ MAX_PAGE_SIZE = 100
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+
+def id_cursor(value: str | None) -> int | None:
+    """A page cursor that is an id ("rows with a smaller id"): None for the first page, and
+    for one past every id (a larger number would overflow PostgreSQL's integer)."""
+    if not value or int(value) > MAX_ID:
+        return None
+    return int(value)
+
+
 OutcomeName = Literal[tuple(sorted(OUTCOMES))]  # type: ignore[valid-type]
 #: Entries per page of the log, at most: the auditors' page's own size.
 AUDIT_PAGE_SIZE = AUDIT_PAGE_ROWS

@@ -195,7 +195,7 @@ def document() -> dict:
             if scope is not None:
                 operation["x-token-scope"] = scope
                 operation["description"] = (
-                    operation.get("description", "") + f"\n\nToken scope: `{scope}`."
+                    operation.get("description", "") + f"\n\nToken scope: {scope}."
                 ).strip()
             for code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})

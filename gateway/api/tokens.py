@@ -32,7 +32,12 @@ MAX_NAME_CHARS = 80
 
 
 class TokenError(ValueError):
-    """A user-facing reason a token could not be made or revoked."""
+    """A user-facing reason a token could not be made or revoked; ``field``: the form's field
+    it belongs to."""
+
+    def __init__(self, message: str, field: str = "name") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -64,14 +69,16 @@ def create(
     if len(name) > MAX_NAME_CHARS:
         raise TokenError(f"The name must be {MAX_NAME_CHARS} characters or fewer")
     if days not in EXPIRY_DAYS:
-        raise TokenError("Choose when the token expires")
+        raise TokenError("Choose when the token expires", "expires")
     chosen = sorted(set(scopes or ()))
     unknown = [s for s in chosen if s not in api_scopes.SCOPES]
     if unknown:
-        raise TokenError(f"There is no operation called {unknown[0]}")
+        raise TokenError(f"There is no operation called {unknown[0]}", "scopes")
     refused = [s for s in chosen if not api_scopes.SCOPES[s].usable_by(user.roles)]
     if refused:
-        raise TokenError(f"Your roles do not allow {refused[0]}: choose only what you can do")
+        raise TokenError(
+            f"Your roles do not allow {refused[0]}: choose only what you can do", "scopes"
+        )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
     row = ApiToken(

@@ -69,6 +69,9 @@ def test_an_admins_token_lists_and_revokes_through_the_api(app, api, people):
     assert mine["owner_email"] == people.emails["b"] and mine["state"] == "live"
     assert secret not in listed.get_data(as_text=True)
     assert "token_hash" not in mine
+    # A cursor past every id (past PostgreSQL's integer, too) is the first page.
+    huge = api.get("/api/v1/admin/api-tokens", query_string={"cursor": "9999999999"}, headers=admin)
+    assert huge.status_code == 200 and len(huge.get_json()["items"]) == len(items)
     first = api.get("/api/v1/admin/api-tokens", query_string={"limit": 1}, headers=admin)
     assert len(first.get_json()["items"]) == 1 and first.get_json()["next_cursor"]
     revoked = api.post(f"/api/v1/admin/api-tokens/{mine['id']}/revoke", headers=admin)

@@ -58,6 +58,10 @@ def test_sign_list_and_read_checkpoints(app, api, people, channels):
         headers=auditor,
     ).get_json()
     assert [c["id"] for c in older["items"]] == [first["id"]] and older["next_cursor"] is None
+    huge = api.get(
+        "/api/v1/audit/checkpoints", query_string={"cursor": "9999999999"}, headers=auditor
+    )
+    assert [c["id"] for c in huge.get_json()["items"]] == [second["id"], first["id"]]
     one = api.get(signed.headers["Location"], headers=auditor)
     assert one.get_json() == first
     latest = api.get("/api/v1/audit/checkpoints/latest", headers=auditor).get_json()

@@ -50,6 +50,8 @@ def test_the_form_offers_only_the_scopes_the_owners_roles_can_use(people):
         },
     )
     assert refused.status_code == 400
+    with people.app.app_context():
+        assert db.session.scalar(select(ApiToken).where(ApiToken.name == "Sneaky")) is None
 
 
 def test_a_narrowed_token_calls_only_its_operations(app, api, people, channels):

@@ -97,6 +97,8 @@ def test_every_page_has_one_h1_a_matching_title_and_unique_ids(app, people, chan
         (admin, "/admin/register"),
         (admin, "/admin/contacts"),
         (admin, "/admin/closures"),
+        (admin, "/admin/api-tokens"),
+        (a, "/account/api-tokens"),
     ]:
         page = get(client, url)  # get() checks the shape
         assert page.soup.select_one("link[href$='gateway.css']") is not None, url
