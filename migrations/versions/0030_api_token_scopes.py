@@ -4,15 +4,15 @@ names (gateway.api.scopes), NULL for a token that may call everything its owner'
 
 A column added in place; the downgrade drops it in place too (no batch rebuild on SQLite).
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0030
+Revises: 0029
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
