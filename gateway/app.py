@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         queue,
         security,
         web,
+        webhooks,
     )
     from gateway.publishing import media
 
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     emergency.init_app(app)
     api.init_app(app)
     notifications.init_app(app)
+    webhooks.init_app(app)
     __import__("gateway.auditor").auditor.init_app(app)
     security.check_every_route_has_a_permission(app)
     return app

@@ -11,6 +11,9 @@ EMERGENCY_QUEUE = "emergency"
 PUBLISH_QUEUE = "publish"
 DEFAULT_QUEUE = "default"
 QUEUE_ORDER = (EMERGENCY_QUEUE, PUBLISH_QUEUE, DEFAULT_QUEUE)
+#: Webhook messages (issue 17) have a queue, and workers, of their own (``gateway worker
+#: --webhooks``): a receiver that is slow or down must never hold up a publish.
+WEBHOOKS_QUEUE = "webhooks"
 #: Redis key the scheduler sweep writes after every pass; /readyz reads it.
 SCHEDULER_HEARTBEAT_KEY = "gateway:scheduler:heartbeat"
 

@@ -563,6 +563,10 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PLATFORM_ALLOWED_HOSTS": tuple(
             h.strip() for h in env.get("GATEWAY_PLATFORM_ALLOWED_HOSTS", "").split(",") if h.strip()
         ),
+        # Webhook endpoints on private, loopback or link-local addresses, and plain http
+        # (issue 17, SSRF): refused unless this is on (tests, or a receiver inside the network
+        # on purpose).
+        "WEBHOOKS_ALLOW_PRIVATE": _bool(env, "GATEWAY_WEBHOOKS_ALLOW_PRIVATE", False),
         "EMERGENCY_POSTS_PER_HOUR": _int(
             env, "GATEWAY_EMERGENCY_POSTS_PER_HOUR", DEFAULT_EMERGENCY_POSTS_PER_HOUR
         ),

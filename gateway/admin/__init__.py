@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         policy,
         sso,
         two_factor,
+        webhooks,
     )
 
     app.register_blueprint(bp)

@@ -316,3 +316,39 @@ class EmergencyInHoursForm(FlaskForm):
         choices=[SelectChoice(k, label) for k, label in IN_HOURS_CHOICES.items()],
         validators=[InputRequired("Choose how emergency posts are sent in office hours")],
     )
+
+
+class WebhookForm(FlaskForm):
+    """A webhook endpoint (issue 17). The address is checked by gateway.webhooks.addresses:
+    https, and not inside the network."""
+
+    url = StringField(
+        "Address (URL)",
+        widget=GovTextInput(),
+        description="Starting https://. Addresses inside the council's network are refused.",
+        validators=[DataRequired("Enter the address"), Length(max=2000)],
+    )
+    description = StringField(
+        "Description",
+        widget=GovTextInput(),
+        description="Which system it is, for example the website's news pages",
+        validators=[Length(max=200)],
+    )
+    events = RolesField(
+        "Events it is sent",
+        choices=[],
+        validators=[DataRequired("Choose at least one event")],
+    )
+    enabled = RadioField(
+        "Send to it",
+        widget=GovRadioInput(),
+        choices=[SelectChoice("on", "Yes"), SelectChoice("off", "No, not for now")],
+        default="on",
+        validators=[InputRequired("Choose whether to send to it")],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        from gateway.webhooks.events import EVENT_TYPES
+
+        self.events.choices = [SelectChoice(k, f"{v} ({k})") for k, v in EVENT_TYPES.items()]

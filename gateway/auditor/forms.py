@@ -81,6 +81,10 @@ KNOWN_ACTIONS = (
     "user.sso_unlinked",
     "user.two_factor_reset",
     "user.two_factor_secret_rotated",
+    "webhook.changed",
+    "webhook.created",
+    "webhook.deleted",
+    "webhook.secret_rotated",
 )
 ANY = ""
 #: The shape of an action in a leaf (gateway.transparency.leaf).

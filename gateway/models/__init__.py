@@ -18,6 +18,7 @@ from gateway.models.policy import (
 from gateway.models.posts import Approval, Delivery, Post, PostEditor, PostImage
 from gateway.models.two_factor import RecoveryCode, UserTwoFactor
 from gateway.models.users import User, UserRole, UserSession
+from gateway.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 __all__ = [
     "PLATFORMS",
@@ -47,4 +48,7 @@ __all__ = [
     "UserRole",
     "UserSession",
     "UserTwoFactor",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookMessage",
 ]
