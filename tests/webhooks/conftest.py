@@ -31,6 +31,7 @@ from tests.publishing.conftest import (  # noqa: F401 - fixtures, found by name
     fake_server,
     officers,
 )
+from tests.web.conftest import quick_password_hashing  # noqa: F401 - a fixture
 
 
 def independent_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
