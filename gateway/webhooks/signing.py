@@ -47,3 +47,21 @@ def signed_headers(secret: str, message_id: str, at: datetime, body: bytes) -> d
         "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": Webhook(secret).sign(message_id, at, body),
     }
+
+
+def reencrypt_all() -> int:
+    """Re-seal every endpoint's secret with the newest key (``gateway keys rotate``); the
+    secret itself stays the same, so receivers change nothing. Returns how many changed."""
+    from sqlalchemy import select
+
+    from gateway.credentials import needs_rotation
+    from gateway.extensions import db
+    from gateway.models import WebhookEndpoint
+
+    changed = 0
+    for endpoint in db.session.scalars(select(WebhookEndpoint)):
+        if endpoint.secret_encrypted and needs_rotation(endpoint.secret_encrypted):
+            secret = decrypt_secret(endpoint.id, endpoint.secret_encrypted)
+            endpoint.secret_encrypted = encrypt_secret(endpoint.id, secret)
+            changed += 1
+    return changed
