@@ -308,3 +308,36 @@ def test_an_emergency_post_sent_at_night(app, fake, channels, endpoint, receiver
         assert db.session.get(Post, post_id).status == "published"
     # The body names no person: the actor's email is the publish log's, not the receiver's.
     assert all("duty@council.example" not in json.dumps(p) for p in receiver.payloads())
+
+
+def test_a_message_whose_worker_died_mid_attempt_is_sent_again(
+    app, clock, channels, officers, endpoint, receiver, redis_conn
+):
+    """A worker killed after its claim leaves the message "sending" under a lease nobody
+    renews: past the lease the sweep sends it again, with the same webhook-id."""
+    from gateway.posts import service
+    from tests.publishing.conftest import user
+
+    with app.app_context():
+        post = service.create_draft(
+            user(officers.author),
+            text="Bin collections on Monday will take place as normal.",
+            channel_ids=[channels["x"]],
+            scheduled_at=datetime.now(UTC) + timedelta(days=2),
+        )
+        service.submit(post, user(officers.author))
+        db.session.commit()
+        message = db.session.scalar(select(WebhookMessage))
+        message.status, message.attempts = "sending", 1
+        message.lease_expires_at = datetime.now(UTC) + timedelta(seconds=120)
+        message_id = message.message_id
+        db.session.commit()
+    redis_conn.flushdb()  # its job went with the worker
+    with app.app_context():
+        assert webhook_sweep(app) == 0  # the lease still runs
+    clock.shift(timedelta(seconds=121))
+    with app.app_context():
+        assert webhook_sweep(app) == 1
+    run_webhooks(app)
+    assert [r.headers["webhook-id"] for r in receiver.received] == [message_id]
+    assert messages(app) == [("post.submitted", "delivered", 2)]
