@@ -8,7 +8,7 @@ from gateway.extensions import csrf
 
 
 def init_app(app: Flask) -> None:
-    from gateway.api import account, auth, views
+    from gateway.api import account, auth, views, webhooks  # noqa: F401 - its routes on views.bp
 
     auth.init_app(app)
     # The API takes no cookie (gateway.api.auth), so there is no session for a forged request

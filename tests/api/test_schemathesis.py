@@ -57,7 +57,7 @@ def test_every_operation_with_each_roles_token(app, api, people, channels, mode)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     ids = itertools.cycle([*posts, 999_999])
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11
+    assert len(operations) == 13
     seen: dict[str, set[int]] = {}
 
     for operation in operations:
