@@ -6,9 +6,10 @@ receiver takes its time: a receiver that hangs costs one webhook worker for at m
 timeouts below, never a publish (the publishing workers do not serve this queue). Each attempt
 is recorded with its status code, latency or error; a failure is tried again with exponential
 backoff until 24 hours after the event, then given up with the reason. Redis only delivers: the
-sweep sends every due message that has no live job, so a Redis that was flushed or down loses
-nothing. A receiver may get a message twice (a worker that died after sending it, before
-recording it): the ``webhook-id`` stays the same so it can drop repeats.
+scheduler's sweep (every GATEWAY_SWEEP_SECONDS) queues every due message that has no live job,
+new ones and retries alike, so a Redis that was flushed or down loses nothing. A receiver may
+get a message twice (a worker that died after sending it, before recording it): the
+``webhook-id`` stays the same so it can drop repeats.
 """
 
 from __future__ import annotations
@@ -68,18 +69,6 @@ SWEEP_BATCH = 500
 
 def job_id_for(message_id: str) -> str:
     return f"webhook-{message_id}"
-
-
-def enqueue_after_commit_for(message_id: str) -> None:
-    from workers.enqueue import enqueue_after_commit
-
-    enqueue_after_commit(
-        deliver_message,
-        message_id,
-        queue=WEBHOOKS_QUEUE,
-        job_id=job_id_for(message_id),
-        job_timeout=JOB_TIMEOUT_SECONDS,
-    )
 
 
 def retry_delay(attempts: int) -> timedelta:
