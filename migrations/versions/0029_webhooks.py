@@ -8,15 +8,15 @@
 
 New tables only: nothing existing is rebuilt on SQLite.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0029
+Revises: 0028
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0029"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
