@@ -316,3 +316,28 @@ class EmergencyInHoursForm(FlaskForm):
         choices=[SelectChoice(k, label) for k, label in IN_HOURS_CHOICES.items()],
         validators=[InputRequired("Choose how emergency posts are sent in office hours")],
     )
+
+
+class EmergencyTemplateForm(FlaskForm):
+    """A category's prepared emergency text (issue 18): the Welsh one is removed from the form
+    when the installation publishes in English only (``one_language``)."""
+
+    text_cy = TextAreaField(
+        "Welsh text",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter the Welsh text of the template"),
+            Length(max=5_000, message="The Welsh text must be 5,000 characters or fewer"),
+        ],
+    )
+    text = TextAreaField(
+        "English text",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter the English text of the template"),
+            Length(max=5_000, message="The English text must be 5,000 characters or fewer"),
+        ],
+    )
+
+    def one_language(self) -> None:
+        del self.text_cy

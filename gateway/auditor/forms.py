@@ -53,6 +53,8 @@ KNOWN_ACTIONS = (
     "emergency.fast_track",
     "emergency.published",
     "emergency.reviewed",
+    "emergency_template.changed",
+    "emergency_template.removed",
     "guardrails.verdict",
     "post.approved",
     "post.cancelled",
