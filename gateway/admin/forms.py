@@ -26,7 +26,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
 
-from gateway.domain.bilingual import CHANNEL_LANGUAGES
+from gateway.domain.bilingual import CHANNEL_LANGUAGES, CHANNEL_LAYOUTS
 from gateway.domain.emergency import IN_HOURS_CHOICES
 from gateway.domain.guardrails import ElectionKind
 from gateway.domain.guardrails.citations import CLAUSES, MAX_CITATION_CHARS, Clause
@@ -177,6 +177,24 @@ class ConnectFacebookForm(FlaskForm):
 
 class ChannelLanguageForm(FlaskForm):
     language = ChannelForm.language
+
+
+class ChannelBilingualLayoutForm(FlaskForm):
+    """How a channel for both languages gets them (issue 18): its own layout, or the
+    installation's."""
+
+    bilingual_layout = RadioField(
+        "How this channel gets a post in both languages",
+        widget=GovRadioInput(),
+        choices=[SelectChoice(k or "installation", label) for k, label in CHANNEL_LAYOUTS.items()],
+        default="installation",
+        validators=[InputRequired("Choose how this channel gets a post in both languages")],
+    )
+
+
+def channel_bilingual_layout(value: str | None) -> str:
+    """The stored layout for a radio choice ("installation" is stored as "")."""
+    return "" if value in (None, "", "installation") else value
 
 
 def channel_language(value: str | None) -> str:

@@ -192,12 +192,28 @@ def init_app(app: Flask) -> None:
     app.add_template_global(category_label, "emergency_category_label")
     app.add_template_global(language_label, "language_label")
     app.add_template_global(channel_language_label)
+    app.add_template_global(channel_layout_label)
     app.add_template_global(bilingual_enabled)
     app.add_template_global(texts_in_order)
 
 
 def channel_language_label(language: str | None) -> str:
     return CHANNEL_LANGUAGES.get(language or "", language or "")
+
+
+def channel_layout_label(layout: str | None) -> str:
+    """A channel's own bilingual layout in words; the installation's, when it has none."""
+    from gateway.domain.bilingual import CHANNEL_LAYOUTS, Layout, Order
+    from gateway.posts.bilingual import settings
+
+    if layout:
+        return CHANNEL_LAYOUTS.get(layout, layout)
+    chosen = settings()
+    if chosen.layout is Layout.SEPARATE:
+        installation = CHANNEL_LAYOUTS["separate"]
+    else:
+        installation = CHANNEL_LAYOUTS[chosen.order.value] + ", where it fits"
+    return f"As the gateway is set ({installation})"
 
 
 def texts_in_order(welsh: str | None, english: str) -> list[tuple[str, str]]:

@@ -345,7 +345,6 @@ def channel_previews(
         ]
     from gateway.policy import image_alts
 
-    settings = bilingual_setting.settings()
     alts = image_alts(post) if post is not None else []
     saved = {}
     if post is not None and post.text == text and post.text_cy == text_cy:
@@ -354,9 +353,7 @@ def channel_previews(
             saved.setdefault(d.channel_id, []).append(d.language)
     out = []
     for c in channels:
-        languages = saved.get(c.id) or bilingual.plan(
-            c.language, c.platform, text_cy, text, settings, alts
-        )
+        languages = saved.get(c.id) or bilingual_setting.plan_for(c, text_cy, text, alts)
         for language in languages:
             sent = bilingual.pick(language, text_cy, text)
             parts = [
