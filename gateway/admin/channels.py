@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.admin.forms import (
-    ChannelForm,
     ChannelBilingualLayoutForm,
+    ChannelForm,
     ChannelLanguageForm,
     ConfirmForm,
     MastodonConnectForm,

@@ -203,7 +203,7 @@ def channel_language_label(language: str | None) -> str:
 
 def channel_layout_label(layout: str | None) -> str:
     """A channel's own bilingual layout in words; the installation's, when it has none."""
-    from gateway.domain.bilingual import CHANNEL_LAYOUTS, Layout, Order
+    from gateway.domain.bilingual import CHANNEL_LAYOUTS, Layout
     from gateway.posts.bilingual import settings
 
     if layout:
