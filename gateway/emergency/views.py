@@ -156,7 +156,9 @@ def _previews(form: EmergencyForm, skipped: dict[int, str]) -> list[dict]:
     """What each chosen channel would receive (and its count), with a note on each channel
     the post would leave out: the live check's script updates them as the officer types."""
     chosen = form.channels.data or []
-    previews = channel_previews((form.text.data or "").strip(), chosen)
+    # Both languages, as each channel gets them (issue 18): one bilingual post or two.
+    welsh = (form.text_cy.data or "").strip() if "text_cy" in form else None
+    previews = channel_previews((form.text.data or "").strip(), chosen, text_cy=welsh)
     return [{**p, "left_out": skipped.get(p["channel"].id)} for p in previews]
 
 
