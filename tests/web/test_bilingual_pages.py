@@ -111,3 +111,37 @@ def test_postgresql_can_answer_welsh_words_from_their_trigram_index(app, both, p
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(db.session.scalars(text(f"EXPLAIN {statement}")))
         assert "ix_posts_text_cy_trgm" in plan, plan
+
+
+def test_each_preview_shows_the_alt_text_its_post_sends(app, both, people, channels):
+    from tests.web.conftest import png
+
+    app.config["BILINGUAL_LAYOUT"] = "separate"
+    a = people["a"]
+    fields = {
+        "text_cy": WELSH,
+        "text": CLEAN_TEXT,
+        "channels": [str(channels["x"])],
+        "images-0-alt_text": "A green wheelie bin at the kerb",
+        "images-0-alt_text_cy": "Bin olwynion gwyrdd wrth ymyl y palmant",
+        **TOMORROW,
+    }
+    saved = submit(
+        a,
+        get(a, "/posts/new"),
+        fields,
+        files={"images-0-file": (png(), "bins.png")},
+        button=("action", "save"),
+    )
+    assert saved.status == 302, saved.errors()
+    post_id = int(
+        saved.response.headers["Location"].removesuffix("/edit").rstrip("/").split("/")[-1]
+    )
+    page = get(a, f"/posts/{post_id}")
+    previews = {
+        p.select_one("h3")["id"]: [img["alt"] for img in p.select(".app-post-preview__image")]
+        for p in page.soup.select(".app-channel-preview")
+    }
+    x = channels["x"]
+    assert previews[f"preview-{x}-cy"] == ["Bin olwynion gwyrdd wrth ymyl y palmant"]
+    assert previews[f"preview-{x}-en"] == ["A green wheelie bin at the kerb"]
