@@ -164,8 +164,23 @@ def calendar_post(entry: Any, post_href: str, channel_name: str | None = None) -
         f'<p class="govuk-body-s app-calendar__post"><a class="govuk-link" '
         f'href="{escape(post_href)}{int(entry.post_id)}">'
         f"{escape(london(entry.scheduled_at, '%-I:%M%p'))}{channel}: "
-        f"{escape(_truncate(entry.text, 40))}</a> "
+        f"{_calendar_text(entry)}</a> "
         f'<span class="govuk-visually-hidden">({status})</span>{note}</p>'
+    )
+
+
+def _calendar_text(entry: Any) -> str:
+    """The words a schedule cell shows, escaped: what this delivery sends (issue 18), its
+    Welsh, its English or both (each marked with its language), else the post's text."""
+    text_cy = getattr(entry, "text_cy", None)
+    if text_cy is None:
+        return str(escape(_truncate(entry.text, 40)))
+    from gateway.domain.bilingual import languages_of
+
+    languages = languages_of(getattr(entry, "language", "") or "") or ("cy", "en")
+    texts = {"cy": text_cy, "en": entry.text}
+    return " / ".join(
+        f'<span lang="{lang}">{escape(_truncate(texts[lang], 40))}</span>' for lang in languages
     )
 
 

@@ -145,3 +145,18 @@ def test_each_preview_shows_the_alt_text_its_post_sends(app, both, people, chann
     x = channels["x"]
     assert previews[f"preview-{x}-cy"] == ["Bin olwynion gwyrdd wrth ymyl y palmant"]
     assert previews[f"preview-{x}-en"] == ["A green wheelie bin at the kerb"]
+
+
+def test_the_schedule_shows_what_each_delivery_sends(app, both, people, channels):
+    app.config["BILINGUAL_LAYOUT"] = "separate"
+    _submitted(people, channels, welsh="Casglu biniau <b>dydd Mercher</b>")
+    page = get(people["a"], "/schedule?start=2027-03-08")
+    cells = page.soup.select(".app-calendar__post a")
+    shown = sorted(
+        (span["lang"], span.get_text()) for cell in cells for span in cell.select("[lang]")
+    )
+    assert shown == [
+        ("cy", "Casglu biniau <b>dydd Mercher</b>"),
+        ("en", "Bins are collected on Wednesday this..."),
+    ]
+    assert all(cell.select("b") == [] for cell in cells)  # escaped
