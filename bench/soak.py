@@ -17,10 +17,15 @@ export``, checks it with ``gateway-verify``, and reconciles the gateway's rows, 
 platform's record and the export. It prints one table and exits 1 if anything that must be 0
 is not (2 when it could not run). docs/reliability.md has the figures and what each row means.
 
-Ordinary posts are refused outside office hours (Europe/London) and the gateway has no clock
-that can be moved from outside its processes (``utcnow()`` is the system clock), so outside
-office hours every post is an emergency post, and posts due across a daylight-saving change
-are not soaked (docs/reliability.md says why).
+Ordinary posts are refused outside office hours (Europe/London), so outside office hours every
+post is an emergency post.
+
+``--dst march`` or ``--dst october`` runs the stack with the gateway's clock moved
+(``GATEWAY_CLOCK_OFFSET_SECONDS``, gateway/clock.py; the fake platform's moved alike) so that
+the posts fall due across the next change of the clocks in Europe/London, at 01:00 UTC on the
+last Sunday of that month, and checks the gateway's rule for local times there: a wall-clock
+time the officers' form takes (``local_to_utc``) maps to one UTC instant, one the clocks skip or
+repeat is refused, and the API's times with an offset are kept as given.
 """
 
 from __future__ import annotations
@@ -42,9 +47,11 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -90,6 +97,12 @@ MAKE_SECONDS = 0.06
 #: Window after a service fault (Redis, PostgreSQL, scheduler, fake platform) whose deliveries
 #: show how long publishing took to catch up.
 EFFECT_WINDOW_SECONDS = 10.0
+#: With --dst: seconds allowed for starting the stack before the posts are made, so that the
+#: clock can be moved before any process starts and the change still falls in mid-window.
+DST_SETUP_SECONDS = 60.0
+LONDON = ZoneInfo("Europe/London")
+#: The months the clocks change in the UK (the last Sunday, at 01:00 UTC).
+DST_MONTHS = {"march": 3, "october": 10}
 
 #: Fault kinds and their rates (events a minute while posts fall due) under ``--faults all``.
 FAULTS: dict[str, float] = {
@@ -168,6 +181,8 @@ class Config:
     pg_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     keep: bool = False
     emergency: bool = False  # every post an emergency post, whatever the hour
+    dst: str | None = None  # "march" or "october": the posts fall due across that change
+    clock_offset: float = 0.0  # seconds the gateway's clock is moved (set with --dst)
 
 
 @dataclass
@@ -227,6 +242,8 @@ class Stack:
             "GATEWAY_LOG_SIGNING_KEY": str(self.tmp / "log-signing-key"),
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
         }
+        if config.clock_offset:
+            self.env["GATEWAY_CLOCK_OFFSET_SECONDS"] = repr(config.clock_offset)
         self.services: dict[str, Service] = {}
         self.lock = threading.RLock()
         self.stopping = threading.Event()
@@ -369,6 +386,8 @@ class Stack:
                     str(self.tmp / "fake-journal.jsonl"),
                     "--accounts",
                     str(self.tmp / "accounts.json"),
+                    "--clock-offset",
+                    repr(self.config.clock_offset),
                 ],
             )
             self.start("web", self.gateway_argv("web", "--port", str(self.web_port)))
@@ -660,6 +679,105 @@ def make_posts(stack: Stack, texts: list[str], dues: list[float], emergency: lis
             bench_publish.make_posts(stack, [t for t, _ in group], [d for _, d in group], flag)
 
 
+# -- daylight saving ----------------------------------------------------------------------------
+def dst_change(month: str, after: datetime) -> datetime:
+    """The next change of the clocks in Europe/London in ``month`` ("march" or "october") after
+    ``after``: 01:00 UTC on the month's last Sunday (the Summer Time Order 2002)."""
+    number = DST_MONTHS[month]
+    for year in (after.year, after.year + 1):
+        at = datetime(year, number + 1, 1, 1, tzinfo=UTC) - timedelta(days=1)
+        at -= timedelta(days=(at.weekday() - 6) % 7)  # back to the Sunday
+        before, since = ((at + timedelta(seconds=d)).astimezone(LONDON) for d in (-1, 1))
+        if before.utcoffset() == since.utcoffset():
+            raise RuntimeError(f"Europe/London does not change its clocks at {at}: tzdata?")
+        if at > after:
+            return at
+    raise RuntimeError(f"no change of the clocks in {month} after {after}")
+
+
+#: The officers' form's rule on the night of a change: a wall-clock time typed, and what it
+#: must give (minutes from the change, in UTC), or the refusal it must meet. Derived by hand
+#: from the Summer Time Order: in March 01:00 GMT becomes 02:00 BST, in October 02:00 BST
+#: becomes 01:00 GMT.
+DST_PROBES: dict[str, list[tuple[str, int | str]]] = {
+    "march": [
+        ("00:59", -1),
+        ("01:00", "skipped"),
+        ("01:30", "skipped"),
+        ("01:59", "skipped"),
+        ("02:00", 0),
+        ("02:30", 30),
+    ],
+    "october": [
+        ("00:59", -61),
+        ("01:00", "repeated"),
+        ("01:30", "repeated"),
+        ("01:59", "repeated"),
+        ("02:00", 60),
+        ("02:30", 90),
+    ],
+}
+
+
+@dataclass
+class DstPlan:
+    month: str
+    change: datetime
+    #: Per post, its local time with its UTC offset and how it was given.
+    local: list[tuple[str, str]] = field(default_factory=list)
+    #: The rule broken: a probe answered wrongly, or a time mapped to another instant.
+    problems: list[str] = field(default_factory=list)
+    probes: list[str] = field(default_factory=list)
+
+
+def plan_dst(month: str, change: datetime, dues: list[float]) -> tuple[list[float], DstPlan]:
+    """Each due time (gateway epoch) as an officer or a system would give it on that night,
+    and the due time the gateway's rule makes of it; the form's rule probed at the edges."""
+    from gateway.domain.guardrails.clock import (
+        AmbiguousLocalTime,
+        NonexistentLocalTime,
+        local_to_utc,
+    )
+
+    plan = DstPlan(month, change)
+    day = change.astimezone(LONDON).date()
+    for typed, expected in DST_PROBES[month]:
+        at = wall_time.fromisoformat(typed)
+        try:
+            got: int | str = round((local_to_utc(day, at) - change).total_seconds() / 60)
+        except NonexistentLocalTime:
+            got = "skipped"
+        except AmbiguousLocalTime:
+            got = "repeated"
+        note = f"{day} {typed}: {got if isinstance(got, str) else f'change {got:+d} min'}"
+        plan.probes.append(note)
+        if got != expected:
+            plan.problems.append(f"the form's rule: {note}, expected {expected}")
+    mapped = []
+    for due in dues:
+        exact = datetime.fromtimestamp(due, UTC)
+        wall = exact.astimezone(LONDON)
+        typed = wall.time().replace(fold=0)  # what a person types carries no fold
+        try:
+            # A time the form takes: its wall-clock reading names one instant.
+            at = local_to_utc(wall.date(), typed)
+            how = "wall clock (the form)"
+            if abs((at - exact).total_seconds()) > 1e-6:
+                plan.problems.append(f"{wall.isoformat()} typed gives {at.isoformat()}")
+        except AmbiguousLocalTime:
+            # The repeated hour: only a time with its offset names one instant (the API's
+            # AwareDatetime); the form refuses the bare wall-clock time.
+            at, how = exact, "with its offset (the API; the form refuses it)"
+        except NonexistentLocalTime:
+            at, how = exact, "skipped time"
+            plan.problems.append(
+                f"the clock read {wall.isoformat()}, which the rule says is skipped"
+            )
+        plan.local.append((wall.isoformat(timespec="seconds"), how))
+        mapped.append(at.timestamp())
+    return mapped, plan
+
+
 # -- reconciliation -----------------------------------------------------------------------------
 @dataclass
 class Report:
@@ -679,6 +797,7 @@ class Report:
     lateness: list[float] = field(default_factory=list)
     injector_errors: list[str] = field(default_factory=list)
     folder: str = ""
+    dst: DstPlan | None = None
 
     @property
     def ok(self) -> bool:
@@ -724,7 +843,10 @@ def job_in_redis(stack: Stack, delivery_id: int) -> str:
         return f"job unknown ({type(exc).__name__})"
 
 
-def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report) -> None:
+def reconcile(
+    stack: Stack, texts: list[str], dues: list[float], report: Report, offset: float = 0.0
+) -> None:
+    """``dues``: by the gateway's clock, which is the system's moved by ``offset``."""
     from sqlalchemy import select
 
     from gateway.extensions import db
@@ -743,6 +865,7 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
             (d.id, d.status, d.platform_post_id, d.held_reason, d.last_error, text, platform)
             for d, text, platform in rows
         ]
+        stored_due = {(platform, text): d.due_at for d, text, platform in rows}
         db.session.remove()
     report.deliveries = len(deliveries)
     received: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -789,6 +912,12 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
         name = f"delivery {did} ({platform}, post {number_of[text]})"
         got = received.get((platform, text), [])
         due = due_of[text]
+        stored = stored_due[(platform, text)]
+        if stored is None or abs(stored.timestamp() - due) > DUE_TOLERANCE_SECONDS:
+            # What was approved is the time: the gateway must keep it to the microsecond.
+            report.problems["due time wrong"].append(
+                f"{name}: due {datetime.fromtimestamp(due, UTC).isoformat()}, stored {stored}"
+            )
         early = [p for p in got if p["received_at"] < due]
         if early:
             report.problems["early"].append(f"{name}: {due - early[0]['received_at']:.3f} s early")
@@ -870,7 +999,7 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
             firsts[(p, t)] - due_of[t]
             for t in texts
             for p in PLATFORMS
-            if event.done_at <= due_of[t] < event.done_at + EFFECT_WINDOW_SECONDS
+            if event.done_at + offset <= due_of[t] < event.done_at + offset + EFFECT_WINDOW_SECONDS
             and (p, t) in firsts
         ]
         if hit:
@@ -909,6 +1038,8 @@ def print_report(report: Report, config: Config) -> None:
             f"Lateness of first receipt: p50 {_pct(report.lateness, 50):.2f} s, "
             f"p99 {_pct(report.lateness, 99):.2f} s, max {max(report.lateness):.2f} s"
         )
+    if report.dst is not None:
+        print_dst(report.dst, config)
     done = Counter(e.kind for e in report.events if e.done_at and not e.note.startswith("not"))
     print("Faults injected: " + ", ".join(f"{k} {n}" for k, n in sorted(done.items())))
     if report.restarts:
@@ -944,6 +1075,24 @@ def print_report(report: Report, config: Config) -> None:
     print()
 
 
+def print_dst(plan: DstPlan, config: Config) -> None:
+    change = plan.change
+    before = (change - timedelta(seconds=1)).astimezone(LONDON)
+    after = change.astimezone(LONDON)
+    print(
+        f"Clocks change {change:%Y-%m-%d %H:%M} UTC: {before:%H:%M:%S %Z} is followed by "
+        f"{after:%H:%M:%S %Z}; the gateway's clock moved {config.clock_offset:+.0f} s"
+    )
+    if plan.local:
+        early = sum(1 for t, _ in plan.local if datetime.fromisoformat(t) < change)
+        print(
+            f"Posts due from {plan.local[0][0]} to {plan.local[-1][0]} (local time): "
+            f"{early} before the change, {len(plan.local) - early} after; given "
+            + ", ".join(f"{how} {n}" for how, n in Counter(h for _, h in plan.local).items())
+        )
+    print("The form's rule that night: " + "; ".join(plan.probes))
+
+
 MUST_ROWS = (
     "lost",
     "doubled",
@@ -952,7 +1101,11 @@ MUST_ROWS = (
     "wrong record",
     "held as missing, but there",
     "log disagrees",
+    "due time wrong",
+    "local time rule broken",
 )
+#: A stored due time may differ from the approved one by float rounding, no more.
+DUE_TOLERANCE_SECONDS = 0.001
 
 
 def _all_final(stack: Stack, texts: list[str]) -> tuple[bool, Counter]:
@@ -986,9 +1139,21 @@ def run_soak(config: Config) -> Report:
         f"Soak {run} number {i}: gritters are out tonight on the main routes."
         for i in range(config.posts)
     ]
+    planned_t0 = None
+    if config.dst:
+        # Move the clock before anything starts, so that every process reads the same one and
+        # the change falls in the middle of the window.
+        change = dst_change(config.dst, datetime.now(UTC))
+        planned_t0 = time.time() + DST_SETUP_SECONDS + config.posts * MAKE_SECONDS + LEAD_SECONDS
+        config.clock_offset = change.timestamp() - config.window / 2 - planned_t0
+        report.dst = DstPlan(config.dst, change)
+        log(
+            f"clocks change at {change:%Y-%m-%d %H:%M} UTC: gateway clock moved "
+            f"{config.clock_offset:+.0f} s (GATEWAY_CLOCK_OFFSET_SECONDS)"
+        )
     with Stack(config) as stack:
         drain_allowance = LEAD_SECONDS + config.window + config.drain + config.posts * 0.2
-        in_hours = not config.emergency and office_hours_cover(drain_allowance)
+        in_hours = not config.emergency and not config.dst and office_hours_cover(drain_allowance)
         emergency = [not in_hours or i % 10 == 9 for i in range(config.posts)]
         log(
             f"making {config.posts} approved posts "
@@ -998,8 +1163,28 @@ def run_soak(config: Config) -> Report:
         # Due times are part of what was approved, so they are set before the posts are made,
         # with an allowance for making them; a post made late only goes out late.
         t0 = t_make + config.posts * MAKE_SECONDS + LEAD_SECONDS
-        dues = [t0 + i * config.window / max(1, config.posts - 1) for i in range(config.posts)]
-        make_posts(stack, texts, dues, emergency)
+        window = config.window
+        if planned_t0 is not None:
+            # The clock was moved before the stack started: the window stays where it puts
+            # the change in its middle, and only shrinks from the front if the stack was slow.
+            change_at = planned_t0 + config.window / 2
+            if t0 >= change_at - 1:
+                raise RuntimeError(
+                    f"the stack took {t0 - planned_t0:.0f} s more than the {DST_SETUP_SECONDS:.0f}"
+                    " s allowed to start: no post would fall due before the change"
+                )
+            if t0 > planned_t0:
+                log(f"the stack took {t0 - planned_t0:.0f} s longer than allowed to start")
+                window = planned_t0 + config.window - t0
+            else:
+                t0 = planned_t0
+        dues = [t0 + i * window / max(1, config.posts - 1) for i in range(config.posts)]
+        # By the gateway's clock (the system's unless --dst moved it).
+        gateway_dues = [d + config.clock_offset for d in dues]
+        if report.dst is not None:
+            gateway_dues, report.dst = plan_dst(config.dst, report.dst.change, gateway_dues)
+            report.problems["local time rule broken"] += report.dst.problems
+        make_posts(stack, texts, gateway_dues, emergency)
         made = time.time()
         log(f"made in {made - t_make:.1f} s")
         stack.start("scheduler", stack.gateway_argv("scheduler"))
@@ -1025,7 +1210,7 @@ def run_soak(config: Config) -> Report:
         report.kills = stack.control_kills()
         log("reconciling")
         report.folder = str(stack.tmp)
-        reconcile(stack, texts, dues, report)
+        reconcile(stack, texts, gateway_dues, report, config.clock_offset)
     report.seconds = time.time() - started
     return report
 
@@ -1050,6 +1235,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="every post an emergency post (otherwise: in office hours one in ten)",
     )
+    parser.add_argument(
+        "--dst",
+        choices=sorted(DST_MONTHS),
+        help="move the gateway's clock so that the posts fall due across the next change of "
+        "the clocks in that month (01:00 UTC on its last Sunday); every post an emergency post",
+    )
     args = parser.parse_args(argv)
     try:
         faults = parse_faults(args.faults)
@@ -1066,6 +1257,7 @@ def main(argv: list[str] | None = None) -> int:
         pg_url=args.pg_url,
         keep=args.keep,
         emergency=args.emergency,
+        dst=args.dst,
     )
     os.chdir(ROOT)
     try:
@@ -1102,6 +1294,15 @@ def report_json(report: Report, config: Config) -> dict[str, Any]:
         "lateness": report.lateness,
         "seconds": report.seconds,
         "folder": report.folder if config.keep else "",
+        "clock_offset": config.clock_offset,
+        "dst": None
+        if report.dst is None
+        else {
+            "month": report.dst.month,
+            "change": report.dst.change.isoformat(),
+            "local": report.dst.local,
+            "probes": report.dst.probes,
+        },
     }
 
 
