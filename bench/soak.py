@@ -130,6 +130,10 @@ SELF_CHECKS: dict[str, float] = {
     # is early, and doubled once the gateway publishes its own.
     "planted-early": 1,
 }
+#: Faults that are not in ``all`` on one host, but are in the scale-out's (bench/scaleout.py).
+EXTRA_FAULTS: dict[str, float] = {
+    "web-kill": 1,  # SIGKILL one web server (with gunicorn's workers); the proxy goes round it
+}
 #: The subset the test suite runs (tests/reliability/test_soak.py).
 QUICK_FAULTS = (
     "worker-kill,kill-during,kill-after,scheduler-kill,redis-shutdown,pg-terminate,"
@@ -163,7 +167,7 @@ def parse_faults(spec: str) -> dict[str, float]:
     chosen: dict[str, float] = {}
     for part in spec.split(","):
         kind, _, rate = part.strip().partition("=")
-        known = FAULTS | SELF_CHECKS
+        known = FAULTS | SELF_CHECKS | EXTRA_FAULTS
         if kind not in known:
             raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULTS)}")
         chosen[kind] = float(rate) if rate else known[kind]
@@ -182,6 +186,9 @@ class Config:
     keep: bool = False
     emergency: bool = False  # every post an emergency post, whatever the hour
     dst: str | None = None  # "march" or "october": the posts fall due across that change
+    #: Several hosts (bench/scaleout.py): which network namespace and address runs each part.
+    #: None: everything on this host, on 127.0.0.1.
+    hosts: dict[str, Any] | None = None
     clock_offset: float = 0.0  # seconds the gateway's clock is moved (set with --dst)
 
 
@@ -222,12 +229,23 @@ class Stack:
         self.config = config
         self.tmp = Path(tempfile.mkdtemp(prefix="gw-soak-"))
         self.dbname = f"gw_soak_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        self.redis_port = _free_port()
-        self.fake_port = _free_port()
-        self.web_port = _free_port()
-        self.fake_url = f"http://127.0.0.1:{self.fake_port}"
-        self.web_url = f"http://127.0.0.1:{self.web_port}"
-        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        hosts = config.hosts
+        self.hosts = hosts
+        if hosts is None:
+            self.redis_ns, self.redis_host = None, "127.0.0.1"
+            self.fake_ns, self.fake_host = None, "127.0.0.1"
+            self.redis_port, self.fake_port = _free_port(), _free_port()
+            self.web_port = _free_port()
+            self.web_url = f"http://127.0.0.1:{self.web_port}"
+        else:
+            # Each part on its own host, at the address and port bench/scaleout.py gave it.
+            self.redis_ns, self.redis_host = hosts["redis"]
+            self.fake_ns, self.fake_host = hosts["fake"]
+            self.redis_port, self.fake_port = hosts["redis_port"], hosts["fake_port"]
+            self.web_port = hosts["web_port"]
+            self.web_url = f"http://{hosts['proxy'][1]}:{hosts['proxy_port']}"
+        self.fake_url = f"http://{self.fake_host}:{self.fake_port}"
+        self.redis_url = f"redis://{self.redis_host}:{self.redis_port}/0"
         base = config.pg_url.rsplit("/", 1)[0]
         self.db_url = f"{base}/{self.dbname}"
         self.env = {
@@ -236,7 +254,7 @@ class Stack:
             "DATABASE_URL": self.db_url,
             "REDIS_URL": self.redis_url,
             "GATEWAY_PUBLIC_URL": self.web_url,
-            "GATEWAY_PLATFORM_ALLOWED_HOSTS": "127.0.0.1",
+            "GATEWAY_PLATFORM_ALLOWED_HOSTS": self.fake_host,
             "GATEWAY_PLATFORM_TIMEOUT_SECONDS": str(PLATFORM_TIMEOUT_SECONDS),
             "GATEWAY_EMERGENCY_POSTS_PER_HOUR": "1000000",
             "GATEWAY_LOG_SIGNING_KEY": str(self.tmp / "log-signing-key"),
@@ -244,6 +262,10 @@ class Stack:
         }
         if config.clock_offset:
             self.env["GATEWAY_CLOCK_OFFSET_SECONDS"] = repr(config.clock_offset)
+        if hosts is not None:
+            # The proxy sets X-Forwarded-For; Instagram fetches the images through it.
+            self.env["GATEWAY_TRUSTED_PROXIES"] = "1"
+            self.env["GATEWAY_PLATFORM_ALLOWED_HOSTS"] += "," + hosts["proxy"][1]
         self.services: dict[str, Service] = {}
         self.lock = threading.RLock()
         self.stopping = threading.Event()
@@ -254,7 +276,14 @@ class Stack:
         self._watch = threading.Thread(target=self._watchdog, daemon=True, name="watchdog")
 
     # processes
-    def start(self, name: str, argv: list[str], keep_up: bool = True) -> Service:
+    def start(
+        self, name: str, argv: list[str], keep_up: bool = True, netns: str | None = None
+    ) -> Service:
+        """Start ``argv`` as the part ``name``, on the host (network namespace) ``netns``."""
+        if netns is not None:
+            # ip netns exec joins the namespace and then execs the command: same pid, so
+            # signals and psutil reach the part itself.
+            argv = ["ip", "netns", "exec", netns, *argv]
         with self.lock:
             service = Service(name, argv, keep_up=keep_up)
             self.services[name] = service
@@ -324,7 +353,7 @@ class Stack:
     def redis(self) -> Any:
         from redis import Redis
 
-        return Redis(host="127.0.0.1", port=self.redis_port, socket_timeout=5)
+        return Redis(host=self.redis_host, port=self.redis_port, socket_timeout=5)
 
     def __enter__(self) -> Stack:
         import psycopg
@@ -336,14 +365,19 @@ class Stack:
                 "--port",
                 str(self.redis_port),
                 "--bind",
-                "127.0.0.1",
+                self.redis_host,
                 "--save",
                 "",
                 "--appendonly",
                 "no",
                 "--dir",
                 str(self.tmp),
+                # On several hosts it is reached from other addresses, which Redis refuses
+                # without a password unless told: a private network of namespaces here (in
+                # production, requirepass or ACLs and TLS: README, "Several hosts").
+                *([] if self.hosts is None else ["--protected-mode", "no"]),
             ],
+            netns=self.redis_ns,
         )
         with psycopg.connect(self.config.pg_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
@@ -380,6 +414,8 @@ class Stack:
                 [
                     PY,
                     str(BENCH / "soak_fake.py"),
+                    "--host",
+                    self.fake_host,
                     "--port",
                     str(self.fake_port),
                     "--journal",
@@ -389,8 +425,9 @@ class Stack:
                     "--clock-offset",
                     repr(self.config.clock_offset),
                 ],
+                netns=self.fake_ns,
             )
-            self.start("web", self.gateway_argv("web", "--port", str(self.web_port)))
+            self._start_web()
             self._wait_http(self.fake_url + "/_fake/accounts")
             self._wait_http(self.web_url + "/healthz")
             if LATENCY_MS:
@@ -400,6 +437,48 @@ class Stack:
             self.__exit__()
             raise
         return self
+
+    def _start_web(self) -> None:
+        if self.hosts is None:
+            self.start("web", self.gateway_argv("web", "--port", str(self.web_port)))
+            return
+        # Two web servers on two hosts behind HAProxy on a third (bench/scaleout.py).
+        servers = []
+        for i, (netns, address) in enumerate(self.hosts["web"]):
+            name = "web" if i == 0 else f"web-{i}"
+            argv = self.gateway_argv("web", "--host", address, "--port", str(self.web_port))
+            self.start(name, argv, netns=netns)
+            servers.append(f"    server {name} {address}:{self.web_port} check inter 1s fall 2")
+        proxy_ns, proxy_address = self.hosts["proxy"]
+        config = self.tmp / "haproxy.cfg"
+        config.write_text(
+            "\n".join(
+                [
+                    "global",
+                    "    maxconn 512",
+                    "defaults",
+                    "    mode http",
+                    "    timeout connect 2s",
+                    "    timeout client 30s",
+                    "    timeout server 30s",
+                    "    retries 2",
+                    "    option redispatch",
+                    "frontend gateway",
+                    f"    bind {proxy_address}:{self.hosts['proxy_port']}",
+                    "    option forwardfor",
+                    "    default_backend web",
+                    "backend web",
+                    "    balance roundrobin",
+                    "    option httpchk GET /healthz",
+                    *servers,
+                    "",
+                ]
+            )
+        )
+        self.start("proxy", ["haproxy", "-db", "-f", str(config)], netns=proxy_ns)
+
+    def worker_hosts(self) -> list[str | None]:
+        return [None] if self.hosts is None else list(self.hosts["workers"])
 
     def __exit__(self, *exc: object) -> None:
         import psycopg
@@ -520,7 +599,8 @@ class Injector:
         import psutil
 
         pids = []
-        for name in ("workers", *[n for n in self.stack.services if n.startswith("pool-")]):
+        names = [n for n in self.stack.services if n.startswith(("workers", "pool-"))]
+        for name in names:
             pid = self.stack.pid(name)
             if pid is None:
                 continue
@@ -568,7 +648,8 @@ class Injector:
         return f"pid {pid}"
 
     def _for_a_while(self, name: str, argv: list[str], seconds: float) -> None:
-        self.stack.start(name, argv, keep_up=False)
+        # On the last worker host: beside a scheduler and a pool that are already there.
+        self.stack.start(name, argv, keep_up=False, netns=self.stack.worker_hosts()[-1])
 
         def later() -> None:
             time.sleep(seconds)
@@ -592,7 +673,8 @@ class Injector:
     def do_redis_shutdown(self) -> str:
         # A raw command, once: redis-py retries a command whose connection drops, and would
         # shut the restarted server down again.
-        with socket.create_connection(("127.0.0.1", self.stack.redis_port), timeout=5) as sock:
+        address = (self.stack.redis_host, self.stack.redis_port)
+        with socket.create_connection(address, timeout=5) as sock:
             sock.sendall(b"SHUTDOWN NOSAVE\r\n")
             with contextlib.suppress(OSError):
                 sock.recv(100)
@@ -646,6 +728,15 @@ class Injector:
         # The watchdog starts it again; put back the latency every call has.
         threading.Thread(target=self._relatency, daemon=True).start()
         return f"pid {pid}"
+
+    def do_web_kill(self) -> str:
+        names = [n for n in self.stack.services if n == "web" or n.startswith("web-")]
+        name = self.rng.choice(sorted(names))
+        pid = self.stack.pid(name)
+        if pid is None:
+            return f"no {name}"
+        os.killpg(pid, signal.SIGKILL)  # gunicorn's arbiter and its workers: the whole server
+        return f"{name}, pid {pid}"
 
     def do_planted_early(self) -> str:
         self.stack.control("seed_posts", "facebook", PAGE_ID, [self.texts[-1]])
@@ -1015,6 +1106,13 @@ def print_report(report: Report, config: Config) -> None:
         f"Soak: {config.posts} posts, {report.deliveries} deliveries, {config.workers} workers, "
         f"seed {config.seed}, window {config.window:.0f} s, {report.seconds:.0f} s in all"
     )
+    if config.hosts is not None:
+        web = ", ".join(address for _ns, address in config.hosts["web"])
+        print(
+            f"Hosts: web {web} behind HAProxy {config.hosts['proxy'][1]}; workers and a "
+            f"scheduler on each of {', '.join(config.hosts['workers'])}; Redis "
+            f"{config.hosts['redis'][1]}; the fake platform {config.hosts['fake'][1]}"
+        )
     print()
     print("| Result | Deliveries | Must be |")
     print("|---|---|---|")
@@ -1187,8 +1285,14 @@ def run_soak(config: Config) -> Report:
         make_posts(stack, texts, gateway_dues, emergency)
         made = time.time()
         log(f"made in {made - t_make:.1f} s")
-        stack.start("scheduler", stack.gateway_argv("scheduler"))
-        stack.start("workers", stack.gateway_argv("worker", "--processes", str(config.workers)))
+        for i, netns in enumerate(stack.worker_hosts()):
+            # On several hosts: a scheduler on each worker host (one active, the others
+            # standing by: workers/lease.py) and the pool's processes shared among them.
+            suffix = "" if i == 0 else f"-{i}"
+            share = max(1, config.workers // len(stack.worker_hosts()))
+            stack.start(f"scheduler{suffix}", stack.gateway_argv("scheduler"), netns=netns)
+            argv = stack.gateway_argv("worker", "--processes", str(share))
+            stack.start(f"workers{suffix}", argv, netns=netns)
         events = plan_faults(config)
         report.events = events
         injector = Injector(stack, events, max(t0, time.time()), config.seed, texts)
@@ -1241,6 +1345,12 @@ def main(argv: list[str] | None = None) -> int:
         help="move the gateway's clock so that the posts fall due across the next change of "
         "the clocks in that month (01:00 UTC on its last Sunday); every post an emergency post",
     )
+    parser.add_argument(
+        "--hosts",
+        type=Path,
+        help="JSON: the network namespace and address of each part (written by "
+        "bench/scaleout.py, which makes the hosts; not for use by hand)",
+    )
     args = parser.parse_args(argv)
     try:
         faults = parse_faults(args.faults)
@@ -1258,6 +1368,7 @@ def main(argv: list[str] | None = None) -> int:
         keep=args.keep,
         emergency=args.emergency,
         dst=args.dst,
+        hosts=json.loads(args.hosts.read_text()) if args.hosts else None,
     )
     os.chdir(ROOT)
     try:
