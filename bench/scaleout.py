@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -68,6 +69,9 @@ PG_SOCKET = "/var/run/postgresql/.s.PGSQL.5432"
 NOT_ACROSS_HOSTS = ("kill-before", "kill-during", "kill-after")
 #: The whole run stops by itself; this only stops a hung one, then everything is torn down.
 RUN_LIMIT_SECONDS = 3600
+#: One run at a time owns the namespaces (each run deletes what an earlier one left).
+LOCK_FILE = Path("/run/gateway-scaleout.lock")
+BUSY = 3
 
 
 def netns(host: str) -> str:
@@ -167,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"scaleout: {tool} is not installed (Debian: apt-get install {tool})")
             return 2
+    lock = LOCK_FILE.open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("scaleout: another run is using the namespaces", file=sys.stderr)
+        return BUSY
     folder = Path(tempfile.mkdtemp(prefix="gw-scaleout-"))
     forward = None
     try:
@@ -195,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_hosts:
             teardown()
         shutil.rmtree(folder, ignore_errors=True)
+        lock.close()
 
 
 if __name__ == "__main__":

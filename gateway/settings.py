@@ -532,8 +532,15 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         if mode == PRODUCTION:
             raise SettingsError("REDIS_URL is not set: it is required when GATEWAY_ENV=production.")
         redis_url = DEFAULT_REDIS_URL
-    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://.")
+    if not redis_url.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")):
+        raise SettingsError(
+            "REDIS_URL must start with redis://, rediss://, unix:// or redis+sentinel://."
+        )
+    if redis_url.startswith("redis+sentinel://") and not urlsplit(redis_url).path.strip("/"):
+        raise SettingsError(
+            "REDIS_URL with redis+sentinel:// must name the master's service after the "
+            "sentinels: redis+sentinel://sentinel1:26379,sentinel2:26379/gateway"
+        )
 
     signing_key_path = env.get("GATEWAY_LOG_SIGNING_KEY", "").strip()
     if not signing_key_path:
