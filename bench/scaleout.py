@@ -8,8 +8,11 @@ Each "host" is a Linux network namespace made here, with its own address on a pr
 that exists only inside these namespaces (a bridge in a namespace of its own; nothing is added
 to this machine's own network, and no packet leaves it):
 
-- gwso-db, 10.219.19.10: Redis (port 6390), and PostgreSQL's port 5432, forwarded by socat to
-  this machine's PostgreSQL through its Unix socket;
+- gwso-db, 10.219.19.10: PostgreSQL's port 5432, forwarded by socat to this machine's
+  PostgreSQL through its Unix socket, and a Redis Sentinel;
+- gwso-redis1 and gwso-redis2, 10.219.19.11 and .12: Redis (port 6390), the master and its
+  replica, and a Sentinel each (port 26379; three in all, quorum 2); the gateway's
+  ``REDIS_URL`` is ``redis+sentinel://`` the three;
 - gwso-platform, 10.219.19.20: the fake X, Facebook and Instagram (port 8001);
 - gwso-proxy, 10.219.19.30: HAProxy (port 8080), round robin over the two web servers, each
   health-checked every second;
@@ -55,6 +58,8 @@ BRIDGE = "br0"
 HOSTS = {
     "ctl": 5,
     "db": 10,
+    "redis1": 11,
+    "redis2": 12,
     "platform": 20,
     "proxy": 30,
     "web1": 41,
@@ -63,6 +68,7 @@ HOSTS = {
     "work2": 52,
 }
 REDIS_PORT, FAKE_PORT, WEB_PORT, PROXY_PORT, PG_PORT = 6390, 8001, 8000, 8080, 5432
+SENTINEL_PORT = 26379
 PG_SOCKET = "/var/run/postgresql/.s.PGSQL.5432"
 #: Kill orders at a platform call need the fake to see its caller's socket (psutil reads the
 #: connections of its own namespace only).
@@ -129,7 +135,11 @@ def start_pg_forward(log: Path) -> subprocess.Popen:
 
 def hosts_file(folder: Path) -> Path:
     hosts = {
-        "redis": [netns("db"), address("db")],
+        "redis": [netns("redis1"), address("redis1")],
+        "redis_replica": [netns("redis2"), address("redis2")],
+        "sentinels": [[netns(h), address(h)] for h in ("redis1", "redis2", "db")],
+        "sentinel_port": SENTINEL_PORT,
+        "redis_service": "gateway",
         "redis_port": REDIS_PORT,
         "fake": [netns("platform"), address("platform")],
         "fake_port": FAKE_PORT,

@@ -133,7 +133,12 @@ SELF_CHECKS: dict[str, float] = {
 #: Faults that are not in ``all`` on one host, but are in the scale-out's (bench/scaleout.py).
 EXTRA_FAULTS: dict[str, float] = {
     "web-kill": 1,  # SIGKILL one web server (with gunicorn's workers); the proxy goes round it
+    "redis-host-loss": 0.5,  # the Redis master's host off the network: Sentinel fails over
 }
+#: How long a lost Redis host stays off the network.
+REDIS_HOST_LOSS_SECONDS = 15
+#: Sentinel calls a master down after this long without an answer.
+SENTINEL_DOWN_AFTER_MS = 2000
 #: The subset the test suite runs (tests/reliability/test_soak.py).
 QUICK_FAULTS = (
     "worker-kill,kill-during,kill-after,scheduler-kill,redis-shutdown,pg-terminate,"
@@ -246,6 +251,13 @@ class Stack:
             self.web_url = f"http://{hosts['proxy'][1]}:{hosts['proxy_port']}"
         self.fake_url = f"http://{self.fake_host}:{self.fake_port}"
         self.redis_url = f"redis://{self.redis_host}:{self.redis_port}/0"
+        self.sentinels: list[tuple[str, str]] = []
+        if hosts is not None and hosts.get("sentinels"):
+            # Redis Sentinel: a master, a replica and three sentinels on three hosts; the
+            # gateway asks the sentinels for the master (gateway.queue.connect).
+            self.sentinels = [tuple(s) for s in hosts["sentinels"]]
+            found = ",".join(f"{a}:{hosts['sentinel_port']}" for _ns, a in self.sentinels)
+            self.redis_url = f"redis+sentinel://{found}/{hosts['redis_service']}"
         base = config.pg_url.rsplit("/", 1)[0]
         self.db_url = f"{base}/{self.dbname}"
         self.env = {
@@ -353,7 +365,56 @@ class Stack:
     def redis(self) -> Any:
         from redis import Redis
 
-        return Redis(host=self.redis_host, port=self.redis_port, socket_timeout=5)
+        host, port = self.redis_master()
+        return Redis(host=host, port=port, socket_timeout=5)
+
+    def redis_master(self) -> tuple[str, int]:
+        """Where Redis's master is now: the one server, or the one the sentinels name."""
+        from redis import Redis
+
+        for _ns, address in self.sentinels:
+            with contextlib.suppress(Exception):
+                ask = Redis(host=address, port=self.hosts["sentinel_port"], socket_timeout=2)
+                found = ask.sentinel_get_master_addr_by_name(self.hosts["redis_service"])
+                if found:
+                    host = found[0].decode() if isinstance(found[0], bytes) else found[0]
+                    return host, int(found[1])
+        return self.redis_host, self.redis_port
+
+    def _start_sentinels(self) -> None:
+        from redis import Redis
+
+        replica_ns, replica_address = self.hosts["redis_replica"]
+        service, port = self.hosts["redis_service"], self.hosts["sentinel_port"]
+        self.start(
+            "redis-replica",
+            [
+                shutil.which("redis-server") or "redis-server",
+                *("--port", str(self.redis_port), "--bind", replica_address),
+                *("--replicaof", self.redis_host, str(self.redis_port)),
+                *("--save", "", "--appendonly", "no", "--protected-mode", "no"),
+                *("--dir", str(self.tmp)),
+            ],
+            netns=replica_ns,
+        )
+        for i, (netns, address) in enumerate(self.sentinels):
+            conf = self.tmp / f"sentinel-{i}.conf"  # Sentinel rewrites its own file
+            conf.write_text(
+                f"port {port}\nbind {address}\nprotected-mode no\n"
+                f"sentinel monitor {service} {self.redis_host} {self.redis_port} 2\n"
+                f"sentinel down-after-milliseconds {service} {SENTINEL_DOWN_AFTER_MS}\n"
+                f"sentinel failover-timeout {service} 10000\n"
+            )
+            self.start(f"sentinel-{i}", ["redis-server", str(conf), "--sentinel"], netns=netns)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                ask = Redis(host=self.sentinels[0][1], port=port, socket_timeout=2)
+                info = ask.sentinel_master(service)
+                if info["num-slaves"] >= 1 and info["num-other-sentinels"] >= 2:
+                    return
+            time.sleep(0.5)
+        raise RuntimeError("Redis Sentinel did not see its replica and the other sentinels")
 
     def __enter__(self) -> Stack:
         import psycopg
@@ -379,6 +440,8 @@ class Stack:
             ],
             netns=self.redis_ns,
         )
+        if self.sentinels:
+            self._start_sentinels()
         with psycopg.connect(self.config.pg_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
         self._watch.start()
@@ -550,13 +613,14 @@ class Stack:
 
 
 def _orphan_workers(database_url: str) -> list[int]:
-    """Worker processes still running with this soak's database in their environment."""
+    """Worker and scheduler processes still running with this soak's database in their
+    environment (a pool's orphans; anything the watchdog lost track of)."""
     import psutil
 
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info.get("cmdline") or []
-        if "gateway.cli" not in cmdline or "worker" not in cmdline:
+        if "gateway.cli" not in cmdline or not {"worker", "scheduler"} & set(cmdline):
             continue
         with contextlib.suppress(psutil.Error):
             if proc.environ().get("DATABASE_URL") == database_url:
@@ -659,7 +723,7 @@ class Injector:
 
     def do_second_scheduler(self) -> str:
         self.extra += 1
-        name = f"scheduler-{self.extra}"
+        name = f"extra-scheduler-{self.extra}"  # not a host's own "scheduler-1"
         self._for_a_while(name, self.stack.gateway_argv("scheduler"), SECOND_SCHEDULER_SECONDS)
         return name
 
@@ -673,7 +737,7 @@ class Injector:
     def do_redis_shutdown(self) -> str:
         # A raw command, once: redis-py retries a command whose connection drops, and would
         # shut the restarted server down again.
-        address = (self.stack.redis_host, self.stack.redis_port)
+        address = self.stack.redis_master()
         with socket.create_connection(address, timeout=5) as sock:
             sock.sendall(b"SHUTDOWN NOSAVE\r\n")
             with contextlib.suppress(OSError):
@@ -728,6 +792,23 @@ class Injector:
         # The watchdog starts it again; put back the latency every call has.
         threading.Thread(target=self._relatency, daemon=True).start()
         return f"pid {pid}"
+
+    def do_redis_host_loss(self) -> str:
+        """The Redis master's host drops off the network (its link down) for a while: the
+        sentinels promote the replica, and the gateway must follow them."""
+        host, _port = self.stack.redis_master()
+        netns = {a: ns for ns, a in (self.stack.hosts["redis"], self.stack.hosts["redis_replica"])}
+        ns = netns.get(host)
+        if ns is None:
+            return f"no host for {host}"
+        subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "down"], check=True)
+
+        def back() -> None:
+            time.sleep(REDIS_HOST_LOSS_SECONDS)
+            subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "up"], check=False)
+
+        threading.Thread(target=back, daemon=True).start()
+        return f"{ns} ({host}) off the network for {REDIS_HOST_LOSS_SECONDS} s"
 
     def do_web_kill(self) -> str:
         names = [n for n in self.stack.services if n == "web" or n.startswith("web-")]
@@ -1075,6 +1156,8 @@ def reconcile(
         elif "retry" in kinds:
             report.recovery["retried: first attempt to outcome"].append(outs[-1][0] - start)
     service_kinds = (
+        "redis-host-loss",
+        "web-kill",
         "redis-shutdown",
         "redis-flush",
         "pg-terminate",
@@ -1111,7 +1194,14 @@ def print_report(report: Report, config: Config) -> None:
         print(
             f"Hosts: web {web} behind HAProxy {config.hosts['proxy'][1]}; workers and a "
             f"scheduler on each of {', '.join(config.hosts['workers'])}; Redis "
-            f"{config.hosts['redis'][1]}; the fake platform {config.hosts['fake'][1]}"
+            f"{config.hosts['redis'][1]}"
+            + (
+                f" and its replica {config.hosts['redis_replica'][1]}, "
+                f"{len(config.hosts['sentinels'])} sentinels"
+                if config.hosts.get("sentinels")
+                else ""
+            )
+            + f"; the fake platform {config.hosts['fake'][1]}"
         )
     print()
     print("| Result | Deliveries | Must be |")
@@ -1139,7 +1229,15 @@ def print_report(report: Report, config: Config) -> None:
     if report.dst is not None:
         print_dst(report.dst, config)
     done = Counter(e.kind for e in report.events if e.done_at and not e.note.startswith("not"))
-    print("Faults injected: " + ", ".join(f"{k} {n}" for k, n in sorted(done.items())))
+    # "no worker process to kill": the pool was still starting, so it hit nothing.
+    idle = Counter(e.kind for e in report.events if e.done_at and e.note.startswith("no "))
+    print(
+        "Faults injected: "
+        + ", ".join(
+            f"{k} {n}" + (f" ({idle[k]} found nothing to hit)" if idle[k] else "")
+            for k, n in sorted(done.items())
+        )
+    )
     if report.restarts:
         print(
             "Restarted by the watchdog: "

@@ -21,7 +21,7 @@ from scaleout import BUSY, PREFIX  # noqa: E402
 from soak import MUST_ROWS  # noqa: E402
 
 POSTS = 20
-FAULTS = "worker-kill=4,web-kill=2,scheduler-kill=2,redis-flush=2"
+FAULTS = "worker-kill=4,web-kill=2,scheduler-kill=2,redis-host-loss=2"
 RUN_TIMEOUT_SECONDS = 480
 pytestmark = [
     pytest.mark.timeout(RUN_TIMEOUT_SECONDS + 60),
