@@ -26,6 +26,10 @@ the posts fall due across the next change of the clocks in Europe/London, at 01:
 last Sunday of that month, and checks the gateway's rule for local times there: a wall-clock
 time the officers' form takes (``local_to_utc``) maps to one UTC instant, one the clocks skip or
 repeat is refused, and the API's times with an offset are kept as given.
+
+``--hosts FILE`` (written by bench/scaleout.py, which makes the hosts as network namespaces)
+starts each part on its own host: two web servers behind HAProxy, workers and a scheduler on
+each worker host, Redis with its replica and three sentinels, the fake platform.
 """
 
 from __future__ import annotations
