@@ -1,6 +1,7 @@
 """The soak on several hosts (bench/scaleout.py, issue 19), small: a few posts with workers,
 a web server and the scheduler killed, across eight network namespaces behind HAProxy. Runs
-only as root with ip, socat and haproxy installed (it makes network namespaces); otherwise
+only when asked (``GATEWAY_TEST_SCALEOUT=1``: it takes several minutes, so ``./run test`` leaves
+it out), as root with ip, socat and haproxy installed (it makes network namespaces); otherwise
 skipped. Nothing may be lost, doubled or early, and every namespace must be gone afterwards."""
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ FAULTS = "worker-kill=4,web-kill=2,scheduler-kill=2,redis-host-loss=2"
 RUN_TIMEOUT_SECONDS = 480
 pytestmark = [
     pytest.mark.timeout(RUN_TIMEOUT_SECONDS + 60),
+    pytest.mark.skipif(
+        os.environ.get("GATEWAY_TEST_SCALEOUT") != "1",
+        reason="a bench run of several minutes: set GATEWAY_TEST_SCALEOUT=1 to include it",
+    ),
     pytest.mark.skipif(
         os.geteuid() != 0 or not all(shutil.which(t) for t in ("ip", "socat", "haproxy")),
         reason="needs root (network namespaces), ip, socat and haproxy",
