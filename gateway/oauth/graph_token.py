@@ -108,19 +108,25 @@ def problem(info: TokenInfo, platform: str, account_id: str, now: datetime) -> s
 
 def app_credentials() -> tuple[str, str] | None:
     """The council's Meta app id and secret, if the installation has them."""
-    from flask import current_app
+    from gateway.oauth.apps import credentials
 
-    app_id = current_app.config.get("FACEBOOK_APP_ID")
-    secret = current_app.config.get("FACEBOOK_APP_SECRET")
-    return (str(app_id), str(secret)) if app_id and secret else None
+    app = credentials("facebook")
+    return (app.client_id, app.secret) if app.client_id and app.secret else None
 
 
-def inspect(config: Any, *, timeout: float, allowed_hosts: tuple[str, ...]) -> TokenInfo | None:
-    """Ask Graph about ``config``'s token (a ChannelConfig). None when the installation has no
-    Meta app to ask with; raises PublishError when Graph does not answer the call itself."""
+def inspect(
+    config: Any,
+    *,
+    timeout: float,
+    allowed_hosts: tuple[str, ...],
+    app: tuple[str, str] | None = None,
+) -> TokenInfo | None:
+    """Ask Graph about ``config``'s token (a ChannelConfig), with ``app`` (else the
+    installation's Meta app). None when there is no app to ask with; raises PublishError when
+    Graph does not answer the call itself."""
     from gateway.platforms import adapter_for
 
-    app = app_credentials()
+    app = app or app_credentials()
     if app is None or config.platform not in GRAPH_PLATFORMS:
         return None
     with adapter_for(config, timeout=timeout, allowed_hosts=allowed_hosts) as adapter:

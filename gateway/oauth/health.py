@@ -306,12 +306,14 @@ def _graph_token_problem(
     from gateway.oauth import graph_token
     from gateway.platforms import PublishError
 
+    app = graph_token.app_credentials() if config.platform in graph_token.GRAPH_PLATFORMS else None
+    db.session.rollback()  # no transaction while Graph answers
     try:
-        info = graph_token.inspect(config, timeout=timeout, allowed_hosts=allowed)
+        info = graph_token.inspect(config, timeout=timeout, allowed_hosts=allowed, app=app)
     except PublishError as exc:
         log.warning("debug_token for channel %s failed: %s", channel_id, exc.reason)
         return None
-    if info is None:
+    if info is None or app is None:
         return None
     db.session.execute(
         update(Channel)
