@@ -4,15 +4,15 @@ app's access to their data expires.
 
 Added columns only (nullable or with a server default), so SQLite does not rebuild channels.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0027
+Revises: 0025
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0027"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
