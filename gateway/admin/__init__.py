@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         channels,
         connect_facebook,
         connect_x,
+        emergency_templates,
         platform_apps,
         policy,
         sso,

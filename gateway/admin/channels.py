@@ -16,11 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.admin.forms import (
+    ChannelBilingualLayoutForm,
     ChannelForm,
     ChannelLanguageForm,
     ConfirmForm,
     MastodonConnectForm,
     ReconnectForm,
+    channel_bilingual_layout,
     channel_language,
 )
 from gateway.admin.views import _status, bp
@@ -206,6 +208,7 @@ def _payload(channel: Channel) -> dict:
         "base_url": channel.base_url,
         "enabled": channel.enabled,
         "language": channel.language,
+        "bilingual_layout": channel.bilingual_layout,
     }
 
 
@@ -290,6 +293,9 @@ def _channel_page(channel: Channel, status: int = 200, **forms):  # noqa: ANN003
     language = forms.pop("language_form", None) or ChannelLanguageForm(
         data={"language": channel.language or "both"}
     )
+    layout = forms.pop("layout_form", None) or ChannelBilingualLayoutForm(
+        data={"bilingual_layout": channel.bilingual_layout or "installation"}
+    )
     granter = db.session.get(User, channel.granted_by_id) if channel.granted_by_id else None
     page = render_template(
         "admin/channel.html",
@@ -297,6 +303,7 @@ def _channel_page(channel: Channel, status: int = 200, **forms):  # noqa: ANN003
         granted_by=granter.email if granter else None,
         reconnect=forms.pop("reconnect", None) or ReconnectForm(),
         language_form=language,
+        layout_form=layout,
         **forms,
     )
     if channel.platform != "x":
@@ -332,6 +339,37 @@ def channel_set_language(channel_id: int):
     flash(
         f"{channel.display_name} now takes posts in {CHANNEL_LANGUAGES[value].lower()}. Posts "
         "already written keep the form they were approved in until they are edited."
+    )
+    return redirect(url_for("admin.channel_show", channel_id=channel.id))
+
+
+@bp.post("/channels/<int:channel_id>/bilingual-layout")
+@requires(Role.ADMIN)
+def channel_set_bilingual_layout(channel_id: int):
+    """How this channel gets a post in both languages (issue 18): one bilingual post (Welsh
+    or English first) or two posts at the same moment, or as the installation is set."""
+    from gateway.domain.bilingual import CHANNEL_LAYOUTS
+
+    channel = _channel_or_404(channel_id)
+    form = ChannelBilingualLayoutForm()
+    if not form.validate_on_submit():
+        return _channel_page(channel, 400, layout_form=form)
+    value = channel_bilingual_layout(form.bilingual_layout.data)
+    if value == channel.bilingual_layout:
+        flash("Nothing changed.")
+        return redirect(url_for("admin.channel_show", channel_id=channel.id))
+    previous, channel.bilingual_layout = channel.bilingual_layout, value
+    record(
+        "channel.bilingual_layout_changed",
+        actor=Actor.of(current_user),
+        obj=("channel", channel.id),
+        payload={"bilingual_layout": value, "previous": previous},
+    )
+    db.session.commit()
+    flash(
+        f"{channel.display_name}, a post in both languages: {CHANNEL_LAYOUTS[value]}. Posts "
+        "already written keep "
+        "the form they were approved in until they are edited."
     )
     return redirect(url_for("admin.channel_show", channel_id=channel.id))
 

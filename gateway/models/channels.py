@@ -32,6 +32,10 @@ class Channel(db.Model):
     # Which language it takes when the installation publishes in Welsh and English (issue 18,
     # gateway.domain.bilingual): "" both, "cy" Welsh only, "en" English only.
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # How a channel for both languages gets them (gateway.domain.bilingual.CHANNEL_LAYOUTS):
+    # "" as the installation is set, "cy-en"/"en-cy" one bilingual post in that order where it
+    # fits, "separate" always two posts at the same moment.
+    bilingual_layout: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The limits the platform's server sets for this account, as JSON, where they differ by
     # server (issue 21: a Mastodon instance's max_characters, characters_reserved_per_url,

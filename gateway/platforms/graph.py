@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 import facebook
 import requests
 
+from gateway import clock
 from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -269,7 +270,7 @@ class FacebookPublisher(_GraphAdapter):
             # Like X's duplicate refusal: the post is usually there already, from an attempt
             # whose answer was lost. Point at it instead of failing.
             try:
-                found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+                found = self.find_existing(req, clock.now() - DUPLICATE_LOOKBACK)
             except LookupIncomplete:
                 # The earlier post is there but out of the look-up's reach: it may be ours.
                 raise OutcomeUnknown(
