@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         connect_facebook,
         connect_x,
         emergency_templates,
+        platform_apps,
         policy,
         sso,
         two_factor,

@@ -175,6 +175,23 @@ class ConnectFacebookForm(FlaskForm):
     language = ChannelForm.language
 
 
+class PlatformAppForm(FlaskForm):
+    """The council's own app on X or Meta (issue 15): its id, and its secret (never shown back:
+    left empty, the stored one stays)."""
+
+    client_id = StringField(
+        "App id",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the app's id"), Length(max=200)],
+    )
+    client_secret = PasswordField(
+        "App secret",
+        widget=GovPasswordInput(),
+        description="Leave empty to keep the secret already stored.",
+        validators=[Optional(), Length(max=500)],
+    )
+
+
 class ChannelLanguageForm(FlaskForm):
     language = ChannelForm.language
 

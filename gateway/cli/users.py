@@ -70,14 +70,16 @@ def new_key_command() -> None:
 @keys_command.command("rotate")
 @with_appcontext
 def rotate_keys_command() -> None:
-    """Re-encrypt every channel's credentials and two-factor secret with the first key in
-    GATEWAY_ENCRYPTION_KEYS."""
+    """Re-encrypt every channel's credentials, two-factor secret and platform app secret with
+    the first key in GATEWAY_ENCRYPTION_KEYS."""
     from gateway.credentials import rotate_all
     from gateway.extensions import db
+    from gateway.oauth.apps import rotate_secrets
 
     channels, secrets = rotate_all()
+    platform_apps = rotate_secrets()
     db.session.commit()
     click.echo(
-        f"Re-encrypted {channels} channel(s) and {secrets} two-factor secret(s) "
-        "with the newest key."
+        f"Re-encrypted {channels} channel(s), {secrets} two-factor secret(s) and "
+        f"{platform_apps} platform app secret(s) with the newest key."
     )

@@ -76,3 +76,9 @@ class Channel(db.Model):
     # The last expiry reminder sent (gateway.oauth.health): "<expiry>/<7d|1d>", so each goes
     # once for each expiry.
     expiry_reminded: Mapped[str | None] = mapped_column(String(60))
+    # What Graph's debug_token said of a Facebook or Instagram token (gateway.oauth.
+    # graph_token): its type ("PAGE", "USER"...; "" not asked), who granted it (their
+    # app-scoped user id at the platform), and when the app's access to their data ends.
+    token_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    token_user_id: Mapped[str | None] = mapped_column(String(64))
+    data_access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
