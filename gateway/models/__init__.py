@@ -7,6 +7,7 @@ from gateway.models.checkpoints import AuditFacet as AuditFacet
 from gateway.models.checkpoints import LogCheckpoint as LogCheckpoint
 from gateway.models.emergency import EmergencyReview, EmergencyTemplate
 from gateway.models.identities import UserIdentity
+from gateway.models.platform_apps import PlatformApp
 from gateway.models.policy import (
     AllowedContact,
     ClosureDay,
@@ -38,6 +39,7 @@ __all__ = [
     "Post",
     "PostContent",
     "PostEditor",
+    "PlatformApp",
     "PolicySetting",
     "PolicyVersion",
     "PostImage",
