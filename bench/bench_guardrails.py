@@ -63,8 +63,19 @@ def synthetic_register(size: int, rng: random.Random) -> Register:
     return Register(people)
 
 
-def posts(register: Register, rng: random.Random) -> list[str]:
+#: The labelled Welsh set and the English campaign-language set (issue 18), added to the posts
+#: checked with ``--welsh``, so the Welsh rules meet posts that reach past their trigger words.
+WELSH_SETS = (
+    Path(__file__).resolve().parents[1] / "tests/guardrails/data/bro-ceri-posts.jsonl",
+    Path(__file__).resolve().parents[1] / "tests/guardrails/data/campaign-posts.jsonl",
+)
+
+
+def posts(register: Register, rng: random.Random, welsh: bool = False) -> list[str]:
     texts = [json.loads(line)["text"] for line in (CORPUS / "posts-dev.jsonl").open()]
+    if welsh:
+        for path in WELSH_SETS:
+            texts += [json.loads(line)["text"] for line in path.open() if line.strip()]
     named = rng.sample(list(register.people), 10)
     texts += [f"Cllr {p.name.split()[-1]} opened the new library in {p.ward} today." for p in named]
     return texts
@@ -101,6 +112,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.5, help="per measurement")
     parser.add_argument("--repeats", type=int, default=15, help="measurements per size")
+    parser.add_argument(
+        "--welsh", action="store_true", help="also check the Welsh and campaign-language sets"
+    )
     args = parser.parse_args()
     contacts = AllowedContacts.from_text((CORPUS / "harbourside-contacts.txt").read_text())
     election = Election(ElectionKind.LOCAL, date(2027, 5, 6), notice_date=date(2027, 3, 29))
@@ -109,7 +123,7 @@ def main() -> None:
     # Nested registers (the 50 are in the 500, the 500 in the 5,000) and one post list naming
     # people of the smallest, so only the register size changes between rows.
     registers = {size: Register(largest.people[:size]) for size in SIZES}
-    texts = posts(registers[SIZES[0]], rng)
+    texts = posts(registers[SIZES[0]], rng, welsh=args.welsh)
     results: dict[int, list[float]] = {size: [] for size in SIZES}
     contexts = {size: PolicyContext(reg, (election,), contacts) for size, reg in registers.items()}
     baseline: list[float] = []

@@ -17,10 +17,19 @@ export``, checks it with ``gateway-verify``, and reconciles the gateway's rows, 
 platform's record and the export. It prints one table and exits 1 if anything that must be 0
 is not (2 when it could not run). docs/reliability.md has the figures and what each row means.
 
-Ordinary posts are refused outside office hours (Europe/London) and the gateway has no clock
-that can be moved from outside its processes (``utcnow()`` is the system clock), so outside
-office hours every post is an emergency post, and posts due across a daylight-saving change
-are not soaked (docs/reliability.md says why).
+Ordinary posts are refused outside office hours (Europe/London), so outside office hours every
+post is an emergency post.
+
+``--dst march`` or ``--dst october`` runs the stack with the gateway's clock moved
+(``GATEWAY_CLOCK_OFFSET_SECONDS``, gateway/clock.py; the fake platform's moved alike) so that
+the posts fall due across the next change of the clocks in Europe/London, at 01:00 UTC on the
+last Sunday of that month, and checks the gateway's rule for local times there: a wall-clock
+time the officers' form takes (``local_to_utc``) maps to one UTC instant, one the clocks skip or
+repeat is refused, and the API's times with an offset are kept as given.
+
+``--hosts FILE`` (written by bench/scaleout.py, which makes the hosts as network namespaces)
+starts each part on its own host: two web servers behind HAProxy, workers and a scheduler on
+each worker host, Redis with its replica and three sentinels, the fake platform.
 """
 
 from __future__ import annotations
@@ -42,9 +51,11 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -90,6 +101,12 @@ MAKE_SECONDS = 0.06
 #: Window after a service fault (Redis, PostgreSQL, scheduler, fake platform) whose deliveries
 #: show how long publishing took to catch up.
 EFFECT_WINDOW_SECONDS = 10.0
+#: With --dst: seconds allowed for starting the stack before the posts are made, so that the
+#: clock can be moved before any process starts and the change still falls in mid-window.
+DST_SETUP_SECONDS = 60.0
+LONDON = ZoneInfo("Europe/London")
+#: The months the clocks change in the UK (the last Sunday, at 01:00 UTC).
+DST_MONTHS = {"march": 3, "october": 10}
 
 #: Fault kinds and their rates (events a minute while posts fall due) under ``--faults all``.
 FAULTS: dict[str, float] = {
@@ -117,6 +134,15 @@ SELF_CHECKS: dict[str, float] = {
     # is early, and doubled once the gateway publishes its own.
     "planted-early": 1,
 }
+#: Faults that are not in ``all`` on one host, but are in the scale-out's (bench/scaleout.py).
+EXTRA_FAULTS: dict[str, float] = {
+    "web-kill": 1,  # SIGKILL one web server (with gunicorn's workers); the proxy goes round it
+    "redis-host-loss": 0.5,  # the Redis master's host off the network: Sentinel fails over
+}
+#: How long a lost Redis host stays off the network.
+REDIS_HOST_LOSS_SECONDS = 15
+#: Sentinel calls a master down after this long without an answer.
+SENTINEL_DOWN_AFTER_MS = 2000
 #: The subset the test suite runs (tests/reliability/test_soak.py).
 QUICK_FAULTS = (
     "worker-kill,kill-during,kill-after,scheduler-kill,redis-shutdown,pg-terminate,"
@@ -150,7 +176,7 @@ def parse_faults(spec: str) -> dict[str, float]:
     chosen: dict[str, float] = {}
     for part in spec.split(","):
         kind, _, rate = part.strip().partition("=")
-        known = FAULTS | SELF_CHECKS
+        known = FAULTS | SELF_CHECKS | EXTRA_FAULTS
         if kind not in known:
             raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULTS)}")
         chosen[kind] = float(rate) if rate else known[kind]
@@ -168,6 +194,11 @@ class Config:
     pg_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     keep: bool = False
     emergency: bool = False  # every post an emergency post, whatever the hour
+    dst: str | None = None  # "march" or "october": the posts fall due across that change
+    #: Several hosts (bench/scaleout.py): which network namespace and address runs each part.
+    #: None: everything on this host, on 127.0.0.1.
+    hosts: dict[str, Any] | None = None
+    clock_offset: float = 0.0  # seconds the gateway's clock is moved (set with --dst)
 
 
 @dataclass
@@ -207,12 +238,30 @@ class Stack:
         self.config = config
         self.tmp = Path(tempfile.mkdtemp(prefix="gw-soak-"))
         self.dbname = f"gw_soak_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        self.redis_port = _free_port()
-        self.fake_port = _free_port()
-        self.web_port = _free_port()
-        self.fake_url = f"http://127.0.0.1:{self.fake_port}"
-        self.web_url = f"http://127.0.0.1:{self.web_port}"
-        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        hosts = config.hosts
+        self.hosts = hosts
+        if hosts is None:
+            self.redis_ns, self.redis_host = None, "127.0.0.1"
+            self.fake_ns, self.fake_host = None, "127.0.0.1"
+            self.redis_port, self.fake_port = _free_port(), _free_port()
+            self.web_port = _free_port()
+            self.web_url = f"http://127.0.0.1:{self.web_port}"
+        else:
+            # Each part on its own host, at the address and port bench/scaleout.py gave it.
+            self.redis_ns, self.redis_host = hosts["redis"]
+            self.fake_ns, self.fake_host = hosts["fake"]
+            self.redis_port, self.fake_port = hosts["redis_port"], hosts["fake_port"]
+            self.web_port = hosts["web_port"]
+            self.web_url = f"http://{hosts['proxy'][1]}:{hosts['proxy_port']}"
+        self.fake_url = f"http://{self.fake_host}:{self.fake_port}"
+        self.redis_url = f"redis://{self.redis_host}:{self.redis_port}/0"
+        self.sentinels: list[tuple[str, str]] = []
+        if hosts is not None and hosts.get("sentinels"):
+            # Redis Sentinel: a master, a replica and three sentinels on three hosts; the
+            # gateway asks the sentinels for the master (gateway.queue.connect).
+            self.sentinels = [tuple(s) for s in hosts["sentinels"]]
+            found = ",".join(f"{a}:{hosts['sentinel_port']}" for _ns, a in self.sentinels)
+            self.redis_url = f"redis+sentinel://{found}/{hosts['redis_service']}"
         base = config.pg_url.rsplit("/", 1)[0]
         self.db_url = f"{base}/{self.dbname}"
         self.env = {
@@ -221,12 +270,18 @@ class Stack:
             "DATABASE_URL": self.db_url,
             "REDIS_URL": self.redis_url,
             "GATEWAY_PUBLIC_URL": self.web_url,
-            "GATEWAY_PLATFORM_ALLOWED_HOSTS": "127.0.0.1",
+            "GATEWAY_PLATFORM_ALLOWED_HOSTS": self.fake_host,
             "GATEWAY_PLATFORM_TIMEOUT_SECONDS": str(PLATFORM_TIMEOUT_SECONDS),
             "GATEWAY_EMERGENCY_POSTS_PER_HOUR": "1000000",
             "GATEWAY_LOG_SIGNING_KEY": str(self.tmp / "log-signing-key"),
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
         }
+        if config.clock_offset:
+            self.env["GATEWAY_CLOCK_OFFSET_SECONDS"] = repr(config.clock_offset)
+        if hosts is not None:
+            # The proxy sets X-Forwarded-For; Instagram fetches the images through it.
+            self.env["GATEWAY_TRUSTED_PROXIES"] = "1"
+            self.env["GATEWAY_PLATFORM_ALLOWED_HOSTS"] += "," + hosts["proxy"][1]
         self.services: dict[str, Service] = {}
         self.lock = threading.RLock()
         self.stopping = threading.Event()
@@ -237,7 +292,14 @@ class Stack:
         self._watch = threading.Thread(target=self._watchdog, daemon=True, name="watchdog")
 
     # processes
-    def start(self, name: str, argv: list[str], keep_up: bool = True) -> Service:
+    def start(
+        self, name: str, argv: list[str], keep_up: bool = True, netns: str | None = None
+    ) -> Service:
+        """Start ``argv`` as the part ``name``, on the host (network namespace) ``netns``."""
+        if netns is not None:
+            # ip netns exec joins the namespace and then execs the command: same pid, so
+            # signals and psutil reach the part itself.
+            argv = ["ip", "netns", "exec", netns, *argv]
         with self.lock:
             service = Service(name, argv, keep_up=keep_up)
             self.services[name] = service
@@ -307,7 +369,56 @@ class Stack:
     def redis(self) -> Any:
         from redis import Redis
 
-        return Redis(host="127.0.0.1", port=self.redis_port, socket_timeout=5)
+        host, port = self.redis_master()
+        return Redis(host=host, port=port, socket_timeout=5)
+
+    def redis_master(self) -> tuple[str, int]:
+        """Where Redis's master is now: the one server, or the one the sentinels name."""
+        from redis import Redis
+
+        for _ns, address in self.sentinels:
+            with contextlib.suppress(Exception):
+                ask = Redis(host=address, port=self.hosts["sentinel_port"], socket_timeout=2)
+                found = ask.sentinel_get_master_addr_by_name(self.hosts["redis_service"])
+                if found:
+                    host = found[0].decode() if isinstance(found[0], bytes) else found[0]
+                    return host, int(found[1])
+        return self.redis_host, self.redis_port
+
+    def _start_sentinels(self) -> None:
+        from redis import Redis
+
+        replica_ns, replica_address = self.hosts["redis_replica"]
+        service, port = self.hosts["redis_service"], self.hosts["sentinel_port"]
+        self.start(
+            "redis-replica",
+            [
+                shutil.which("redis-server") or "redis-server",
+                *("--port", str(self.redis_port), "--bind", replica_address),
+                *("--replicaof", self.redis_host, str(self.redis_port)),
+                *("--save", "", "--appendonly", "no", "--protected-mode", "no"),
+                *("--dir", str(self.tmp)),
+            ],
+            netns=replica_ns,
+        )
+        for i, (netns, address) in enumerate(self.sentinels):
+            conf = self.tmp / f"sentinel-{i}.conf"  # Sentinel rewrites its own file
+            conf.write_text(
+                f"port {port}\nbind {address}\nprotected-mode no\n"
+                f"sentinel monitor {service} {self.redis_host} {self.redis_port} 2\n"
+                f"sentinel down-after-milliseconds {service} {SENTINEL_DOWN_AFTER_MS}\n"
+                f"sentinel failover-timeout {service} 10000\n"
+            )
+            self.start(f"sentinel-{i}", ["redis-server", str(conf), "--sentinel"], netns=netns)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                ask = Redis(host=self.sentinels[0][1], port=port, socket_timeout=2)
+                info = ask.sentinel_master(service)
+                if info["num-slaves"] >= 1 and info["num-other-sentinels"] >= 2:
+                    return
+            time.sleep(0.5)
+        raise RuntimeError("Redis Sentinel did not see its replica and the other sentinels")
 
     def __enter__(self) -> Stack:
         import psycopg
@@ -319,15 +430,22 @@ class Stack:
                 "--port",
                 str(self.redis_port),
                 "--bind",
-                "127.0.0.1",
+                self.redis_host,
                 "--save",
                 "",
                 "--appendonly",
                 "no",
                 "--dir",
                 str(self.tmp),
+                # On several hosts it is reached from other addresses, which Redis refuses
+                # without a password unless told: a private network of namespaces here (in
+                # production, requirepass or ACLs and TLS: README, "Several hosts").
+                *([] if self.hosts is None else ["--protected-mode", "no"]),
             ],
+            netns=self.redis_ns,
         )
+        if self.sentinels:
+            self._start_sentinels()
         with psycopg.connect(self.config.pg_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
         self._watch.start()
@@ -363,15 +481,20 @@ class Stack:
                 [
                     PY,
                     str(BENCH / "soak_fake.py"),
+                    "--host",
+                    self.fake_host,
                     "--port",
                     str(self.fake_port),
                     "--journal",
                     str(self.tmp / "fake-journal.jsonl"),
                     "--accounts",
                     str(self.tmp / "accounts.json"),
+                    "--clock-offset",
+                    repr(self.config.clock_offset),
                 ],
+                netns=self.fake_ns,
             )
-            self.start("web", self.gateway_argv("web", "--port", str(self.web_port)))
+            self._start_web()
             self._wait_http(self.fake_url + "/_fake/accounts")
             self._wait_http(self.web_url + "/healthz")
             if LATENCY_MS:
@@ -381,6 +504,48 @@ class Stack:
             self.__exit__()
             raise
         return self
+
+    def _start_web(self) -> None:
+        if self.hosts is None:
+            self.start("web", self.gateway_argv("web", "--port", str(self.web_port)))
+            return
+        # Two web servers on two hosts behind HAProxy on a third (bench/scaleout.py).
+        servers = []
+        for i, (netns, address) in enumerate(self.hosts["web"]):
+            name = "web" if i == 0 else f"web-{i}"
+            argv = self.gateway_argv("web", "--host", address, "--port", str(self.web_port))
+            self.start(name, argv, netns=netns)
+            servers.append(f"    server {name} {address}:{self.web_port} check inter 1s fall 2")
+        proxy_ns, proxy_address = self.hosts["proxy"]
+        config = self.tmp / "haproxy.cfg"
+        config.write_text(
+            "\n".join(
+                [
+                    "global",
+                    "    maxconn 512",
+                    "defaults",
+                    "    mode http",
+                    "    timeout connect 2s",
+                    "    timeout client 30s",
+                    "    timeout server 30s",
+                    "    retries 2",
+                    "    option redispatch",
+                    "frontend gateway",
+                    f"    bind {proxy_address}:{self.hosts['proxy_port']}",
+                    "    option forwardfor",
+                    "    default_backend web",
+                    "backend web",
+                    "    balance roundrobin",
+                    "    option httpchk GET /healthz",
+                    *servers,
+                    "",
+                ]
+            )
+        )
+        self.start("proxy", ["haproxy", "-db", "-f", str(config)], netns=proxy_ns)
+
+    def worker_hosts(self) -> list[str | None]:
+        return [None] if self.hosts is None else list(self.hosts["workers"])
 
     def __exit__(self, *exc: object) -> None:
         import psycopg
@@ -452,13 +617,14 @@ class Stack:
 
 
 def _orphan_workers(database_url: str) -> list[int]:
-    """Worker processes still running with this soak's database in their environment."""
+    """Worker and scheduler processes still running with this soak's database in their
+    environment (a pool's orphans; anything the watchdog lost track of)."""
     import psutil
 
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info.get("cmdline") or []
-        if "gateway.cli" not in cmdline or "worker" not in cmdline:
+        if "gateway.cli" not in cmdline or not {"worker", "scheduler"} & set(cmdline):
             continue
         with contextlib.suppress(psutil.Error):
             if proc.environ().get("DATABASE_URL") == database_url:
@@ -501,7 +667,8 @@ class Injector:
         import psutil
 
         pids = []
-        for name in ("workers", *[n for n in self.stack.services if n.startswith("pool-")]):
+        names = [n for n in self.stack.services if n.startswith(("workers", "pool-"))]
+        for name in names:
             pid = self.stack.pid(name)
             if pid is None:
                 continue
@@ -549,7 +716,8 @@ class Injector:
         return f"pid {pid}"
 
     def _for_a_while(self, name: str, argv: list[str], seconds: float) -> None:
-        self.stack.start(name, argv, keep_up=False)
+        # On the last worker host: beside a scheduler and a pool that are already there.
+        self.stack.start(name, argv, keep_up=False, netns=self.stack.worker_hosts()[-1])
 
         def later() -> None:
             time.sleep(seconds)
@@ -559,7 +727,7 @@ class Injector:
 
     def do_second_scheduler(self) -> str:
         self.extra += 1
-        name = f"scheduler-{self.extra}"
+        name = f"extra-scheduler-{self.extra}"  # not a host's own "scheduler-1"
         self._for_a_while(name, self.stack.gateway_argv("scheduler"), SECOND_SCHEDULER_SECONDS)
         return name
 
@@ -573,7 +741,8 @@ class Injector:
     def do_redis_shutdown(self) -> str:
         # A raw command, once: redis-py retries a command whose connection drops, and would
         # shut the restarted server down again.
-        with socket.create_connection(("127.0.0.1", self.stack.redis_port), timeout=5) as sock:
+        address = self.stack.redis_master()
+        with socket.create_connection(address, timeout=5) as sock:
             sock.sendall(b"SHUTDOWN NOSAVE\r\n")
             with contextlib.suppress(OSError):
                 sock.recv(100)
@@ -628,6 +797,32 @@ class Injector:
         threading.Thread(target=self._relatency, daemon=True).start()
         return f"pid {pid}"
 
+    def do_redis_host_loss(self) -> str:
+        """The Redis master's host drops off the network (its link down) for a while: the
+        sentinels promote the replica, and the gateway must follow them."""
+        host, _port = self.stack.redis_master()
+        netns = {a: ns for ns, a in (self.stack.hosts["redis"], self.stack.hosts["redis_replica"])}
+        ns = netns.get(host)
+        if ns is None:
+            return f"no host for {host}"
+        subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "down"], check=True)
+
+        def back() -> None:
+            time.sleep(REDIS_HOST_LOSS_SECONDS)
+            subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "up"], check=False)
+
+        threading.Thread(target=back, daemon=True).start()
+        return f"{ns} ({host}) off the network for {REDIS_HOST_LOSS_SECONDS} s"
+
+    def do_web_kill(self) -> str:
+        names = [n for n in self.stack.services if n == "web" or n.startswith("web-")]
+        name = self.rng.choice(sorted(names))
+        pid = self.stack.pid(name)
+        if pid is None:
+            return f"no {name}"
+        os.killpg(pid, signal.SIGKILL)  # gunicorn's arbiter and its workers: the whole server
+        return f"{name}, pid {pid}"
+
     def do_planted_early(self) -> str:
         self.stack.control("seed_posts", "facebook", PAGE_ID, [self.texts[-1]])
         return f"post {len(self.texts) - 1}, on Facebook"
@@ -660,6 +855,105 @@ def make_posts(stack: Stack, texts: list[str], dues: list[float], emergency: lis
             bench_publish.make_posts(stack, [t for t, _ in group], [d for _, d in group], flag)
 
 
+# -- daylight saving ----------------------------------------------------------------------------
+def dst_change(month: str, after: datetime) -> datetime:
+    """The next change of the clocks in Europe/London in ``month`` ("march" or "october") after
+    ``after``: 01:00 UTC on the month's last Sunday (the Summer Time Order 2002)."""
+    number = DST_MONTHS[month]
+    for year in (after.year, after.year + 1):
+        at = datetime(year, number + 1, 1, 1, tzinfo=UTC) - timedelta(days=1)
+        at -= timedelta(days=(at.weekday() - 6) % 7)  # back to the Sunday
+        before, since = ((at + timedelta(seconds=d)).astimezone(LONDON) for d in (-1, 1))
+        if before.utcoffset() == since.utcoffset():
+            raise RuntimeError(f"Europe/London does not change its clocks at {at}: tzdata?")
+        if at > after:
+            return at
+    raise RuntimeError(f"no change of the clocks in {month} after {after}")
+
+
+#: The officers' form's rule on the night of a change: a wall-clock time typed, and what it
+#: must give (minutes from the change, in UTC), or the refusal it must meet. Derived by hand
+#: from the Summer Time Order: in March 01:00 GMT becomes 02:00 BST, in October 02:00 BST
+#: becomes 01:00 GMT.
+DST_PROBES: dict[str, list[tuple[str, int | str]]] = {
+    "march": [
+        ("00:59", -1),
+        ("01:00", "skipped"),
+        ("01:30", "skipped"),
+        ("01:59", "skipped"),
+        ("02:00", 0),
+        ("02:30", 30),
+    ],
+    "october": [
+        ("00:59", -61),
+        ("01:00", "repeated"),
+        ("01:30", "repeated"),
+        ("01:59", "repeated"),
+        ("02:00", 60),
+        ("02:30", 90),
+    ],
+}
+
+
+@dataclass
+class DstPlan:
+    month: str
+    change: datetime
+    #: Per post, its local time with its UTC offset and how it was given.
+    local: list[tuple[str, str]] = field(default_factory=list)
+    #: The rule broken: a probe answered wrongly, or a time mapped to another instant.
+    problems: list[str] = field(default_factory=list)
+    probes: list[str] = field(default_factory=list)
+
+
+def plan_dst(month: str, change: datetime, dues: list[float]) -> tuple[list[float], DstPlan]:
+    """Each due time (gateway epoch) as an officer or a system would give it on that night,
+    and the due time the gateway's rule makes of it; the form's rule probed at the edges."""
+    from gateway.domain.guardrails.clock import (
+        AmbiguousLocalTime,
+        NonexistentLocalTime,
+        local_to_utc,
+    )
+
+    plan = DstPlan(month, change)
+    day = change.astimezone(LONDON).date()
+    for typed, expected in DST_PROBES[month]:
+        at = wall_time.fromisoformat(typed)
+        try:
+            got: int | str = round((local_to_utc(day, at) - change).total_seconds() / 60)
+        except NonexistentLocalTime:
+            got = "skipped"
+        except AmbiguousLocalTime:
+            got = "repeated"
+        note = f"{day} {typed}: {got if isinstance(got, str) else f'change {got:+d} min'}"
+        plan.probes.append(note)
+        if got != expected:
+            plan.problems.append(f"the form's rule: {note}, expected {expected}")
+    mapped = []
+    for due in dues:
+        exact = datetime.fromtimestamp(due, UTC)
+        wall = exact.astimezone(LONDON)
+        typed = wall.time().replace(fold=0)  # what a person types carries no fold
+        try:
+            # A time the form takes: its wall-clock reading names one instant.
+            at = local_to_utc(wall.date(), typed)
+            how = "wall clock (the form)"
+            if abs((at - exact).total_seconds()) > 1e-6:
+                plan.problems.append(f"{wall.isoformat()} typed gives {at.isoformat()}")
+        except AmbiguousLocalTime:
+            # The repeated hour: only a time with its offset names one instant (the API's
+            # AwareDatetime); the form refuses the bare wall-clock time.
+            at, how = exact, "with its offset (the API; the form refuses it)"
+        except NonexistentLocalTime:
+            at, how = exact, "skipped time"
+            plan.problems.append(
+                f"the clock read {wall.isoformat()}, which the rule says is skipped"
+            )
+        plan.local.append((wall.isoformat(timespec="seconds"), how))
+        mapped.append(at.timestamp())
+    return mapped, plan
+
+
 # -- reconciliation -----------------------------------------------------------------------------
 @dataclass
 class Report:
@@ -679,6 +973,7 @@ class Report:
     lateness: list[float] = field(default_factory=list)
     injector_errors: list[str] = field(default_factory=list)
     folder: str = ""
+    dst: DstPlan | None = None
 
     @property
     def ok(self) -> bool:
@@ -724,7 +1019,10 @@ def job_in_redis(stack: Stack, delivery_id: int) -> str:
         return f"job unknown ({type(exc).__name__})"
 
 
-def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report) -> None:
+def reconcile(
+    stack: Stack, texts: list[str], dues: list[float], report: Report, offset: float = 0.0
+) -> None:
+    """``dues``: by the gateway's clock, which is the system's moved by ``offset``."""
     from sqlalchemy import select
 
     from gateway.extensions import db
@@ -743,6 +1041,7 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
             (d.id, d.status, d.platform_post_id, d.held_reason, d.last_error, text, platform)
             for d, text, platform in rows
         ]
+        stored_due = {(platform, text): d.due_at for d, text, platform in rows}
         db.session.remove()
     report.deliveries = len(deliveries)
     received: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -789,6 +1088,12 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
         name = f"delivery {did} ({platform}, post {number_of[text]})"
         got = received.get((platform, text), [])
         due = due_of[text]
+        stored = stored_due[(platform, text)]
+        if stored is None or abs(stored.timestamp() - due) > DUE_TOLERANCE_SECONDS:
+            # What was approved is the time: the gateway must keep it to the microsecond.
+            report.problems["due time wrong"].append(
+                f"{name}: due {datetime.fromtimestamp(due, UTC).isoformat()}, stored {stored}"
+            )
         early = [p for p in got if p["received_at"] < due]
         if early:
             report.problems["early"].append(f"{name}: {due - early[0]['received_at']:.3f} s early")
@@ -855,6 +1160,8 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
         elif "retry" in kinds:
             report.recovery["retried: first attempt to outcome"].append(outs[-1][0] - start)
     service_kinds = (
+        "redis-host-loss",
+        "web-kill",
         "redis-shutdown",
         "redis-flush",
         "pg-terminate",
@@ -870,7 +1177,7 @@ def reconcile(stack: Stack, texts: list[str], dues: list[float], report: Report)
             firsts[(p, t)] - due_of[t]
             for t in texts
             for p in PLATFORMS
-            if event.done_at <= due_of[t] < event.done_at + EFFECT_WINDOW_SECONDS
+            if event.done_at + offset <= due_of[t] < event.done_at + offset + EFFECT_WINDOW_SECONDS
             and (p, t) in firsts
         ]
         if hit:
@@ -886,6 +1193,20 @@ def print_report(report: Report, config: Config) -> None:
         f"Soak: {config.posts} posts, {report.deliveries} deliveries, {config.workers} workers, "
         f"seed {config.seed}, window {config.window:.0f} s, {report.seconds:.0f} s in all"
     )
+    if config.hosts is not None:
+        web = ", ".join(address for _ns, address in config.hosts["web"])
+        print(
+            f"Hosts: web {web} behind HAProxy {config.hosts['proxy'][1]}; workers and a "
+            f"scheduler on each of {', '.join(config.hosts['workers'])}; Redis "
+            f"{config.hosts['redis'][1]}"
+            + (
+                f" and its replica {config.hosts['redis_replica'][1]}, "
+                f"{len(config.hosts['sentinels'])} sentinels"
+                if config.hosts.get("sentinels")
+                else ""
+            )
+            + f"; the fake platform {config.hosts['fake'][1]}"
+        )
     print()
     print("| Result | Deliveries | Must be |")
     print("|---|---|---|")
@@ -909,8 +1230,18 @@ def print_report(report: Report, config: Config) -> None:
             f"Lateness of first receipt: p50 {_pct(report.lateness, 50):.2f} s, "
             f"p99 {_pct(report.lateness, 99):.2f} s, max {max(report.lateness):.2f} s"
         )
+    if report.dst is not None:
+        print_dst(report.dst, config)
     done = Counter(e.kind for e in report.events if e.done_at and not e.note.startswith("not"))
-    print("Faults injected: " + ", ".join(f"{k} {n}" for k, n in sorted(done.items())))
+    # "no worker process to kill": the pool was still starting, so it hit nothing.
+    idle = Counter(e.kind for e in report.events if e.done_at and e.note.startswith("no "))
+    print(
+        "Faults injected: "
+        + ", ".join(
+            f"{k} {n}" + (f" ({idle[k]} found nothing to hit)" if idle[k] else "")
+            for k, n in sorted(done.items())
+        )
+    )
     if report.restarts:
         print(
             "Restarted by the watchdog: "
@@ -944,6 +1275,24 @@ def print_report(report: Report, config: Config) -> None:
     print()
 
 
+def print_dst(plan: DstPlan, config: Config) -> None:
+    change = plan.change
+    before = (change - timedelta(seconds=1)).astimezone(LONDON)
+    after = change.astimezone(LONDON)
+    print(
+        f"Clocks change {change:%Y-%m-%d %H:%M} UTC: {before:%H:%M:%S %Z} is followed by "
+        f"{after:%H:%M:%S %Z}; the gateway's clock moved {config.clock_offset:+.0f} s"
+    )
+    if plan.local:
+        early = sum(1 for t, _ in plan.local if datetime.fromisoformat(t) < change)
+        print(
+            f"Posts due from {plan.local[0][0]} to {plan.local[-1][0]} (local time): "
+            f"{early} before the change, {len(plan.local) - early} after; given "
+            + ", ".join(f"{how} {n}" for how, n in Counter(h for _, h in plan.local).items())
+        )
+    print("The form's rule that night: " + "; ".join(plan.probes))
+
+
 MUST_ROWS = (
     "lost",
     "doubled",
@@ -952,7 +1301,11 @@ MUST_ROWS = (
     "wrong record",
     "held as missing, but there",
     "log disagrees",
+    "due time wrong",
+    "local time rule broken",
 )
+#: A stored due time may differ from the approved one by float rounding, no more.
+DUE_TOLERANCE_SECONDS = 0.001
 
 
 def _all_final(stack: Stack, texts: list[str]) -> tuple[bool, Counter]:
@@ -986,9 +1339,21 @@ def run_soak(config: Config) -> Report:
         f"Soak {run} number {i}: gritters are out tonight on the main routes."
         for i in range(config.posts)
     ]
+    planned_t0 = None
+    if config.dst:
+        # Move the clock before anything starts, so that every process reads the same one and
+        # the change falls in the middle of the window.
+        change = dst_change(config.dst, datetime.now(UTC))
+        planned_t0 = time.time() + DST_SETUP_SECONDS + config.posts * MAKE_SECONDS + LEAD_SECONDS
+        config.clock_offset = change.timestamp() - config.window / 2 - planned_t0
+        report.dst = DstPlan(config.dst, change)
+        log(
+            f"clocks change at {change:%Y-%m-%d %H:%M} UTC: gateway clock moved "
+            f"{config.clock_offset:+.0f} s (GATEWAY_CLOCK_OFFSET_SECONDS)"
+        )
     with Stack(config) as stack:
         drain_allowance = LEAD_SECONDS + config.window + config.drain + config.posts * 0.2
-        in_hours = not config.emergency and office_hours_cover(drain_allowance)
+        in_hours = not config.emergency and not config.dst and office_hours_cover(drain_allowance)
         emergency = [not in_hours or i % 10 == 9 for i in range(config.posts)]
         log(
             f"making {config.posts} approved posts "
@@ -998,12 +1363,38 @@ def run_soak(config: Config) -> Report:
         # Due times are part of what was approved, so they are set before the posts are made,
         # with an allowance for making them; a post made late only goes out late.
         t0 = t_make + config.posts * MAKE_SECONDS + LEAD_SECONDS
-        dues = [t0 + i * config.window / max(1, config.posts - 1) for i in range(config.posts)]
-        make_posts(stack, texts, dues, emergency)
+        window = config.window
+        if planned_t0 is not None:
+            # The clock was moved before the stack started: the window stays where it puts
+            # the change in its middle, and only shrinks from the front if the stack was slow.
+            change_at = planned_t0 + config.window / 2
+            if t0 >= change_at - 1:
+                raise RuntimeError(
+                    f"the stack took {t0 - planned_t0:.0f} s more than the {DST_SETUP_SECONDS:.0f}"
+                    " s allowed to start: no post would fall due before the change"
+                )
+            if t0 > planned_t0:
+                log(f"the stack took {t0 - planned_t0:.0f} s longer than allowed to start")
+                window = planned_t0 + config.window - t0
+            else:
+                t0 = planned_t0
+        dues = [t0 + i * window / max(1, config.posts - 1) for i in range(config.posts)]
+        # By the gateway's clock (the system's unless --dst moved it).
+        gateway_dues = [d + config.clock_offset for d in dues]
+        if report.dst is not None:
+            gateway_dues, report.dst = plan_dst(config.dst, report.dst.change, gateway_dues)
+            report.problems["local time rule broken"] += report.dst.problems
+        make_posts(stack, texts, gateway_dues, emergency)
         made = time.time()
         log(f"made in {made - t_make:.1f} s")
-        stack.start("scheduler", stack.gateway_argv("scheduler"))
-        stack.start("workers", stack.gateway_argv("worker", "--processes", str(config.workers)))
+        for i, netns in enumerate(stack.worker_hosts()):
+            # On several hosts: a scheduler on each worker host (one active, the others
+            # standing by: workers/lease.py) and the pool's processes shared among them.
+            suffix = "" if i == 0 else f"-{i}"
+            share = max(1, config.workers // len(stack.worker_hosts()))
+            stack.start(f"scheduler{suffix}", stack.gateway_argv("scheduler"), netns=netns)
+            argv = stack.gateway_argv("worker", "--processes", str(share))
+            stack.start(f"workers{suffix}", argv, netns=netns)
         events = plan_faults(config)
         report.events = events
         injector = Injector(stack, events, max(t0, time.time()), config.seed, texts)
@@ -1025,7 +1416,7 @@ def run_soak(config: Config) -> Report:
         report.kills = stack.control_kills()
         log("reconciling")
         report.folder = str(stack.tmp)
-        reconcile(stack, texts, dues, report)
+        reconcile(stack, texts, gateway_dues, report, config.clock_offset)
     report.seconds = time.time() - started
     return report
 
@@ -1050,6 +1441,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="every post an emergency post (otherwise: in office hours one in ten)",
     )
+    parser.add_argument(
+        "--dst",
+        choices=sorted(DST_MONTHS),
+        help="move the gateway's clock so that the posts fall due across the next change of "
+        "the clocks in that month (01:00 UTC on its last Sunday); every post an emergency post",
+    )
+    parser.add_argument(
+        "--hosts",
+        type=Path,
+        help="JSON: the network namespace and address of each part (written by "
+        "bench/scaleout.py, which makes the hosts; not for use by hand)",
+    )
     args = parser.parse_args(argv)
     try:
         faults = parse_faults(args.faults)
@@ -1066,6 +1469,8 @@ def main(argv: list[str] | None = None) -> int:
         pg_url=args.pg_url,
         keep=args.keep,
         emergency=args.emergency,
+        dst=args.dst,
+        hosts=json.loads(args.hosts.read_text()) if args.hosts else None,
     )
     os.chdir(ROOT)
     try:
@@ -1102,6 +1507,15 @@ def report_json(report: Report, config: Config) -> dict[str, Any]:
         "lateness": report.lateness,
         "seconds": report.seconds,
         "folder": report.folder if config.keep else "",
+        "clock_offset": config.clock_offset,
+        "dst": None
+        if report.dst is None
+        else {
+            "month": report.dst.month,
+            "change": report.dst.change.isoformat(),
+            "local": report.dst.local,
+            "probes": report.dst.probes,
+        },
     }
 
 

@@ -13,11 +13,16 @@
 - ``GET [/{version}]/me/accounts`` with the user token: every Page of the person with its
   ``tasks``; ``access_token`` only for the Pages ticked in the dialog, and
   ``instagram_business_account`` only when that Instagram account was ticked.
-- ``GET [/{version}]/debug_token``: ``type``, ``is_valid``, ``expires_at``, ``scopes``,
-  ``granular_scopes``, ``user_id`` / ``profile_id``.
+- ``GET [/{version}]/debug_token``: ``app_id``, ``type``, ``application``, ``is_valid``,
+  ``issued_at``, ``expires_at`` (0: never), ``data_access_expires_at``, ``scopes``,
+  ``granular_scopes``, ``user_id``, and ``profile_id`` for a page token; a token Graph cannot
+  read is ``is_valid: false`` with its ``error``. A page token registered with an account
+  (``POST /_fake/accounts``, the "Enter credentials by hand" case) is a PAGE token that never
+  expires.
 
 Controls under ``/_fake/facebook``: register an app, a person (their Pages with tasks and the
-Instagram account linked to each), and revoke a person's grant from Facebook's side (their page
+Instagram account linked to each), mint a token as Graph API Explorer does (a USER token, or a
+Page's own, to paste by hand), and revoke a person's grant from Facebook's side (their page
 tokens answer Graph error 190 with subcode 458 app removed, 460 password changed, 463 expired).
 """
 
@@ -37,6 +42,7 @@ from flask import Blueprint, Response, redirect, request
 from fakeplatform.graph_common import (
     CODE_ACCESS_TOKEN,
     CODE_INVALID_PARAMETER,
+    DEAD_TOKEN_MESSAGES,
     fake_state,
     graph_error,
     json_response,
@@ -51,6 +57,21 @@ bp = Blueprint("facebook_login", __name__)
 SHORT_LIVED_SECONDS = 2 * 60 * 60
 LONG_LIVED_SECONDS = 60 * 24 * 60 * 60
 CODE_SECONDS = 10 * 60
+#: "Data Access Expiration": the app may read the person's data for 90 days after they last
+#: used it; debug_token says until when (``data_access_expires_at``).
+DATA_ACCESS_SECONDS = 90 * 24 * 60 * 60
+#: Who the fake says granted a page token that was registered with its account (no Facebook
+#: Login behind it): an app-scoped user id of the same shape as Meta's.
+HAND_ENTERED_GRANTOR = "10200000000000009"
+#: The permissions the fake reports for such a token: what publishing to a Page and its
+#: Instagram account needs.
+HAND_ENTERED_SCOPES = (
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    "instagram_basic",
+    "instagram_content_publish",
+)
 SUBCODE_CODE_USED = 36009
 TASKS_NEEDED = "CREATE_CONTENT"
 
@@ -80,6 +101,7 @@ class Grant:
     scopes: list[str]
     pages: list[str]
     instagram: list[str]
+    granted_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -96,6 +118,7 @@ class Code:
 class UserToken:
     grant: Grant
     expires_at: float
+    issued_at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -106,6 +129,8 @@ class LoginState:
     codes: dict[str, Code] = field(default_factory=dict)
     user_tokens: dict[str, UserToken] = field(default_factory=dict)
     page_tokens: dict[str, tuple[Grant, str]] = field(default_factory=dict)
+    #: page tokens minted to expire (POST /_fake/facebook/tokens with expires_in): when
+    page_expiry: dict[str, float] = field(default_factory=dict)
 
 
 def login_state(state: FakeState) -> LoginState:
@@ -363,19 +388,54 @@ def debug_token(version: str | None = None) -> Response:
     if app is None or not secrets.compare_digest(app.app_secret, secret):
         return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
     token = request.args.get("input_token", "")
+    now = time.time()
     with state.lock:
         user = store.user_tokens.get(token)
         page = store.page_tokens.get(token)
+        page_expires = store.page_expiry.get(token)
         dead = state.dead_tokens.get(token)
-    if user is None and page is None:
-        return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+        registered = None
+        if user is None and page is None:
+            registered = state.account_by_token(token)
+    if user is None and page is None and registered is None:
+        # Graph answers a token it cannot read inside ``data``, not as an error of the call.
+        return json_response(
+            {
+                "data": {
+                    "error": {
+                        "code": 190,
+                        "message": "Invalid OAuth access token - Cannot parse access token",
+                    },
+                    "is_valid": False,
+                    "scopes": [],
+                }
+            }
+        )
+    if registered is not None:
+        data: dict[str, Any] = {
+            "app_id": app.app_id,
+            "type": "PAGE",
+            "application": app.name,
+            "data_access_expires_at": int(now + DATA_ACCESS_SECONDS),
+            "expires_at": 0,
+            "is_valid": dead is None,
+            "issued_at": int(now),
+            "scopes": list(HAND_ENTERED_SCOPES),
+            "user_id": HAND_ENTERED_GRANTOR,
+        }
+        if registered.platform == "facebook":
+            data["profile_id"] = registered.account_id
+        return json_response({"data": data})
     grant = user.grant if user else page[0]  # type: ignore[index]
-    data: dict[str, Any] = {
+    expires_at = int(user.expires_at) if user else int(page_expires or 0)
+    data = {
         "app_id": grant.app_id,
         "type": "USER" if user else "PAGE",
         "application": app.name,
-        "is_valid": dead is None and (user is None or user.expires_at > time.time()),
-        "expires_at": int(user.expires_at) if user else 0,
+        "data_access_expires_at": int(grant.granted_at + DATA_ACCESS_SECONDS),
+        "expires_at": expires_at,
+        "is_valid": dead is None and (expires_at == 0 or expires_at > now),
+        "issued_at": int(user.issued_at if user else grant.granted_at),
         "scopes": grant.scopes,
         "granular_scopes": [
             {"scope": s, "target_ids": grant.pages} for s in grant.scopes if s.startswith("pages_")
@@ -390,7 +450,13 @@ def debug_token(version: str | None = None) -> Response:
     if page is not None:
         data["profile_id"] = page[1]
     if dead is not None:
-        data["error"] = {"code": 190, "subcode": dead, "message": "The token is no longer valid"}
+        data["error"] = {"code": 190, "subcode": dead, "message": DEAD_TOKEN_MESSAGES[dead]}
+    elif not data["is_valid"]:
+        data["error"] = {
+            "code": 190,
+            "subcode": 463,
+            "message": DEAD_TOKEN_MESSAGES[463],
+        }
     return json_response({"data": data})
 
 
@@ -425,6 +491,44 @@ def register_person() -> Response:
     with state.lock:
         login_state(state).people[person.user_id] = person
     return json_response({"user_id": person.user_id}, 201)
+
+
+@bp.post("/_fake/facebook/tokens")
+def mint_token() -> Response:
+    """A token as Graph API Explorer gives one, to paste by hand: ``{"app_id", "user_id",
+    "type": "USER" | "PAGE", "page_id" (PAGE), "scopes", "expires_in" (seconds; 0 never)}``.
+    A USER token opens no Page (posting with it is Graph's "(#200) ... as the page itself");
+    a PAGE token opens its Page and the Instagram account linked to it."""
+    data = request.get_json(silent=True) or {}
+    state = fake_state()
+    store = login_state(state)
+    kind = str(data.get("type", "PAGE")).upper()
+    with state.lock:
+        person = store.people.get(str(data.get("user_id", "")))
+        app = store.apps.get(str(data.get("app_id", "")))
+        page_id = str(data.get("page_id", ""))
+        if person is None or app is None or kind not in ("USER", "PAGE"):
+            return json_response({"error": "send a registered app_id and user_id, and type"}, 400)
+        if kind == "PAGE" and page_id not in person.pages:
+            return json_response({"error": "page_id must be one of the person's Pages"}, 400)
+        scopes = [str(s) for s in data.get("scopes") or HAND_ENTERED_SCOPES]
+        ig = person.instagram.get(page_id)
+        grant = Grant(
+            person.user_id, app.app_id, scopes, list(person.pages), list(person.instagram.values())
+        )
+        seconds = int(data.get("expires_in", SHORT_LIVED_SECONDS if kind == "USER" else 0))
+        if kind == "USER":
+            token = "EAA" + secrets.token_urlsafe(48)
+            store.user_tokens[token] = UserToken(grant, time.time() + seconds)
+        else:
+            token = "EAAPage" + secrets.token_urlsafe(40)
+            store.page_tokens[token] = (grant, page_id)
+            state.granted_tokens[token] = [("facebook", page_id)] + (
+                [("instagram", ig)] if ig else []
+            )
+            if seconds:
+                store.page_expiry[token] = time.time() + seconds
+    return json_response({"access_token": token, "type": kind}, 201)
 
 
 @bp.post("/_fake/facebook/revoke")

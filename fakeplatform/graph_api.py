@@ -35,6 +35,7 @@ from fakeplatform.graph_common import (
     CODE_INVALID_PARAMETER,
     CODE_PAGE_RATE_LIMIT,
     CODE_SERVICE,
+    DEAD_TOKEN_MESSAGES,
     GRAPH_API_VERSION,
     fake_state,
     graph_error,
@@ -113,16 +114,6 @@ def authenticate_and_inject_faults() -> Response | None:
         )
         return graph_error(message, CODE_ACCESS_TOKEN, subcode=None if not token else 460)
     return None
-
-
-#: Graph's messages for a token that stopped working (developers.facebook.com, "Access Token
-#: Guide: Handling errors" / "Graph API: Handling errors", error code 190 with these subcodes).
-DEAD_TOKEN_MESSAGES = {
-    458: "Error validating access token: The user has not authorized application.",
-    460: "Error validating access token: The session has been invalidated because the user "
-    "changed their password or Facebook has changed the session for security reasons.",
-    463: "Error validating access token: Session has expired.",
-}
 
 
 def _platform_of(node: str) -> str:

@@ -30,6 +30,14 @@ CODE_PERMISSION = 10
 CODE_PAGE_RATE_LIMIT = 32
 CODE_INVALID_PARAMETER = 100
 CODE_ACCESS_TOKEN = 190
+#: Graph's messages for a token that stopped working (developers.facebook.com, "Access Token
+#: Guide: Handling errors" / "Graph API: Handling errors", error code 190 with these subcodes).
+DEAD_TOKEN_MESSAGES = {
+    458: "Error validating access token: The user has not authorized application.",
+    460: "Error validating access token: The session has been invalidated because the user "
+    "changed their password or Facebook has changed the session for security reasons.",
+    463: "Error validating access token: Session has expired.",
+}
 CODE_IG_PUBLISH_LIMIT = 9
 SUBCODE_IG_PUBLISH_LIMIT = 2207042
 SUBCODE_IG_NOT_READY = 2207027

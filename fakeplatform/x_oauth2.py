@@ -449,15 +449,17 @@ def register_app() -> Response:
 
 @bp.post("/_fake/x/oauth2/revoke")
 def revoke_account() -> Response:
-    """The person removed the app from their account: every token for it stops working."""
+    """The person removed the app from their account: every token for it stops working; with
+    ``"kind": "access"`` only its access tokens (its refresh tokens still renew them)."""
     data = request.get_json(silent=True) or {}
     account_id = str(data.get("account_id", ""))
+    kinds = ("access",) if data.get("kind") == "access" else ("access", "refresh")
     state = _state()
     store = oauth_state(state)
     with state.lock:
         revoked = 0
         for found in store.tokens.values():
-            if found.account_id == account_id and not found.revoked:
+            if found.account_id == account_id and found.kind in kinds and not found.revoked:
                 found.revoked = True
                 revoked += 1
     return _json({"revoked": revoked})

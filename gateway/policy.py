@@ -154,7 +154,7 @@ def image_alts(post: Post) -> list[tuple[ImageToCheck, str, str]]:
 _PLATFORM = "platform."
 
 
-def _merge(findings: list[Finding]) -> list[Finding]:
+def merge_languages(findings: list[Finding]) -> list[Finding]:
     """Each finding once, in order: one found alike in both texts (office hours, a period,
     the images) is about the post, not about one language."""
     languages: dict[tuple, set] = {}
@@ -212,7 +212,7 @@ def _bilingual_findings(
                 for f in find_platform(subject.text, subject.images, platform, channel_limits)
             ]
         out.setdefault(delivery.channel_id, []).extend(content + sent)
-    return {channel_id: _merge(items) for channel_id, items in out.items()}
+    return {channel_id: merge_languages(items) for channel_id, items in out.items()}
 
 
 def findings_for(

@@ -78,6 +78,10 @@ DEFAULT_EMERGENCY_POSTS_PER_HOUR = 5
 #: rules' 10 MB each (gateway.posts.images.MAX_IMAGE_BYTES), plus its text, alt texts and the
 #: multipart framing. Anything bigger is refused with a 413 before it is read.
 DEFAULT_MAX_REQUEST_MB = 41
+#: The furthest GATEWAY_CLOCK_OFFSET_SECONDS may move the clock: ten years either way covers
+#: any daylight-saving change or election a trial needs, and a typo of a few extra digits is
+#: refused rather than sending the clock past what a datetime can hold.
+MAX_CLOCK_OFFSET_SECONDS = 10 * 366 * 24 * 3600.0
 #: The largest form field that is not a file, held in memory (Werkzeug's own default is
 #: 500 kB): a post's 63,206 characters are at most 253 kB in UTF-8, a register pasted as text
 #: is larger, so 2 MB; a field cannot be bigger than this, whatever its validator says.
@@ -138,6 +142,31 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}.") from None
     if value <= 0:
         raise SettingsError(f"{name} must be greater than 0, got {raw!r}.")
+    return value
+
+
+def _clock_offset(env: Mapping[str, str], mode: str) -> float:
+    """GATEWAY_CLOCK_OFFSET_SECONDS: seconds the gateway's clock is moved from the system's
+    (gateway.clock), for training, soaks and tests only: refused in production, where a post
+    must go out by the real clock, and never applied without the setting."""
+    name = "GATEWAY_CLOCK_OFFSET_SECONDS"
+    raw = env.get(name, "").strip()
+    if not raw:
+        return 0.0
+    if mode == PRODUCTION:
+        raise SettingsError(
+            f"{name} is set, but GATEWAY_ENV=production: a moved clock is for training, "
+            "soaks and tests only. Unset it."
+        )
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}.") from None
+    if value != value or abs(value) > MAX_CLOCK_OFFSET_SECONDS:  # NaN, or beyond any use
+        raise SettingsError(
+            f"{name} must be within {MAX_CLOCK_OFFSET_SECONDS:.0f} seconds (ten years), "
+            f"got {raw!r}."
+        )
     return value
 
 
@@ -503,8 +532,15 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         if mode == PRODUCTION:
             raise SettingsError("REDIS_URL is not set: it is required when GATEWAY_ENV=production.")
         redis_url = DEFAULT_REDIS_URL
-    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://.")
+    if not redis_url.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")):
+        raise SettingsError(
+            "REDIS_URL must start with redis://, rediss://, unix:// or redis+sentinel://."
+        )
+    if redis_url.startswith("redis+sentinel://") and not urlsplit(redis_url).path.strip("/"):
+        raise SettingsError(
+            "REDIS_URL with redis+sentinel:// must name the master's service after the "
+            "sentinels: redis+sentinel://sentinel1:26379,sentinel2:26379/gateway"
+        )
 
     signing_key_path = env.get("GATEWAY_LOG_SIGNING_KEY", "").strip()
     if not signing_key_path:
@@ -517,6 +553,7 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
 
     return {
         "GATEWAY_ENV": mode,
+        "CLOCK_OFFSET_SECONDS": _clock_offset(env, mode),
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": secret_key,
         "ENCRYPTION_KEYS": encryption_keys,
@@ -563,6 +600,10 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PLATFORM_ALLOWED_HOSTS": tuple(
             h.strip() for h in env.get("GATEWAY_PLATFORM_ALLOWED_HOSTS", "").split(",") if h.strip()
         ),
+        # Webhook endpoints on private, loopback or link-local addresses, and plain http
+        # (issue 17, SSRF): refused unless this is on (tests, or a receiver inside the network
+        # on purpose).
+        "WEBHOOKS_ALLOW_PRIVATE": _bool(env, "GATEWAY_WEBHOOKS_ALLOW_PRIVATE", False),
         "EMERGENCY_POSTS_PER_HOUR": _int(
             env, "GATEWAY_EMERGENCY_POSTS_PER_HOUR", DEFAULT_EMERGENCY_POSTS_PER_HOUR
         ),

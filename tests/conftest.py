@@ -19,13 +19,36 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from redis import Redis
 
 from gateway.domain.roles import Role
 from tests.support.smtp import inbox  # noqa: F401 - a fixture, found by name
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# Hypothesis's per-example deadline is a timing assertion (a busy machine fails it: "Unreliable
+# test timings"); speed is measured in bench/, so no property test has one.
+hypothesis_settings.register_profile("gateway", deadline=None)
+hypothesis_settings.load_profile("gateway")
+
+
+def _redis_url_for_this_worker() -> str:
+    """``TEST_REDIS_URL`` (default database 15), one database lower for each further xdist worker.
+
+    ``./run test`` runs the suite on two pytest-xdist workers (gw0, gw1); each flushes its own
+    Redis database before and after a test, so they must never share one.
+    """
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker[2:]) if worker[2:].isdigit() else 0
+    match = re.search(r"/(\d+)$", url)
+    if offset and match:
+        url = f"{url[: match.start()]}/{int(match.group(1)) - offset}"
+    return url
+
+
+TEST_REDIS_URL = _redis_url_for_this_worker()
 #: A password that meets the policy, for users the tests create.
 TEST_PASSWORD = "correct-horse-battery-staple-42"
 _counter = itertools.count()

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from gateway import clock
 from gateway.extensions import db
 from gateway.queue import get_queue
 from workers.options import job_options
@@ -49,7 +50,8 @@ def _after_commit(session: Session) -> None:
             if at is None:
                 q.enqueue(func, *args, job_id=job_id, **options)
             else:
-                q.enqueue_at(at, func, *args, job_id=job_id, **options)
+                # RQ's scheduler runs by the system clock (gateway.clock).
+                q.enqueue_at(clock.to_system(at), func, *args, job_id=job_id, **options)
         except Exception:  # noqa: BLE001 - Redis down: the sweep will enqueue it
             app.logger.warning("could not enqueue %s; the sweep will retry", job_id or func)
 

@@ -16,6 +16,7 @@ from flask import Flask
 from gateway.extensions import db
 from gateway.publishing.release import RELEASE_TICK_SECONDS, Releaser
 from gateway.queue import SCHEDULER_HEARTBEAT_KEY, redis_connection
+from workers.lease import STANDBY_POLL_SECONDS, SchedulerLease
 from workers.sweeps import SWEEPS
 
 log = logging.getLogger(__name__)
@@ -57,17 +58,33 @@ def run_forever(app: Flask, *, stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     interval = app.config["SWEEP_SECONDS"]
+    lease = SchedulerLease(app)
     releaser = Releaser(app)
     next_sweep = time.monotonic()
-    while not stop.is_set():
-        started = time.monotonic()
-        if started >= next_sweep:
-            next_sweep = started + interval
-            try:
-                run_once(app)
-            except Exception:  # Redis down: keep trying, the heartbeat shows we are stuck
-                log.exception("scheduler pass failed")
-        # Every tick, not only every sweep: a post due at 10:00:00.3 goes out at 10:00:00.3,
-        # not at the next whole second (issue 5, "Speed").
-        release_tick(app, releaser)
-        stop.wait(max(0.0, RELEASE_TICK_SECONDS - (time.monotonic() - started)))
+    standing_by = False
+    try:
+        while not stop.is_set():
+            if not lease.held():
+                # Another scheduler of this database is active (workers/lease.py): wait to
+                # take over, then start afresh (its hand-overs are not ours to skip).
+                if not standing_by:
+                    log.info("scheduler: standby, another scheduler is active")
+                    standing_by = True
+                stop.wait(STANDBY_POLL_SECONDS)
+                releaser = Releaser(app)
+                next_sweep = time.monotonic()
+                continue
+            standing_by = False
+            started = time.monotonic()
+            if started >= next_sweep:
+                next_sweep = started + interval
+                try:
+                    run_once(app)
+                except Exception:  # Redis down: keep trying, the heartbeat shows we are stuck
+                    log.exception("scheduler pass failed")
+            # Every tick, not only every sweep: a post due at 10:00:00.3 goes out at
+            # 10:00:00.3, not at the next whole second (issue 5, "Speed").
+            release_tick(app, releaser)
+            stop.wait(max(0.0, RELEASE_TICK_SECONDS - (time.monotonic() - started)))
+    finally:
+        lease.release()

@@ -12,7 +12,7 @@ from rq.worker_pool import WorkerPool
 from gateway.extensions import db
 from gateway.publishing import attempt
 from gateway.publishing.liveness import WorkerHeartbeat
-from gateway.queue import QUEUE_ORDER, redis_connection
+from gateway.queue import QUEUE_ORDER, redis_connection, uses_sentinel
 from gateway.warmup import warm_up
 from workers.options import WORKER_TTL_SECONDS
 
@@ -35,6 +35,15 @@ class _AppContextMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("worker_ttl", WORKER_TTL_SECONDS)
+        flask_app = getattr(self, "flask_app", None)
+        if flask_app is not None and uses_sentinel(flask_app):
+            # RQ's WorkerPool rebuilds each child's connection from the parent's pool class
+            # and arguments, which a Sentinel-managed connection cannot be made from (it needs
+            # its sentinel pool): the child takes the app's own, which asks the sentinels.
+            kwargs["connection"] = redis_connection(flask_app)
+            if args:  # and its queues, by name, on that connection
+                names = [q.name if isinstance(q, Queue) else q for q in args[0]]
+                args = (names, *args[1:])
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
 
     def work(self, *args: Any, **kwargs: Any) -> bool:

@@ -14,9 +14,12 @@ def init_app(app: Flask) -> None:
         channels,
         connect_facebook,
         connect_x,
+        emergency_templates,
+        platform_apps,
         policy,
         sso,
         two_factor,
+        webhooks,
     )
 
     app.register_blueprint(bp)

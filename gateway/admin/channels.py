@@ -16,11 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.admin.forms import (
+    ChannelBilingualLayoutForm,
     ChannelForm,
     ChannelLanguageForm,
     ConfirmForm,
     MastodonConnectForm,
     ReconnectForm,
+    channel_bilingual_layout,
     channel_language,
 )
 from gateway.admin.views import _status, bp
@@ -136,6 +138,68 @@ def _sign_in_to_mastodon(form, secrets: dict[str, str], instance: str | None):  
     return account_id, json.dumps(limits, sort_keys=True), secrets
 
 
+def _timeout() -> float:
+    return float(current_app.config.get("PLATFORM_TIMEOUT_SECONDS", 15.0))
+
+
+def _ask_graph_about(form, platform: str, account: str, secrets: dict, base_url: str | None):  # noqa: ANN001, ANN202
+    """For a Facebook or Instagram token entered by hand: what Graph's debug_token says of it
+    (issue 15), or None if the installation has no Meta app to ask with or Graph did not answer
+    (then saved as typed, and the daily check asks again). A token that cannot publish to
+    this channel (a user token where the Page's is needed, postiz-app PR #1881; expired;
+    another Page's; a permission missing) is refused on the form: returns False."""
+    from gateway.models.base import utcnow
+    from gateway.oauth import graph_token
+
+    if platform not in graph_token.GRAPH_PLATFORMS:
+        return None
+    config = ChannelConfig(
+        platform=platform, external_account_id=account, credentials=secrets, base_url=base_url
+    )
+    try:
+        info = graph_token.inspect(config, timeout=_timeout(), allowed_hosts=_allowed_hosts())
+    except PublishError as exc:
+        reason = str(exc)[:MAX_SHOWN_REASON]
+        flash(f"Facebook could not be asked about this token ({reason}): checked again daily.")
+        return None
+    if info is None:
+        return None
+    why = graph_token.problem(info, platform, account, utcnow())
+    if why is not None:
+        form.access_token.errors.append(
+            f"This token cannot publish here: {why[:1].upper()}{why[1:]}"
+        )
+        return False
+    return info
+
+
+def _store_token_info(channel: Channel, info) -> None:  # noqa: ANN001
+    from gateway.models.base import utcnow
+    from gateway.oauth import graph_token
+
+    graph_token.store(channel, info)
+    channel.health_checked_at = utcnow()  # Graph has just described the token
+    channel.health_problem = None
+
+
+def _graph_token_health(channel: Channel, config: ChannelConfig) -> str | None:
+    """On "Test the connection" of a Facebook or Instagram channel: what debug_token says of
+    its token, kept on the channel; why it cannot publish, if it cannot."""
+    from gateway.models.base import utcnow
+    from gateway.oauth import graph_token
+
+    try:
+        info = graph_token.inspect(config, timeout=_timeout(), allowed_hosts=_allowed_hosts())
+    except PublishError as exc:
+        flash(f"Facebook could not be asked about the token: {str(exc)[:MAX_SHOWN_REASON]}")
+        return None
+    if info is None:
+        return None
+    graph_token.store(channel, info)
+    why = graph_token.problem(info, channel.platform, channel.external_account_id, utcnow())
+    return f"The token cannot publish here: {why}. Reconnect the channel." if why else None
+
+
 def _payload(channel: Channel) -> dict:
     return {
         "platform": channel.platform,
@@ -144,6 +208,7 @@ def _payload(channel: Channel) -> dict:
         "base_url": channel.base_url,
         "enabled": channel.enabled,
         "language": channel.language,
+        "bilingual_layout": channel.bilingual_layout,
     }
 
 
@@ -178,6 +243,11 @@ def channel_new():
             secrets = None
             if checked is not None:
                 account, limits, secrets = checked
+        token_info = None
+        if secrets is not None:
+            token_info = _ask_graph_about(form, platform, account, secrets, base_url)
+            if token_info is False:
+                secrets = None
         if secrets is not None:
             channel = Channel(
                 platform=platform,
@@ -198,6 +268,8 @@ def channel_new():
                 )
             else:
                 channel.credentials_encrypted = encrypt_credentials(channel.id, secrets)
+                if token_info:
+                    _store_token_info(channel, token_info)
                 record(
                     "channel.created",
                     actor=Actor.of(current_user),
@@ -221,6 +293,9 @@ def _channel_page(channel: Channel, status: int = 200, **forms):  # noqa: ANN003
     language = forms.pop("language_form", None) or ChannelLanguageForm(
         data={"language": channel.language or "both"}
     )
+    layout = forms.pop("layout_form", None) or ChannelBilingualLayoutForm(
+        data={"bilingual_layout": channel.bilingual_layout or "installation"}
+    )
     granter = db.session.get(User, channel.granted_by_id) if channel.granted_by_id else None
     page = render_template(
         "admin/channel.html",
@@ -228,6 +303,7 @@ def _channel_page(channel: Channel, status: int = 200, **forms):  # noqa: ANN003
         granted_by=granter.email if granter else None,
         reconnect=forms.pop("reconnect", None) or ReconnectForm(),
         language_form=language,
+        layout_form=layout,
         **forms,
     )
     if channel.platform != "x":
@@ -267,6 +343,37 @@ def channel_set_language(channel_id: int):
     return redirect(url_for("admin.channel_show", channel_id=channel.id))
 
 
+@bp.post("/channels/<int:channel_id>/bilingual-layout")
+@requires(Role.ADMIN)
+def channel_set_bilingual_layout(channel_id: int):
+    """How this channel gets a post in both languages (issue 18): one bilingual post (Welsh
+    or English first) or two posts at the same moment, or as the installation is set."""
+    from gateway.domain.bilingual import CHANNEL_LAYOUTS
+
+    channel = _channel_or_404(channel_id)
+    form = ChannelBilingualLayoutForm()
+    if not form.validate_on_submit():
+        return _channel_page(channel, 400, layout_form=form)
+    value = channel_bilingual_layout(form.bilingual_layout.data)
+    if value == channel.bilingual_layout:
+        flash("Nothing changed.")
+        return redirect(url_for("admin.channel_show", channel_id=channel.id))
+    previous, channel.bilingual_layout = channel.bilingual_layout, value
+    record(
+        "channel.bilingual_layout_changed",
+        actor=Actor.of(current_user),
+        obj=("channel", channel.id),
+        payload={"bilingual_layout": value, "previous": previous},
+    )
+    db.session.commit()
+    flash(
+        f"{channel.display_name}, a post in both languages: {CHANNEL_LAYOUTS[value]}. Posts "
+        "already written keep "
+        "the form they were approved in until they are edited."
+    )
+    return redirect(url_for("admin.channel_show", channel_id=channel.id))
+
+
 @bp.post("/channels/<int:channel_id>/reconnect")
 @requires(Role.ADMIN)
 def channel_reconnect(channel_id: int):
@@ -293,6 +400,13 @@ def channel_reconnect(channel_id: int):
                 )
             elif checked is not None:
                 channel.platform_limits, secrets = checked[1], checked[2]
+        token_info = None
+        if secrets is not None:
+            token_info = _ask_graph_about(
+                form, channel.platform, channel.external_account_id, secrets, channel.base_url
+            )
+            if token_info is False:
+                secrets = None
         if secrets is not None:
             channel.credentials_encrypted = encrypt_credentials(channel.id, secrets)
             channel.needs_reauthorisation = False
@@ -300,7 +414,12 @@ def channel_reconnect(channel_id: int):
             channel.auth_method = ""
             channel.token_expires_at = None
             channel.token_scopes = ""  # nosec B105 - no scopes, not a password
+            channel.token_type = ""  # nosec B105 - a kind of token, not a password
+            channel.token_user_id = None
+            channel.data_access_expires_at = None
             channel.token_version = (channel.token_version or 0) + 1
+            if token_info:
+                _store_token_info(channel, token_info)
             from gateway.oauth.health import release_after_reconnect
 
             release_after_reconnect(channel)
@@ -346,6 +465,7 @@ def channel_test(channel_id: int):
             if isinstance(adapter, MastodonPublisher):
                 # The instance's limits may have changed since it was connected.
                 channel.platform_limits = json.dumps(adapter.limits(), sort_keys=True)
+        problem = _graph_token_health(channel, config)
     except CredentialsError as exc:
         problem = f"The stored credentials cannot be read: {exc}. Reconnect the channel."
     except PublishError as exc:

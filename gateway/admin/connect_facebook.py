@@ -20,11 +20,37 @@ from gateway.extensions import db
 from gateway.models import Channel
 from gateway.models.base import utcnow
 from gateway.oauth import facebook as fb
+from gateway.oauth import graph_token
 from gateway.oauth.health import release_after_reconnect
 from gateway.oauth.x import ConnectRefused
+from gateway.platforms import ChannelConfig, PublishError
 from gateway.security import requires
 
 AUTH_METHOD = "facebook_login"
+
+
+def _describe(channel: Channel, token: str) -> None:
+    """What debug_token says of the new Page token (who granted it, its permissions, when the
+    app's access to their data ends), kept on the channel; if Graph does not answer, the
+    daily check asks again."""
+    from flask import current_app
+
+    config = ChannelConfig(
+        platform=channel.platform,
+        external_account_id=channel.external_account_id,
+        credentials={"access_token": token},
+        base_url=channel.base_url,
+    )
+    try:
+        info = graph_token.inspect(
+            config,
+            timeout=float(current_app.config.get("PLATFORM_TIMEOUT_SECONDS", 15.0)),
+            allowed_hosts=tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ())),
+        )
+    except PublishError:
+        return
+    if info is not None and info.is_valid:
+        graph_token.store(channel, info)
 
 
 @bp.route("/channels/connect/facebook", methods=["GET", "POST"])
@@ -121,6 +147,10 @@ def connect_facebook_choose(choice_id: str):
         channel.auth_method = AUTH_METHOD
         channel.token_expires_at = None  # a Page token from a long-lived user token
         channel.token_scopes = " ".join(fb.SCOPES)
+        channel.token_type = graph_token.PAGE  # from /me/accounts: the Page's own token
+        channel.token_user_id = None
+        channel.data_access_expires_at = None
+        _describe(channel, token)
         channel.granted_by_id = current_user.id
         channel.granted_at = utcnow()
         channel.health_checked_at = utcnow()

@@ -26,7 +26,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional
 
-from gateway.domain.bilingual import CHANNEL_LANGUAGES
+from gateway.domain.bilingual import CHANNEL_LANGUAGES, CHANNEL_LAYOUTS
 from gateway.domain.emergency import IN_HOURS_CHOICES
 from gateway.domain.guardrails import ElectionKind
 from gateway.domain.guardrails.citations import CLAUSES, MAX_CITATION_CHARS, Clause
@@ -175,8 +175,43 @@ class ConnectFacebookForm(FlaskForm):
     language = ChannelForm.language
 
 
+class PlatformAppForm(FlaskForm):
+    """The council's own app on X or Meta (issue 15): its id, and its secret (never shown back:
+    left empty, the stored one stays)."""
+
+    client_id = StringField(
+        "App id",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the app's id"), Length(max=200)],
+    )
+    client_secret = PasswordField(
+        "App secret",
+        widget=GovPasswordInput(),
+        description="Leave empty to keep the secret already stored.",
+        validators=[Optional(), Length(max=500)],
+    )
+
+
 class ChannelLanguageForm(FlaskForm):
     language = ChannelForm.language
+
+
+class ChannelBilingualLayoutForm(FlaskForm):
+    """How a channel for both languages gets them (issue 18): its own layout, or the
+    installation's."""
+
+    bilingual_layout = RadioField(
+        "How this channel gets a post in both languages",
+        widget=GovRadioInput(),
+        choices=[SelectChoice(k or "installation", label) for k, label in CHANNEL_LAYOUTS.items()],
+        default="installation",
+        validators=[InputRequired("Choose how this channel gets a post in both languages")],
+    )
+
+
+def channel_bilingual_layout(value: str | None) -> str:
+    """The stored layout for a radio choice ("installation" is stored as "")."""
+    return "" if value in (None, "", "installation") else value
 
 
 def channel_language(value: str | None) -> str:
@@ -316,3 +351,64 @@ class EmergencyInHoursForm(FlaskForm):
         choices=[SelectChoice(k, label) for k, label in IN_HOURS_CHOICES.items()],
         validators=[InputRequired("Choose how emergency posts are sent in office hours")],
     )
+
+
+class WebhookForm(FlaskForm):
+    """A webhook endpoint (issue 17). The address is checked by gateway.webhooks.addresses:
+    https, and not inside the network."""
+
+    url = StringField(
+        "Address (URL)",
+        widget=GovTextInput(),
+        description="Starting https://. Addresses inside the council's network are refused.",
+        validators=[DataRequired("Enter the address"), Length(max=2000)],
+    )
+    description = StringField(
+        "Description",
+        widget=GovTextInput(),
+        description="Which system it is, for example the website's news pages",
+        validators=[Length(max=200)],
+    )
+    events = RolesField(
+        "Events it is sent",
+        choices=[],
+        validators=[DataRequired("Choose at least one event")],
+    )
+    enabled = RadioField(
+        "Send to it",
+        widget=GovRadioInput(),
+        choices=[SelectChoice("on", "Yes"), SelectChoice("off", "No, not for now")],
+        default="on",
+        validators=[InputRequired("Choose whether to send to it")],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        from gateway.webhooks.events import EVENT_TYPES
+
+        self.events.choices = [SelectChoice(k, f"{v} ({k})") for k, v in EVENT_TYPES.items()]
+
+
+class EmergencyTemplateForm(FlaskForm):
+    """A category's prepared emergency text (issue 18): the Welsh one is removed from the form
+    when the installation publishes in English only (``one_language``)."""
+
+    text_cy = TextAreaField(
+        "Welsh text",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter the Welsh text of the template"),
+            Length(max=5_000, message="The Welsh text must be 5,000 characters or fewer"),
+        ],
+    )
+    text = TextAreaField(
+        "English text",
+        widget=GovTextArea(),
+        validators=[
+            InputRequired("Enter the English text of the template"),
+            Length(max=5_000, message="The English text must be 5,000 characters or fewer"),
+        ],
+    )
+
+    def one_language(self) -> None:
+        del self.text_cy

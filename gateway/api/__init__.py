@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         post_images,
         schedule,
         views,
+        webhooks,
     )
 
     auth.init_app(app)

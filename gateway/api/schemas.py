@@ -281,3 +281,46 @@ class Problem(BaseModel):
     findings: list[FindingOut] | None = Field(
         None, description="The guardrails' findings that refused it, as the post page shows them."
     )
+
+
+# --- Webhooks (admins) ------------------------------------------------------------------------
+
+
+class WebhookEndpointOut(BaseModel):
+    """A registered webhook endpoint; never its secret (shown once, on the admin page)."""
+
+    id: int
+    url: str
+    description: str
+    events: list[str] = Field(description="The event types it is sent.")
+    enabled: bool
+    created_at: datetime
+    secret_rotated_at: datetime | None
+    waiting: int = Field(description="Messages not sent yet (waiting or being sent).")
+
+
+class WebhookEndpointList(BaseModel):
+    items: list[WebhookEndpointOut]
+
+
+class WebhookAttemptOut(BaseModel):
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+
+
+class WebhookMessageOut(BaseModel):
+    message_id: str = Field(description="Its webhook-id header.")
+    event_type: str
+    status: Literal["pending", "sending", "delivered", "gave_up"]
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    gave_up_reason: str | None
+    body: str = Field(description="The JSON body exactly as sent (and signed).")
+    attempts: list[WebhookAttemptOut]
+
+
+class WebhookMessageList(BaseModel):
+    items: list[WebhookMessageOut] = Field(description="The newest messages first, at most 50.")

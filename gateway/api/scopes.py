@@ -63,10 +63,15 @@ SCOPES: dict[str, Scope] = {
             frozenset({Role.AUDITOR, Role.MONITORING_OFFICER}),
         ),
         Scope("tokens:admin", "List and revoke everyone's API tokens", frozenset({Role.ADMIN})),
+        Scope(
+            "webhooks:read",
+            "Read the webhook endpoints and their messages",
+            frozenset({Role.ADMIN}),
+        ),
     )
 }
 #: Scopes whose operations change nothing: what a read-only token keeps.
-READ_SCOPES = frozenset({"posts:read", "channels:read", "audit:read"})
+READ_SCOPES = frozenset({"posts:read", "channels:read", "audit:read", "webhooks:read"})
 
 
 def needs(name: str) -> Callable[[F], F]:

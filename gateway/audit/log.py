@@ -22,6 +22,7 @@ from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from gateway.audit.facets import facets_of
+from gateway.events import entries_committing
 from gateway.extensions import db
 from gateway.models import AuditEntry, AuditFacet, AuditHead, AuditStaged, Post, PostContent
 from gateway.models.base import utcnow
@@ -169,6 +170,8 @@ def _write_pending(session: Session) -> None:
     pending: list[Entry] = session.info.pop(_PENDING, None) or []
     if not pending:
         return
+    # The webhooks' outbox (issue 17) is written from the same entries, in this transaction.
+    entries_committing.send(session, entries=pending)
     # Everything that does not depend on the head is prepared before the head is locked: every
     # publish, approval and edit waits for that lock, so the time it is held is the log's
     # throughput (measured in docs/benchmarks.md, "Publishing"). The leaf is canonical JSON

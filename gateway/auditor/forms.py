@@ -24,6 +24,7 @@ KNOWN_ACTIONS = (
     "auth.sso_failed",
     "auth.two_factor_enrolled",
     "auth.two_factor_failed",
+    "channel.bilingual_layout_changed",
     "channel.connected",
     "channel.connection_tested",
     "channel.created",
@@ -31,6 +32,7 @@ KNOWN_ACTIONS = (
     "channel.disabled",
     "channel.disconnected",
     "channel.enabled",
+    "channel.language_changed",
     "channel.needs_reauthorisation",
     "channel.reconnect_refused",
     "channel.reconnected",
@@ -53,6 +55,8 @@ KNOWN_ACTIONS = (
     "emergency.fast_track",
     "emergency.published",
     "emergency.reviewed",
+    "emergency_template.changed",
+    "emergency_template.removed",
     "guardrails.verdict",
     "post.approved",
     "post.cancelled",
@@ -81,6 +85,10 @@ KNOWN_ACTIONS = (
     "user.sso_unlinked",
     "user.two_factor_reset",
     "user.two_factor_secret_rotated",
+    "webhook.changed",
+    "webhook.created",
+    "webhook.deleted",
+    "webhook.secret_rotated",
 )
 ANY = ""
 #: The shape of an action in a leaf (gateway.transparency.leaf).

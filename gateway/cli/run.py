@@ -74,8 +74,13 @@ def web_command(host: str, port: int, workers: int | None, threads: int | None) 
     )
 
 
-@click.command("worker", help="Run RQ workers (emergency queue first).")
+@click.command("worker", help="Run RQ workers (emergency queue first), or the webhooks' own.")
 @click.option("--fork", is_flag=True, help="Fork a work-horse per job (slower, more isolated).")
+@click.option(
+    "--webhooks",
+    is_flag=True,
+    help="Serve only the webhooks queue (its own process, so receivers never slow publishing).",
+)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option(
     "--processes",
@@ -89,7 +94,10 @@ def web_command(host: str, port: int, workers: int | None, threads: int | None) 
     help="Also run RQ's whole-second scheduler (only needed while no `gateway scheduler` runs).",
 )
 @with_appcontext
-def worker_command(fork: bool, burst: bool, processes: int | None, rq_scheduler: bool) -> None:
+def worker_command(
+    fork: bool, webhooks: bool, burst: bool, processes: int | None, rq_scheduler: bool
+) -> None:
+    from gateway.queue import QUEUE_ORDER, WEBHOOKS_QUEUE
     from workers.worker import DEFAULT_PROCESSES, run_workers
 
     run_workers(
@@ -98,6 +106,7 @@ def worker_command(fork: bool, burst: bool, processes: int | None, rq_scheduler:
         fork=fork,
         burst=burst,
         rq_scheduler=rq_scheduler,
+        queues=(WEBHOOKS_QUEUE,) if webhooks else QUEUE_ORDER,
     )
 
 
@@ -217,7 +226,9 @@ def _stop_all(procs: list[subprocess.Popen]) -> None:
 
 
 @click.command(
-    "up", help="Run everything: database set-up, Redis if needed, web, worker, scheduler."
+    "up",
+    help="Run everything: database set-up, Redis if needed, web, workers (publishing and "
+    "webhooks), scheduler.",
 )
 @click.option("--host", default=lambda: os.environ.get("GATEWAY_HOST", DEFAULT_HOST))
 @click.option("--port", type=int, default=lambda: int(os.environ.get("GATEWAY_PORT", DEFAULT_PORT)))
@@ -297,6 +308,7 @@ def up_command(host: str, port: int, demo: bool) -> None:
         popen = {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)}
         procs.append(subprocess.Popen([*base, "web", "--host", host, "--port", str(port)], **popen))
         procs.append(subprocess.Popen([*base, "worker"], **popen))
+        procs.append(subprocess.Popen([*base, "worker", "--webhooks"], **popen))
         procs.append(subprocess.Popen([*base, "scheduler"], **popen))
         if demo:
             procs.append(

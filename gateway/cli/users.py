@@ -70,14 +70,19 @@ def new_key_command() -> None:
 @keys_command.command("rotate")
 @with_appcontext
 def rotate_keys_command() -> None:
-    """Re-encrypt every channel's credentials and two-factor secret with the first key in
-    GATEWAY_ENCRYPTION_KEYS."""
+    """Re-encrypt every channel's credentials, two-factor secret, platform app secret and
+    webhook signing secret with the first key in GATEWAY_ENCRYPTION_KEYS."""
     from gateway.credentials import rotate_all
     from gateway.extensions import db
+    from gateway.oauth.apps import rotate_secrets
+    from gateway.webhooks.signing import reencrypt_all
 
     channels, secrets = rotate_all()
+    platform_apps = rotate_secrets()
+    webhooks = reencrypt_all()
     db.session.commit()
     click.echo(
-        f"Re-encrypted {channels} channel(s) and {secrets} two-factor secret(s) "
+        f"Re-encrypted {channels} channel(s), {secrets} two-factor secret(s), "
+        f"{platform_apps} platform app secret(s) and {webhooks} webhook signing secret(s) "
         "with the newest key."
     )

@@ -16,7 +16,7 @@ Pure: no Flask, no database. A delivery's ``language`` is one of :data:`DELIVERY
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -85,6 +85,30 @@ class Settings:
 
 OFF = Settings()
 
+#: A channel for both languages may have its own layout (issue 18: "a setting per installation
+#: (and per channel ...)"): "" follows the installation's GATEWAY_BILINGUAL and
+#: GATEWAY_BILINGUAL_LAYOUT; the others say the form that channel's posts take.
+CHANNEL_AS_INSTALLATION = ""
+CHANNEL_SEPARATE = "separate"
+CHANNEL_LAYOUTS: dict[str, str] = {
+    CHANNEL_AS_INSTALLATION: "As the gateway is set",
+    Order.WELSH_FIRST.value: "One bilingual post, Welsh first",
+    Order.ENGLISH_FIRST.value: "One bilingual post, English first",
+    CHANNEL_SEPARATE: "Two posts at the same moment, one in each language",
+}
+
+
+def for_channel(settings: Settings, channel_layout: str | None) -> Settings:
+    """The installation's settings as one channel applies them: its own layout (and, for one
+    bilingual post, its own order) where an admin chose one (:data:`CHANNEL_LAYOUTS`)."""
+    if channel_layout in (Order.WELSH_FIRST.value, Order.ENGLISH_FIRST.value):
+        return Settings(
+            enabled=settings.enabled, order=Order(channel_layout), layout=Layout.COMBINED
+        )
+    if channel_layout == CHANNEL_SEPARATE:
+        return Settings(enabled=settings.enabled, order=settings.order, layout=Layout.SEPARATE)
+    return settings
+
 
 def parse(bilingual: str | None, layout: str | None = None) -> Settings:
     """The settings from GATEWAY_BILINGUAL ("off", "cy-en", "en-cy") and
@@ -136,10 +160,12 @@ def fits(
     welsh: str,
     english: str,
     images: Sequence[tuple[ImageToCheck, str, str]] = (),
+    limits: Mapping[str, int] | None = None,
 ) -> bool:
     """Whether the bilingual post (or one language of it) keeps to the platform's limits on
     text: its length as the platform counts it (X weighted), hashtags, mentions and alt text.
-    ``images``: each image with its Welsh and English alt text."""
+    ``images``: each image with its Welsh and English alt text. ``limits``: the channel's own,
+    where its server sets them (a Mastodon instance's character limit: Channel.limits)."""
     text = pick(delivery_language, welsh, english)
     checked = tuple(
         ImageToCheck(
@@ -152,7 +178,8 @@ def fits(
         )
         for image, alt_cy, alt_en in images
     )
-    return not any(f.rule.endswith(_TEXT_RULES) for f in find_platform(text, checked, platform))
+    found = find_platform(text, checked, platform, limits)
+    return not any(f.rule.endswith(_TEXT_RULES) for f in found)
 
 
 def plan(
@@ -162,18 +189,25 @@ def plan(
     english: str,
     settings: Settings,
     images: Sequence[tuple[ImageToCheck, str, str]] = (),
+    limits: Mapping[str, int] | None = None,
+    channel_layout: str | None = CHANNEL_AS_INSTALLATION,
 ) -> tuple[str, ...]:
     """The deliveries a channel gets for a bilingual post, by language, in the council's order
     (Welsh first by default): the first is made, queued and so sent first.
 
     A Welsh-only or English-only channel gets its language; a channel for both gets one post
-    with both texts when the layout is "combined" and it fits, otherwise the two posts."""
+    with both texts when its layout (the channel's own, else the installation's) is "combined"
+    and it fits within the channel's own limits (``limits``, a Mastodon instance's), otherwise
+    the two posts."""
     if channel_language == WELSH:
         return (WELSH,)
     if channel_language == ENGLISH:
         return (ENGLISH,)
-    combined = settings.order.combined
-    if settings.layout is Layout.COMBINED and fits(platform, combined, welsh, english, images):
+    chosen = for_channel(settings, channel_layout)
+    combined = chosen.order.combined
+    if chosen.layout is Layout.COMBINED and fits(
+        platform, combined, welsh, english, images, limits
+    ):
         return (combined,)
     return languages_of(combined)
 

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from gateway.domain import bilingual
-from gateway.domain.emergency import Release, release_for
+from gateway.domain.emergency import CATEGORIES, Release, release_for
 from gateway.domain.guardrails.engine import shown_once
 from gateway.domain.roles import Role
 from gateway.domain.statuses import DeliveryStatus, PostStatus
@@ -16,7 +16,7 @@ from gateway.models import Post
 from gateway.models.base import utcnow
 from gateway.policy import current_context
 from gateway.posts import bilingual as bilingual_setting
-from gateway.posts import emergency, permissions
+from gateway.posts import emergency, emergency_templates, permissions
 from gateway.posts import images as image_store
 from gateway.posts.service import NewImage, PostError
 from gateway.security import requires
@@ -70,6 +70,7 @@ def new():
     if request.method == "GET":
         # Every enabled channel is chosen already: at 3am there is no time to tick boxes.
         form.channels.data = [c.value for c in form.channels.choices]
+        _start_from_template(form, request.args.get("template"))
     findings, page_errors = [], []
     skipped: dict[int, str] = {}
     if form.validate_on_submit():
@@ -123,9 +124,23 @@ def new():
             previews=_previews(form, skipped),
             platform_names=PLATFORM_NAMES,
             welsh_first=bilingual_setting.settings().order is bilingual.Order.WELSH_FIRST,
+            templates=emergency_templates.all_templates(),
+            categories=CATEGORIES,
         ),
         status,
     )
+
+
+def _start_from_template(form: EmergencyForm, category: str | None) -> None:
+    """The category chosen and both texts filled in from the admin's prepared template
+    (issue 18: the Welsh text quick to enter), for the duty officer to finish."""
+    row = emergency_templates.template_for(category)
+    if row is None:
+        return
+    form.category.data = row.category
+    form.text.data = row.text_en
+    if "text_cy" in form:
+        form.text_cy.data = row.text_cy
 
 
 def _channel_notes(form: EmergencyForm, skipped: dict[int, str]) -> list[dict]:
@@ -141,7 +156,9 @@ def _previews(form: EmergencyForm, skipped: dict[int, str]) -> list[dict]:
     """What each chosen channel would receive (and its count), with a note on each channel
     the post would leave out: the live check's script updates them as the officer types."""
     chosen = form.channels.data or []
-    previews = channel_previews((form.text.data or "").strip(), chosen)
+    # Both languages, as each channel gets them (issue 18): one bilingual post or two.
+    welsh = (form.text_cy.data or "").strip() if "text_cy" in form else None
+    previews = channel_previews((form.text.data or "").strip(), chosen, text_cy=welsh)
     return [{**p, "left_out": skipped.get(p["channel"].id)} for p in previews]
 
 

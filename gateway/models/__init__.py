@@ -7,6 +7,7 @@ from gateway.models.checkpoints import AuditFacet as AuditFacet
 from gateway.models.checkpoints import LogCheckpoint as LogCheckpoint
 from gateway.models.emergency import EmergencyReview, EmergencyTemplate
 from gateway.models.identities import UserIdentity
+from gateway.models.platform_apps import PlatformApp
 from gateway.models.policy import (
     AllowedContact,
     ClosureDay,
@@ -18,6 +19,7 @@ from gateway.models.policy import (
 from gateway.models.posts import Approval, Delivery, Post, PostEditor, PostImage
 from gateway.models.two_factor import RecoveryCode, UserTwoFactor
 from gateway.models.users import User, UserRole, UserSession
+from gateway.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 __all__ = [
     "PLATFORMS",
@@ -37,6 +39,7 @@ __all__ = [
     "Post",
     "PostContent",
     "PostEditor",
+    "PlatformApp",
     "PolicySetting",
     "PolicyVersion",
     "PostImage",
@@ -47,4 +50,7 @@ __all__ = [
     "UserRole",
     "UserSession",
     "UserTwoFactor",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookMessage",
 ]

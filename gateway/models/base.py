@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator
 
+from gateway import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC, by the gateway's clock (gateway.clock: the system clock in production)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

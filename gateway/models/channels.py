@@ -32,6 +32,10 @@ class Channel(db.Model):
     # Which language it takes when the installation publishes in Welsh and English (issue 18,
     # gateway.domain.bilingual): "" both, "cy" Welsh only, "en" English only.
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # How a channel for both languages gets them (gateway.domain.bilingual.CHANNEL_LAYOUTS):
+    # "" as the installation is set, "cy-en"/"en-cy" one bilingual post in that order where it
+    # fits, "separate" always two posts at the same moment.
+    bilingual_layout: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The limits the platform's server sets for this account, as JSON, where they differ by
     # server (issue 21: a Mastodon instance's max_characters, characters_reserved_per_url,
@@ -72,3 +76,9 @@ class Channel(db.Model):
     # The last expiry reminder sent (gateway.oauth.health): "<expiry>/<7d|1d>", so each goes
     # once for each expiry.
     expiry_reminded: Mapped[str | None] = mapped_column(String(60))
+    # What Graph's debug_token said of a Facebook or Instagram token (gateway.oauth.
+    # graph_token): its type ("PAGE", "USER"...; "" not asked), who granted it (their
+    # app-scoped user id at the platform), and when the app's access to their data ends.
+    token_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    token_user_id: Mapped[str | None] = mapped_column(String(64))
+    data_access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

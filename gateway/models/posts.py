@@ -43,6 +43,13 @@ class Post(db.Model):
             postgresql_using="gin",
             postgresql_ops={"text_lower": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
+        # The same for a bilingual post's Welsh text (migration 0025, issue 18).
+        Index(
+            "ix_posts_text_cy_trgm",
+            func.lower(sql_text("text_cy")).label("text_cy_lower"),
+            postgresql_using="gin",
+            postgresql_ops={"text_cy_lower": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

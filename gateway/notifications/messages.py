@@ -26,6 +26,20 @@ def _short(post: Post) -> str:
     return text if len(text) <= SUBJECT_TEXT_CHARS else text[: SUBJECT_TEXT_CHARS - 1] + "…"
 
 
+def _texts(post: Post) -> str:
+    """The post's text as an email shows it: a bilingual post's Welsh and English, each
+    under its language's name, in the council's order (issue 18: every place that shows a
+    post shows both languages)."""
+    if not post.bilingual:
+        return post.text
+    from gateway.domain.bilingual import LANGUAGE_NAMES
+    from gateway.web.display import texts_in_order
+
+    return "\n\n".join(
+        f"{LANGUAGE_NAMES[lang]}:\n{text}" for lang, text in texts_in_order(post.text_cy, post.text)
+    )
+
+
 def _approvers(post: Post) -> list[str]:
     # Its writers cannot approve it (issue 20): they are not asked to.
     from gateway.posts.service import approvers
@@ -52,7 +66,7 @@ def post_awaits_approval(post: Post) -> int:
             tuple(_approvers(post)),
             f"A post is waiting for your approval: {_short(post)}",
             f"{post.author.email} submitted a post for approval.\n\n"
-            f"{post.text}\n\nApprove or reject it: {_link(post)}\n",
+            f"{_texts(post)}\n\nApprove or reject it: {_link(post)}\n",
         )
     )
 
@@ -150,7 +164,7 @@ def emergency_sent(post: Post, to: tuple[str, ...]) -> int:
             to,
             subject,
             f"{who} sent an emergency post at {at} (UK time). {how}\n\n"
-            f"Category: {category}\nChannels: {channels}\n\n{post.text}\n\n"
+            f"Category: {category}\nChannels: {channels}\n\n{_texts(post)}\n\n"
             f"See it and how each channel went: {_link(post)}\n"
             f"Another officer reviews it on the next working day: {_reviews_link()}\n",
         )
@@ -186,7 +200,7 @@ def emergency_awaits_fast_track(post: Post, to: tuple[str, ...]) -> int:
             f"{who} sent an emergency post at {at} (UK time). It is office hours, so it needs "
             "another officer's approval before it goes out: it is first in your approval "
             "queue, and goes out at once when approved.\n\n"
-            f"Category: {category}\nChannels: {channels}\n\n{post.text}\n\n"
+            f"Category: {category}\nChannels: {channels}\n\n{_texts(post)}\n\n"
             f"Approve or reject it now: {_link(post)}\n",
         )
     )

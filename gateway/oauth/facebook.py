@@ -31,6 +31,7 @@ from oauthlib.oauth2 import OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from gateway.credentials import seal, unseal
+from gateway.oauth import pending as pending_state
 from gateway.oauth.x import ConnectRefused, quiet_library_logs
 from gateway.platforms.graph import GRAPH_API_VERSION, GRAPH_HOSTS
 from gateway.platforms.transport import mount_transport, remember_secrets, scrub
@@ -52,19 +53,25 @@ CALLBACK_PATH = "/admin/channels/connect/facebook/callback"
 STATE_KEY = "gateway:oauth:facebook:state:{state}"
 CHOICE_KEY = "gateway:oauth:facebook:choice:{choice}"
 #: As long as X's: the person signs in at Facebook, then chooses on the gateway's page.
-STATE_TTL_SECONDS = 10 * 60
+STATE_TTL_SECONDS = pending_state.STATE_TTL_SECONDS
 CREATE_CONTENT = "CREATE_CONTENT"
 ACCOUNTS_FIELDS = "id,name,access_token,tasks,instagram_business_account{id,username}"
 NOT_CONFIGURED = (
-    "Connecting with Facebook needs the council's Meta app: set GATEWAY_FACEBOOK_APP_ID and "
-    "GATEWAY_FACEBOOK_APP_SECRET from the app's Settings, Basic page."
+    "Connecting with Facebook needs the council's Meta app: enter its App ID and App Secret "
+    "from the app's Settings, Basic page on Admin, Platform apps (or set "
+    "GATEWAY_FACEBOOK_APP_ID and GATEWAY_FACEBOOK_APP_SECRET)."
 )
 
 
+def _app():  # noqa: ANN202
+    from gateway.oauth.apps import credentials
+
+    return credentials("facebook")
+
+
 def is_configured() -> bool:
-    return bool(current_app.config.get("FACEBOOK_APP_ID")) and bool(
-        current_app.config.get("FACEBOOK_APP_SECRET")
-    )
+    app = _app()
+    return bool(app.client_id) and bool(app.secret)
 
 
 def redirect_uri() -> str:
@@ -82,7 +89,7 @@ def _session(base_url: str | None, state: str | None = None) -> OAuth2Session:
     if not is_configured():
         raise ConnectRefused(NOT_CONFIGURED)
     session = OAuth2Session(
-        current_app.config["FACEBOOK_APP_ID"],
+        _app().client_id,
         redirect_uri=redirect_uri(),
         scope=list(SCOPES),
         state=state,
@@ -107,31 +114,13 @@ def begin(pending: Pending) -> str:
     session = _session(pending.base_url)
     url, state = session.authorization_url(DIALOG_URL)
     stored = Pending(**{**asdict(pending), "code_verifier": session._code_verifier})
-    _redis().set(STATE_KEY.format(state=state), json.dumps(asdict(stored)), ex=STATE_TTL_SECONDS)
+    pending_state.keep(STATE_KEY, state, stored)
     session.close()
-    if pending.base_url:
-        for host in DIALOG_HOSTS:
-            if url.startswith(host + "/"):
-                url = pending.base_url.rstrip("/") + url[len(host) :]
-    return url
+    return pending_state.training_url(url, pending.base_url, DIALOG_HOSTS)
 
 
 def take_pending(state: str, user_id: int, session_id: str | None) -> Pending:
-    raw = _redis().getdel(STATE_KEY.format(state=state)) if state else None
-    if raw is None:
-        raise ConnectRefused(
-            "This answer from Facebook does not match a connection started here, or it was "
-            "already used. Nothing was changed: start again from the channels page."
-        )
-    pending = Pending(**json.loads(raw))
-    if pending.user_id != user_id or not secrets.compare_digest(
-        pending.session_id, session_id or ""
-    ):
-        raise ConnectRefused(
-            "This answer from Facebook belongs to a connection started in another session. "
-            "Nothing was changed: start again from the channels page."
-        )
-    return pending
+    return pending_state.take(STATE_KEY, state, user_id, session_id, Pending, "Facebook")
 
 
 def _graph_reason(response: requests.Response) -> str:
@@ -157,7 +146,8 @@ def finish(pending: Pending, args: dict[str, str]) -> list[dict[str, Any]]:
         raise ConnectRefused("Facebook sent no code back. Nothing was changed.")
     session = _session(pending.base_url, state=args.get("state"))
     session._code_verifier = pending.code_verifier  # requests-oauthlib keeps it there
-    secret = str(current_app.config["FACEBOOK_APP_SECRET"])
+    app = _app()
+    secret = str(app.secret)
     try:
         token = session.fetch_token(
             TOKEN_URL, code=args["code"], client_secret=secret, include_client_id=True
@@ -168,7 +158,7 @@ def finish(pending: Pending, args: dict[str, str]) -> list[dict[str, Any]]:
             TOKEN_URL,
             params={
                 "grant_type": "fb_exchange_token",
-                "client_id": current_app.config["FACEBOOK_APP_ID"],
+                "client_id": app.client_id,
                 "client_secret": secret,
                 "fb_exchange_token": short,
             },

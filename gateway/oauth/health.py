@@ -8,9 +8,12 @@ people are told once, nothing is attempted against it, and reconnecting lets its
 - :func:`check_channel` is the daily check: a cheap read (the adapter's ``check_connection``:
   X ``GET /2/users/me``, Graph ``GET /me``), after renewing an X OAuth 2.0 token if it is near
   its expiry (so a quiet channel's refresh token is kept in use), and for a channel connected
-  by OAuth 2.0, the scopes it was granted. The scheduler's sweep (:func:`health_sweep`) queues
-  one job a day for the channels not checked for ``CHECK_EVERY``; the job runs in a worker, so
-  a platform that does not answer never holds up the scheduler's releases.
+  by OAuth 2.0, the scopes it was granted; for a Facebook or Instagram channel, first what
+  Graph's ``debug_token`` says of its token (gateway.oauth.graph_token: expired, revoked, a
+  user token where the Page's is needed, a missing permission). The scheduler's sweep
+  (:func:`health_sweep`) queues one job a day for the channels not checked for
+  ``CHECK_EVERY``; the job runs in a worker, so a platform that does not answer never holds up
+  the scheduler's releases.
 - :func:`send_expiry_reminders` emails the admins 7 days and 1 day before a known expiry of a
   grant that cannot renew itself (a token entered by hand with its expiry, a Graph user
   token), each reminder once for each expiry; an X OAuth 2.0 token renews itself with its
@@ -266,6 +269,11 @@ def check_channel(channel_id: int) -> str:
         )
         allowed = tuple(current_app.config.get("PLATFORM_ALLOWED_HOSTS", ()))
         timeout = float(current_app.config.get("PLATFORM_TIMEOUT_SECONDS", 15.0))
+        why = _graph_token_problem(channel_id, config, timeout, allowed)
+        if why is not None:
+            mark_needs_reconnecting(channel_id, why)
+            db.session.commit()
+            return "needs reconnecting"
         with adapter_for(config, timeout=timeout, allowed_hosts=allowed) as adapter:
             adapter.check_connection()
     except NeedsReauthorisation as exc:
@@ -287,6 +295,34 @@ def check_channel(channel_id: int) -> str:
     )
     db.session.commit()
     return "ok"
+
+
+def _graph_token_problem(
+    channel_id: int, config, timeout: float, allowed: tuple[str, ...]
+) -> str | None:
+    """For a Facebook or Instagram channel: ask Graph's debug_token about its token, keep what
+    it said on the channel, and return why it cannot publish (None if it can, or if Graph could
+    not be asked: the cheap read that follows decides then)."""
+    from gateway.oauth import graph_token
+    from gateway.platforms import PublishError
+
+    app = graph_token.app_credentials() if config.platform in graph_token.GRAPH_PLATFORMS else None
+    db.session.rollback()  # no transaction while Graph answers
+    try:
+        info = graph_token.inspect(config, timeout=timeout, allowed_hosts=allowed, app=app)
+    except PublishError as exc:
+        log.warning("debug_token for channel %s failed: %s", channel_id, exc.reason)
+        return None
+    if info is None or app is None:
+        return None
+    db.session.execute(
+        update(Channel)
+        .where(Channel.id == channel_id)
+        .values(**graph_token.values(info))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return graph_token.problem(info, config.platform, config.external_account_id, utcnow())
 
 
 # Reminders before a known expiry ------------------------------------------------------------

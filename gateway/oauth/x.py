@@ -17,6 +17,11 @@ with its S256 code challenge and exchanges the code; its session is routed like 
   database is the source of truth) and refreshes only if nobody has meanwhile; the new tokens
   are written only over the token version it read. So two workers never both spend one
   refresh token, and the others use the tokens the first stored.
+- **A 401 at publish time** (:func:`refresh_after_refusal`): X refused an access token the
+  gateway thought had time left (revoked, or expired early). A 401 is a definitive refusal:
+  nothing was posted. The worker refreshes once under the same lock (or takes the token
+  another worker stored meanwhile) and the attempt calls X once more; a refused refresh token
+  marks the channel "needs reconnecting" and holds the delivery.
 
 Never logged: requests-oauthlib writes token request bodies and answers to its DEBUG log, so
 its loggers are kept at INFO (set in :func:`quiet_library_logs`).
@@ -24,9 +29,7 @@ its loggers are kept at INFO (set in :func:`quiet_library_logs`).
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +43,7 @@ from oauthlib.oauth2 import OAuth2Error
 from requests.auth import HTTPBasicAuth
 from sqlalchemy import update
 
+from gateway.oauth import pending as pending_state
 from gateway.platforms.errors import NeedsReauthorisation, Retryable
 from gateway.platforms.transport import mount_transport, remember_secrets, scrub
 from gateway.platforms.x import X_HOSTS
@@ -56,9 +60,8 @@ AUTHORIZE_HOSTS = ("https://twitter.com", "https://x.com")
 TOKEN_URL = "https://api.twitter.com/2/oauth2/token"  # noqa: S105  # nosec B105 - an address
 REVOKE_URL = "https://api.twitter.com/2/oauth2/revoke"
 CALLBACK_PATH = "/admin/channels/connect/x/callback"
-#: How long a started connection waits for the person at X: long enough to sign in there
-#: (with two-factor), short enough that a forgotten tab's state soon stops working.
-STATE_TTL_SECONDS = 10 * 60
+#: How long a started connection waits for the person at X (gateway.oauth.pending).
+STATE_TTL_SECONDS = pending_state.STATE_TTL_SECONDS
 STATE_KEY = "gateway:oauth:x:state:{state}"
 REFRESH_LOCK_KEY = "gateway:oauth:x:refresh:{channel_id}"
 #: Refresh when less than this is left of the two hours: longer than a publish attempt (its
@@ -73,8 +76,9 @@ WRITE_TRIES = 3
 #: Access tokens X gave without an ``expires_in`` (it always gives one): assume two hours.
 DEFAULT_EXPIRES_IN = 7200
 NOT_CONFIGURED = (
-    "Connecting with X needs the council's X app: set GATEWAY_X_CLIENT_ID (and "
-    "GATEWAY_X_CLIENT_SECRET for a confidential client) from the app's Keys and tokens page."
+    "Connecting with X needs the council's X app: enter its OAuth 2.0 Client ID (and Client "
+    "Secret, for a confidential client) from the app's Keys and tokens page on Admin, Platform "
+    "apps (or set GATEWAY_X_CLIENT_ID and GATEWAY_X_CLIENT_SECRET)."
 )
 
 
@@ -94,9 +98,6 @@ class Pending:
     display_name: str
     base_url: str | None
     language: str
-
-    def dumps(self) -> str:
-        return json.dumps(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,14 @@ def quiet_library_logs() -> None:
         logging.getLogger(name).setLevel(logging.INFO)
 
 
+def _app():  # noqa: ANN202
+    from gateway.oauth.apps import credentials
+
+    return credentials(PLATFORM)
+
+
 def is_configured() -> bool:
-    return bool(current_app.config.get("X_CLIENT_ID"))
+    return bool(_app().client_id)
 
 
 def redirect_uri() -> str:
@@ -151,15 +158,14 @@ def _allowed_hosts() -> tuple[str, ...]:
 
 def _handler(base_url: str | None) -> tweepy.OAuth2UserHandler:
     quiet_library_logs()
-    client_id = current_app.config.get("X_CLIENT_ID")
-    if not client_id:
+    app = _app()
+    if not app.client_id:
         raise ConnectRefused(NOT_CONFIGURED)
-    secret = current_app.config.get("X_CLIENT_SECRET")
     handler = tweepy.OAuth2UserHandler(
-        client_id=client_id,
+        client_id=app.client_id,
         redirect_uri=redirect_uri(),
         scope=list(SCOPES),
-        client_secret=str(secret) if secret else None,
+        client_secret=app.secret,
     )
     mount_transport(handler, X_HOSTS, base_url, _timeout(), _allowed_hosts())
     return handler
@@ -177,34 +183,14 @@ def begin(pending: Pending) -> str:
     url = handler.get_authorization_url()
     state = dict(parse_qsl(urlsplit(url).query))["state"]
     verifier = handler._client.code_verifier  # tweepy keeps it on its oauthlib client
-    stored = Pending(**{**pending.__dict__, "code_verifier": verifier})
-    _redis().set(STATE_KEY.format(state=state), stored.dumps(), ex=STATE_TTL_SECONDS)
-    if pending.base_url:
-        # A training channel: the fake platform's own consent page.
-        for host in AUTHORIZE_HOSTS:
-            if url.startswith(host + "/"):
-                url = pending.base_url.rstrip("/") + url[len(host) :]
-    return url
+    pending_state.keep(STATE_KEY, state, Pending(**{**pending.__dict__, "code_verifier": verifier}))
+    return pending_state.training_url(url, pending.base_url, AUTHORIZE_HOSTS)
 
 
 def take_pending(state: str, user_id: int, session_id: str | None) -> Pending:
     """The connection ``state`` names, once: refused if unknown, used, expired, or started in
     another session."""
-    raw = _redis().getdel(STATE_KEY.format(state=state)) if state else None
-    if raw is None:
-        raise ConnectRefused(
-            "This answer from X does not match a connection started here, or it was already "
-            "used. Nothing was changed: start again from the channels page."
-        )
-    pending = Pending(**json.loads(raw))
-    if pending.user_id != user_id or not secrets.compare_digest(
-        pending.session_id, session_id or ""
-    ):
-        raise ConnectRefused(
-            "This answer from X belongs to a connection started in another session. Nothing "
-            "was changed: start again from the channels page."
-        )
-    return pending
+    return pending_state.take(STATE_KEY, state, user_id, session_id, Pending, "X")
 
 
 def finish(pending: Pending, args: dict[str, str]) -> Grant:
@@ -283,8 +269,8 @@ def revoke_tokens(credentials: dict[str, str], base_url: str | None) -> None:
     """POST /2/oauth2/revoke for the refresh and access tokens (disconnecting); a failure is
     logged (without the token) and otherwise ignored: the gateway forgets them either way."""
     handler = _handler(base_url)
-    secret = current_app.config.get("X_CLIENT_SECRET")
-    auth = HTTPBasicAuth(handler.client_id, str(secret)) if secret else None
+    secret = _app().secret
+    auth = HTTPBasicAuth(handler.client_id, secret) if secret else None
     try:
         for hint in ("refresh_token", "access_token"):
             if not credentials.get(hint):
@@ -337,6 +323,32 @@ def fresh_credentials(channel_id: int, credentials: dict[str, str]) -> dict[str,
             log.warning("the X token refresh lock for channel %s had expired", channel_id)
 
 
+def refresh_after_refusal(channel_id: int, refused_access_token: str) -> dict[str, str]:
+    """X answered 401 to ``refused_access_token`` (expired early, or revoked, at X): the
+    credentials to try once more with, refreshed under the same lock as
+    :func:`fresh_credentials`. If another worker stored a new access token meanwhile, that one;
+    otherwise this worker refreshes, whatever the stored expiry says. Raises
+    NeedsReauthorisation when X refuses the refresh token (the channel is marked, as by the
+    daily check), Retryable when X does not answer. Call with no transaction open."""
+    from gateway.extensions import db
+
+    lock = _redis().lock(
+        REFRESH_LOCK_KEY.format(channel_id=channel_id),
+        timeout=REFRESH_LOCK_SECONDS,
+        blocking_timeout=REFRESH_WAIT_SECONDS,
+    )
+    if not lock.acquire():
+        raise Retryable("another worker is still refreshing the X token", platform=PLATFORM)
+    try:
+        return _refresh_locked(channel_id, refused=refused_access_token)
+    finally:
+        db.session.rollback()
+        try:
+            lock.release()
+        except Exception:  # noqa: BLE001 - expired meanwhile: the version check still holds
+            log.warning("the X token refresh lock for channel %s had expired", channel_id)
+
+
 def _load(channel_id: int):
     from gateway.credentials import decrypt_credentials
     from gateway.extensions import db
@@ -349,26 +361,28 @@ def _load(channel_id: int):
     return channel, decrypt_credentials(channel.id, channel.credentials_encrypted)
 
 
-def _refresh_locked(channel_id: int) -> dict[str, str]:
+def _refresh_locked(channel_id: int, refused: str | None = None) -> dict[str, str]:
     from gateway.audit import Actor, record
     from gateway.credentials import encrypt_credentials
     from gateway.extensions import db
     from gateway.models import Channel
 
     channel, stored = _load(channel_id)
-    if not needs_refresh(stored):
+    if refused is None and not needs_refresh(stored):
         return stored  # another worker refreshed while this one waited for the lock
+    if refused is not None and stored.get("access_token") != refused:
+        return stored  # the refused token was replaced meanwhile: use the new one
     version, base_url = channel.token_version, channel.base_url
     if not stored.get("refresh_token"):
         _mark_refresh_failed(channel, "X gave no refresh token: reconnect the channel")
         raise NeedsReauthorisation(
             "the X token has expired and there is no refresh token", platform=PLATFORM
         )
-    db.session.rollback()  # hold no transaction while X answers
     handler = _handler(base_url)
-    secret = current_app.config.get("X_CLIENT_SECRET")
-    auth = HTTPBasicAuth(handler.client_id, str(secret)) if secret else None
+    secret = _app().secret
+    auth = HTTPBasicAuth(handler.client_id, secret) if secret else None
     extra = {} if auth else {"client_id": handler.client_id}
+    db.session.rollback()  # hold no transaction while X answers
     try:
         token = handler.refresh_token(
             TOKEN_URL, refresh_token=stored["refresh_token"], auth=auth, **extra
@@ -428,7 +442,11 @@ def _refresh_locked(channel_id: int) -> dict[str, str]:
         "channel.token_refreshed",
         actor=Actor.system(),
         obj=("channel", channel_id),
-        payload={"platform": PLATFORM, "expires_at": expires_at.isoformat()},
+        payload={
+            "platform": PLATFORM,
+            "expires_at": expires_at.isoformat(),
+            "why": "X refused the access token (401)" if refused else "it was about to expire",
+        },
     )
     db.session.commit()
     return fresh

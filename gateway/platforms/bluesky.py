@@ -20,7 +20,6 @@ import json
 import math
 import os
 import re
-import time
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +31,7 @@ from atproto_client import exceptions as at_exc
 from atproto_client.request import Request
 from atproto_core.did_doc import DidDocument
 
+from gateway import clock
 from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import DeliveryRequest, MediaItem, PostRef
 from gateway.platforms.common import fetch_image_bytes
@@ -669,7 +669,7 @@ def _retry_after(headers: dict[str, Any]) -> float:
     reset = headers.get("ratelimit-reset")
     try:
         return (
-            max(1.0, math.ceil(float(reset) - time.time()))
+            max(1.0, math.ceil(float(reset) - clock.epoch()))
             if reset
             else DEFAULT_RETRY_AFTER_SECONDS
         )

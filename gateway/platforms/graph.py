@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 import facebook
 import requests
 
+from gateway import clock
 from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -47,7 +48,7 @@ from gateway.platforms.errors import (
     Rejected,
     Retryable,
 )
-from gateway.platforms.transport import map_transport_error
+from gateway.platforms.transport import map_transport_error, remember_secrets
 from gateway.platforms.urls import is_public_url
 
 GRAPH_HOSTS = ("https://graph.facebook.com",)
@@ -116,6 +117,18 @@ class _GraphAdapter(PlatformAdapter):
 
     def remaining_quota(self) -> int | None:
         return None
+
+    def debug_token(self, app_id: str, app_secret: str) -> dict[str, Any]:
+        """What Graph says of this channel's token (``GET /debug_token``, asked with the app
+        access token ``app_id|app_secret``): its ``type``, ``is_valid``, ``expires_at``,
+        ``data_access_expires_at``, ``user_id``, ``profile_id`` and ``scopes``. Read-only."""
+        remember_secrets([app_secret])
+        token = self._channel.credentials["access_token"]
+        answer = self._call(
+            lambda: self._graph.debug_access_token(token, app_id, app_secret), final_write=False
+        )
+        data = answer.get("data")
+        return data if isinstance(data, dict) else {}
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._last.response = response
@@ -257,7 +270,7 @@ class FacebookPublisher(_GraphAdapter):
             # Like X's duplicate refusal: the post is usually there already, from an attempt
             # whose answer was lost. Point at it instead of failing.
             try:
-                found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+                found = self.find_existing(req, clock.now() - DUPLICATE_LOOKBACK)
             except LookupIncomplete:
                 # The earlier post is there but out of the look-up's reach: it may be ours.
                 raise OutcomeUnknown(

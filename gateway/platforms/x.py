@@ -8,7 +8,6 @@ own OAuth 1.0a handler and sent on the Client's session (so they follow the same
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import requests
 import tweepy
 
+from gateway import clock
 from gateway.platforms.adapter import PlatformAdapter
 from gateway.platforms.base import (
     ChannelConfig,
@@ -142,7 +142,7 @@ class XPublisher(PlatformAdapter):
         """X refused the text as a duplicate: the post we meant to make is (usually) already
         there, from an attempt whose answer was lost. Find it rather than fail (issue #5)."""
         try:
-            found = self.find_existing(req, datetime.now(UTC) - DUPLICATE_LOOKBACK)
+            found = self.find_existing(req, clock.now() - DUPLICATE_LOOKBACK)
         except LookupIncomplete:
             # The earlier post is there but out of the look-up's reach: it may be ours.
             raise OutcomeUnknown(
@@ -295,7 +295,7 @@ def _retry_after(response: requests.Response) -> float:
         reset = headers.get("x-user-limit-24hour-reset", reset)
     try:
         return (
-            max(1.0, math.ceil(float(reset) - time.time()))
+            max(1.0, math.ceil(float(reset) - clock.epoch()))
             if reset
             else DEFAULT_RETRY_AFTER_SECONDS
         )

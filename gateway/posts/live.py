@@ -12,9 +12,10 @@ written: no post, no delivery, no image file, no audit entry.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from gateway.domain import bilingual
 from gateway.domain import emergency as rules
 from gateway.domain.guardrails import Finding, Outcome, check
 from gateway.domain.guardrails.engine import shown_once
@@ -46,6 +47,8 @@ class ImageFacts:
     width: int
     height: int
     alt_text: str = ""
+    #: The Welsh alt text, on a bilingual form (issue 18); None on a form in one language.
+    alt_text_cy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,13 @@ class ChannelCount:
     #: Why the channel could not take any post now (gateway.posts.service.channel_problem):
     #: the submit refuses it.
     problem: str | None = None
+    #: What this delivery of a bilingual post sends (issue 18): "cy", "en", "cy+en", "en+cy";
+    #: "" for a post in one language. A channel with two posts has a count for each.
+    language: str = ""
+    #: The text counted: one language, or both joined in the council's order.
+    text: str = ""
+    #: The texts it sends, each with its language, for the preview: () in one language.
+    parts: tuple[tuple[str, str], ...] = ()
 
     @property
     def remaining(self) -> int:
@@ -120,11 +130,15 @@ def unsaved_post(
     images: Sequence[ImageFacts],
     scheduled_at: datetime | None,
     emergency_category: str | None,
+    text_cy: str | None = None,
 ) -> Post:
     """The post the form would make, never added to the session: nothing is saved, and no
-    flush can save it (a delivery refers to its channel, never the other way round)."""
+    flush can save it (a delivery refers to its channel, never the other way round). With
+    ``text_cy``, a bilingual post: each channel's deliveries planned as the submit plans them
+    (its language, its layout, its own limits: gateway.posts.bilingual.plan_for)."""
     post = Post(
         text=text,
+        text_cy=text_cy,
         author_id=author.id,
         holder_id=author.id,
         approval_round=0,
@@ -141,13 +155,26 @@ def unsaved_post(
             width=image.width,
             height=image.height,
             alt_text=(image.alt_text or "").strip(),
+            alt_text_cy=(image.alt_text_cy or "").strip() if text_cy is not None else None,
             sha256="",
             storage_key="",
         )
         for position, image in enumerate(images)
     ]
+    if text_cy is None:
+        post.deliveries = [
+            Delivery(channel=c, channel_id=c.id, status=DeliveryStatus.PENDING.value)
+            for c in channels
+        ]
+        return post
+    from gateway.policy import image_alts
+    from gateway.posts.bilingual import plan_for
+
+    alts = image_alts(post)
     post.deliveries = [
-        Delivery(channel=c, channel_id=c.id, status=DeliveryStatus.PENDING.value) for c in channels
+        Delivery(channel=c, channel_id=c.id, status=DeliveryStatus.PENDING.value, language=language)
+        for c in channels
+        for language in plan_for(c, text_cy, text, alts)
     ]
     return post
 
@@ -156,7 +183,13 @@ def stored_images(post: Post) -> list[ImageFacts]:
     """The images saved with a post, as the live check takes them."""
     return [
         ImageFacts(
-            i.filename, i.content_type, i.size_bytes, i.width or 0, i.height or 0, i.alt_text
+            i.filename,
+            i.content_type,
+            i.size_bytes,
+            i.width or 0,
+            i.height or 0,
+            i.alt_text,
+            i.alt_text_cy,
         )
         for i in post.images
     ]
@@ -171,15 +204,26 @@ def check_unsaved(
     scheduled_at: datetime | None = None,
     emergency: bool = False,
     emergency_category: str | None = None,
+    text_cy: str | None = None,
 ) -> LiveCheck:
     """The findings and counts for the form as it is now, at ``scheduled_at`` (or now).
+    ``text_cy``: the Welsh text of a bilingual form (issue 18), checked with the English as
+    the submit checks them; while only one of the two is written, that one is checked.
 
     Refused with a :class:`PostError` where the submit would refuse the input itself (a
     channel that does not exist or is disabled, text over the longest limit, too many
     images, an emergency category not on the form); an empty text is no error while typing."""
     text = (text or "").strip()
+    welsh = (text_cy or "").strip() if text_cy is not None else None
     if len(text) > MAX_TEXT_CHARS:
         raise PostError(f"The text must be {MAX_TEXT_CHARS:,} characters or fewer", "text")
+    if welsh is not None and len(welsh) > MAX_TEXT_CHARS:
+        raise PostError(f"The Welsh text must be {MAX_TEXT_CHARS:,} characters or fewer", "text_cy")
+    # Only one language written so far: check that one alone, its findings named by it.
+    only = None
+    if welsh is not None and not (text and welsh):
+        only = bilingual.WELSH if welsh else bilingual.ENGLISH
+        text, welsh = (welsh or text), None
     if len(images) > MAX_IMAGES:
         raise PostError(f"Add at most {MAX_IMAGES} images.", "images")
     ids = list(channel_ids)
@@ -198,7 +242,12 @@ def check_unsaved(
         images=images,
         scheduled_at=None if emergency else scheduled_at,
         emergency_category=category,
+        text_cy=welsh,
     )
+    if only == bilingual.WELSH:
+        # The Welsh text checked alone: its images' Welsh alt texts with it.
+        for image, facts in zip(post.images, images, strict=True):
+            image.alt_text = (facts.alt_text_cy or "").strip()
     if not text:
         by_channel: dict = {}
     elif channels:
@@ -213,15 +262,29 @@ def check_unsaved(
         skipped, problems = (left_out(post, by_channel) if text else {}), {}
     else:
         skipped, problems = {}, _channel_problems(post)
-    counts = [
-        ChannelCount(
-            c,
-            **_count(text, c.platform, c.limits),
-            left_out=skipped.get(c.id),
-            problem=problems.get(c.id),
-        )
-        for c in channels
-    ]
+    if only:
+        by_channel = {
+            channel_id: [replace(f, language=only) for f in found]
+            for channel_id, found in by_channel.items()
+        }
+    if welsh is None:
+        counts = [
+            ChannelCount(
+                c,
+                **_count(text, c.platform, c.limits),
+                left_out=skipped.get(c.id),
+                problem=problems.get(c.id),
+                language=only or "",
+                text=text,
+            )
+            for c in channels
+        ]
+    else:
+        counts = [
+            _bilingual_count(d, welsh, text, skipped, problems)
+            for d in post.deliveries
+            if d.channel is not None
+        ]
     findings, finding_channels = merge_findings(by_channel)
     # Each once, as the post pages show them (issue 22, item 9).
     findings = shown_once(findings)
@@ -234,6 +297,27 @@ def check_unsaved(
         counts,
         content_only=not channels,
         left_out=skipped,
+    )
+
+
+def _bilingual_count(
+    delivery: Delivery, welsh: str, english: str, skipped: dict, problems: dict
+) -> ChannelCount:
+    """One planned delivery of a bilingual post, counted as its platform counts what it sends
+    (one language, or both in one post)."""
+    channel = delivery.channel
+    sent = bilingual.pick(delivery.language, welsh, english)
+    return ChannelCount(
+        channel,
+        **_count(sent, channel.platform, channel.limits),
+        left_out=skipped.get(channel.id),
+        problem=problems.get(channel.id),
+        language=delivery.language,
+        text=sent,
+        parts=tuple(
+            (lang, welsh if lang == bilingual.WELSH else english)
+            for lang in bilingual.languages_of(delivery.language)
+        ),
     )
 
 
@@ -252,9 +336,16 @@ def _content_findings(post: Post, at: datetime) -> list[Finding]:
     """The rules about the words alone, for a post with no channel yet: the engine asked as
     the submit asks it (gateway.policy.findings_for), without the platform's own rules."""
     from gateway.domain.guardrails import GuardrailInputError
+    from gateway.policy import merge_languages
 
-    try:
-        found = check(post_to_check(post), CONTENT_ONLY_PLATFORM, at, current_context())
-    except GuardrailInputError as exc:
-        raise PostError(str(exc), "text") from None
+    languages = (bilingual.WELSH, bilingual.ENGLISH) if post.bilingual else (None,)
+    found: list[Finding] = []
+    for language in languages:
+        subject = post_to_check(post, language or bilingual.MONOLINGUAL)
+        try:
+            each = check(subject, CONTENT_ONLY_PLATFORM, at, current_context())
+        except GuardrailInputError as exc:
+            raise PostError(str(exc), "text") from None
+        found += [replace(f, language=language) if language else f for f in each]
+    found = merge_languages(found) if post.bilingual else found
     return [f for f in found if not f.rule.startswith(PLATFORM_RULE_PREFIX)]

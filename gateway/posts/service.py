@@ -168,14 +168,7 @@ def planned(post: Post, channel: Channel) -> tuple[str, ...]:
         return (bilingual.MONOLINGUAL,)
     from gateway.policy import image_alts
 
-    return bilingual.plan(
-        channel.language,
-        channel.platform,
-        post.text_cy or "",
-        post.text,
-        bilingual_setting.settings(),
-        image_alts(post),
-    )
+    return bilingual_setting.plan_for(channel, post.text_cy or "", post.text, image_alts(post))
 
 
 def _set_channels(post: Post, channels: list[Channel]) -> None:

@@ -598,12 +598,31 @@ def _fresh_channel(prepared: Prepared) -> ChannelConfig:
     return dataclasses.replace(config, credentials=credentials)
 
 
-def call_platform(prepared: Prepared) -> PostRef | PublishError:
-    """Step 4: exactly one publish call. Every failure comes back as a PublishError."""
+def _refused_oauth2_token(prepared: Prepared, config: ChannelConfig, result: object) -> bool:
+    """X answered 401 to an OAuth 2.0 access token: a definitive refusal (X authenticates a
+    request before acting on it, so nothing was posted), worth one refresh and one more call."""
+    return (
+        isinstance(result, NeedsReauthorisation)
+        and result.status == 401
+        and prepared.channel_id is not None
+        and config.credentials.get("auth") == "oauth2"
+    )
+
+
+def _after_refusal(prepared: Prepared, config: ChannelConfig) -> ChannelConfig:
+    """The credentials to call X once more with after its 401 (gateway.oauth.x, issue 15).
+    Raises PublishError (NeedsReauthorisation if X refuses the refresh token too)."""
+    from gateway.oauth.x import refresh_after_refusal
+
+    credentials = refresh_after_refusal(
+        prepared.channel_id, config.credentials.get("access_token", "")
+    )
+    return dataclasses.replace(config, credentials=credentials)
+
+
+def _publish_once(prepared: Prepared, config: ChannelConfig) -> PostRef | PublishError:
     try:
-        with adapter_for(
-            _fresh_channel(prepared), timeout=_timeout(), allowed_hosts=_allowed_hosts()
-        ) as publisher:
+        with adapter_for(config, timeout=_timeout(), allowed_hosts=_allowed_hosts()) as publisher:
             try:
                 return publisher.publish(prepared.request)
             finally:
@@ -613,6 +632,26 @@ def call_platform(prepared: Prepared) -> PostRef | PublishError:
     except Exception as exc:  # noqa: BLE001 - a bug of ours: we cannot know whether it was sent
         log.exception("unexpected error publishing delivery %s", prepared.delivery_id)
         return OutcomeUnknown(f"unexpected {type(exc).__name__}", platform=prepared.platform)
+
+
+def call_platform(prepared: Prepared) -> PostRef | PublishError:
+    """Step 4: one publish call (two only after X's 401 to an OAuth 2.0 token, which created
+    nothing: refreshed, then once more). Every failure comes back as a PublishError."""
+    try:
+        config = _fresh_channel(prepared)
+    except PublishError as exc:
+        return exc
+    result = _publish_once(prepared, config)
+    if not _refused_oauth2_token(prepared, config, result):
+        return result
+    try:
+        config = _after_refusal(prepared, config)
+    except PublishError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - X refused the first call: nothing was posted
+        log.exception("unexpected error refreshing for delivery %s", prepared.delivery_id)
+        return Retryable(f"unexpected {type(exc).__name__}", platform=prepared.platform)
+    return _publish_once(prepared, config)
 
 
 def _known_post_ids(prepared: Prepared) -> frozenset[str]:
@@ -642,9 +681,24 @@ def look_up(prepared: Prepared) -> PostRef | None | PublishError:
     LookupIncomplete, or it failed)."""
     exclude = _known_post_ids(prepared)
     try:
-        with adapter_for(
-            _fresh_channel(prepared), timeout=_timeout(), allowed_hosts=_allowed_hosts()
-        ) as publisher:
+        config = _fresh_channel(prepared)
+    except PublishError as exc:
+        return exc
+    found = _look_up_once(prepared, config, exclude)
+    if not _refused_oauth2_token(prepared, config, found):
+        return found
+    try:
+        config = _after_refusal(prepared, config)  # a read: as safe to repeat as the first
+    except PublishError as exc:
+        return exc
+    return _look_up_once(prepared, config, exclude)
+
+
+def _look_up_once(
+    prepared: Prepared, config: ChannelConfig, exclude: frozenset[str]
+) -> PostRef | None | PublishError:
+    try:
+        with adapter_for(config, timeout=_timeout(), allowed_hosts=_allowed_hosts()) as publisher:
             try:
                 return publisher.find_existing(
                     prepared.request, prepared.lookup_since, exclude=exclude

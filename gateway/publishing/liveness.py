@@ -37,6 +37,7 @@ from rq.utils import utcparse
 from rq.worker import Worker
 from sqlalchemy import update
 
+from gateway import clock
 from gateway.domain.statuses import DeliveryStatus
 from gateway.extensions import db
 from gateway.models import Delivery
@@ -200,7 +201,7 @@ def _orphaned_since(conn: Redis, job_ids: list[str], rows: list[list]) -> dict[i
     pipe = conn.pipeline(transaction=False)
     for i in missing:
         key = ORPHAN_SEEN_KEY + job_ids[i]
-        pipe.set(key, str(time.time()), nx=True, ex=ORPHAN_SEEN_TTL_SECONDS)
+        pipe.set(key, str(clock.epoch()), nx=True, ex=ORPHAN_SEEN_TTL_SECONDS)
         pipe.get(key)
     seen = pipe.execute()[1::2]
     return {
@@ -220,7 +221,8 @@ def _parse_beat(raw: bytes | None) -> datetime | None:
     if not raw:
         return None
     try:
-        return utcparse(raw.decode())
+        # RQ stamps it by the system clock; the sweep compares it with the gateway's.
+        return clock.from_system(utcparse(raw.decode()))
     except ValueError:
         return None
 

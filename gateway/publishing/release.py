@@ -136,7 +136,7 @@ def release_due(app: Flask, *, now: datetime | None = None) -> int:
 
     now = now or utcnow()
     rows = db.session.execute(
-        select(Delivery.id, Post.emergency_category)
+        select(Delivery.id, Post.emergency_category, _next_time())
         .join(Post, Post.id == Delivery.post_id)
         .where(due_between(now + RELEASE_AHEAD))
         .order_by(_next_time())
@@ -144,10 +144,23 @@ def release_due(app: Flask, *, now: datetime | None = None) -> int:
     if not rows:
         return 0
     conn = redis_connection(app)
-    job_ids = [publish_job_id(delivery_id) for delivery_id, _ in rows]
+    job_ids = [publish_job_id(delivery_id) for delivery_id, _, _ in rows]
     states = job_states(conn, job_ids)
     enqueued = 0
-    for (delivery_id, emergency), job_id, state in zip(rows, job_ids, states, strict=True):
+    for (delivery_id, emergency, due), job_id, state in zip(rows, job_ids, states, strict=True):
+        if state.status == JobStatus.SCHEDULED.value and due < now - RELEASE_WINDOW:
+            # Its time passed while no release loop ran (the scheduler down or slow to start,
+            # longer than the loop's window), and RQ's own scheduler is off: it would wait in
+            # the scheduled registry for ever (found by the soak, issue 19). Move it as the
+            # loop does; only the remover queues it.
+            queue = get_queue(_queue_name(bool(emergency)), app)
+            if conn.zrem(ScheduledJobRegistry(queue=queue).key, job_id):
+                try:
+                    queue.enqueue_job(Job.fetch(job_id, connection=conn))
+                except NoSuchJobError:
+                    _enqueue_publish(app, delivery_id, emergency=bool(emergency))
+                enqueued += 1
+                continue
         if state.live(now):
             continue
         if state.status == JobStatus.STARTED.value:

@@ -164,8 +164,23 @@ def calendar_post(entry: Any, post_href: str, channel_name: str | None = None) -
         f'<p class="govuk-body-s app-calendar__post"><a class="govuk-link" '
         f'href="{escape(post_href)}{int(entry.post_id)}">'
         f"{escape(london(entry.scheduled_at, '%-I:%M%p'))}{channel}: "
-        f"{escape(_truncate(entry.text, 40))}</a> "
+        f"{_calendar_text(entry)}</a> "
         f'<span class="govuk-visually-hidden">({status})</span>{note}</p>'
+    )
+
+
+def _calendar_text(entry: Any) -> str:
+    """The words a schedule cell shows, escaped: what this delivery sends (issue 18), its
+    Welsh, its English or both (each marked with its language), else the post's text."""
+    text_cy = getattr(entry, "text_cy", None)
+    if text_cy is None:
+        return str(escape(_truncate(entry.text, 40)))
+    from gateway.domain.bilingual import languages_of
+
+    languages = languages_of(getattr(entry, "language", "") or "") or ("cy", "en")
+    texts = {"cy": text_cy, "en": entry.text}
+    return " / ".join(
+        f'<span lang="{lang}">{escape(_truncate(texts[lang], 40))}</span>' for lang in languages
     )
 
 
@@ -192,12 +207,28 @@ def init_app(app: Flask) -> None:
     app.add_template_global(category_label, "emergency_category_label")
     app.add_template_global(language_label, "language_label")
     app.add_template_global(channel_language_label)
+    app.add_template_global(channel_layout_label)
     app.add_template_global(bilingual_enabled)
     app.add_template_global(texts_in_order)
 
 
 def channel_language_label(language: str | None) -> str:
     return CHANNEL_LANGUAGES.get(language or "", language or "")
+
+
+def channel_layout_label(layout: str | None) -> str:
+    """A channel's own bilingual layout in words; the installation's, when it has none."""
+    from gateway.domain.bilingual import CHANNEL_LAYOUTS, Layout
+    from gateway.posts.bilingual import settings
+
+    if layout:
+        return CHANNEL_LAYOUTS.get(layout, layout)
+    chosen = settings()
+    if chosen.layout is Layout.SEPARATE:
+        installation = CHANNEL_LAYOUTS["separate"]
+    else:
+        installation = CHANNEL_LAYOUTS[chosen.order.value] + ", where it fits"
+    return f"As the gateway is set ({installation})"
 
 
 def texts_in_order(welsh: str | None, english: str) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from gateway.extensions import db
 from gateway.forms.fields import DateInputField
 from gateway.models import Post
 from gateway.models.base import utcnow
+from gateway.posts import bilingual as bilingual_setting
 from gateway.posts import live, permissions
 from gateway.posts.live import ImageFacts, LiveCheck
 from gateway.posts.service import MAX_IMAGES, PostError
@@ -56,6 +57,7 @@ IMAGE_FIELDS = {
     "width": int,
     "height": int,
     "alt_text": str,
+    "alt_text_cy": str,
 }
 
 
@@ -86,6 +88,8 @@ def post_check():
         if emergency and not current_user.has_role(Role.DUTY_OFFICER):
             abort(403)
         text = _string(body, "text", required=True)
+        # A bilingual form's Welsh text (issue 18), only when the gateway publishes in both.
+        text_cy = _string(body, "text_cy") if bilingual_setting.enabled() else None
         channel_ids = _channel_ids(body.get("channels", []))
         images, image_sources = _images(body)
         category = _string(body, "emergency_category") or None
@@ -101,6 +105,7 @@ def post_check():
             scheduled_at=scheduled_at,
             emergency=emergency,
             emergency_category=category,
+            text_cy=text_cy,
         )
         answer = _answer(result, image_sources, when_note)
     except PostError as exc:
@@ -207,7 +212,7 @@ def _image(item: Any, n: int) -> ImageFacts:
         values[name] = value
     if len(values["filename"]) > MAX_FILENAME:
         raise BadCheck(f"Image {n}'s file name is longer than {MAX_FILENAME} characters.", "images")
-    if len(values["alt_text"]) > MAX_ALT_TEXT:
+    if len(values["alt_text"]) > MAX_ALT_TEXT or len(values["alt_text_cy"]) > MAX_ALT_TEXT:
         raise BadCheck("Alt text must be 1,000 characters or fewer", "images")
     values["filename"] = values["filename"] or f"image-{n}"
     return ImageFacts(**values)
@@ -250,7 +255,9 @@ def _answer(result: LiveCheck, image_sources: list[dict], when_note: str | None)
     previews = [
         {
             "channel": c.channel,
-            "text": result.text,
+            "text": c.text or result.text,
+            "language": c.language,
+            "parts": list(c.parts),
             "count": c.count,
             "limit": c.limit,
             "over": c.over,
@@ -296,6 +303,7 @@ def _answer(result: LiveCheck, image_sources: list[dict], when_note: str | None)
         "channels": [
             {
                 "id": p["channel"].id,
+                "language": p["language"],
                 "name": p["channel"].display_name,
                 "platform": p["channel"].platform,
                 "platform_name": PLATFORM_NAMES.get(p["channel"].platform, p["channel"].platform),

@@ -345,7 +345,6 @@ def channel_previews(
         ]
     from gateway.policy import image_alts
 
-    settings = bilingual_setting.settings()
     alts = image_alts(post) if post is not None else []
     saved = {}
     if post is not None and post.text == text and post.text_cy == text_cy:
@@ -354,9 +353,7 @@ def channel_previews(
             saved.setdefault(d.channel_id, []).append(d.language)
     out = []
     for c in channels:
-        languages = saved.get(c.id) or bilingual.plan(
-            c.language, c.platform, text_cy, text, settings, alts
-        )
+        languages = saved.get(c.id) or bilingual_setting.plan_for(c, text_cy, text, alts)
         for language in languages:
             sent = bilingual.pick(language, text_cy, text)
             parts = [
@@ -369,16 +366,23 @@ def channel_previews(
                     "language": language,
                     "parts": parts,
                     **service.preview(sent, c.platform, c.limits),
-                    "images": images,
+                    # Each image with the alt text this post sends: Welsh, English or both.
+                    "images": _image_sources(post, language) if post is not None else [],
                 }
             )
     return out
 
 
-def _image_sources(post: Post) -> list[dict]:
-    """The saved images as each preview shows them."""
+def _image_sources(post: Post, language: str | None = None) -> list[dict]:
+    """The saved images as each preview shows them, with the alt text a delivery of
+    ``language`` sends (a bilingual post's Welsh, English or both; issue 18)."""
     return [
-        {"src": url_for("web.post_image", post_id=post.id, image_id=i.id), "alt": i.alt_text}
+        {
+            "src": url_for("web.post_image", post_id=post.id, image_id=i.id),
+            "alt": bilingual.pick(language, i.alt_text_cy or "", i.alt_text or "")
+            if language
+            else i.alt_text,
+        }
         for i in post.images
         if i.id is not None
     ]

@@ -549,6 +549,10 @@ class CalendarEntry:
     scheduled_at: datetime
     status: PostStatus
     text: str
+    #: What this delivery of a bilingual post sends (issue 18): "cy", "en", "cy+en", "en+cy";
+    #: "" in one language. ``text_cy`` is the Welsh text's start, or None.
+    language: str = ""
+    text_cy: str | None = None
 
 
 #: The calendar shows the first 40 characters of a post (Jinja's truncate(40) keeps up to 45
@@ -575,6 +579,8 @@ def calendar(
             Post.scheduled_at,
             Post.status,
             func.substr(Post.text, 1, CALENDAR_TEXT_CHARS).label("text"),
+            func.substr(Post.text_cy, 1, CALENDAR_TEXT_CHARS).label("text_cy"),
+            Delivery.language,
             day_index.label("day"),
         )
         .join(Delivery, Delivery.post_id == Post.id)
@@ -604,7 +610,13 @@ def calendar(
         totals[day] = row.day_total
         entries[day].append(
             CalendarEntry(
-                row.post_id, row.channel_id, row.scheduled_at, PostStatus(row.status), row.text
+                row.post_id,
+                row.channel_id,
+                row.scheduled_at,
+                PostStatus(row.status),
+                row.text,
+                row.language or "",
+                row.text_cy,
             )
         )
     return entries, totals

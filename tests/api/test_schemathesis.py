@@ -21,8 +21,10 @@ from schemathesis.checks import (
 )
 from sqlalchemy import select
 
+from gateway.audit.log import Actor
 from gateway.extensions import db
 from gateway.models import ApiToken
+from gateway.webhooks import endpoints
 from tests.api.conftest import BLOCKED_TEXT, CLEAN_TEXT, ROLES, TOMORROW, make_token, new_post
 from tests.api.test_images_api import png_bytes
 
@@ -56,7 +58,7 @@ def _seed(api, people, channels) -> list[int]:
 def _seed_more(app, api, people, posts) -> dict[str, list]:
     """What the other operations' path parameters name: an image on a draft, a signed
     checkpoint, a token an admin may revoke (not one of the sweep's own), and each a number
-    that names nothing."""
+    that names nothing; a webhook endpoint."""
     draft = api.get(f"/api/v1/posts/{posts[0]}", headers=people.headers("a"))
     added = api.post(
         f"/api/v1/posts/{posts[0]}/images",
@@ -68,12 +70,23 @@ def _seed_more(app, api, people, posts) -> dict[str, list]:
     image_id = added.get_json()["images"][0]["id"]
     checkpoint = api.post("/api/v1/audit/checkpoints", headers=people.headers("auditor"))
     make_token(people.signed_in("b"), "Spare")
+    app.config["WEBHOOKS_ALLOW_PRIVATE"] = True  # a receiver on loopback, never called here
     with app.app_context():
         spare = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "Spare"))
+        endpoint, _secret = endpoints.create(
+            url="https://127.0.0.1:9/hook",
+            description="The sweep's",
+            events=["post.published"],
+            enabled=True,
+            actor=Actor.system(),
+        )
+        db.session.commit()
+        endpoint_id = endpoint.id
     return {
         "image_id": [image_id, 999_999],
         "checkpoint_id": [checkpoint.get_json()["id"], 999_999],
         "token_id": [spare, 999_999],
+        "endpoint_id": [endpoint_id, 999_999],
     }
 
 
@@ -91,7 +104,7 @@ def test_every_operation_with_each_roles_token(app, api, people, channels, mode)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     cycles = {name: itertools.cycle(values) for name, values in named.items()}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 24
+    assert len(operations) == 26
     seen: dict[str, set[int]] = {}
 
     for operation in operations:
@@ -126,6 +139,8 @@ def test_every_operation_with_each_roles_token(app, api, people, channels, mode)
             "GET /api/v1/admin/api-tokens",
             "GET /api/v1/posts/{post_id}/images/{image_id}",
             "GET /api/v1/audit/export",
+            "GET /api/v1/webhooks",
+            "GET /api/v1/webhooks/{endpoint_id}/messages",
         ):
             assert 200 in seen[label], label
 

@@ -176,3 +176,41 @@ def test_an_emergency_leaves_out_a_channel_that_cannot_take_it(
     assert duty.fits_the_screen()
     duty.close()
     axe.assert_clean()
+
+
+def test_a_duty_officer_starts_from_the_bilingual_template_on_a_phone(
+    app, live_site, night, fake_server, browser, axe, screenshots
+):
+    # Issue 18: the admin's prepared Welsh and English flood warning fills both boxes at 3am;
+    # both go out together, Welsh first.
+    from fakeplatform.client import FakePlatformControl
+    from gateway.extensions import db
+    from gateway.models import EmergencyTemplate
+
+    app.config["BILINGUAL"] = "cy-en"
+    app.config["BILINGUAL_LAYOUT"] = "combined"
+    welsh = "Rhybudd llifogydd: mae'r afon yn codi. Osgowch ffordd y cei heno."
+    english = "Flood warning: the river is rising. Avoid the quayside road tonight."
+    with app.app_context():
+        db.session.add(EmergencyTemplate(category="flooding", text_cy=welsh, text_en=english))
+        db.session.commit()
+    base_url, people = live_site("Swale", {"duty": (Role.DUTY_OFFICER, "dee.duty@swale.example")})
+    duty = Window(browser, base_url, people["duty"], axe, screenshots, PHONE)
+    page = duty.page
+    assert page.url == f"{base_url}/emergency"
+    page.locator("#emergency-templates").get_by_role("link", name="Flooding").click()
+    page.wait_for_load_state()
+    assert page.input_value("#text_cy") == welsh
+    assert page.input_value("#text") == english
+    assert page.get_by_label("Flooding").is_checked()
+    duty.check("emergency-from-template")
+    assert duty.fits_the_screen()
+    page.fill("#text", english + " Updates at 6am.")
+    page.get_by_role("button", name="Post now", exact=True).click()
+    page.wait_for_url(re.compile(rf"{re.escape(base_url)}/posts/\d+$"))
+    build_worker(app).work(burst=True)
+    with FakePlatformControl(fake_server) as fake:
+        facebook = [p["text"] for p in fake.posts("facebook")]
+    assert facebook == [f"{welsh}\n\n{english} Updates at 6am."]
+    duty.close()
+    axe.assert_clean()

@@ -136,3 +136,43 @@ def test_the_emergency_form_says_live_which_channel_is_left_out(
     assert _rows(app) == before
     duty.close()
     axe.assert_clean()
+
+
+def test_a_bilingual_form_checks_the_welsh_text_while_typing(
+    app, live_site, browser, axe, screenshots, clock
+):
+    # Issue 18: the Welsh text is checked with the English, each planned post counted: a
+    # private number in the Welsh only is found, named as the Welsh text's, and nothing saved.
+    app.config["BILINGUAL"] = "cy-en"
+    app.config["BILINGUAL_LAYOUT"] = "combined"
+    base_url, people = live_site(
+        "Harbourside", {"a": (Role.OFFICER, "ann.author@harbourside.example")}
+    )
+    ids = _channel_ids(app)
+    a = Window(browser, base_url, people["a"], axe, screenshots)
+    page = a.page
+    a.go("/posts/new", "new-post-bilingual")
+    before = _rows(app)
+    expect(page.locator("form[data-live-check]")).to_have_attribute("data-live-state", "ready")
+    page.get_by_label("Harbourside on X (X)").check()
+    welsh = "Bydd biniau'n cael eu casglu ddydd Mercher."
+    page.locator("#text_cy").press_sequentially(welsh)
+    # Only the Welsh written so far: counted alone, as the Welsh post.
+    expect(page.locator(f"#count-{ids['x']}-cy")).to_contain_text(
+        f"you have {280 - len(welsh)} characters remaining"
+    )
+    page.locator("#text").press_sequentially(BINS)
+    # Both fit X together: one bilingual post, counted with the blank line between them.
+    both = f"#count-{ids['x']}-cy-en"
+    expect(page.locator(both)).to_contain_text(
+        f"you have {280 - len(welsh) - 2 - len(BINS)} characters remaining"
+    )
+    page.locator("#text_cy").press_sequentially(" Ffoniwch Siân ar 07700 900461.")
+    findings = page.locator("#live-findings")
+    expect(findings).to_contain_text("Welsh text")
+    expect(findings).to_contain_text("07700 900461")
+    expect(page.locator("#live-previews [lang=cy]")).to_contain_text("Ffoniwch Siân")
+    a.check("new-post-bilingual-live")
+    assert _rows(app) == before
+    a.close()
+    axe.assert_clean()

@@ -82,3 +82,41 @@ def test_separate_layout_and_single_language_channels():
     assert bilingual.pick("", WELSH, ENGLISH) == ENGLISH
     assert bilingual.languages_of("en+cy") == ("en", "cy")
     assert bilingual.is_single_language("cy") and not bilingual.is_single_language("cy+en")
+
+
+def test_a_channels_own_layout_overrides_the_installations():
+    """Issue 18: "a setting per installation (and per channel ...)"."""
+    separate = Settings(enabled=True, layout=Layout.SEPARATE)
+    # One bilingual post on this channel, in its own order, though the gateway says two posts.
+    assert bilingual.plan("", "facebook", WELSH, ENGLISH, separate, channel_layout="en-cy") == (
+        "en+cy",
+    )
+    assert bilingual.plan("", "facebook", WELSH, ENGLISH, separate, channel_layout="cy-en") == (
+        "cy+en",
+    )
+    # Two posts on this channel, though the gateway says one where it fits.
+    assert bilingual.plan("", "facebook", WELSH, ENGLISH, ON, channel_layout="separate") == (
+        "cy",
+        "en",
+    )
+    english_first = Settings(enabled=True, order=Order.ENGLISH_FIRST)
+    assert bilingual.plan(
+        "", "facebook", WELSH, ENGLISH, english_first, channel_layout="separate"
+    ) == ("en", "cy")
+    # As the installation is set, and a channel kept for one language keeps it.
+    assert bilingual.plan("", "facebook", WELSH, ENGLISH, ON, channel_layout="") == ("cy+en",)
+    assert bilingual.plan("cy", "facebook", WELSH, ENGLISH, ON, channel_layout="en-cy") == ("cy",)
+    # One bilingual post in its own order still only where it fits.
+    long = "c" * 200
+    assert bilingual.plan("", "x", long, long, ON, channel_layout="en-cy") == ("en", "cy")
+
+
+def test_a_mastodon_instances_own_limit_decides_one_post_or_two():
+    """Issue 18/21: the pair is planned against the channel's own limits, not the defaults."""
+    welsh, english = "c" * 300, "e" * 300  # 602 with the blank line: over a stock 500
+    assert bilingual.plan("", "mastodon", welsh, english, ON) == ("cy", "en")
+    roomy = {"max_characters": 1000, "characters_reserved_per_url": 23}
+    assert bilingual.plan("", "mastodon", welsh, english, ON, limits=roomy) == ("cy+en",)
+    tight = {"max_characters": 200}
+    assert bilingual.plan("", "mastodon", "c" * 120, "e" * 120, ON) == ("cy+en",)
+    assert bilingual.plan("", "mastodon", "c" * 120, "e" * 120, ON, limits=tight) == ("cy", "en")

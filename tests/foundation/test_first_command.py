@@ -49,8 +49,8 @@ def _copy_repo(dest: Path) -> None:
 
 
 def _our_processes(folder: Path) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if str(folder) in line and "ps -eo" not in line]
+    out = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if str(folder) in line and "ps -ww -eo" not in line]
 
 
 @pytest.mark.timeout(START_TIMEOUT_SECONDS + 120)

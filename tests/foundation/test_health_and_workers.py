@@ -40,6 +40,22 @@ def test_readyz_is_ready_with_a_live_worker_and_scheduler(app, client):
         worker.register_death()
 
 
+def test_a_webhooks_worker_alone_does_not_make_the_gateway_ready(app, client):
+    from gateway.queue import WEBHOOKS_QUEUE
+
+    scheduler.run_once(app)
+    worker = build_worker(app, queues=(WEBHOOKS_QUEUE,))
+    worker.register_birth()
+    worker.heartbeat()
+    try:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json["checks"]["worker"]["webhook_workers"] == 1
+        assert response.json["checks"]["worker"]["workers"] == 0
+    finally:
+        worker.register_death()
+
+
 def test_readyz_reports_redis_down(app, client):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     app.extensions["gateway_redis"] = None

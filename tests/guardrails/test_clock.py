@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -41,6 +41,35 @@ def test_a_time_repeated_when_the_clocks_go_back_is_refused() -> None:
     # 31 October 2027: 02:00 BST falls back to 01:00 GMT, so 01:30 happens twice.
     with pytest.raises(AmbiguousLocalTime, match="twice"):
         local_to_utc(date(2027, 10, 31), time(1, 30))
+
+
+def test_a_repeated_time_carrying_a_fold_is_refused_all_the_same() -> None:
+    # What is typed has no fold; one that arrives with fold=1 must not pick the second 01:30.
+    with pytest.raises(AmbiguousLocalTime):
+        local_to_utc(date(2027, 10, 31), time(1, 30, fold=1))
+
+
+#: (the night, the UTC offset in minutes before the change, after it, the refusal between)
+NIGHTS = [
+    (date(2027, 3, 28), 0, 60, NonexistentLocalTime),  # 01:00 GMT becomes 02:00 BST
+    (date(2027, 10, 31), 60, 0, AmbiguousLocalTime),  # 02:00 BST becomes 01:00 GMT
+]
+
+
+@pytest.mark.parametrize(("day", "before", "after", "refusal"), NIGHTS)
+def test_every_minute_of_the_nights_the_clocks_change(day, before, after, refusal) -> None:
+    # Every minute from 00:00 to 03:00: refused exactly in the hour the clocks skip or
+    # repeat, otherwise the one instant the wall clock names (the rule in local_to_utc).
+    midnight_utc = datetime.combine(day, time(0), tzinfo=UTC)
+    for minute in range(0, 181):
+        at = time(minute // 60, minute % 60)
+        if 60 <= minute < 120:
+            with pytest.raises(refusal):
+                local_to_utc(day, at)
+            continue
+        offset = before if minute < 60 else after
+        expected = midnight_utc + timedelta(minutes=minute - offset)
+        assert local_to_utc(day, at) == expected, at
 
 
 def test_times_either_side_of_the_dst_edges_are_fine() -> None:

@@ -57,10 +57,13 @@ class FakeX(FakePlatformControl):
     def stats(self) -> dict:
         return self._send("GET", "/_fake/x/oauth2/stats")
 
-    def revoke_account(self, account_id: str) -> int:
-        return self._send("POST", "/_fake/x/oauth2/revoke", json={"account_id": account_id})[
-            "revoked"
-        ]
+    def revoke_account(self, account_id: str, kind: str | None = None) -> int:
+        body = {"account_id": account_id, **({"kind": kind} if kind else {})}
+        return self._send("POST", "/_fake/x/oauth2/revoke", json=body)["revoked"]
+
+    def expire_access_tokens(self, account_id: str) -> int:
+        body = {"account_id": account_id, "in_seconds": 0}
+        return self._send("POST", "/_fake/x/oauth2/expire", json=body)["expiring"]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ Facebook found by the daily check."""
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
@@ -237,3 +237,67 @@ def test_no_facebook_token_reaches_a_log_line_a_page_or_the_publish_log(
     everything = "\n".join([caplog.text, audit_text(app), *pages])
     assert "oauth/access_token" in caplog.text  # the capture saw the token requests
     assert re.findall(r"EAA[A-Za-z0-9_-]{16,}", everything) == []
+
+
+def _refusal(answer) -> str:
+    assert answer.status_code == 400, answer.get_data(as_text=True)[:300]
+    return BeautifulSoup(answer.get_data(as_text=True), "html.parser").main.get_text(" ")
+
+
+def test_a_forged_state_a_replayed_callback_and_another_session_are_refused(
+    app, admin, fake_fb, fake_server
+):
+    """Each a clear message and nothing stored (issue 15's Tests: a state mismatch, a replayed
+    code): the gateway's own state check, before Facebook is asked for a token."""
+    from gateway.domain.roles import Role
+    from tests.conftest import AuthActions
+
+    location = _at_facebook(_start(admin, fake_server), pages=(PAGE_A,))
+    forged = _refusal(_back(admin, location.replace("state=", "state=forged")))
+    assert "does not match a connection started here" in forged
+
+    other = app.test_client()
+    other.environ_base["HTTP_REFERER"] = "https://localhost/"
+    AuthActions(app, other).sign_in_as(Role.ADMIN)
+    location = _at_facebook(_start(admin, fake_server), pages=(PAGE_A,))
+    assert "another session" in _refusal(_back(other, location))
+    assert "already used" in _refusal(_back(admin, location))  # and the state is spent
+
+    location = _at_facebook(_start(admin, fake_server), pages=(PAGE_A,))
+    first = _back(admin, location)
+    assert first.status_code == 302
+    assert "already used" in _refusal(_back(admin, location))
+    assert _channels(app) == {}  # nothing is a channel until the admin chooses
+    # The choice itself is taken once: a second submission changes nothing.
+    choose = get(admin, urlsplit(first.headers["Location"]).path)
+    assert submit(admin, choose, {"account": [f"facebook:{PAGE_A}"]}).status == 302
+    again = submit(admin, choose, {"account": [f"facebook:{PAGE_A}"]})
+    assert again.status == 400 and "already made" in again.text()
+    assert len(audit(app, "channel.connected")) == 1
+
+
+def test_the_fake_refuses_a_code_used_twice_as_graph_does(fake_fb, fake_server):
+    location = _at_facebook(_start_without_gateway(fake_server), pages=(PAGE_A,))
+    code = dict(parse_qsl(urlsplit(location).query))["code"]
+    params = {
+        "client_id": APP_ID,
+        "client_secret": APP_SECRET,
+        "redirect_uri": PUBLIC_URL + CALLBACK_PATH,
+        "code": code,
+    }
+    first = requests.get(fake_server + "/v23.0/oauth/access_token", params=params, timeout=10)
+    assert first.status_code == 200, first.text
+    second = requests.get(fake_server + "/v23.0/oauth/access_token", params=params, timeout=10)
+    error = second.json()["error"]
+    assert (error["code"], error["error_subcode"]) == (100, 36009)
+
+
+def _start_without_gateway(fake_server) -> str:
+    query = {
+        "client_id": APP_ID,
+        "redirect_uri": PUBLIC_URL + CALLBACK_PATH,
+        "state": "a-state",
+        "response_type": "code",
+        "scope": "pages_show_list,pages_manage_posts",
+    }
+    return f"{fake_server}/v23.0/dialog/oauth?{urlencode(query)}"

@@ -153,3 +153,113 @@ def test_tokens_never_appear_in_logs_pages_or_the_publish_log(
     leaked = [t[:6] + "..." for t in seen if t in everything]
     assert leaked == [], leaked
     assert "oauth2/token" in logged or caplog.records  # the capture was really on
+
+
+# A 401 at publish time: X refused a token the gateway thought had time left ------------------
+def _one_post(app, officers, channel_id: int, clock, text: str) -> tuple[int, int]:
+    post = approved_post(app, officers, [channel_id], text=text)
+    clock.shift(timedelta(seconds=2))
+    (delivery_id,) = _delivery_ids(app, [post])
+    return post, delivery_id
+
+
+def test_an_access_token_refused_at_x_is_refreshed_once_and_the_post_goes_out_once(
+    app, admin, fake_x, fake_server, officers, clock
+):
+    channel_id = connect(admin, fake_server)
+    before = stored(app, channel_id)
+    # Expired at X long before the two hours the gateway was told: X answers 401.
+    assert fake_x.expire_access_tokens(COUNCIL_X) == 1
+    post, delivery_id = _one_post(app, officers, channel_id, clock, "Road gritting tonight.")
+    assert _publish(app, delivery_id) == "published"
+    assert [p["text"] for p in fake_x.posts("x", COUNCIL_X)] == ["Road gritting tonight."]
+    assert fake_x.stats()["refreshes"] == 1
+    after = stored(app, channel_id)
+    assert after["access_token"] != before["access_token"]
+    (refreshed,) = audit(app, "channel.token_refreshed")
+    assert refreshed["payload"]["why"] == "X refused the access token (401)"
+    (outcome,) = [e["payload"] for e in audit(app, "delivery.outcome")]
+    assert (outcome["outcome"], outcome["error_class"]) == ("published", None)
+
+    # Revoked at X (the refresh token still good): the same, once.
+    assert fake_x.revoke_account(COUNCIL_X, kind="access") >= 1
+    post, delivery_id = _one_post(app, officers, channel_id, clock, "Bins are a day late.")
+    assert _publish(app, delivery_id) == "published"
+    assert sorted(p["text"] for p in fake_x.posts("x", COUNCIL_X)) == [
+        "Bins are a day late.",
+        "Road gritting tonight.",
+    ]
+    assert fake_x.stats()["refreshes"] == 2
+    with app.app_context():
+        assert not db.session.get(Channel, channel_id).needs_reauthorisation
+
+
+def test_workers_refused_together_refresh_once_and_use_the_token_the_first_stored(
+    app, admin, fake_x, fake_server, officers, clock
+):
+    channel_id = connect(admin, fake_server)
+    posts = [
+        approved_post(
+            app,
+            officers,
+            [channel_id],
+            text=f"Notice {n}: the ferry is delayed.",
+            due_in=timedelta(minutes=1),
+        )
+        for n in range(4)
+    ]
+    clock.shift(timedelta(minutes=1, seconds=2))
+    assert fake_x.expire_access_tokens(COUNCIL_X) == 1
+    ids = _delivery_ids(app, posts)
+    results: list[str] = []
+    barrier = threading.Barrier(len(ids))
+
+    def worker(delivery_id: int) -> None:
+        barrier.wait()
+        results.append(_publish(app, delivery_id))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["published"] * 4, results
+    stats = fake_x.stats()
+    assert stats["refreshes"] == 1 and stats["refused_refreshes"] == 0, stats
+    texts = sorted(p["text"] for p in fake_x.posts("x", COUNCIL_X))
+    assert texts == sorted(f"Notice {n}: the ferry is delayed." for n in range(4))
+
+
+def test_a_401_whose_refresh_is_refused_too_holds_the_post_and_marks_the_channel_once(
+    app, inbox, admin, fake_x, fake_server, officers, clock
+):
+    from tests.oauth.conftest import PUBLIC_URL
+
+    app.config["PUBLIC_URL"] = PUBLIC_URL
+    channel_id = connect(admin, fake_server)
+    later = approved_post(
+        app, officers, [channel_id], text="Second notice.", due_in=timedelta(minutes=5)
+    )
+    assert fake_x.revoke_account(COUNCIL_X) == 2  # the access and the refresh token
+    post, delivery_id = _one_post(app, officers, channel_id, clock, "Polling cards are out.")
+    assert _publish(app, delivery_id) == "held"
+    assert fake_x.posts("x", COUNCIL_X) == []
+    stats = fake_x.stats()
+    assert stats["refreshes"] == 0 and stats["refused_refreshes"] == 1, stats
+    with app.app_context():
+        channel = db.session.get(Channel, channel_id)
+        assert channel.needs_reauthorisation
+        delivery = db.session.get(Delivery, delivery_id)
+        assert delivery.status == "held"
+        assert delivery.held_reason.startswith("The channel needs to be reconnected")
+        assert "refresh token" in delivery.held_reason
+    assert len(audit(app, "channel.needs_reauthorisation")) == 1
+    assert len(audit(app, "channel.token_refresh_failed")) == 1
+    told = [m for _, m in inbox.messages if "needs reconnecting" in m["Subject"]]
+    assert len(told) == len({m["To"] for m in told}) >= 1  # once each
+    # Nothing more is attempted: the next post to it is held without a call to X.
+    clock.shift(timedelta(minutes=5))
+    (delivery_id,) = _delivery_ids(app, [later])
+    assert _publish(app, delivery_id) == "held: channel"
+    assert fake_x.stats()["refused_refreshes"] == 1
+    assert fake_x.posts("x", COUNCIL_X) == []

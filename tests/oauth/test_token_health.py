@@ -222,3 +222,34 @@ def test_admins_are_told_7_days_and_1_day_before_a_known_expiry_once_each(app, i
         db.session.commit()
     assert remind() == 1
     assert len(_expiry_emails(inbox)) == 3
+
+
+def test_a_waiting_post_past_its_grace_period_when_reconnected_is_held_not_sent(
+    app, admin, fake_x, fake_server, officers, clock
+):
+    """Reconnecting releases the posts held for it; one whose time is now past the grace
+    period (GATEWAY_PUBLISH_GRACE_MINUTES) is held as missed for a person, never sent late."""
+    app.config["PUBLISH_GRACE_MINUTES"] = 10  # within the admin's 30 idle minutes
+    channel_id = connect(admin, fake_server)
+    on_time = approved_post(
+        app, officers, [channel_id], text="Market today.", due_in=timedelta(minutes=5)
+    )
+    assert fake_x.revoke_account(COUNCIL_X) == 2
+    _due_for_its_daily_check(app, channel_id)
+    assert _check(app) == {"needs reconnecting": 1}
+    clock.shift(timedelta(minutes=6))
+    with app.app_context():
+        delivery_id = db.session.scalar(select(Delivery.id).where(Delivery.post_id == on_time))
+        assert attempt.publish(delivery_id) == "held: channel"
+    # Reconnected long after the post's time.
+    grace = timedelta(minutes=app.config["PUBLISH_GRACE_MINUTES"])
+    clock.shift(grace + timedelta(minutes=1))
+    location = Browser().decide(start_reconnect(admin, channel_id), COUNCIL_X)
+    assert come_back(admin, location).status_code == 302
+    assert deliveries(app, on_time)[0][1] == "scheduled"  # released, as every held-for-it post
+    build_worker(app).work(burst=True)
+    assert deliveries(app, on_time)[0][1] == "held"
+    with app.app_context():
+        reason = db.session.get(Delivery, delivery_id).held_reason
+    assert "grace period" in reason
+    assert fake_x.posts("x", COUNCIL_X) == []

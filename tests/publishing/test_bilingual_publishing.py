@@ -471,3 +471,124 @@ def test_the_emergency_form_takes_both_texts_and_both_go_out(
     with app.app_context():
         post = db.session.scalar(select(Post))
         assert post.text_cy == welsh and post.emergency_category == "flooding"
+
+
+# Each channel's own layout (issue 18: "a setting per installation (and per channel ...)")
+
+
+def _channel_layout(app, channel_id, layout):
+    with app.app_context():
+        db.session.get(Channel, channel_id).bilingual_layout = layout
+        db.session.commit()
+
+
+def test_a_channels_own_layout_decides_its_form(app, bilingual, clock, fake, channels, officers):
+    # The gateway says one bilingual post, Welsh first; the Facebook Page has chosen two posts
+    # and the X account one post with English first.
+    _channel_layout(app, channels["facebook"], "separate")
+    _channel_layout(app, channels["x"], "en-cy")
+    post_id = approved(app, officers, [channels["x"], channels["facebook"]])
+    assert [(r["channel"], r["language"]) for r in rows(app, post_id)] == [
+        ("Council on X", "en+cy"),
+        ("Council Facebook Page", "cy"),
+        ("Council Facebook Page", "en"),
+    ]
+    run_worker(app)
+    [tweet] = fake.posts("x")
+    assert tweet["text"] == f"{ENGLISH}\n\n{WELSH}"
+    assert sorted(p["text"] for p in fake.posts("facebook")) == sorted([WELSH, ENGLISH])
+    assert {r["status"] for r in rows(app, post_id)} == {"published"}
+
+
+def test_a_channel_may_take_one_post_where_the_gateway_says_two(
+    app, bilingual, clock, fake, channels, officers
+):
+    app.config["BILINGUAL_LAYOUT"] = "separate"
+    _channel_layout(app, channels["facebook"], "cy-en")
+    post_id = approved(app, officers, [channels["x"], channels["facebook"]])
+    run_worker(app)
+    assert sorted(t["text"] for t in fake.posts("x")) == sorted([WELSH, ENGLISH])
+    [page_post] = fake.posts("facebook")
+    assert page_post["text"] == f"{WELSH}\n\n{ENGLISH}"
+    assert {r["status"] for r in rows(app, post_id)} == {"published"}
+
+
+# A Mastodon instance's own limits (issue 21) decide one post or two, read from the instance
+
+MASTODON_ACCOUNT = "109876543210987654"
+MASTODON_TOKEN = "mastodon-bilingual-token-0123456789"  # noqa: S105 - the fake's test account
+#: 602 characters with the blank line between them: over a stock instance's 500.
+WELSH_300 = ("Bydd y llyfrgell ar gau ddydd Llun er mwyn gosod silffoedd newydd. " * 5)[:300]
+ENGLISH_300 = ("The library will be closed on Monday while new shelves are fitted. " * 5)[:300]
+
+
+@pytest.fixture
+def mastodon(app, fake, fake_server, channels):
+    """A Mastodon channel on the fake's Mastodon API, its limits read from the instance as
+    "Test the connection" reads them (gateway.admin.channels)."""
+    import requests
+
+    from gateway.platforms import ChannelConfig
+    from gateway.platforms.mastodon import MastodonPublisher
+
+    fake.register_account(
+        "mastodon", MASTODON_ACCOUNT, {"access_token": MASTODON_TOKEN}, name="Cyngor"
+    )
+    token = {"access_token": MASTODON_TOKEN}
+    spec = ChannelSpec("mastodon", "Cyngor ar Mastodon", MASTODON_ACCOUNT, token)
+    channel_id = add_channels(app, fake_server, [spec])["mastodon"]
+
+    def instance(**limits: int) -> None:
+        requests.delete(f"{fake_server}/_fake/mastodon/instance", timeout=10)
+        if limits:
+            requests.post(
+                f"{fake_server}/_fake/mastodon/instance", json=limits, timeout=10
+            ).raise_for_status()
+        config = ChannelConfig("mastodon", MASTODON_ACCOUNT, token, fake_server)
+        host = fake_server.split("://", 1)[1].split(":")[0]
+        with MastodonPublisher(config, allowed_hosts=(host,)) as publisher:
+            read = publisher.limits()
+        with app.app_context():
+            db.session.get(Channel, channel_id).platform_limits = json.dumps(read, sort_keys=True)
+            db.session.commit()
+
+    yield channel_id, instance
+    requests.delete(f"{fake_server}/_fake/mastodon/instance", timeout=10)
+
+
+def test_an_instance_with_room_takes_one_bilingual_post(
+    app, bilingual, clock, fake, mastodon, officers
+):
+    channel_id, instance = mastodon
+    instance(max_characters=1000)
+    post_id = approved(app, officers, [channel_id], welsh=WELSH_300, english=ENGLISH_300)
+    assert [r["language"] for r in rows(app, post_id)] == ["cy+en"]
+    run_worker(app)
+    [toot] = fake.posts("mastodon")
+    assert toot["text"] == f"{WELSH_300}\n\n{ENGLISH_300}"
+    assert [r["status"] for r in rows(app, post_id)] == ["published"]
+
+
+def test_a_stock_instance_gets_two_posts_at_the_same_moment(
+    app, bilingual, clock, fake, mastodon, officers
+):
+    channel_id, instance = mastodon
+    instance()  # a stock instance: 500 characters
+    post_id = approved(app, officers, [channel_id], welsh=WELSH_300, english=ENGLISH_300)
+    assert [r["language"] for r in rows(app, post_id)] == ["cy", "en"]
+    run_worker(app)
+    assert sorted(t["text"] for t in fake.posts("mastodon")) == sorted([WELSH_300, ENGLISH_300])
+    assert [r["status"] for r in rows(app, post_id)] == ["published", "published"]
+
+
+def test_an_instance_tighter_than_stock_gets_two_posts(
+    app, bilingual, clock, fake, mastodon, officers
+):
+    # 90 + 2 + 90 characters: one post on a stock instance, but this one allows 150.
+    channel_id, instance = mastodon
+    instance(max_characters=150)
+    welsh, english = WELSH_300[:90], ENGLISH_300[:90]
+    post_id = approved(app, officers, [channel_id], welsh=welsh, english=english)
+    assert [r["language"] for r in rows(app, post_id)] == ["cy", "en"]
+    run_worker(app)
+    assert sorted(t["text"] for t in fake.posts("mastodon")) == sorted([welsh, english])

@@ -102,6 +102,7 @@ def test_a_worker_killed_before_its_claim_is_released_again_within_a_few_sweeps(
     finally:
         if worker.poll() is None:
             worker.kill()
+            worker.wait(timeout=10)  # reaped here, not warned about in a later test
     assert _status(app, delivery_id) == "scheduled"  # killed before its claim
     assert _job_field(conn, job_id, "status") == "started"  # ... and RQ still calls it running
     last_beat = _heartbeat(conn, name)

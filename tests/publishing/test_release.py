@@ -103,6 +103,27 @@ def test_a_delivery_older_than_the_window_is_left_to_the_sweep(
     assert [row[1] for row in deliveries(app, post_id)] == ["scheduled"]
 
 
+def test_a_scheduled_job_whose_time_passed_while_the_scheduler_was_down_is_moved_by_the_sweep(
+    app, clock, fake, channels, officers
+):
+    # Found by the daylight-saving soak (issue 19): its stack was slow to start, the
+    # scheduler came up after the first posts' time, and their jobs stayed in RQ's scheduled
+    # registry, counted live by the sweep, with nobody to move them (RQ's own scheduler is off).
+    post_id = approved_post(app, officers, [channels["x"]], due_in=timedelta(seconds=20))
+    delivery_id = _delivery_id(app, post_id)
+    job_id = publish_job_id(delivery_id)
+    registry = ScheduledJobRegistry(queue=_queue(app))
+    clock.shift(timedelta(seconds=21) + RELEASE_WINDOW * 2)
+    with app.app_context():
+        assert Releaser(app).tick() == 0  # too old for the release loop's window
+        assert job_id in registry.get_job_ids()
+        assert release_due(app) == 1
+        assert _queue(app).job_ids == [job_id] and registry.get_job_ids() == []
+        assert release_due(app) == 0  # moved once: now it waits in the queue, live
+        assert _queue(app).job_ids == [job_id]
+    assert [row[1] for row in deliveries(app, post_id)] == ["scheduled"]
+
+
 def test_a_retry_is_released_at_its_retry_time(app, clock, fake, channels, officers):
     post_id = approved_post(app, officers, [channels["x"]], due_in=timedelta(seconds=20))
     redis_connection(app).flushdb()

@@ -72,6 +72,7 @@ ROLES = {
     "mo": (Role.MONITORING_OFFICER,),
     "admin": (Role.ADMIN,),
     "auditor": (Role.AUDITOR,),
+    "duty": (Role.DUTY_OFFICER,),
 }
 
 

@@ -53,6 +53,9 @@ DATE_AND_TIME_CASES = [
     ({"publish_time": ""}, "publish_time", "as well as the date"),
     # The clocks go forward at 1am on 28 March 2027: 1:30am never happens in London.
     ({"publish_date": ["28", "3", "2027"], "publish_time": "1:30am"}, "publish_time", "forward"),
+    # The clocks go back at 2am on 31 October 2027: 1:30am happens twice, and the form does not
+    # guess which (README, "How a post goes out": the rule for the nights the clocks change).
+    ({"publish_date": ["31", "10", "2027"], "publish_time": "1:30am"}, "publish_time", "twice"),
 ]
 
 

@@ -87,3 +87,45 @@ def test_only_an_admin_changes_a_channels_language(app, people, channels):
     assert response.status_code in (400, 403)
     with app.app_context():
         assert db.session.get(Channel, channels["x"]).language == ""
+
+
+def test_an_admin_chooses_a_channels_own_bilingual_layout_on_the_record(app, people, channels):
+    admin = people["admin"]
+    url = f"/admin/channels/{channels['x']}"
+    page = get(admin, url)
+    assert "As the gateway is set" in page.text()
+    changed = submit(admin, page, {"bilingual_layout": "en-cy"}, action=f"{url}/bilingual-layout")
+    assert changed.status == 302
+    with app.app_context():
+        assert db.session.get(Channel, channels["x"]).bilingual_layout == "en-cy"
+    [entry] = _audit(app, "channel.bilingual_layout_changed")
+    assert entry["payload"] == {"bilingual_layout": "en-cy", "previous": ""}
+    page = get(admin, url)
+    assert "One bilingual post, English first" in page.text()
+    back = submit(
+        admin, page, {"bilingual_layout": "installation"}, action=f"{url}/bilingual-layout"
+    )
+    assert back.status == 302
+    with app.app_context():
+        assert db.session.get(Channel, channels["x"]).bilingual_layout == ""
+    bad = submit(admin, page, {"bilingual_layout": "fr-en"}, action=f"{url}/bilingual-layout")
+    assert bad.status == 400
+    assert len(_audit(app, "channel.bilingual_layout_changed")) == 2
+
+
+def test_a_channel_kept_for_one_language_has_no_layout_to_choose(app, people, channels):
+    with app.app_context():
+        db.session.get(Channel, channels["x"]).language = "cy"
+        db.session.commit()
+    page = get(people["admin"], f"/admin/channels/{channels['x']}")
+    assert page.soup.select_one('input[name="bilingual_layout"]') is None
+
+
+def test_only_an_admin_changes_a_channels_layout(app, people, channels):
+    officer = people["a"]
+    response = officer.post(
+        f"/admin/channels/{channels['x']}/bilingual-layout", data={"bilingual_layout": "separate"}
+    )
+    assert response.status_code in (400, 403)
+    with app.app_context():
+        assert db.session.get(Channel, channels["x"]).bilingual_layout == ""

@@ -46,8 +46,16 @@ class AmbiguousLocalTime(GuardrailInputError):
 
 
 def local_to_utc(day: date, at: time) -> datetime:
-    """Europe/London wall-clock time to an aware UTC datetime, refusing DST gaps and folds."""
-    first = datetime.combine(day, at, tzinfo=LONDON)
+    """Europe/London wall-clock time to an aware UTC datetime, refusing DST gaps and folds.
+
+    The gateway's rule for the nights the clocks change (README, "How a post goes out"): a
+    wall-clock time names one instant or is refused. 01:00-01:59 on the last Sunday of March
+    never happens (refused: choose 02:00 or later, or before 01:00); 01:00-01:59 on the last
+    Sunday of October happens twice (refused: only a time with its UTC offset, as the API
+    takes, names one of the two). Never guessed, so a post cannot go out an hour early.
+    """
+    # A time carrying fold=1 would skip the check below: what is typed has no fold.
+    first = datetime.combine(day, at.replace(fold=0), tzinfo=LONDON)
     second = first.replace(fold=1)
     if first.utcoffset() != second.utcoffset():
         # zoneinfo gives the two offsets of a repeated hour, and also the two sides of a

@@ -52,9 +52,15 @@ export function start(form) {
       const image = images.get(input);
       if (!image || input.files[0] !== image.file) continue;
       const alt = form.querySelector(`[name="${input.dataset.altText}"]`);
-      facts.push({ ...image.facts, alt_text: alt ? alt.value : "" });
+      const altCy = form.querySelector(`[name="${input.dataset.altText}_cy"]`);
+      const fact = { ...image.facts, alt_text: alt ? alt.value : "" };
+      if (altCy) fact.alt_text_cy = altCy.value;
+      facts.push(fact);
     }
     const answer = { text: text.value, channels: chosen, images: facts, emergency };
+    // A bilingual form (issue 18): the Welsh text is checked with the English.
+    const welsh = form.querySelector("[name=text_cy]");
+    if (welsh) answer.text_cy = welsh.value;
     if (emergency) {
       const category = values("category").find((radio) => radio.checked);
       answer.emergency_category = category ? category.value : null;
@@ -186,7 +192,8 @@ export function start(form) {
     }
   });
   // Back on the form with what was typed (a refused submit, an edit): check it at once.
-  if (text.value.trim()) schedule(0);
+  const welshBox = form.querySelector("[name=text_cy]");
+  if (text.value.trim() || (welshBox && welshBox.value.trim())) schedule(0);
   form.dataset.liveState = "ready";
   return { check };
 }
