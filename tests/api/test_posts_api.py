@@ -289,6 +289,8 @@ def test_the_openapi_document_and_its_page(app, api):
         "downloadAuditExport",
         "listApiTokens",
         "revokeApiToken",
+        "listWebhookEndpoints",
+        "listWebhookMessages",
     }
     # Every operation says which token scope it belongs to (gateway.api.scopes).
     assert all(
