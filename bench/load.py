@@ -304,16 +304,20 @@ def delivery_statuses(stack: LoadStack, tag: str) -> dict[str, int]:
     return {str(getattr(status, "value", status)): n for status, n in rows}
 
 
-def verify_log(stack: LoadStack) -> tuple[bool, float, str]:
+def verify_log(stack: LoadStack, timeout: float) -> tuple[bool, float, str]:
     started = time.time()
-    done = subprocess.run(
-        stack.gateway_argv("audit", "verify"),
-        env=stack.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            stack.gateway_argv("audit", "verify"),
+            env=stack.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return False, time.time() - started, f"not finished in {timeout:.0f} s (stopped)"
     output = (done.stdout + done.stderr).strip().splitlines()
     return done.returncode == 0, time.time() - started, "\n".join(output[:4])
 
@@ -328,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0, help="seconds between pages")
     parser.add_argument("--workers", type=int, default=WORKERS, help="worker processes")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--verify-timeout",
+        type=float,
+        default=3600,
+        help="seconds the final gateway audit verify may take before it is stopped",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the folder with every log")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -392,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop("workers")
         stack.stop("scheduler")
         log("checking the whole log (gateway audit verify)")
-        verified, verify_seconds, verify_tail = verify_log(stack)
+        verified, verify_seconds, verify_tail = verify_log(stack, args.verify_timeout)
         with psycopg_connect(stack.db_url) as conn:
             entries = conn.execute("SELECT count(*) FROM audit_entries").fetchone()[0]
         folder = str(stack.tmp)
