@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -58,12 +58,17 @@ def _db_url(name: str) -> str:
     return re.sub(r"/[^/]*$", f"/{name}", _admin_url())
 
 
-def _leaves(posts: int):
-    """Demo leaves, one verdict in RULE_EVERY naming a rule, re-chained; with their content."""
+def _leaves(posts: int, shift: timedelta | None = None):
+    """Demo leaves, one verdict in RULE_EVERY naming a rule, re-chained; with their content.
+    ``shift`` moves every entry's time by the same amount (bench/load.py ends the demo log
+    before now, so the live gateway's entries come after it in time as well as in order)."""
     demo = DemoLog(posts)
     prev = "0" * 64
     for leaf in demo.leaves():
         obj = json.loads(leaf)
+        if shift is not None:
+            moved = datetime.strptime(obj["time"], "%Y-%m-%dT%H:%M:%S.%fZ") + shift
+            obj["time"] = moved.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         payload = obj["payload"]
         if obj["action"] == "guardrails.verdict" and payload["post_id"] % RULE_EVERY == 0:
             payload["findings"] = {
@@ -77,7 +82,7 @@ def _leaves(posts: int):
     yield None, None, prev, demo.contents
 
 
-def _load(conn: psycopg.Connection, posts: int) -> int:
+def _load(conn: psycopg.Connection, posts: int, shift: timedelta | None = None) -> int:
     started = time.perf_counter()
     n = 0
     last_obj = None
@@ -90,7 +95,7 @@ def _load(conn: psycopg.Connection, posts: int) -> int:
             ) as entries,
         ):
             facet_rows = []
-            for obj, data, digest, content in _leaves(posts):
+            for obj, data, digest, content in _leaves(posts, shift):
                 if obj is None:
                     contents = content
                     break

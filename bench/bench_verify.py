@@ -195,6 +195,7 @@ def main() -> int:
                 check=True,
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+        load_at_start = os.getloadavg()[0]
         verify_times, floor_times, parse_times, before_times = [], [], [], []
         one_core_times: list[float] = []
         for _ in range(args.repeats):
@@ -220,7 +221,10 @@ def main() -> int:
         if before_times:
             best = min(before_times)
             print(f"before ({args.before}): {best:8.2f} s  {entries / best:12,.0f} entries/s")
-        print(f"load average   : {os.getloadavg()[0]:.2f} at the end")
+        print(
+            f"load average   : {load_at_start:.2f} at the start, "
+            f"{os.getloadavg()[0]:.2f} at the end"
+        )
         ratio = verify_best / floor_best
         print(f"ratio          : gateway-verify takes {ratio:.1f}x as long as sha256sum")
     return 0

@@ -136,7 +136,8 @@ def _migrate_and_users(url: str, instance: Path, users: int) -> tuple[list[str],
     return emails, ids
 
 
-def _load(url: str, posts: int, author_ids: list[int]) -> None:
+def _load(url: str, posts: int, author_ids: list[int], first_id: int | None = None) -> None:
+    """``first_id``: the first post's id (default: after the highest in the table)."""
     started = time.perf_counter()
     rng = random.Random(6)
     now = datetime.now(UTC)
@@ -146,7 +147,7 @@ def _load(url: str, posts: int, author_ids: list[int]) -> None:
     statuses += ["published"] * (2000 - len(statuses))
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         channel_ids = [r[0] for r in cur.execute("SELECT id FROM channels ORDER BY id")]
-        first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM posts").fetchone()[0]
+        first = first_id or cur.execute("SELECT coalesce(max(id), 0) + 1 FROM posts").fetchone()[0]
         with cur.copy(
             "COPY posts (id, text, author_id, status, emergency_category, scheduled_at, "
             "created_at, updated_at, version) FROM STDIN"

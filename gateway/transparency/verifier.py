@@ -212,7 +212,9 @@ class LogVerifier:
             if digest not in known:
                 known[digest] = index
         if self._rules is not None:
-            self._rules.feed_items(chunk.ruled)
+            from gateway.transparency.parallel import slim_items
+
+            self._rules.feed_items(slim_items(chunk.ruled))
             self._rules.saw_time(chunk.last_time)
         chain.index += chunk.count
         chain.prev = chunk.last_hash

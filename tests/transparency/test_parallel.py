@@ -178,6 +178,51 @@ def test_edits_at_every_side_of_a_chunk_boundary(
     assert many == one
 
 
+def _chunk_starts(entries):
+    """The index of the first entry of each chunk ``small_chunks`` cuts ``entries`` into."""
+    data = entries.read_bytes()
+    starts = parallel.boundaries(entries, len(data), parallel.CHUNK_BYTES)
+    return [data[: b.offset].count(b"\n") for b in starts]
+
+
+@pytest.mark.parametrize("which", ["first", "middle", "last"])
+def test_an_entry_edited_inside_any_chunk_is_the_one_named(
+    capsys, tmp_path, big_demo, key, small_chunks, which
+):
+    lines, log = list(big_demo[0]), big_demo[1]
+    export_dir = _export(tmp_path, lines, log, key)
+    entries = export_dir / "entries.jsonl"
+    starts = _chunk_starts(entries)
+    chunk = {"first": 0, "middle": len(starts) // 2, "last": len(starts) - 1}[which]
+    # An entry inside the chunk, away from its edges (the test above covers those).
+    target = starts[chunk] + 2
+    tampered = read_lines(entries)
+    tampered[target] = tampered[target].replace(b'"action":"', b'"action":"x', 1)
+    write_lines(entries, tampered)
+    one, many = _both(capsys, export_dir)
+    assert one[0] == 1, one[1]
+    assert f"entry {target}" in one[1]
+    assert many == one
+
+
+def test_of_two_edited_entries_in_different_chunks_the_earlier_is_named(
+    capsys, tmp_path, big_demo, key, small_chunks
+):
+    lines, log = list(big_demo[0]), big_demo[1]
+    export_dir = _export(tmp_path, lines, log, key)
+    entries = export_dir / "entries.jsonl"
+    starts = _chunk_starts(entries)
+    early, late = starts[3] + 1, starts[-2] + 1
+    tampered = read_lines(entries)
+    for target in (late, early):  # the later chunk's entry edited first: order must not matter
+        tampered[target] = tampered[target].replace(b'"action":"', b'"action":"x', 1)
+    write_lines(entries, tampered)
+    one, many = _both(capsys, export_dir)
+    assert one[0] == 1, one[1]
+    assert f"entry {early}" in one[1]
+    assert many == one
+
+
 def test_a_cut_off_last_line(capsys, tmp_path, big_demo, key, small_chunks):
     lines, log = list(big_demo[0]), big_demo[1]
     export_dir = _export(tmp_path, lines, log, key)
@@ -217,8 +262,33 @@ def _rule_breaks():
             out.append(value)
         return out
 
+    def payload_edit(action, post_id, edit):
+        def change(values):
+            for value in values:
+                payload = value["payload"]
+                if value["action"] == action and payload.get("post_id") == post_id:
+                    edit(payload)
+                    break
+            return values
+
+        return change
+
+    # A chunk sends each ruled entry as a flat tuple, None where a field is missing: a field
+    # that is null and one that is missing must give the same findings as on one core.
     return {
         "a post published without its approval": unapproved,
+        "an outcome that is null": payload_edit(
+            "delivery.outcome", 25, lambda p: p.update(outcome=None)
+        ),
+        "an outcome with no outcome field": payload_edit(
+            "delivery.outcome", 26, lambda p: p.pop("outcome")
+        ),
+        "an attempt with no attempt id": payload_edit(
+            "delivery.attempt", 27, lambda p: p.pop("attempt_id")
+        ),
+        "an attempt whose delivery id is null": payload_edit(
+            "delivery.attempt", 28, lambda p: p.update(delivery_id=None)
+        ),
         "an outcome recorded twice": published_twice,
         "an attempt with no outcome": outcome_missing,
     }
