@@ -26,6 +26,12 @@ DEFAULT_THREADS = 4
 WORKER_TIMEOUT_SECONDS = 60
 #: On SIGTERM, requests in flight get this long to finish.
 GRACEFUL_TIMEOUT_SECONDS = 15
+#: An idle kept-alive connection stays open this long (gunicorn's default is 2 s). A client or
+#: reverse proxy that reuses a connection just as the server closes it gets a reset (the load
+#: bench saw 1% of requests fail so, docs/benchmarks.md "Load"), so the server must wait longer
+#: than the proxy's own idle timeout (nginx's upstream keepalive_timeout is 60 s): the proxy
+#: then always closes first. Idle connections sit in gthread's poller, not in a thread.
+KEEPALIVE_SECONDS = 75
 
 
 def workers_from_env() -> int:
@@ -67,6 +73,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             "worker_class": "gthread",
             "timeout": WORKER_TIMEOUT_SECONDS,
             "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
+            "keepalive": KEEPALIVE_SECONDS,
             # Proxy headers are the app's business (GATEWAY_TRUSTED_PROXIES and ProxyFix):
             # gunicorn must not turn X-Forwarded-Proto into https on its own.
             "forwarded_allow_ips": "",

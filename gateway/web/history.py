@@ -130,6 +130,7 @@ def for_post(post_id: int, deliveries: Iterable[Delivery] = ()) -> list[HistoryI
             AuditEntry.seq,
             AuditEntry.time,
             AuditEntry.action,
+            AuditEntry.object_type,
             AuditEntry.object_id,
             AuditEntry.leaf,
         )
@@ -138,15 +139,18 @@ def for_post(post_id: int, deliveries: Iterable[Delivery] = ()) -> list[HistoryI
         .limit(HISTORY_MAX_ROWS)
     ).all()
     items = []
-    for seq, time, action, object_id, leaf in rows:
+    for seq, time, action, object_type, object_id, leaf in rows:
         try:
             obj = json.loads(bytes(leaf))
         except ValueError:
             obj = {}
         who = actor_name(obj.get("actor"))
         payload = obj.get("payload") or {}
-        if action.startswith("delivery."):
-            delivery = by_id[object_id]
+        # A delivery's own entries say what became of it on its channel; an entry that names
+        # the post itself is described by its action, whatever the action is called (a log
+        # imported from elsewhere may name the post in a delivery.* entry: no 500 for it).
+        delivery = by_id.get(object_id) if object_type == "delivery" else None
+        if delivery is not None:
             key = (action, payload.get("outcome") if action == "delivery.outcome" else None)
             if key not in DELIVERY_WORDS:
                 continue

@@ -298,3 +298,25 @@ def test_a_blocked_submit_from_the_new_post_page_saves_nothing(app, people, chan
     assert saved.status == 302
     with app.app_context():
         assert db.session.query(Post).count() == posts_before + 1
+
+
+def test_a_delivery_entry_that_names_the_post_itself_is_shown_not_a_500(
+    app, people, channels, clock
+):
+    # A log carried over from elsewhere (or the load bench's) may name the post as the object
+    # of a delivery.* entry; the post's page describes it by its action.
+    from gateway.audit import Actor, record
+
+    a = people["a"]
+    post_id = _post_id(_new_post(a, channels))
+    with app.app_context():
+        record(
+            "delivery.outcome",
+            actor=Actor.system(),
+            obj=("post", str(post_id)),
+            payload={"outcome": "published"},
+        )
+        db.session.commit()
+    page = get(a, f"/posts/{post_id}")
+    assert page.status == 200
+    assert "Delivery outcome" in page.soup.select_one("#history").get_text(" ")

@@ -7,6 +7,7 @@ SIGTERM must stop the master and its workers.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -104,6 +105,20 @@ def test_web_serves_with_several_workers_sharing_one_session_secret(
             assert '<h1 class="govuk-heading-l">Dashboard</h1>' in page.text
 
         session.close()
+
+        # A kept-alive connection idle for longer than gunicorn's default keep-alive (2 s) is
+        # still open: the server must outwait a reverse proxy's idle timeout, or a request sent
+        # on a connection it is closing gets a reset (gateway/cli/serve.py KEEPALIVE_SECONDS).
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().read() and conn.sock is not None
+            time.sleep(3)
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().status == 200
+        finally:
+            conn.close()
+
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         assert proc.returncode == 0, proc.stdout.read()
