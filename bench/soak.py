@@ -122,6 +122,7 @@ FAULTS: dict[str, float] = {
     "redis-flush": 0.5,  # FLUSHALL
     "pg-terminate": 1,  # pg_terminate_backend on every connection to the soak's database
     "platform-500": 3,  # the next create call answers 500
+    "platform-500-after": 1,  # ... on Facebook or Instagram, makes the post, then answers 500
     "platform-429": 2,  # ... 429 with a reset in 10 s
     "platform-timeout": 2,  # ... answers after 5 s, past the client's 3 s timeout
     "platform-lost-answer": 2,  # ... makes the post and closes the connection unanswered
@@ -146,7 +147,7 @@ SENTINEL_DOWN_AFTER_MS = 2000
 #: The subset the test suite runs (tests/reliability/test_soak.py).
 QUICK_FAULTS = (
     "worker-kill,kill-during,kill-after,scheduler-kill,redis-shutdown,pg-terminate,"
-    "platform-500,platform-429,platform-lost-answer,platform-restart"
+    "platform-500,platform-500-after,platform-429,platform-lost-answer,platform-restart"
 )
 #: A fault that cannot be injected at once (the fake platform or Redis is being restarted by
 #: another fault) is tried again for this long.
@@ -763,8 +764,10 @@ class Injector:
             ).fetchall()
         return f"{len(rows)} connections"
 
-    def _platform_fault(self, kind: str, **fields: Any) -> str:
-        platform = self.rng.choice(PLATFORMS)
+    def _platform_fault(
+        self, kind: str, platforms: tuple[str, ...] = PLATFORMS, **fields: Any
+    ) -> str:
+        platform = self.rng.choice(platforms)
         self.stack.control(
             "inject_fault",
             kind,
@@ -778,6 +781,11 @@ class Injector:
 
     def do_platform_500(self) -> str:
         return self._platform_fault("error", status=500)
+
+    def do_platform_500_after(self) -> str:
+        """Graph's outage answer (code 2, ``is_transient``) to a call that made the post all
+        the same: the gateway must look it up, not send it again."""
+        return self._platform_fault("error_after", ("facebook", "instagram"), status=500)
 
     def do_platform_429(self) -> str:
         return self._platform_fault("rate_limit", reset_in=RATE_LIMIT_RESET_SECONDS)

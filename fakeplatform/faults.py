@@ -19,6 +19,9 @@ FAULT_HEADER = "X-Fake-Fault"
 # WSGI environ keys the platform views set to ask ConnectionDropper to close the socket.
 DROP_BEFORE = "fakeplatform.drop"  # nothing was done
 DROP_AFTER = "fakeplatform.lost_answer"  # the work was done, the answer is lost
+ERROR_AFTER = "fakeplatform.error_after"  # the work was done, the answer is an error
+#: Faults that only the Graph API's views carry out.
+GRAPH_ONLY_KINDS = frozenset({"error_after"})
 
 _INT_FIELDS = ("latency_ms", "status", "reset_in", "times")
 
@@ -29,6 +32,8 @@ def parse_fault_header(value: str) -> Fault:
     kind = kind.strip()
     if kind not in Fault.KINDS:
         raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(Fault.KINDS)}")
+    if kind in GRAPH_ONLY_KINDS:
+        raise ValueError(f"{kind!r} is a Graph API fault: inject it with POST /_fake/faults")
     options: dict[str, Any] = {}
     for part in rest.split(";"):
         if not part.strip():
@@ -52,6 +57,8 @@ def fault_from_json(data: dict[str, Any]) -> Fault:
     if unknown:
         raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
     fields: dict[str, Any] = {k: data[k] for k in allowed if k in data}
+    if kind in GRAPH_ONLY_KINDS and fields.get("platform") not in ("facebook", "instagram"):
+        raise ValueError(f"{kind!r} is a Graph API fault: give platform facebook or instagram")
     for key in _INT_FIELDS:
         if fields.get(key) is not None:
             fields[key] = int(fields[key])

@@ -24,6 +24,7 @@ from fakeplatform import graph_instagram, graph_pages
 from fakeplatform.faults import (
     DROP_AFTER,
     DROP_BEFORE,
+    ERROR_AFTER,
     FAULT_HEADER,
     apply_latency,
     first_failure,
@@ -94,16 +95,12 @@ def authenticate_and_inject_faults() -> Response | None:
             return Response(b"", status=204)
         if failure.kind == "lost_answer":
             request.environ[DROP_AFTER] = True
+        elif failure.kind == "error_after":
+            request.environ[ERROR_AFTER] = failure.status
         elif failure.kind == "rate_limit":
             return _rate_limited(failure.reset_in)
         elif failure.kind == "error":
-            # Graph's own answer to an outage: code 2, "is_transient": true, retry later.
-            return graph_error(
-                "An unexpected error has occurred. Please retry your request later.",
-                CODE_SERVICE,
-                status=failure.status,
-                is_transient=True,
-            )
+            return _outage(failure.status)
     if g.account is None:
         message = (
             "An active access token must be used to query information about the current user."
@@ -114,6 +111,16 @@ def authenticate_and_inject_faults() -> Response | None:
         )
         return graph_error(message, CODE_ACCESS_TOKEN, subcode=None if not token else 460)
     return None
+
+
+def _outage(status: int) -> Response:
+    """Graph's own answer to an outage: code 2, "is_transient": true, retry later."""
+    return graph_error(
+        "An unexpected error has occurred. Please retry your request later.",
+        CODE_SERVICE,
+        status=status,
+        is_transient=True,
+    )
 
 
 def _platform_of(node: str) -> str:
@@ -128,6 +135,10 @@ def _platform_of(node: str) -> str:
 def app_usage_header(response: Response) -> Response:
     if request.path.startswith(("/_fake", "/2/")):
         return response
+    status = request.environ.get(ERROR_AFTER)
+    if status is not None and response.status_code < 400:
+        # The work is done (the post recorded); the answer says it failed, "retry later".
+        response = _outage(status)
     usage = getattr(g, "usage", 0)
     response.headers.setdefault(
         "x-app-usage",

@@ -155,7 +155,9 @@ class Fault:
     kind: "latency" (sleep latency_ms, then answer normally), "error" (answer ``status`` with the
     platform's error body), "rate_limit" (the platform's rate-limit answer, resetting in
     ``reset_in`` seconds), "drop" (close the socket without answering, before doing anything),
-    "lost_answer" (do the work, record the post, then close the socket without answering).
+    "lost_answer" (do the work, record the post, then close the socket without answering),
+    "error_after" (Graph only: do the work, record the post, then answer ``status`` with Graph's
+    outage body, code 2 and ``is_transient``, as Instagram's media_publish is known to).
     ``times`` is how many matching requests it hits; None means until it is cleared.
     """
 
@@ -170,7 +172,7 @@ class Fault:
     reset_in: int = 60
     fault_id: int = 0
 
-    KINDS = ("latency", "error", "rate_limit", "drop", "lost_answer")
+    KINDS = ("latency", "error", "rate_limit", "drop", "lost_answer", "error_after")
 
     def matches(self, platform: str, account_id: str | None, method: str, path: str) -> bool:
         return (

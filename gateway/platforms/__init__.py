@@ -32,6 +32,7 @@ from gateway.platforms.errors import (
     RateLimited,
     Rejected,
     Retryable,
+    RetryIfAbsent,
 )
 from gateway.platforms.graph import FacebookPublisher, InstagramPublisher
 from gateway.platforms.mastodon import MastodonPublisher
@@ -59,6 +60,7 @@ __all__ = [
     "RateLimited",
     "Rejected",
     "Retryable",
+    "RetryIfAbsent",
     "XPublisher",
     "adapter_for",
     "is_public_url",

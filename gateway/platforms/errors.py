@@ -10,6 +10,10 @@ What the publish job does with each (issue #5, "Retries"):
 - Rejected: the platform refused this post (``reason`` says why): fail the delivery.
 - OutcomeUnknown: the request may have reached the platform and no answer came back: run
   ``find_existing`` and never retry blindly.
+- RetryIfAbsent: an OutcomeUnknown where the platform did answer, with an error that says
+  "retry" (Graph's code 2, ``is_transient``) on the call that makes the post, but that does not
+  promise nothing was made: look the post up as for any unknown outcome, and only when a
+  look-up that read every post since the attempt began does not find it, back off and retry.
 - LookupIncomplete: ``find_existing`` could not read back as far as it was asked to (its page
   limit, or a platform that kept no cursor): the post may be there, unseen. Never a reason to
   send again.
@@ -61,6 +65,12 @@ class Rejected(PublishError):
 
 class OutcomeUnknown(PublishError):
     """The request may have reached the platform, but no answer came back."""
+
+
+class RetryIfAbsent(OutcomeUnknown):
+    """The platform answered the call that makes the post with a transient error ("retry
+    later"), which does not say whether the post was made: retried only once a complete
+    look-up has not found it (issue 19, Graph code 2)."""
 
 
 class LookupIncomplete(PublishError):

@@ -47,6 +47,7 @@ from gateway.platforms.errors import (
     RateLimited,
     Rejected,
     Retryable,
+    RetryIfAbsent,
 )
 from gateway.platforms.transport import map_transport_error, remember_secrets
 from gateway.platforms.urls import is_public_url
@@ -59,7 +60,10 @@ GRAPH_API_VERSION = "v23.0"
 AUTH_CODES = frozenset({102, 190})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
-TRANSIENT_CODES = frozenset({2})  # "Service temporarily unavailable": nothing was done
+# "Service temporarily unavailable" / "An unexpected error has occurred. Please retry": Graph
+# says retry, not that nothing was made (Instagram's media_publish is known to answer so and
+# publish all the same), so on the call that makes the post it is RetryIfAbsent.
+TRANSIENT_CODES = frozenset({2})
 DUPLICATE_POST_CODE = 506  # "Duplicate status message" on a Page feed
 IG_QUOTA_SUBCODE = 2207042  # "reached the maximum number of posts ... in 24 hours"
 # Container errors that mean "could not download the media" (timeout, failed fetch), as
@@ -186,7 +190,7 @@ class _GraphAdapter(PlatformAdapter):
         if code in RATE_LIMIT_CODES or status == 429:
             return RateLimited(reason, retry_after=_graph_retry_after(response), **kw)
         if code in TRANSIENT_CODES or error.get("is_transient") is True:
-            return Retryable(reason, **kw)
+            return RetryIfAbsent(reason, **kw) if final_write else Retryable(reason, **kw)
         if status is not None and status >= 500 or code == 1:
             # An unknown server error: on the post-creating call, it may have been created.
             return OutcomeUnknown(reason, **kw) if final_write else Retryable(reason, **kw)

@@ -52,6 +52,7 @@ from gateway.platforms import (
     RateLimited,
     Rejected,
     Retryable,
+    RetryIfAbsent,
     adapter_for,
 )
 from gateway.policy import current_context, findings_for
@@ -761,7 +762,11 @@ def unknown_outcome_reason(
     be sure says to check the account first (issue 19: following "release it again" after an
     incomplete look-up published a post twice)."""
     start = (
-        f"Outcome unknown: the platform may have received the post but did not answer ({result})"
+        f"Outcome unknown: the platform answered with an error that does not say whether the "
+        f"post was made ({result})"
+        if isinstance(result, RetryIfAbsent)
+        else f"Outcome unknown: the platform may have received the post but did not answer "
+        f"({result})"
     )
     if found is None:
         times = "once" if looks == 1 else f"{looks} times"
@@ -827,6 +832,16 @@ def record_outcome(
             )
         if isinstance(found, PostRef):
             result = found
+        elif found is None and isinstance(result, RetryIfAbsent):
+            # The platform answered "retry later", and a look-up that read every post since
+            # the attempt began did not find it: sent again, after the usual back-off.
+            result = Retryable(
+                f"{result.reason}; not found among the account's posts since "
+                f"{prepared.lookup_since:%Y-%m-%d %H:%M} UTC (looked "
+                f"{'once' if len(looks) == 1 else f'{len(looks)} times'}), so sent again",
+                platform=result.platform,
+                status=result.status,
+            )
         else:
             _hold(
                 delivery,

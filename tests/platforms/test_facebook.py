@@ -19,6 +19,7 @@ from gateway.platforms import (
     RateLimited,
     Rejected,
     Retryable,
+    RetryIfAbsent,
     adapter_for,
 )
 from tests.platforms.accounts import JPEG, OTHER_JPEG, PAGE_ID, PAGE_TOKEN
@@ -132,11 +133,33 @@ def test_dropped_unpublished_photo_upload_is_retryable(fake, publisher):
     assert fake.posts("facebook") == []
 
 
-def test_transient_server_error_is_retryable(fake, publisher):
+def test_transient_error_on_the_post_is_retried_only_if_absent(fake, publisher):
+    # Graph's outage answer (code 2, is_transient) on the call that makes the post says
+    # "retry later", not "nothing was made": the post is looked up before it is sent again.
     fake.inject_fault("error", account_id=PAGE_ID, status=500)
-    with pytest.raises(Retryable) as caught:
+    with pytest.raises(RetryIfAbsent) as caught:
         publisher("facebook").publish(req("Server error"))
+    assert isinstance(caught.value, OutcomeUnknown) and not isinstance(caught.value, Retryable)
     assert caught.value.status == 500
+    assert fake.posts("facebook") == []
+
+
+def test_transient_error_after_the_post_was_made_is_found(fake, publisher):
+    fake.inject_fault("error_after", platform="facebook", account_id=PAGE_ID, path_contains="/feed")
+    adapter = publisher("facebook")
+    with pytest.raises(RetryIfAbsent):
+        adapter.publish(req("Bin collections move to Saturday"))
+    (post,) = fake.posts("facebook")
+    found = adapter.find_existing(req("Bin collections move to Saturday"), an_hour_ago())
+    assert found is not None and found.platform_post_id == post["id"]
+
+
+def test_transient_error_on_an_unpublished_photo_is_retryable(fake, publisher):
+    # An unpublished photo of a multi-photo post is not a post: nothing can be on the Page.
+    fake.inject_fault("error", account_id=PAGE_ID, status=500, path_contains="/photos")
+    images = (MediaItem(JPEG, None, "image/jpeg", "a"), MediaItem(JPEG, None, "image/jpeg", "b"))
+    with pytest.raises(Retryable):
+        publisher("facebook").publish(req("Two", *images))
     assert fake.posts("facebook") == []
 
 

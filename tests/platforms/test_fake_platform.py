@@ -154,6 +154,8 @@ def test_persistent_latency_fault_until_cleared(fake):
         {"kind": "explode"},
         {"kind": "error", "status": "five hundred"},
         {"kind": "drop", "colour": "red"},
+        {"kind": "error_after"},  # Graph only: says which platform
+        {"kind": "error_after", "platform": "x"},
     ],
 )
 def test_bad_fault_registrations_are_refused(fake, body):

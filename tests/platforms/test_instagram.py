@@ -15,6 +15,7 @@ from gateway.platforms import (
     RateLimited,
     Rejected,
     Retryable,
+    RetryIfAbsent,
 )
 from tests.platforms.accounts import IG_USER, JPEG
 
@@ -97,6 +98,27 @@ def test_lost_answer_on_publish_is_outcome_unknown_then_found(fake, publisher, i
     (post,) = fake.posts("instagram")
     found = adapter.find_existing(req("Lost answer", None), an_hour_ago())
     assert found is not None and found.platform_post_id == post["id"]
+
+
+def test_transient_error_on_media_publish_is_retried_only_if_absent(fake, publisher, image_server):
+    # Instagram's media_publish is known to answer "An unexpected error has occurred" and
+    # publish all the same: looked up, never sent again blindly.
+    fake.inject_fault(
+        "error_after", platform="instagram", account_id=IG_USER, path_contains="/media_publish"
+    )
+    adapter = publisher("instagram")
+    with pytest.raises(RetryIfAbsent):
+        adapter.publish(req("Market day", f"{image_server}/photo.jpg"))
+    (post,) = fake.posts("instagram")
+    found = adapter.find_existing(req("Market day", None), an_hour_ago())
+    assert found is not None and found.platform_post_id == post["id"]
+
+
+def test_transient_error_on_the_container_is_retryable(fake, publisher, image_server):
+    fake.inject_fault("error", account_id=IG_USER, method="POST", path_contains=f"{IG_USER}/media")
+    with pytest.raises(Retryable):
+        publisher("instagram").publish(req("Outage", f"{image_server}/photo.jpg"))
+    assert fake.posts("instagram") == []
 
 
 def test_dropped_container_creation_is_retryable(fake, publisher, image_server):

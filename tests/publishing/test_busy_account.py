@@ -29,10 +29,10 @@ BUSY = 230
 TEXT = "Leisure centre pool reopens on Monday at 7am."
 
 
-def _lost_answer_then_busy(app, clock, fake, channels, officers, platform, busy=BUSY):
-    fake.inject_fault(
-        "lost_answer", platform=platform, path_contains=POST_CALLS[platform], method="POST"
-    )
+def _lost_answer_then_busy(
+    app, clock, fake, channels, officers, platform, busy=BUSY, kind="lost_answer"
+):
+    fake.inject_fault(kind, platform=platform, path_contains=POST_CALLS[platform], method="POST")
     image = NewImage("pool.jpg", "image/jpeg", JPEG, "The pool")
     images = [image] if platform == "instagram" else ()
     post_id = approved_post(app, officers, [channels[platform]], text=TEXT, images=images)
@@ -75,6 +75,25 @@ def test_a_look_up_that_cannot_be_sure_does_not_invite_a_release(
     assert status == "held"
     assert "Check the account before releasing it again" in reason
     assert "release it again." not in reason and "or release" not in reason
+
+
+def test_a_graph_outage_answer_is_not_retried_when_the_look_up_cannot_be_sure(
+    app, clock, fake, channels, officers, monkeypatch
+):
+    # Graph said "retry later" (code 2) to the post itself, and made nothing; but the look-up
+    # cannot read back to the attempt's start, so it is held, not sent again (issue 19).
+    post_id, prepared, result = _lost_answer_then_busy(
+        app, clock, fake, channels, officers, "facebook", kind="error"
+    )
+    assert isinstance(result, attempt.RetryIfAbsent)
+    monkeypatch.setattr(graph, "LOOKUP_MAX_PAGES", 2)
+    with app.app_context():
+        assert attempt.record_outcome(prepared, result) == "held: outcome unknown"
+    [(_, status, _, reason)] = deliveries(app, post_id)
+    assert status == "held"
+    assert "answered with an error that does not say whether the post was made" in reason
+    assert "Check the account before releasing it again" in reason
+    assert not [p for p in fake.posts("facebook") if p["text"] == TEXT]
 
 
 def test_a_complete_look_up_that_finds_nothing_says_so(app, clock, fake, channels, officers):

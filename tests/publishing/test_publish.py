@@ -6,6 +6,7 @@ never lost, never doubled.
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 
@@ -274,6 +275,45 @@ def test_a_server_error_on_the_post_is_held_when_the_post_is_not_there(
     assert status == "held"
     assert "Outcome unknown" in reason
     assert fake.posts("x") == []
+
+
+def test_a_graph_outage_answer_on_the_post_is_retried_once_the_post_is_not_there(
+    app, clock, fake, channels, officers
+):
+    # Graph's code 2 ("retry later") on the post itself: looked up, and only when a look-up
+    # that read every post since the attempt began does not find it, sent again (issue 19).
+    fake.inject_fault("error", platform="facebook", status=500, times=1, path_contains="/feed")
+    post_id = approved_post(app, officers, [channels["facebook"]])
+    run_worker(app)
+    assert [r[1] for r in deliveries(app, post_id)] == ["retry"]
+    with app.app_context():
+        (delivery,) = db.session.scalars(select(Delivery).where(Delivery.post_id == post_id))
+        assert "not found among the account's posts" in delivery.last_error
+        assert "sent again" in delivery.last_error
+        looks = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "delivery.lookup")
+        ).all()
+        assert looks and all(json.loads(look.leaf)["payload"]["complete"] for look in looks)
+    clock.shift(timedelta(seconds=40))
+    with app.app_context():
+        release_due(app)
+    run_worker(app)
+    assert [r[1] for r in deliveries(app, post_id)] == ["published"]
+    assert len(fake.posts("facebook")) == 1
+
+
+def test_a_graph_outage_answer_after_the_post_was_made_publishes_it_once(
+    app, clock, fake, channels, officers
+):
+    fake.inject_fault("error_after", platform="facebook", times=1, path_contains="/feed")
+    post_id = approved_post(app, officers, [channels["facebook"]])
+    run_worker(app)
+    assert [r[1] for r in deliveries(app, post_id)] == ["published"]
+    (made,) = fake.posts("facebook")
+    with app.app_context():
+        (delivery,) = db.session.scalars(select(Delivery).where(Delivery.post_id == post_id))
+        assert delivery.platform_post_id == made["id"]
+        assert delivery.attempts == 1
 
 
 def test_a_dropped_connection_before_sending_is_retried(app, clock, fake, channels, officers):
