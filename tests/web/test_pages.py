@@ -167,3 +167,20 @@ def test_html_and_script_typed_anywhere_appear_as_text(app, people, channels):
     assert "<script>" in post_page.soup.select_one("#rejection-reason").get_text()
     assert re.search(r"&lt;script&gt;", post_page.html)
     assert "<script>" in pages[5].text()
+
+
+def test_two_messages_on_one_page_each_have_their_own_banner_title(people):
+    # Two flashes at once (say an approval and a warning) must not give two elements one id:
+    # each banner is labelled by its own title (get() fails a page with duplicate ids).
+    a = people["a"]
+    with a.session_transaction() as session:
+        session["_flashes"] = [("message", "Approved."), ("message", "Check the channel.")]
+    page = get(a, "/")
+    banners = page.soup.select(".govuk-notification-banner")
+    assert [
+        b.select_one(".govuk-notification-banner__content").get_text(strip=True) for b in banners
+    ] == ["Approved.", "Check the channel."]
+    titles = [b["aria-labelledby"] for b in banners]
+    assert len(set(titles)) == 2
+    for banner, title in zip(banners, titles, strict=True):
+        assert banner.select_one(f"#{title}") is not None
