@@ -326,11 +326,28 @@ def _graph_token_problem(
 
 
 # Reminders before a known expiry ------------------------------------------------------------
+def _expiry_of(channel: Channel, now: datetime) -> tuple[datetime, bool] | None:
+    """The first known end of ``channel``'s connection still ahead, and whether it is the end
+    of the app's access to the data rather than of the token: Graph's
+    ``data_access_expires_at`` ends a Page token that itself never expires (Meta stops it 90
+    days after the person who granted it last used the app)."""
+    ends = [
+        (at, is_data)
+        for at, is_data in (
+            (channel.token_expires_at, False),
+            (channel.data_access_expires_at, True),
+        )
+        if at is not None and at > now
+    ]
+    return min(ends, key=lambda end: end[0]) if ends else None
+
+
 def _reminder_of(channel: Channel, now: datetime) -> tuple[str, str] | None:
     """The reminder due now for ``channel``'s expiry: (its mark, "7 days" or "1 day")."""
-    expires = channel.token_expires_at
-    if expires is None or expires <= now:
+    end = _expiry_of(channel, now)
+    if end is None:
         return None
+    expires = end[0]
     due = None
     for before, words in REMIND_BEFORE:
         if expires - now <= before:
@@ -339,6 +356,7 @@ def _reminder_of(channel: Channel, now: datetime) -> tuple[str, str] | None:
 
 
 def _expiring(now: datetime) -> list[Channel]:
+    soon = now + REMIND_BEFORE[0][0]
     return list(
         db.session.scalars(
             select(Channel)
@@ -346,9 +364,13 @@ def _expiring(now: datetime) -> list[Channel]:
                 Channel.enabled.is_(True),
                 Channel.needs_reauthorisation.is_(False),
                 Channel.auth_method.not_in(SELF_RENEWING),
-                Channel.token_expires_at.is_not(None),
-                Channel.token_expires_at > now,
-                Channel.token_expires_at <= now + REMIND_BEFORE[0][0],
+                or_(
+                    and_(Channel.token_expires_at > now, Channel.token_expires_at <= soon),
+                    and_(
+                        Channel.data_access_expires_at > now,
+                        Channel.data_access_expires_at <= soon,
+                    ),
+                ),
             )
             .order_by(Channel.id)
         )
@@ -377,6 +399,7 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
         if due is None or channel.expiry_reminded == due[0]:
             continue
         mark, words = due
+        expires, data_access = _expiry_of(channel, now) or (now, False)
         changed = db.session.execute(
             update(Channel)
             .where(
@@ -389,7 +412,6 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
         if changed != 1:
             db.session.rollback()
             continue
-        expires = channel.token_expires_at
         record(
             "channel.token_expiry_reminder",
             actor=Actor.system(),
@@ -399,14 +421,23 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
                 "external_account_id": channel.external_account_id,
                 "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "before": words,
+                "what": "data_access" if data_access else "token",
             },
         )
         to = admins()
         if to:
             local = expires.astimezone(LONDON).strftime("%A %-d %B %Y at %H:%M")
+            what = (
+                "The app's access to the data of "
+                f"{channel.display_name} ({channel.platform}) ends on {local} (London time), "
+                f"in less than {words}: Meta ends it 90 days after the person who connected "
+                "it last signed in to the app, whatever the token's own expiry."
+                if data_access
+                else f"The connection of {channel.display_name} ({channel.platform}) expires "
+                f"on {local} (London time), in less than {words}, and cannot renew itself."
+            )
             body = (
-                f"The connection of {channel.display_name} ({channel.platform}) expires on "
-                f"{local} (London time), in less than {words}, and cannot renew itself.\n\n"
+                f"{what}\n\n"
                 "After that nothing can be published to it. Reconnect it on its page before "
                 f"then:\n{_channel_link(channel.id)}\n"
             )

@@ -224,6 +224,56 @@ def test_admins_are_told_7_days_and_1_day_before_a_known_expiry_once_each(app, i
     assert len(_expiry_emails(inbox)) == 3
 
 
+def test_admins_are_told_before_the_apps_access_to_a_pages_data_ends(app, inbox, auth, clock):
+    """A Page token that never expires still stops when Graph's data_access_expires_at passes
+    (90 days after the person who granted it last used the app): that is reminded too, and
+    the earlier of the two ends is the one named."""
+    from gateway.domain.roles import Role
+    from tests.support.channels import ChannelSpec, add_channels
+
+    auth.create_user(Role.ADMIN)
+    (page_id,) = add_channels(
+        app,
+        "http://127.0.0.1:9",
+        [ChannelSpec("facebook", "Harbourside Page", "1", {"access_token": "t"})],
+    ).values()
+    with app.app_context():
+        now = health.utcnow()
+        page = db.session.get(Channel, page_id)
+        page.token_expires_at = None  # a Page token: never expires by itself
+        page.data_access_expires_at = now + timedelta(days=10)
+        db.session.commit()
+
+    def remind() -> int:
+        with app.app_context():
+            try:
+                return health.send_expiry_reminders()
+            finally:
+                db.session.remove()
+
+    assert remind() == 0
+    clock.shift(timedelta(days=3, hours=1))
+    with app.app_context():
+        assert health.reminders_due(health.utcnow())
+    assert remind() == 1 and remind() == 0
+    (week,) = _expiry_emails(inbox)
+    assert week["Subject"] == "Harbourside Page must be reconnected within 7 days"
+    body = week.get_content()
+    assert "access to the data of Harbourside Page" in body and "90 days" in body
+    assert f"/admin/channels/{page_id}" in body
+    (entry,) = audit(app, "channel.token_expiry_reminder")
+    assert entry["payload"]["what"] == "data_access"
+    # A token that ends sooner than the data access is the one named.
+    with app.app_context():
+        db.session.get(Channel, page_id).token_expires_at = health.utcnow() + timedelta(hours=20)
+        db.session.commit()
+    assert remind() == 1
+    latest = _expiry_emails(inbox)[-1]
+    assert latest["Subject"] == "Harbourside Page must be reconnected within 1 day"
+    assert "The connection of Harbourside Page" in latest.get_content()
+    assert audit(app, "channel.token_expiry_reminder")[-1]["payload"]["what"] == "token"
+
+
 def test_a_waiting_post_past_its_grace_period_when_reconnected_is_held_not_sent(
     app, admin, fake_x, fake_server, officers, clock
 ):
