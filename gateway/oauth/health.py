@@ -7,7 +7,8 @@ people are told once, nothing is attempted against it, and reconnecting lets its
   posts, once, after the commit.
 - :func:`check_channel` is the daily check: a cheap read (the adapter's ``check_connection``:
   X ``GET /2/users/me``, Graph ``GET /me``), after renewing an X OAuth 2.0 token if it is near
-  its expiry (so a quiet channel's refresh token is kept in use), and for a channel connected
+  its expiry (so a quiet channel's refresh token is kept in use) and once more if X answers
+  401 all the same, as a publish does, and for a channel connected
   by OAuth 2.0, the scopes it was granted; for a Facebook or Instagram channel, first what
   Graph's ``debug_token`` says of its token (gateway.oauth.graph_token: expired, revoked, a
   user token where the Page's is needed, a missing permission). The scheduler's sweep
@@ -26,6 +27,7 @@ people are told once, nothing is attempted against it, and reconnecting lets its
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -235,7 +237,7 @@ def _due(now: datetime) -> Iterable[int]:
 def check_channel(channel_id: int) -> str:
     """The daily check of one channel: "ok", "needs reconnecting" or "not answering"."""
     from gateway.credentials import CredentialsError, decrypt_credentials
-    from gateway.oauth.x import SCOPES, fresh_credentials
+    from gateway.oauth.x import SCOPES, fresh_credentials, refresh_after_refusal
     from gateway.platforms import ChannelConfig, NeedsReauthorisation, PublishError, adapter_for
 
     channel = db.session.get(Channel, channel_id)
@@ -274,8 +276,19 @@ def check_channel(channel_id: int) -> str:
             mark_needs_reconnecting(channel_id, why)
             db.session.commit()
             return "needs reconnecting"
-        with adapter_for(config, timeout=timeout, allowed_hosts=allowed) as adapter:
-            adapter.check_connection()
+        try:
+            with adapter_for(config, timeout=timeout, allowed_hosts=allowed) as adapter:
+                adapter.check_connection()
+        except NeedsReauthorisation as exc:
+            if not (exc.status == 401 and credentials.get("auth") == "oauth2"):
+                raise
+            # X refused an access token its expiry said was good (expired early, revoked at
+            # X): refreshed once, whatever the stored expiry says, as a publish does; only a
+            # refused refresh token makes the channel "needs reconnecting".
+            credentials = refresh_after_refusal(channel_id, credentials.get("access_token", ""))
+            config = dataclasses.replace(config, credentials=credentials)
+            with adapter_for(config, timeout=timeout, allowed_hosts=allowed) as adapter:
+                adapter.check_connection()
     except NeedsReauthorisation as exc:
         mark_needs_reconnecting(channel_id, exc.reason)
         db.session.commit()
