@@ -621,6 +621,9 @@ def approve(post: Post, approver: User) -> None:
             "editor_ids": editors,
             "fingerprint": print_,
             "round": round_,
+            # An emergency post approved by fast track goes out at once: receivers of
+            # "emergency.sent" are told of it as of one sent out of hours (issue 17).
+            **({"category": post.emergency_category} if post.emergency_category else {}),
         },
     )
     schedule_deliveries(post, approver)

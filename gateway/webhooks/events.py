@@ -61,6 +61,18 @@ class Event:
     data: dict[str, Any]
 
 
+def events_for(action: str, obj: tuple[str, str] | None, payload: Mapping[str, Any]) -> list[Event]:
+    """The webhook events a publish-log entry is: none, one, or for the approval of an
+    emergency post by fast track (in office hours), "post.approved" and "emergency.sent", as an
+    emergency post sent at once out of hours is "emergency.sent"."""
+    event = event_for(action, obj, payload)
+    if event is None:
+        return []
+    if event.type == "post.approved" and payload.get("category"):
+        return [event, Event("emergency.sent", dict(event.data))]
+    return [event]
+
+
 def event_for(action: str, obj: tuple[str, str] | None, payload: Mapping[str, Any]) -> Event | None:
     """The webhook event a publish-log entry is, or None."""
     kind: str | None

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from gateway.events import entries_committing
 from gateway.models import WebhookEndpoint, WebhookMessage
 from gateway.models.base import utcnow
-from gateway.webhooks.events import Event, body_of, event_for
+from gateway.webhooks.events import Event, body_of, events_for
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def write_messages(session: Session, *, entries: list[Any]) -> None:
     """The outbox rows of this transaction's events, and their jobs once it commits."""
     if not has_app_context():
         return
-    events = [e for e in (event_for(x.action, x.obj, x.payload) for x in entries) if e]
+    events = [e for x in entries for e in events_for(x.action, x.obj, x.payload)]
     if not events:
         return
     try:

@@ -318,6 +318,48 @@ def test_an_emergency_post_sent_at_night(app, fake, channels, endpoint, receiver
     assert all("duty@council.example" not in json.dumps(p) for p in receiver.payloads())
 
 
+def test_an_emergency_post_approved_by_fast_track_is_sent_as_an_emergency_too(
+    app, fake, channels, endpoint, receiver
+):
+    """In office hours an emergency post waits for another officer's fast-track approval; when
+    it is approved it goes out at once, and a receiver of "emergency.sent" is told, as of one
+    sent at night (a system that listens for emergencies only must not miss the day's)."""
+    from gateway.posts import service
+
+    with time_machine.travel(datetime(2027, 3, 10, 12, 0, tzinfo=LONDON), tick=True):
+        with app.app_context():
+            duty = users.create_user(
+                "duty@council.example",
+                ["duty_officer", "officer"],
+                TEST_PASSWORD,
+                actor=Actor.system(),
+            )
+            approver = users.create_user(
+                "approver@council.example", ["officer"], TEST_PASSWORD, actor=Actor.system()
+            )
+            db.session.commit()
+            post = emergency.send(
+                db.session.get(User, duty.id),
+                text="Road closed: the A12 at Saltmarsh bridge is shut after a collision.",
+                channel_ids=[channels["x"]],
+                category="road_closure",
+            )
+            db.session.commit()
+            post_id = post.id
+            assert post.emergency_release == "fast_track"
+            service.approve(db.session.get(Post, post_id), db.session.get(User, approver.id))
+            db.session.commit()
+        run_publishing(app)
+        run_webhooks(app)
+    types = receiver.types()
+    assert types.count("emergency.sent") == 1 and types.count("post.approved") == 1
+    by_type = {p["type"]: p["data"] for p in receiver.payloads()}
+    assert by_type["emergency.sent"]["post_id"] == post_id
+    assert by_type["emergency.sent"]["category"] == "road_closure"
+    assert "post.published" in types
+    assert all("approver@council.example" not in json.dumps(p) for p in receiver.payloads())
+
+
 def test_a_message_whose_worker_died_mid_attempt_is_sent_again(
     app, clock, channels, officers, endpoint, receiver, redis_conn
 ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.webhooks.events import EVENT_TYPES, body_of, event_for
+from gateway.webhooks.events import EVENT_TYPES, body_of, event_for, events_for
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,12 @@ def test_the_body_is_in_the_standard_webhooks_shape():
         "timestamp": "2027-03-09T10:00:00.000000Z",
         "data": {"channel_id": 5, "platform": "x"},
     }
+
+
+def test_an_emergency_posts_fast_track_approval_is_also_emergency_sent():
+    fast = events_for("post.approved", ("post", "7"), {"round": 1, "category": "flooding"})
+    assert [e.type for e in fast] == ["post.approved", "emergency.sent"]
+    assert fast[1].data == {"post_id": 7, "round": 1, "category": "flooding"}
+    ordinary = events_for("post.approved", ("post", "8"), {"round": 1})
+    assert [e.type for e in ordinary] == ["post.approved"]
+    assert events_for("post.created", ("post", "8"), {}) == []
