@@ -14,6 +14,7 @@ from gateway.audit import Actor
 from gateway.domain.roles import Role
 from gateway.extensions import db
 from gateway.models import WebhookEndpoint, WebhookMessage
+from gateway.models.base import utcnow
 from gateway.security import requires
 from gateway.webhooks import endpoints
 from gateway.webhooks.events import EVENT_TYPES
@@ -126,6 +127,7 @@ def webhook_show(endpoint_id: int):
         endpoint=endpoint,
         form=form,
         messages=messages,
+        now=utcnow(),
         confirm=ConfirmForm(),
         event_types=EVENT_TYPES,
     ), _status(form)
@@ -137,7 +139,10 @@ def webhook_rotate_secret(endpoint_id: int):
     endpoint = _endpoint_or_404(endpoint_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    secret = endpoints.rotate_secret(endpoint, actor=Actor.of(current_user))
+    # Two buttons: keep the old secret signing for a day (a planned change), or stop it at
+    # once (it leaked); anything else, the safe one.
+    keep_old = request.form.get("overlap") == "keep"
+    secret = endpoints.rotate_secret(endpoint, actor=Actor.of(current_user), keep_old=keep_old)
     db.session.commit()
     return _secret_page(endpoint, secret, "New signing secret")
 

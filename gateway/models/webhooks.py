@@ -35,6 +35,10 @@ class WebhookEndpoint(db.Model):
     enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: After a rotation that keeps the old secret for a while, that secret (sealed for its own
+    #: purpose: gateway.webhooks.signing) and until when it signs beside the new one.
+    previous_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -31,7 +31,8 @@ from gateway.platforms.transport import RefusedDestination, RefusedRedirect, gua
 from gateway.publishing.liveness import forget_dead_run, forget_orphan, job_states
 from gateway.queue import WEBHOOKS_QUEUE, get_queue, redis_connection
 from gateway.webhooks.addresses import AddressRefused, check_url
-from gateway.webhooks.signing import decrypt_secret, signed_headers
+from gateway.webhooks.endpoints import signing_secrets
+from gateway.webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def deliver_message(message_id: str) -> str:
     pk, url, body, attempts = message.id, endpoint.url, message.body, message.attempts
     created_at = message.created_at
     try:
-        secret = decrypt_secret(endpoint.id, endpoint.secret_encrypted)
+        secret: list[str] | None = signing_secrets(endpoint, utcnow())
     except Exception:  # noqa: BLE001 - a key taken out of GATEWAY_ENCRYPTION_KEYS
         secret = None
     # The claim is committed before the request: nothing is locked while the receiver answers.
@@ -153,7 +154,7 @@ class Result:
         return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
 
 
-def send(url: str, message_id: str, body: str, secret: str) -> Result:
+def send(url: str, message_id: str, body: str, secret: str | list[str]) -> Result:
     """One signed POST, with short timeouts, to an address checked again now (after DNS, the
     connection goes to the address checked: gateway.platforms.transport), following no
     redirect."""

@@ -9,6 +9,7 @@ and the admin as actor, with its address and events; never its secret. The calle
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -18,7 +19,7 @@ from gateway.models import WebhookEndpoint
 from gateway.models.base import utcnow
 from gateway.webhooks.addresses import check_url
 from gateway.webhooks.events import EVENT_TYPES
-from gateway.webhooks.signing import encrypt_secret, new_secret
+from gateway.webhooks.signing import decrypt_secret, encrypt_secret, new_secret
 
 
 class EndpointError(ValueError):
@@ -105,18 +106,49 @@ def change(
     return True
 
 
-def rotate_secret(endpoint: WebhookEndpoint, *, actor: Actor) -> str:
-    """A new secret, replacing the old one at once for every attempt from now on."""
+#: How long a rotation that keeps the old secret signs with it too: a day for the people who
+#: run the receiving system to change over (Standard Webhooks' rotation, several signatures).
+SECRET_OVERLAP = timedelta(hours=24)
+
+
+def rotate_secret(endpoint: WebhookEndpoint, *, actor: Actor, keep_old: bool = False) -> str:
+    """A new secret, signing every attempt from now on. With ``keep_old``, the old one signs
+    beside it for :data:`SECRET_OVERLAP`, so the receiver can change over without refusing a
+    message; without it (the default, and the choice when a secret leaked), the old one stops
+    at once, and so does any older one still kept."""
+    now = utcnow()
+    if keep_old:
+        old = decrypt_secret(endpoint.id, endpoint.secret_encrypted)
+        endpoint.previous_secret_encrypted = encrypt_secret(endpoint.id, old, previous=True)
+        endpoint.previous_secret_until = now + SECRET_OVERLAP
+    else:
+        endpoint.previous_secret_encrypted = None
+        endpoint.previous_secret_until = None
     secret = new_secret()
     endpoint.secret_encrypted = encrypt_secret(endpoint.id, secret)
-    endpoint.secret_rotated_at = endpoint.updated_at = utcnow()
+    endpoint.secret_rotated_at = endpoint.updated_at = now
+    until = endpoint.previous_secret_until
     record(
         "webhook.secret_rotated",
         actor=actor,
         obj=("webhook", endpoint.id),
-        payload={"url": endpoint.url},
+        payload={
+            "url": endpoint.url,
+            "old_secret_signs_until": until.strftime("%Y-%m-%dT%H:%M:%SZ") if until else None,
+        },
     )
     return secret
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The secrets an attempt at ``now`` signs with: the current one, then the old one while
+    its overlap lasts. Raises if a secret cannot be decrypted (a key taken out of
+    GATEWAY_ENCRYPTION_KEYS)."""
+    found = [decrypt_secret(endpoint.id, endpoint.secret_encrypted)]
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret_encrypted and until is not None and now < until:
+        found.append(decrypt_secret(endpoint.id, endpoint.previous_secret_encrypted, previous=True))
+    return found
 
 
 def delete(endpoint: WebhookEndpoint, *, actor: Actor) -> None:

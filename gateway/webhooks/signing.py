@@ -28,24 +28,31 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def _aad(endpoint_id: int) -> bytes:
-    return f"gateway/webhook-endpoint/{int(endpoint_id)}".encode()
+def _aad(endpoint_id: int, previous: bool = False) -> bytes:
+    # The old secret kept after a rotation is sealed for its own purpose: a copy of one column
+    # into the other does not decrypt, so nobody with the database alone can swap them.
+    return f"gateway/webhook-endpoint/{int(endpoint_id)}{'/previous' if previous else ''}".encode()
 
 
-def encrypt_secret(endpoint_id: int, secret: str) -> bytes:
-    return seal(_aad(endpoint_id), secret.encode())
+def encrypt_secret(endpoint_id: int, secret: str, *, previous: bool = False) -> bytes:
+    return seal(_aad(endpoint_id, previous), secret.encode())
 
 
-def decrypt_secret(endpoint_id: int, blob: bytes) -> str:
-    return unseal(_aad(endpoint_id), blob).decode()
+def decrypt_secret(endpoint_id: int, blob: bytes, *, previous: bool = False) -> str:
+    return unseal(_aad(endpoint_id, previous), blob).decode()
 
 
-def signed_headers(secret: str, message_id: str, at: datetime, body: bytes) -> dict[str, str]:
-    """The three Standard Webhooks headers for one attempt."""
+def signed_headers(
+    secret: str | list[str], message_id: str, at: datetime, body: bytes
+) -> dict[str, str]:
+    """The three Standard Webhooks headers for one attempt. With several secrets (the new one
+    and, for a while after a rotation, the old), one signature each, space-separated, newest
+    first: the specification's way to rotate, and a receiver on either secret accepts it."""
+    secrets_ = [secret] if isinstance(secret, str) else secret
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, at, body),
+        "webhook-signature": " ".join(Webhook(s).sign(message_id, at, body) for s in secrets_),
     }
 
 
@@ -63,5 +70,10 @@ def reencrypt_all() -> int:
         if endpoint.secret_encrypted and needs_rotation(endpoint.secret_encrypted):
             secret = decrypt_secret(endpoint.id, endpoint.secret_encrypted)
             endpoint.secret_encrypted = encrypt_secret(endpoint.id, secret)
+            changed += 1
+        old = endpoint.previous_secret_encrypted
+        if old and needs_rotation(old):
+            secret = decrypt_secret(endpoint.id, old, previous=True)
+            endpoint.previous_secret_encrypted = encrypt_secret(endpoint.id, secret, previous=True)
             changed += 1
     return changed

@@ -161,15 +161,37 @@ def test_an_admin_adds_changes_rotates_and_deletes_an_endpoint(
     with app.app_context():
         endpoint = db.session.get(WebhookEndpoint, endpoint_id)
         assert endpoint.event_types == ["post.failed"] and not endpoint.enabled
-    # Rotate: a new secret, shown once; the old one no longer opens.
+    # Rotate, keeping the old secret for a day (the page's first button): a new secret,
+    # shown once, and the page says until when the old one signs beside it.
+    buttons = BeautifulSoup(page, "html.parser").select("form[action$=rotate-secret] button")
+    assert [(b["name"], b["value"]) for b in buttons] == [("overlap", "keep"), ("overlap", "now")]
+    rotated = client.post(
+        f"/admin/webhooks/{endpoint_id}/rotate-secret",
+        data={"csrf_token": token, "overlap": "keep"},
+    )
+    kept_secret = _secret_on(rotated.get_data(as_text=True))
+    assert kept_secret != secret
+    assert "signed with the old secret too" in rotated.get_data(as_text=True)
+    shown = client.get(f"/admin/webhooks/{endpoint_id}").get_data(as_text=True)
+    made = BeautifulSoup(shown, "html.parser").select_one("#secret-made").get_text()
+    assert "The old secret signs every message beside it until" in made
+    with app.app_context():
+        endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+        assert decrypt_secret(endpoint.id, endpoint.secret_encrypted) == kept_secret
+        assert endpoint.previous_secret_until is not None
+    # Rotate now (a leaked secret; also what a form without the choice does): the old one
+    # no longer opens, and no older one is kept.
     rotated = client.post(
         f"/admin/webhooks/{endpoint_id}/rotate-secret", data={"csrf_token": token}
     )
     new_secret = _secret_on(rotated.get_data(as_text=True))
-    assert new_secret != secret
+    assert new_secret not in (secret, kept_secret)
+    assert "The old secret no longer signs anything" in rotated.get_data(as_text=True)
     with app.app_context():
         endpoint = db.session.get(WebhookEndpoint, endpoint_id)
         assert decrypt_secret(endpoint.id, endpoint.secret_encrypted) == new_secret
+        assert endpoint.previous_secret_encrypted is None
+        assert endpoint.previous_secret_until is None
     # Delete: gone from the pages.
     deleted = client.post(f"/admin/webhooks/{endpoint_id}/delete", data={"csrf_token": token})
     assert deleted.status_code == 302
@@ -181,12 +203,14 @@ def test_an_admin_adds_changes_rotates_and_deletes_an_endpoint(
         "webhook.created",
         "webhook.changed",
         "webhook.secret_rotated",
+        "webhook.secret_rotated",
         "webhook.deleted",
     ]
+    assert log[2][1]["old_secret_signs_until"] and log[3][1]["old_secret_signs_until"] is None
     assert log[0][1]["events"] == ["post.published", "post.held"] and log[0][1]["url"] == URL
     assert sorted(log[1][1]["changed"]) == ["enabled", "events"]
     for _, _, leaf in log:  # never the secret, in any form
-        for s in (secret, new_secret):
+        for s in (secret, kept_secret, new_secret):
             assert s.encode() not in leaf and s[6:].encode() not in leaf
 
 

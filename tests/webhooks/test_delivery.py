@@ -9,20 +9,23 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 from sqlalchemy import select, text
+from standardwebhooks.webhooks import Webhook
 
 from gateway import users
 from gateway.audit import Actor
 from gateway.extensions import db
-from gateway.models import Post, User, WebhookAttempt, WebhookMessage
+from gateway.models import Channel, Post, User, WebhookAttempt, WebhookMessage
 from gateway.oauth.health import mark_needs_reconnecting
 from gateway.posts import emergency
 from gateway.queue import WEBHOOKS_QUEUE
 from gateway.webhooks.delivery import RETRY_FOR, deliver_message, webhook_sweep
+from gateway.webhooks.signing import decrypt_secret
 from tests.conftest import TEST_PASSWORD
 from tests.publishing.conftest import LONDON, approved_post, deliveries, post_status
-from tests.webhooks.conftest import register
+from tests.webhooks.conftest import independent_signature, register
 from workers.worker import build_worker
 
 
@@ -86,6 +89,79 @@ def test_a_wrong_secret_does_not_verify(app, clock, fake, channels, officers, en
     run_webhooks(app)
     assert len(receiver.received) == 2
     assert not any(r.verified for r in receiver.received)
+
+
+def _signatures(received) -> list[str]:
+    return received.headers["webhook-signature"].split()
+
+
+def _opens(secret: str, received) -> bool:
+    try:
+        Webhook(secret).verify(received.body, received.headers)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def test_a_rotation_that_keeps_the_old_secret_signs_with_both_for_a_day(
+    app, clock, channels, endpoint, receiver
+):
+    """Standard Webhooks' rotation: for 24 hours every message carries a signature by the new
+    secret and one by the old, so the receiving system changes over without refusing one;
+    then only the new. A rotation "now" (a leaked secret) stops the old one at once."""
+    from gateway.models import WebhookEndpoint
+    from gateway.webhooks import endpoints as service
+
+    old = receiver.secret
+    with app.app_context():
+        new = service.rotate_secret(
+            db.session.get(WebhookEndpoint, endpoint), actor=Actor.system(), keep_old=True
+        )
+        stored = db.session.get(WebhookEndpoint, endpoint)
+        # The old secret is kept sealed for its own purpose: not as text, and not openable as
+        # the current secret's column (a swap of the two columns decrypts nothing).
+        assert old.encode() not in bytes(stored.previous_secret_encrypted)
+        with pytest.raises(Exception):  # noqa: B017, PT011
+            decrypt_secret(endpoint, stored.previous_secret_encrypted)
+        db.session.commit()
+    receiver.secret = new
+
+    def one_event(reason: str):
+        with app.app_context():
+            channel = db.session.get(Channel, channels["facebook"])
+            channel.needs_reauthorisation = False
+            db.session.commit()
+            assert mark_needs_reconnecting(channels["facebook"], reason)
+            db.session.commit()
+        run_webhooks(app)
+        return receiver.received[-1]
+
+    during = one_event("the token was revoked")
+    assert len(_signatures(during)) == 2
+    assert _opens(new, during) and _opens(old, during) and during.verified
+    expected = {
+        independent_signature(
+            s, during.headers["webhook-id"], during.headers["webhook-timestamp"], during.body
+        )
+        for s in (new, old)
+    }
+    assert set(_signatures(during)) == expected
+
+    clock.shift(timedelta(hours=24, minutes=1))
+    after = one_event("the token expired")
+    assert len(_signatures(after)) == 1
+    assert _opens(new, after) and not _opens(old, after)
+
+    # Rotated again "now": the one before stops at once, with no overlap.
+    with app.app_context():
+        newest = service.rotate_secret(
+            db.session.get(WebhookEndpoint, endpoint), actor=Actor.system(), keep_old=False
+        )
+        assert db.session.get(WebhookEndpoint, endpoint).previous_secret_encrypted is None
+        db.session.commit()
+    at_once = one_event("revoked again")
+    assert _opens(newest, at_once) and not _opens(new, at_once)
+    assert len(_signatures(at_once)) == 1
 
 
 def test_a_receiver_that_is_down_gets_the_message_later(
