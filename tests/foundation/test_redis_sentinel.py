@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import ReadOnlyError, ResponseError
 
 from gateway import queue, settings
 from gateway.extensions import db
@@ -46,6 +46,18 @@ def _wait_for(condition, what: str) -> None:
         time.sleep(0.2)
 
 
+def _failover(sentinel: Redis) -> bool:
+    """Ask for a failover; False while Sentinel has no replica it would promote yet (its view
+    of the replica is refreshed from INFO every few seconds), so the caller asks again."""
+    try:
+        sentinel.execute_command("SENTINEL", "FAILOVER", SERVICE)
+    except ResponseError as exc:
+        if "NOGOODSLAVE" in str(exc):
+            return False
+        raise
+    return True
+
+
 @pytest.fixture
 def cluster(tmp_path) -> Iterator[dict]:
     master, replica, sentinel = _free_port(), _free_port(), _free_port()
@@ -67,8 +79,14 @@ def cluster(tmp_path) -> Iterator[dict]:
     ]
     try:
         ask = Redis(port=sentinel)
+        # Seen, and in sync: Sentinel promotes only a replica whose link to the master is up
+        # in its latest INFO (a FAILOVER before that is refused with NOGOODSLAVE).
         _wait_for(
-            lambda: ask.sentinel_master(SERVICE)["num-slaves"] >= 1, "the sentinel sees no replica"
+            lambda: any(
+                r.get("master-link-status") == "ok" and not (r["is_sdown"] or r["is_disconnected"])
+                for r in ask.sentinel_slaves(SERVICE)
+            ),
+            "the sentinel sees no replica in sync",
         )
         yield {
             "url": f"redis+sentinel://127.0.0.1:{sentinel}/{SERVICE}",
@@ -95,7 +113,7 @@ def test_the_master_is_found_and_found_again_after_a_failover(cluster):
     conn = queue.connect(cluster["url"])
     conn.set("gateway:test", "before")
     assert Redis(port=cluster["master"]).get("gateway:test") == b"before"
-    cluster["sentinel"].execute_command("SENTINEL", "FAILOVER", SERVICE)
+    _wait_for(lambda: _failover(cluster["sentinel"]), "the sentinel would not fail over")
     _wait_for(
         lambda: (
             cluster["sentinel"].sentinel_get_master_addr_by_name(SERVICE)[1] == cluster["replica"]
