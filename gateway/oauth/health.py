@@ -276,9 +276,13 @@ def check_channel(channel_id: int) -> str:
             mark_needs_reconnecting(channel_id, why)
             db.session.commit()
             return "needs reconnecting"
-        try:
+
+        def cheap_read(config: ChannelConfig) -> None:
             with adapter_for(config, timeout=timeout, allowed_hosts=allowed) as adapter:
                 adapter.check_connection()
+
+        try:
+            cheap_read(config)
         except NeedsReauthorisation as exc:
             if not (exc.status == 401 and credentials.get("auth") == "oauth2"):
                 raise
@@ -286,9 +290,7 @@ def check_channel(channel_id: int) -> str:
             # X): refreshed once, whatever the stored expiry says, as a publish does; only a
             # refused refresh token makes the channel "needs reconnecting".
             credentials = refresh_after_refusal(channel_id, credentials.get("access_token", ""))
-            config = dataclasses.replace(config, credentials=credentials)
-            with adapter_for(config, timeout=timeout, allowed_hosts=allowed) as adapter:
-                adapter.check_connection()
+            cheap_read(dataclasses.replace(config, credentials=credentials))
     except NeedsReauthorisation as exc:
         mark_needs_reconnecting(channel_id, exc.reason)
         db.session.commit()

@@ -754,6 +754,10 @@ def look_until_found(prepared: Prepared, delays: tuple[float, ...] | None = None
     return looks
 
 
+def _times(looks: int) -> str:
+    return "once" if looks == 1 else f"{looks} times"
+
+
 def unknown_outcome_reason(
     result: PublishError, found: PublishError | None, since: datetime, looks: int = 1
 ) -> str:
@@ -769,11 +773,10 @@ def unknown_outcome_reason(
         f"({result})"
     )
     if found is None:
-        times = "once" if looks == 1 else f"{looks} times"
         return (
             f"{start}, and it was not found among the account's posts since "
-            f"{since:%Y-%m-%d %H:%M} UTC (looked {times}). Check the account, then mark it "
-            "published or release it again."
+            f"{since:%Y-%m-%d %H:%M} UTC (looked {_times(looks)}). Check the account, then mark "
+            "it published or release it again."
         )
     return (
         f"{start}, and the gateway could not check the whole account ({found}), so the post may "
@@ -837,8 +840,8 @@ def record_outcome(
             # the attempt began did not find it: sent again, after the usual back-off.
             result = Retryable(
                 f"{result.reason}; not found among the account's posts since "
-                f"{prepared.lookup_since:%Y-%m-%d %H:%M} UTC (looked "
-                f"{'once' if len(looks) == 1 else f'{len(looks)} times'}), so sent again",
+                f"{prepared.lookup_since:%Y-%m-%d %H:%M} UTC (looked {_times(len(looks))}), "
+                "so sent again",
                 platform=result.platform,
                 status=result.status,
             )

@@ -265,22 +265,26 @@ def test_a_401_whose_refresh_is_refused_too_holds_the_post_and_marks_the_channel
     assert fake_x.posts("x", COUNCIL_X) == []
 
 
+def _daily_check(app, channel_id: int) -> str:
+    from gateway.oauth import health
+
+    with app.app_context():
+        try:
+            return health.check_channel(channel_id)
+        finally:
+            db.session.remove()
+
+
 def test_the_daily_check_refreshes_a_token_refused_at_x_instead_of_marking_the_channel(
     app, admin, fake_x, fake_server, clock
 ):
     """The daily check's cheap read meets X's 401 to a token the gateway thought had time
     left: it refreshes once, as a publish does, and the channel stays fine; only a refused
     refresh token marks it."""
-    from gateway.oauth import health
-
     channel_id = connect(admin, fake_server)
     before = stored(app, channel_id)
     assert fake_x.expire_access_tokens(COUNCIL_X) == 1
-    with app.app_context():
-        try:
-            assert health.check_channel(channel_id) == "ok"
-        finally:
-            db.session.remove()
+    assert _daily_check(app, channel_id) == "ok"
     assert fake_x.stats()["refreshes"] == 1
     assert stored(app, channel_id)["access_token"] != before["access_token"]
     (refreshed,) = audit(app, "channel.token_refreshed")
@@ -290,11 +294,7 @@ def test_the_daily_check_refreshes_a_token_refused_at_x_instead_of_marking_the_c
         assert not channel.needs_reauthorisation and channel.health_problem is None
 
     assert fake_x.revoke_account(COUNCIL_X) >= 2  # every access and refresh token
-    with app.app_context():
-        try:
-            assert health.check_channel(channel_id) == "needs reconnecting"
-        finally:
-            db.session.remove()
+    assert _daily_check(app, channel_id) == "needs reconnecting"
     assert fake_x.stats()["refused_refreshes"] == 1
     with app.app_context():
         assert db.session.get(Channel, channel_id).needs_reauthorisation

@@ -163,6 +163,14 @@ def _expiry_emails(inbox) -> list:
     return [m for _, m in inbox.messages if "must be reconnected within" in m["Subject"]]
 
 
+def _remind(app) -> int:
+    with app.app_context():
+        try:
+            return health.send_expiry_reminders()
+        finally:
+            db.session.remove()
+
+
 def test_admins_are_told_7_days_and_1_day_before_a_known_expiry_once_each(app, inbox, auth, clock):
     from gateway.domain.roles import Role
     from tests.support.channels import ChannelSpec, add_channels
@@ -186,28 +194,21 @@ def test_admins_are_told_7_days_and_1_day_before_a_known_expiry_once_each(app, i
         x.token_expires_at = now + timedelta(hours=1)
         db.session.commit()
 
-    def remind() -> int:
-        with app.app_context():
-            try:
-                return health.send_expiry_reminders()
-            finally:
-                db.session.remove()
-
-    assert remind() == 0 and _expiry_emails(inbox) == []  # ten days away: nothing yet
+    assert _remind(app) == 0 and _expiry_emails(inbox) == []  # ten days away: nothing yet
     with app.app_context():
         assert not health.reminders_due(health.utcnow())
     clock.shift(timedelta(days=3, hours=1))  # under 7 days left
     with app.app_context():
         assert health.reminders_due(health.utcnow())
         assert health.health_sweep(app)  # the sweep queues the job for the reminder alone
-    assert remind() == 1
-    assert remind() == 0  # once
+    assert _remind(app) == 1
+    assert _remind(app) == 0  # once
     (week,) = _expiry_emails(inbox)
     assert week["Subject"] == "Harbourside Page must be reconnected within 7 days"
     assert f"/admin/channels/{page_id}" in week.get_content()
     assert "cannot renew itself" in week.get_content()
     clock.shift(timedelta(days=6, hours=1))  # under a day left
-    assert remind() == 1 and remind() == 0
+    assert _remind(app) == 1 and _remind(app) == 0
     assert [m["Subject"] for m in _expiry_emails(inbox)] == [
         "Harbourside Page must be reconnected within 7 days",
         "Harbourside Page must be reconnected within 1 day",
@@ -223,7 +224,7 @@ def test_admins_are_told_7_days_and_1_day_before_a_known_expiry_once_each(app, i
     with app.app_context():
         db.session.get(Channel, page_id).token_expires_at = health.utcnow() + timedelta(days=5)
         db.session.commit()
-    assert remind() == 1
+    assert _remind(app) == 1
     assert len(_expiry_emails(inbox)) == 3
 
 
@@ -247,18 +248,11 @@ def test_admins_are_told_before_the_apps_access_to_a_pages_data_ends(app, inbox,
         page.data_access_expires_at = now + timedelta(days=10)
         db.session.commit()
 
-    def remind() -> int:
-        with app.app_context():
-            try:
-                return health.send_expiry_reminders()
-            finally:
-                db.session.remove()
-
-    assert remind() == 0
+    assert _remind(app) == 0
     clock.shift(timedelta(days=3, hours=1))
     with app.app_context():
         assert health.reminders_due(health.utcnow())
-    assert remind() == 1 and remind() == 0
+    assert _remind(app) == 1 and _remind(app) == 0
     (week,) = _expiry_emails(inbox)
     assert week["Subject"] == "Harbourside Page must be reconnected within 7 days"
     body = week.get_content()
@@ -270,7 +264,7 @@ def test_admins_are_told_before_the_apps_access_to_a_pages_data_ends(app, inbox,
     with app.app_context():
         db.session.get(Channel, page_id).token_expires_at = health.utcnow() + timedelta(hours=20)
         db.session.commit()
-    assert remind() == 1
+    assert _remind(app) == 1
     latest = _expiry_emails(inbox)[-1]
     assert latest["Subject"] == "Harbourside Page must be reconnected within 1 day"
     assert "The connection of Harbourside Page" in latest.get_content()
